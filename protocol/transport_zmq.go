@@ -1,0 +1,212 @@
+package protocol
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"sync"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+// ZMQOption configures a ZeroMQ transport.
+type ZMQOption func(*zmqConfig)
+
+type zmqConfig struct {
+	maxFrame    int
+	sendTimeout time.Duration
+	logger      *log.Logger
+}
+
+// WithMaxFrameSize sets the largest payload Recv accepts.
+func WithMaxFrameSize(n int) ZMQOption { return func(c *zmqConfig) { c.maxFrame = n } }
+
+// WithSendTimeout bounds a blocked Send (default 10 s). A timed-out send
+// leaves the socket in an unknown state: callers recreate the transport.
+func WithSendTimeout(d time.Duration) ZMQOption { return func(c *zmqConfig) { c.sendTimeout = d } }
+
+// WithZMQLogger routes go-zeromq's own log lines (default: discarded).
+func WithZMQLogger(l *log.Logger) ZMQOption { return func(c *zmqConfig) { c.logger = l } }
+
+func newZMQConfig(opts []ZMQOption) zmqConfig {
+	c := zmqConfig{maxFrame: DefaultMaxFrameSize, sendTimeout: 10 * time.Second, logger: log.New(io.Discard, "", 0)}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+type recvResult struct {
+	f   Frame
+	err error
+}
+
+// zmqTransport adapts a go-zeromq socket to Transport.
+type zmqTransport struct {
+	sock   zmq4.Socket
+	router bool
+	cfg    zmqConfig
+	cancel context.CancelFunc
+
+	in       chan recvResult
+	done     chan struct{}
+	closeOne sync.Once
+	sendMu   sync.Mutex
+}
+
+var _ Transport = (*zmqTransport)(nil)
+
+// DialDealer connects a DEALER socket with the given identity (the worker's
+// node id) to endpoint, e.g. "tcp://127.0.0.1:5557". It returns once the
+// TCP connection and ZMTP handshake succeeded, retrying until ctx ends.
+func DialDealer(ctx context.Context, endpoint, identity string, opts ...ZMQOption) (Transport, error) {
+	cfg := newZMQConfig(opts)
+	sctx, cancel := context.WithCancel(context.Background())
+	sock := zmq4.NewDealer(sctx,
+		zmq4.WithID(zmq4.SocketIdentity(identity)),
+		zmq4.WithDialerMaxRetries(-1),
+		zmq4.WithDialerRetry(250*time.Millisecond),
+		zmq4.WithDialerTimeout(5*time.Second),
+		zmq4.WithTimeout(cfg.sendTimeout),
+		zmq4.WithLogger(cfg.logger),
+	)
+	// Dial blocks while it retries; stop it when ctx ends.
+	stop := context.AfterFunc(ctx, cancel)
+	err := sock.Dial(endpoint)
+	stop()
+	if err != nil {
+		cancel()
+		sock.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("protocol: dial %s: %w", endpoint, err)
+	}
+	return start(sock, false, cfg, cancel), nil
+}
+
+// ListenRouter binds a ROUTER socket on endpoint, e.g. "tcp://*:5557".
+// Use Addr to learn the port when binding port 0.
+func ListenRouter(endpoint string, opts ...ZMQOption) (*Router, error) {
+	cfg := newZMQConfig(opts)
+	sctx, cancel := context.WithCancel(context.Background())
+	sock := zmq4.NewRouter(sctx, zmq4.WithTimeout(cfg.sendTimeout), zmq4.WithLogger(cfg.logger))
+	if err := sock.Listen(endpoint); err != nil {
+		cancel()
+		sock.Close()
+		return nil, fmt.Errorf("protocol: listen %s: %w", endpoint, err)
+	}
+	return &Router{zmqTransport: start(sock, true, cfg, cancel)}, nil
+}
+
+// Router is a bound ROUTER transport.
+type Router struct{ *zmqTransport }
+
+// Addr returns the bound address (host:port).
+func (r *Router) Addr() string { return r.sock.Addr().String() }
+
+func start(sock zmq4.Socket, router bool, cfg zmqConfig, cancel context.CancelFunc) *zmqTransport {
+	t := &zmqTransport{sock: sock, router: router, cfg: cfg, cancel: cancel,
+		in: make(chan recvResult, 256), done: make(chan struct{})}
+	go t.readLoop()
+	return t
+}
+
+// readLoop owns sock.Recv; it ends when the socket is closed.
+func (t *zmqTransport) readLoop() {
+	defer close(t.in)
+	for {
+		msg, err := t.sock.Recv()
+		if err != nil {
+			select {
+			case t.in <- recvResult{err: fmt.Errorf("protocol: recv: %w", err)}:
+			case <-t.done:
+			}
+			return
+		}
+		if msg.Type == zmq4.CmdMsg {
+			continue
+		}
+		r := t.frame(msg)
+		select {
+		case t.in <- r:
+		case <-t.done:
+			return
+		}
+	}
+}
+
+func (t *zmqTransport) frame(msg zmq4.Msg) recvResult {
+	frames := msg.Frames
+	var peer string
+	if t.router {
+		if len(frames) == 0 {
+			return recvResult{err: &BadFrame{Reason: "empty message"}}
+		}
+		peer, frames = string(frames[0]), frames[1:]
+	}
+	if len(frames) != 1 {
+		return recvResult{err: &BadFrame{Peer: peer, Reason: fmt.Sprintf("%d frames, want 1", len(frames))}}
+	}
+	if len(frames[0]) > t.cfg.maxFrame {
+		return recvResult{err: &BadFrame{Peer: peer, Reason: fmt.Sprintf("frame of %d bytes exceeds limit %d", len(frames[0]), t.cfg.maxFrame)}}
+	}
+	return recvResult{f: Frame{Peer: peer, Payload: frames[0]}}
+}
+
+// Recv returns the next frame, a *BadFrame error for a malformed message
+// (the transport stays usable), or another error once the socket failed.
+func (t *zmqTransport) Recv(ctx context.Context) (Frame, error) {
+	select {
+	case r, ok := <-t.in:
+		if !ok {
+			return Frame{}, ErrClosed
+		}
+		return r.f, r.err
+	case <-ctx.Done():
+		return Frame{}, ctx.Err()
+	case <-t.done:
+		return Frame{}, ErrClosed
+	}
+}
+
+// Send writes one frame. On a ROUTER f.Peer selects the connection; a frame
+// for an unknown peer is dropped silently, as with libzmq.
+func (t *zmqTransport) Send(ctx context.Context, f Frame) error {
+	select {
+	case <-t.done:
+		return ErrClosed
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	var err error
+	if t.router {
+		err = t.sock.SendMulti(zmq4.NewMsgFrom([]byte(f.Peer), f.Payload))
+	} else {
+		err = t.sock.Send(zmq4.NewMsg(f.Payload))
+	}
+	if err != nil {
+		return fmt.Errorf("protocol: send: %w", err)
+	}
+	return nil
+}
+
+// Close closes the socket and stops the read loop. It is safe to call more
+// than once.
+func (t *zmqTransport) Close() error {
+	var err error
+	t.closeOne.Do(func() {
+		close(t.done)
+		t.cancel()
+		err = t.sock.Close()
+		for range t.in { // wait for readLoop to end
+		}
+	})
+	return err
+}
