@@ -1,0 +1,13 @@
+// Command glocust is a Locust-compatible load generator: a worker, a master
+// or a standalone runner, with Locust's flags and LOCUST_* variables.
+package main
+
+import (
+	"os"
+
+	"github.com/glocust/glocust"
+)
+
+func main() {
+	os.Exit(glocust.Main(os.Args[1:]))
+}

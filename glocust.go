@@ -1,0 +1,172 @@
+// Package glocust is the glocust program as a library: Main runs it with
+// Locust's flags, so people who register their own Go user classes
+// (scenario.Register) can build a binary that behaves exactly like the
+// stock one:
+//
+//	func main() {
+//		scenario.Register(&scenario.Class{Name: "ApiUser", Tasks: ...})
+//		os.Exit(glocust.Main(os.Args[1:]))
+//	}
+package glocust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/internal/logging"
+	"github.com/glocust/glocust/scenario"
+	"github.com/glocust/glocust/stats"
+	"github.com/glocust/glocust/worker"
+)
+
+// Main runs glocust with command-line args (without the program name) and
+// the process environment, and returns the exit code.
+func Main(args []string) int {
+	return run(args, os.Environ(), os.Stdout, os.Stderr)
+}
+
+func run(args, env []string, stdout, stderr io.Writer) int {
+	opts, err := config.Parse(args, env)
+	if err != nil {
+		fmt.Fprintf(stderr, "glocust: error: %v\n", err)
+		return config.ExitCode(err)
+	}
+	if opts.Help {
+		config.Usage(stdout)
+		return 0
+	}
+	if opts.ShowVersion {
+		config.WriteVersion(stdout)
+		return 0
+	}
+	logOut := stderr
+	if opts.LogFile != "" {
+		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "glocust: error: --logfile: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logOut = f
+	}
+	level, err := logging.ParseLevel(opts.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "glocust: error: --loglevel: %v\n", err)
+		return 1
+	}
+	log := logging.New(logOut, level, "glocust."+opts.Mode().String())
+	for _, w := range opts.Warnings {
+		log.Warn(w)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	switch opts.Mode() {
+	case config.ModeWorker:
+		return runWorker(ctx, opts, env, log)
+	default:
+		log.Error("only --worker mode is available in this build; master and standalone modes are being built (see issues)")
+		return 1
+	}
+}
+
+// loadClasses reads the scenario (-f) and adds Go classes registered with
+// scenario.Register; positional user class names restrict the set.
+func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
+	var classes []*scenario.Class
+	host := ""
+	for _, f := range opts.Locustfiles() {
+		if f == "-" {
+			return nil, "", errors.New("-f - (download the locustfile from the master) is not supported: give the worker its YAML scenario")
+		}
+		sc, err := scenario.Load(f)
+		if err != nil {
+			return nil, "", err
+		}
+		if host == "" {
+			host = sc.Host
+		}
+		classes = append(classes, sc.Classes...)
+	}
+	classes = append(classes, scenario.Registered()...)
+	if len(classes) == 0 {
+		return nil, "", errors.New("no user classes: give a scenario with -f scenario.yaml (or LOCUST_LOCUSTFILE), or register Go classes")
+	}
+	seen := map[string]bool{}
+	for _, c := range classes {
+		if seen[c.Name] {
+			return nil, "", fmt.Errorf("user class %q is defined twice", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	if len(opts.UserClasses) > 0 {
+		var picked []*scenario.Class
+		for _, name := range opts.UserClasses {
+			if !seen[name] {
+				return nil, "", fmt.Errorf("unknown user class %q", name)
+			}
+			for _, c := range classes {
+				if c.Name == name {
+					picked = append(picked, c)
+				}
+			}
+		}
+		classes = picked
+	}
+	if opts.Host != "" {
+		host = opts.Host
+	}
+	return classes, host, nil
+}
+
+func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger) int {
+	classes, host, err := loadClasses(opts)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	reg := stats.NewRegistry(stats.WithLogger(log))
+	var w *worker.Worker
+	runner := scenario.NewRunner(classes,
+		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
+		scenario.WithHost(host),
+		scenario.WithLogger(log),
+		scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+	)
+	defer runner.Close()
+	wopts := []worker.Option{
+		worker.WithLogger(log),
+		worker.WithLocustVersion(opts.LocustVersion),
+		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
+	}
+	if s := lookupEnv(env, "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			wopts = append(wopts, worker.WithWaitAfterStop(time.Duration(n)*time.Second))
+		}
+	}
+	w = worker.New(opts.MasterHost, opts.MasterPort, runner, reg, wopts...)
+	if err := w.Run(ctx); err != nil {
+		log.Error("worker stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func lookupEnv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if len(env[i]) > len(key) && env[i][:len(key)] == key && env[i][len(key)] == '=' {
+			return env[i][len(key)+1:]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,198 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Version is glocust's version, stamped at link time:
+//
+//	go build -ldflags "-X github.com/glocust/glocust/internal/config.Version=v1.2.3" ./cmd/glocust
+var Version = "dev"
+
+// Defaults that are not obvious from the option table.
+const (
+	// DefaultLocustVersion is the Locust version a glocust worker announces in
+	// client_ready and a glocust master expects from its workers.
+	DefaultLocustVersion = "2.47.0"
+	// DefaultMaxFrameSize is the largest ZeroMQ frame glocust accepts (64 MiB).
+	DefaultMaxFrameSize int64 = 64 << 20
+	// SkipVersionCheck is the --locust-version value that skips the version check
+	// (the bypass boomer uses, and that Locust masters accept).
+	SkipVersionCheck = "-1"
+)
+
+// Mode is the role a run plays.
+type Mode int
+
+// The modes.
+const (
+	ModeStandalone Mode = iota // neither --master nor --worker: local runner
+	ModeMaster                 // --master, or --processes without --worker
+	ModeWorker                 // --worker
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeMaster:
+		return "master"
+	case ModeWorker:
+		return "worker"
+	default:
+		return "standalone"
+	}
+}
+
+// Source says where an option's value came from.
+type Source int
+
+// The sources, lowest precedence first.
+const (
+	SourceDefault Source = iota
+	SourceConfigFile
+	SourceEnv
+	SourceCommandLine
+)
+
+func (s Source) String() string {
+	switch s {
+	case SourceConfigFile:
+		return "config file"
+	case SourceEnv:
+		return "environment"
+	case SourceCommandLine:
+		return "command line"
+	default:
+		return "default"
+	}
+}
+
+// Options holds every Locust 2.47 option plus glocust's own. Field comments give
+// the long option; durations replace Locust's integer seconds.
+type Options struct {
+	// Common options.
+	Locustfile  string        // -f/--locustfile; comma list; "-" = download from master
+	Config      string        // --config: an extra config file
+	Host        string        // -H/--host
+	Users       int           // -u/--users; 0 when unset (see IsSet("users"))
+	SpawnRate   float64       // -r/--spawn-rate; > 0 when set
+	RunTime     time.Duration // -t/--run-time; 0 = run forever
+	List        bool          // -l/--list
+	ConfigUsers []string      // --config-users: JSON strings or .json files, as given
+
+	// Web UI options.
+	WebHost            string        // --web-host; "" or "*" = all interfaces
+	WebHostDisplayName string        // --web-host-display-name (hidden in Locust)
+	WebPort            int           // -P/--web-port
+	Headless           bool          // --headless (cleared by --headful)
+	Autostart          bool          // --autostart
+	Autoquit           time.Duration // --autoquit; negative = never (default)
+	Headful            bool          // --headful (hidden): overrides --headless
+	WebAuth            string        // --web-auth (Locust 2.12; no effect)
+	WebLogin           bool          // --web-login (no effect)
+	TLSCert            string        // --tls-cert
+	TLSKey             string        // --tls-key
+	ClassPicker        bool          // --class-picker
+	BuildPath          string        // --build-path (hidden; no effect)
+	WebBasePath        string        // --web-base-path
+
+	// Master options.
+	Master               bool          // --master
+	MasterBindHost       string        // --master-bind-host
+	MasterBindPort       int           // --master-bind-port
+	ExpectWorkers        int           // --expect-workers
+	ExpectWorkersMaxWait time.Duration // --expect-workers-max-wait; 0 = forever
+	EnableRebalancing    bool          // --enable-rebalancing
+
+	// Worker options.
+	Worker     bool   // --worker
+	Processes  int    // --processes; 0 = unset, -1 = one per CPU
+	MasterHost string // --master-host
+	MasterPort int    // --master-port
+
+	// Tag options; nil = not given, empty = given without tags.
+	Tags        []string // -T/--tags
+	ExcludeTags []string // -E/--exclude-tags
+
+	// Request statistics options.
+	CSVPrefix      string // --csv
+	CSVFullHistory bool   // --csv-full-history
+	PrintStats     bool   // --print-stats
+	OnlySummary    bool   // --only-summary
+	ResetStats     bool   // --reset-stats
+	HTMLFile       string // --html
+	JSON           bool   // --json
+	JSONFile       string // --json-file
+
+	// Logging options.
+	SkipLogSetup bool   // --skip-log-setup
+	LogLevel     string // -L/--loglevel, upper-cased: DEBUG INFO WARNING ERROR CRITICAL
+	LogFile      string // --logfile
+
+	// Other options.
+	ShowTaskRatio     bool          // --show-task-ratio
+	ShowTaskRatioJSON bool          // --show-task-ratio-json
+	ExitCodeOnError   int           // --exit-code-on-error
+	StopTimeout       time.Duration // -s/--stop-timeout
+	EqualWeights      bool          // --equal-weights
+	Profile           string        // --profile
+	OTel              bool          // --otel (no effect)
+
+	// UserClasses are the positional user class names, or LOCUST_USER_CLASSES.
+	UserClasses []string
+
+	// glocust's own options.
+	LocustVersion        string // --locust-version: announced/expected Locust version; "-1" skips the check
+	RebalanceAtSpawnRate bool   // --rebalance-at-spawn-rate: rebalancing moves users at the spawn rate
+	MaxFrameSize         int64  // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
+
+	// Help and ShowVersion are set by -h/--help and -V/--version. Parse returns
+	// as soon as it meets one of them; the other fields then hold defaults.
+	Help        bool
+	ShowVersion bool
+
+	// Warnings are messages to log once logging is set up (options with no
+	// effect, files not read).
+	Warnings []string
+
+	// ConfigFiles lists the config files that were read, highest precedence first.
+	ConfigFiles []string
+
+	sources map[string]Source
+}
+
+// Mode returns the role of this run. --processes without --worker makes the
+// process a master of its forked workers, as in Locust.
+func (o *Options) Mode() Mode {
+	switch {
+	case o.Worker:
+		return ModeWorker
+	case o.Master || o.Processes != 0:
+		return ModeMaster
+	default:
+		return ModeStandalone
+	}
+}
+
+// Source reports where the option with this long name ("users", "spawn-rate",
+// "user-classes" for the positional list) got its value.
+func (o *Options) Source(name string) Source {
+	return o.sources[strings.TrimLeft(name, "-")]
+}
+
+// IsSet reports whether the option was given by any source other than defaults.
+func (o *Options) IsSet(name string) bool { return o.Source(name) != SourceDefault }
+
+// Locustfiles splits Locustfile on commas, trimming spaces, as Locust does.
+func (o *Options) Locustfiles() []string {
+	var out []string
+	for _, f := range strings.Split(o.Locustfile, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// SkipVersionCheck reports whether --locust-version asks to skip the check.
+func (o *Options) SkipVersionCheck() bool { return o.LocustVersion == SkipVersionCheck }

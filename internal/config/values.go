@@ -1,0 +1,209 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParseTimespan parses a time span the way Locust's parse_timespan does: a bare
+// integer is seconds ("90"), otherwise hours, minutes and seconds in that order,
+// each optional but at least one present ("1h30m10s", "20m", "2h5s").
+func ParseTimespan(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New("invalid time span format")
+	}
+	if allDigits(s) {
+		return secondsDuration(s, 1)
+	}
+	var total time.Duration
+	rest := s
+	seen := false
+	for _, u := range []struct {
+		suffix byte
+		mult   int64
+	}{{'h', 3600}, {'m', 60}, {'s', 1}} {
+		i := 0
+		for i < len(rest) && isDigit(rest[i]) {
+			i++
+		}
+		if i == 0 || i == len(rest) || rest[i] != u.suffix {
+			continue // this unit is absent; the digits (if any) belong to a later unit
+		}
+		d, err := secondsDuration(rest[:i], u.mult)
+		if err != nil {
+			return 0, err
+		}
+		if total > math.MaxInt64-d {
+			return 0, errors.New("time span out of range")
+		}
+		total += d
+		rest = rest[i+1:]
+		seen = true
+	}
+	if rest != "" || !seen {
+		return 0, errors.New("invalid time span format. Valid formats: 20, 20s, 3m, 2h, 1h20m, 3h30m10s, etc.")
+	}
+	return total, nil
+}
+
+func secondsDuration(digits string, mult int64) (time.Duration, error) {
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n > math.MaxInt64/int64(time.Second)/mult {
+		return 0, errors.New("time span out of range")
+	}
+	return time.Duration(n*mult) * time.Second, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// pyNumber normalises a number the way Python's int() and float() read one:
+// surrounding whitespace is ignored and single underscores may sit between digits.
+func pyNumber(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "_") {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' {
+			if i == 0 || i == len(s)-1 || !isDigit(s[i-1]) || !isDigit(s[i+1]) {
+				return "", false
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), true
+}
+
+// parseInt reads an int like Python's int(str): "5", " 5 ", "+5", "-5", "1_000".
+func parseInt(s string) (int, error) {
+	n, ok := pyNumber(s)
+	if ok && n != "" && n[0] == '+' {
+		n = n[1:]
+		if n == "" || n[0] == '-' {
+			ok = false
+		}
+	}
+	if ok {
+		if v, err := strconv.ParseInt(n, 10, 0); err == nil {
+			return int(v), nil
+		}
+	}
+	return 0, fmt.Errorf("invalid int value: '%s'", s)
+}
+
+// parseFloat reads a float like Python's float(str); hexadecimal forms, which
+// Python rejects, are rejected here too.
+func parseFloat(s string) (float64, error) {
+	n, ok := pyNumber(s)
+	if ok && !strings.ContainsAny(n, "xX") {
+		if v, err := strconv.ParseFloat(n, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("invalid float value: '%s'", s)
+}
+
+// parseByteSize reads a size in bytes: a plain integer, or one with a binary
+// suffix KiB, MiB or GiB (also K, M, G).
+func parseByteSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffixes []string
+		mult     int64
+	}{
+		{[]string{"GiB", "G"}, 1 << 30},
+		{[]string{"MiB", "M"}, 1 << 20},
+		{[]string{"KiB", "K"}, 1 << 10},
+		{[]string{"B"}, 1},
+	} {
+		for _, suf := range u.suffixes {
+			if strings.HasSuffix(t, suf) {
+				t, mult = strings.TrimSpace(strings.TrimSuffix(t, suf)), u.mult
+				goto number
+			}
+		}
+	}
+number:
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("invalid size: '%s' (want bytes, or a number with KiB, MiB or GiB)", s)
+	}
+	return n * mult, nil
+}
+
+// parseBool reads a flag's value from the environment or a config file, with
+// configargparse's words.
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true", "yes", "on", "1":
+		return true, true
+	case "false", "no", "off", "0":
+		return false, true
+	}
+	return false, false
+}
+
+// parseList reads a list value from the environment or a config file: "[a, b]"
+// or JSON ["a", "b"]. ok is false when s is not in brackets.
+func parseList(s string) ([]string, bool) {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	if vals, ok := parseJSONList(s); ok {
+		return vals, true
+	}
+	var out []string
+	for _, e := range strings.Split(s[1:len(s)-1], ",") {
+		out = append(out, strings.TrimSpace(e))
+	}
+	return out, true
+}
+
+// parseJSONList decodes a JSON array, rendering elements as Python's str() would
+// for the common cases (strings as is, numbers as written, true/false/null as
+// True/False/None).
+func parseJSONList(s string) ([]string, bool) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var raw []any
+	if err := dec.Decode(&raw); err != nil || dec.More() {
+		return nil, false
+	}
+	out := make([]string, 0, len(raw))
+	for _, e := range raw {
+		switch v := e.(type) {
+		case string:
+			out = append(out, v)
+		case json.Number:
+			out = append(out, v.String())
+		case bool:
+			out = append(out, map[bool]string{true: "True", false: "False"}[v])
+		case nil:
+			out = append(out, "None")
+		default:
+			b, _ := json.Marshal(v)
+			out = append(out, string(b))
+		}
+	}
+	return out, true
+}

@@ -1,0 +1,12 @@
+// Package testenv provides what interop and end-to-end tests need: the pinned
+// Locust and Python executables, an HTTP target that counts requests, child
+// processes with captured output, and a glocust binary built once per test run.
+//
+// Missing Locust is a test failure, never a skip: ./scripts/test installs the
+// pinned version into <repo>/.venv, and GLOCUST_LOCUST / GLOCUST_PYTHON point
+// elsewhere.
+//
+// Concurrency: Target is safe for concurrent requests and Counts calls. A
+// Process may be waited on, signalled and read from several goroutines.
+// BuildGlocust builds once per test binary, whichever goroutine asks first.
+package testenv

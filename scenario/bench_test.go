@@ -1,0 +1,98 @@
+package scenario
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// loopbackServer starts a fasthttp server on 127.0.0.1 answering "ok".
+func loopbackServer(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := &fasthttp.Server{MaxIdleWorkerDuration: 5 * time.Millisecond, Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("hello, world")
+	}}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(l) }()
+	tb.Cleanup(func() { srv.Shutdown(); <-done })
+	return "http://" + l.Addr().String()
+}
+
+// BenchmarkDo measures one user's request loop (the hot path: prepared
+// request, cookie jar, stats record) against a loopback fasthttp server.
+func BenchmarkDo(b *testing.B) {
+	host := loopbackServer(b)
+	r := NewRunner(nil, newBenchStats())
+	defer r.Close()
+	u := testUser(b, r, host)
+	req := &Request{URL: "/bench", Header: map[string][]string{"Accept": {"text/plain"}}}
+	ctx := context.Background()
+	u.HTTP.Do(ctx, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if resp := u.HTTP.Do(ctx, req); !resp.OK() {
+			b.Fatal(resp.Err)
+		}
+		u.HTTP.endTask()
+	}
+}
+
+// BenchmarkDoParallel runs the same with one user per goroutine.
+func BenchmarkDoParallel(b *testing.B) {
+	host := loopbackServer(b)
+	r := NewRunner(nil, newBenchStats())
+	defer r.Close()
+	req := &Request{URL: "/bench"}
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		u := testUser(b, r, host)
+		ctx := context.Background()
+		for pb.Next() {
+			u.HTTP.Do(ctx, req)
+			u.HTTP.endTask()
+		}
+	})
+}
+
+type benchStats struct{}
+type benchEntry struct{}
+
+func newBenchStats() Stats                                               { return benchStats{} }
+func (benchStats) Lookup(string, string) EntryRecorder                   { return benchEntry{} }
+func (benchEntry) Record(time.Time, time.Duration, int64)                {}
+func (benchEntry) RecordFailure(time.Time, time.Duration, int64, string) {}
+
+// TestIdleUserMemory checks the memory an idle (waiting) user costs.
+func TestIdleUserMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("memory measurement")
+	}
+	const n = 2000
+	c := &Class{Name: "Idle", WaitTime: Constant(time.Hour),
+		Tasks: []Task{{Fn: func(context.Context, *UserContext) error { return nil }}}}
+	r := NewRunner([]*Class{c}, nil)
+	defer r.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r.Apply(counts("Idle", n))
+	time.Sleep(200 * time.Millisecond) // every user ran its task and waits
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perUser := (int64(after.HeapAlloc+after.StackInuse) - int64(before.HeapAlloc+before.StackInuse)) / n
+	t.Logf("idle user: %d bytes (heap+stack)", perUser)
+	if perUser > 10<<10 {
+		t.Errorf("idle user costs %d bytes, want <= 10 KiB", perUser)
+	}
+}

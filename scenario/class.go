@@ -1,0 +1,180 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// TaskFunc is the body of a task, on_start or on_stop. ctx is cancelled when
+// the user is stopped without grace (stop_timeout 0, the stop timeout ran out,
+// or the runner is closed). A returned error is reported as a user exception
+// (like an exception raised in a Locust task) and the user goes on.
+type TaskFunc func(ctx context.Context, u *UserContext) error
+
+// Task is one weighted task of a user class.
+type Task struct {
+	// Name identifies the task, e.g. for update_user_class's "tasks" list
+	// (Locust matches the Python function's __name__).
+	Name string
+	// Weight is the relative frequency of the task; 0 means 1 (Locust's
+	// @task default).
+	Weight int
+	Fn     TaskFunc
+}
+
+// Class is a user class: what one simulated user does. It is plain data;
+// the runner copies what it needs when it is created, so a Class must not
+// be modified after it was handed to NewRunner or Register.
+type Class struct {
+	// Name must equal the class name of the Python locustfile the master
+	// runs: the master dispatches users by class name.
+	Name string
+	// Weight and FixedCount are Locust's class attributes. Workers only
+	// report them; the master distributes users. A class with neither a
+	// weight nor a fixed count gets Locust's default weight 1 (see Validate).
+	Weight     int
+	FixedCount int
+	// Host overrides the runner's default host for this class. The
+	// master's host (Runner.SetHost) still wins, as in Locust where the
+	// --host option sets every class's host.
+	Host string
+	// WaitTime returns the pause after each task; nil means no pause.
+	WaitTime WaitTime
+	// OnStart runs once when a user starts, OnStop once when it stops.
+	OnStart TaskFunc
+	OnStop  TaskFunc
+	// Tasks are picked at random in proportion to their weights.
+	Tasks []Task
+}
+
+// ErrInvalidClass is wrapped by every error Validate returns.
+var ErrInvalidClass = errors.New("scenario: invalid user class")
+
+// Validate checks the class and fills defaults (Weight 1 when neither a
+// weight nor a fixed count is set, task weights of 0 become 1).
+func (c *Class) Validate() error {
+	if c == nil {
+		return fmt.Errorf("%w: nil class", ErrInvalidClass)
+	}
+	if !IsIdentifier(c.Name) {
+		return fmt.Errorf("%w: name %q is not a valid Python identifier", ErrInvalidClass, c.Name)
+	}
+	if c.Weight < 0 || c.FixedCount < 0 {
+		return fmt.Errorf("%w: %s: weight and fixed_count must be >= 0", ErrInvalidClass, c.Name)
+	}
+	if c.Weight == 0 && c.FixedCount == 0 {
+		c.Weight = 1
+	}
+	if len(c.Tasks) == 0 {
+		return fmt.Errorf("%w: %s: no tasks", ErrInvalidClass, c.Name)
+	}
+	for i := range c.Tasks {
+		t := &c.Tasks[i]
+		if t.Fn == nil {
+			return fmt.Errorf("%w: %s: task %d (%q) has no function", ErrInvalidClass, c.Name, i, t.Name)
+		}
+		if t.Weight < 0 {
+			return fmt.Errorf("%w: %s: task %d (%q) has a negative weight", ErrInvalidClass, c.Name, i, t.Name)
+		}
+		if t.Weight == 0 {
+			t.Weight = 1
+		}
+		if t.Name == "" {
+			t.Name = fmt.Sprintf("task%d", i)
+		}
+	}
+	return nil
+}
+
+// IsIdentifier reports whether s is a valid Python identifier (and not a
+// keyword), the constraint on Locust user class names.
+func IsIdentifier(s string) bool {
+	if s == "" || pythonKeywords[s] {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || unicode.IsLetter(r):
+		case i > 0 && (unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Pc, r)):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var pythonKeywords = map[string]bool{
+	"False": true, "None": true, "True": true, "and": true, "as": true, "assert": true,
+	"async": true, "await": true, "break": true, "class": true, "continue": true, "def": true,
+	"del": true, "elif": true, "else": true, "except": true, "finally": true, "for": true,
+	"from": true, "global": true, "if": true, "import": true, "in": true, "is": true,
+	"lambda": true, "nonlocal": true, "not": true, "or": true, "pass": true, "raise": true,
+	"return": true, "try": true, "while": true, "with": true, "yield": true,
+}
+
+var registry struct {
+	mu      sync.Mutex
+	classes []*Class
+}
+
+// Register adds a class to the global registry used by binaries built on
+// the Go API (typically from an init function or main before the engine
+// starts). It panics if the class is invalid or its name is already
+// registered, like http.Handle does for programming errors.
+func Register(c *Class) {
+	if err := c.Validate(); err != nil {
+		panic(err)
+	}
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	for _, o := range registry.classes {
+		if o.Name == c.Name {
+			panic(fmt.Sprintf("scenario: user class %q registered twice", c.Name))
+		}
+	}
+	registry.classes = append(registry.classes, c)
+}
+
+// Registered returns the registered classes sorted by name.
+func Registered() []*Class {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	out := slices.Clone(registry.classes)
+	slices.SortFunc(out, func(a, b *Class) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// taskPicker picks tasks in proportion to their weights.
+type taskPicker struct {
+	tasks []Task
+	cum   []int // cumulative weights
+	total int
+}
+
+func newTaskPicker(tasks []Task) *taskPicker {
+	p := &taskPicker{}
+	for _, t := range tasks {
+		w := t.Weight
+		if w == 0 {
+			w = 1
+		}
+		if w < 0 || t.Fn == nil {
+			continue
+		}
+		p.total += w
+		p.tasks = append(p.tasks, t)
+		p.cum = append(p.cum, p.total)
+	}
+	return p
+}
+
+// pick returns the task for the random number n in [0, total).
+func (p *taskPicker) pick(n int) *Task {
+	i, _ := slices.BinarySearch(p.cum, n+1)
+	return &p.tasks[i]
+}

@@ -1,0 +1,357 @@
+package scenario
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/glocust/glocust/protocol"
+)
+
+// RunnerOption configures a Runner.
+type RunnerOption func(*Runner)
+
+// WithHost sets the default host, used when neither the master nor the
+// class sets one (the scenario file's top-level host).
+func WithHost(host string) RunnerOption { return func(r *Runner) { r.defaultHost = host } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) RunnerOption {
+	return func(r *Runner) {
+		if l != nil {
+			r.log = l
+		}
+	}
+}
+
+// WithExceptionHandler receives every user exception (task errors and
+// recovered panics), e.g. to send Locust "exception" messages. It is called
+// from user goroutines, concurrently.
+func WithExceptionHandler(f func(msg, traceback string)) RunnerOption {
+	return func(r *Runner) { r.onException = f }
+}
+
+// WithClock injects the clock used for stats timestamps and pacing
+// (ConstantPacing/ConstantThroughput). Response times and waits always use
+// the monotonic clock and real timers.
+func WithClock(now func() time.Time) RunnerOption {
+	return func(r *Runner) {
+		if now != nil {
+			r.now = now
+		}
+	}
+}
+
+// WithStopTimeout sets the initial stop timeout (see SetStopTimeout).
+func WithStopTimeout(d time.Duration) RunnerOption { return func(r *Runner) { r.stopTimeout = d } }
+
+// Runner runs users of a set of classes at per-class targets. All methods
+// are safe for concurrent use.
+type Runner struct {
+	stats       Stats
+	log         *slog.Logger
+	onException func(msg, traceback string)
+	now         func() time.Time
+	dialer      net.Dialer
+	defaultHost string
+
+	ctx    context.Context // cancelled by Close; parent of every user
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // user goroutines
+
+	mu          sync.Mutex
+	classes     map[string]*classRun
+	order       []*classRun // sorted by name
+	masterHost  string
+	stopTimeout time.Duration
+	nextID      int64
+	alive       int                      // user goroutines not yet exited
+	idle        chan struct{}            // closed while alive == 0
+	timers      map[*time.Timer]struct{} // graceful-stop deadlines pending
+	closed      bool
+
+	timerWG sync.WaitGroup // graceful-stop deadline callbacks
+
+	userCount atomic.Int64
+}
+
+type classRun struct {
+	name  string
+	base  Class // validated copy; Tasks is the full task list for update_user_class
+	cfg   atomic.Pointer[classConfig]
+	users []*user // running users, oldest first
+}
+
+// classConfig is the live, swappable part of a class.
+type classConfig struct {
+	weight, fixedCount int
+	host               string
+	wait               WaitTime
+	onStart, onStop    TaskFunc
+	tasks              *taskPicker
+}
+
+// NewRunner returns a runner for classes, recording into st (nil: discard).
+// Invalid classes and duplicate names are logged and left out.
+func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
+	r := &Runner{
+		stats:   st,
+		log:     slog.New(slog.DiscardHandler),
+		now:     time.Now,
+		classes: make(map[string]*classRun),
+		idle:    make(chan struct{}),
+		timers:  make(map[*time.Timer]struct{}),
+	}
+	close(r.idle)
+	if r.stats == nil {
+		r.stats = discardStats{}
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	for _, c := range classes {
+		if c == nil {
+			continue
+		}
+		cp := *c
+		cp.Tasks = slices.Clone(c.Tasks)
+		if err := cp.Validate(); err != nil {
+			r.log.Error("scenario: skipping user class", "class", c.Name, "err", err)
+			continue
+		}
+		if _, dup := r.classes[cp.Name]; dup {
+			r.log.Error("scenario: skipping duplicate user class", "class", cp.Name)
+			continue
+		}
+		cr := &classRun{name: cp.Name, base: cp}
+		cr.cfg.Store(&classConfig{
+			weight: cp.Weight, fixedCount: cp.FixedCount, host: cp.Host, wait: cp.WaitTime,
+			onStart: cp.OnStart, onStop: cp.OnStop, tasks: newTaskPicker(cp.Tasks),
+		})
+		r.classes[cp.Name] = cr
+		r.order = append(r.order, cr)
+	}
+	slices.SortFunc(r.order, func(a, b *classRun) int { return strings.Compare(a.name, b.name) })
+	return r
+}
+
+// SetHost sets the master's host (the spawn message's "host"); when
+// non-empty it wins over the class's and the default host. It applies to
+// users started afterwards, as in Locust.
+func (r *Runner) SetHost(host string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.masterHost = host
+}
+
+// SetStopTimeout sets the grace time users get when Apply stops them (the
+// spawn message's stop_timeout): 0 interrupts them at once, otherwise they
+// may finish their current task within d.
+func (r *Runner) SetStopTimeout(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopTimeout = d
+}
+
+// Apply sets absolute per-class user targets, starting or stopping users at
+// once (the master paces the ramp). Classes not listed keep their users.
+// Unknown class names are logged and ignored. Stopping removes the newest
+// users of a class first, with the current stop timeout. Apply does not wait
+// for stopped users to exit.
+func (r *Runner) Apply(targets []protocol.ClassCount) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	for _, t := range targets {
+		cr := r.classes[t.Class]
+		if cr == nil {
+			r.log.Warn("scenario: ignoring unknown user class", "class", t.Class, "count", t.Count)
+			continue
+		}
+		n := max(int(t.Count), 0)
+		for len(cr.users) < n {
+			r.startUserLocked(cr)
+		}
+		if len(cr.users) > n {
+			stop := slices.Clone(cr.users[n:])
+			slices.Reverse(stop) // newest first
+			clear(cr.users[n:])
+			cr.users = cr.users[:n]
+			r.userCount.Add(-int64(len(stop)))
+			r.stopUsersLocked(stop, r.stopTimeout)
+		}
+	}
+}
+
+// StopAll stops every user, as Locust's stop: with stopTimeout 0 users are
+// interrupted at once (requests in flight are cancelled); otherwise waiting
+// users stop at once and running users may finish their current task within
+// stopTimeout, after which they are interrupted. on_stop runs for every
+// user. StopAll returns when no user goroutine is left or ctx is done.
+func (r *Runner) StopAll(ctx context.Context, stopTimeout time.Duration) {
+	r.mu.Lock()
+	var all []*user
+	for _, cr := range r.order {
+		for i := len(cr.users) - 1; i >= 0; i-- {
+			all = append(all, cr.users[i])
+		}
+		cr.users = nil
+	}
+	r.userCount.Store(0)
+	if stopTimeout > 0 {
+		for _, u := range all {
+			close(u.soft)
+		}
+	} else {
+		cancelAll(all)
+	}
+	idle := r.idle
+	r.mu.Unlock()
+
+	if stopTimeout > 0 {
+		t := time.NewTimer(stopTimeout)
+		select {
+		case <-idle:
+		case <-t.C:
+			r.log.Info("scenario: not all users finished their tasks in the stop timeout; stopping them", "stop_timeout", stopTimeout)
+		case <-ctx.Done():
+		}
+		t.Stop()
+		cancelAll(all)
+	}
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
+}
+
+// Counts returns the number of running users per class, for every class
+// (zeros included), sorted by class name.
+func (r *Runner) Counts() []protocol.ClassCount {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]protocol.ClassCount, len(r.order))
+	for i, cr := range r.order {
+		out[i] = protocol.ClassCount{Class: cr.name, Count: int64(len(cr.users))}
+	}
+	return out
+}
+
+// UserCount returns the number of running users (users being stopped are
+// not counted).
+func (r *Runner) UserCount() int64 { return r.userCount.Load() }
+
+// Close stops every user without grace and waits for all goroutines the
+// runner started. The runner cannot be used afterwards. Close is idempotent.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		for _, cr := range r.order {
+			cr.users = nil
+		}
+		r.userCount.Store(0)
+		for t := range r.timers {
+			if t.Stop() {
+				r.timerWG.Done() // its callback will never run
+			}
+		}
+		clear(r.timers)
+	}
+	r.mu.Unlock()
+	r.cancel()
+	r.timerWG.Wait()
+	r.wg.Wait()
+}
+
+func cancelAll(us []*user) {
+	for _, u := range us {
+		u.cancel()
+	}
+}
+
+func (r *Runner) stopUsersLocked(us []*user, grace time.Duration) {
+	if grace <= 0 {
+		cancelAll(us)
+		return
+	}
+	for _, u := range us {
+		close(u.soft)
+	}
+	var t *time.Timer
+	r.timerWG.Add(1)
+	t = time.AfterFunc(grace, func() {
+		defer r.timerWG.Done()
+		cancelAll(us)
+		r.mu.Lock()
+		delete(r.timers, t)
+		r.mu.Unlock()
+	})
+	r.timers[t] = struct{}{}
+}
+
+func (r *Runner) startUserLocked(cr *classRun) {
+	cfg := cr.cfg.Load()
+	host := r.masterHost
+	if host == "" {
+		host = cfg.host
+	}
+	if host == "" {
+		host = r.defaultHost
+	}
+	r.nextID++
+	u := &user{class: cr, soft: make(chan struct{})}
+	u.ctx, u.cancel = context.WithCancel(r.ctx)
+	u.uc = UserContext{
+		Class: cr.name, ID: r.nextID, Host: host, HTTP: &u.http,
+		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		r:    r, cpLastRun: r.now(),
+	}
+	u.http.u = &u.uc
+	cr.users = append(cr.users, u)
+	r.userCount.Add(1)
+	if r.alive == 0 {
+		r.idle = make(chan struct{})
+	}
+	r.alive++
+	r.wg.Add(1)
+	go r.runUser(u)
+}
+
+// userExited is called by a user goroutine as its last action.
+func (r *Runner) userExited(u *user) {
+	r.mu.Lock()
+	r.alive--
+	if r.alive == 0 {
+		close(r.idle)
+	}
+	r.mu.Unlock()
+	r.wg.Done()
+}
+
+// removeSelf removes a user that stopped on its own (ErrStopUser, failed
+// on_start) from its class, unless a stop already removed it.
+func (r *Runner) removeSelf(u *user) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i := slices.Index(u.class.users, u); i >= 0 {
+		u.class.users = slices.Delete(u.class.users, i, i+1)
+		r.userCount.Add(-1)
+	}
+}
+
+func (r *Runner) reportException(msg, traceback string) {
+	r.log.Error("scenario: user exception", "msg", msg, "traceback", traceback)
+	if r.onException != nil {
+		r.onException(msg, traceback)
+	}
+}

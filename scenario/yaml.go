@@ -1,0 +1,628 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Scenario is a parsed scenario file.
+type Scenario struct {
+	// Host is the default host (the file's top-level host).
+	Host string
+	// Classes are the user classes, in file order, validated.
+	Classes []*Class
+}
+
+// ParseError is an error at a position of a scenario file.
+type ParseError struct {
+	File string
+	Line int    // 1-based; 0 if unknown
+	Path string // e.g. "users[0].wait_time"
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads and parses a scenario file.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a scenario; name is used in error messages. Errors are
+// *ParseError (or wrap the YAML syntax error) and name the line.
+func Parse(name string, data []byte) (*Scenario, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, syntaxError(name, err)
+	}
+	p := &parser{file: name}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, p.errf(nil, "", "empty scenario")
+	}
+	sc, err := p.scenario(doc.Content[0])
+	if err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError reports a YAML syntax error as a *ParseError when it names a
+// line, keeping the original error wrapped otherwise.
+func syntaxError(file string, err error) error {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ParseError{File: file, Line: line, Msg: m[2]}
+	}
+	return fmt.Errorf("scenario: %s: %w", file, err)
+}
+
+type parser struct{ file string }
+
+func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
+	e := &ParseError{File: p.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line = n.Line
+	}
+	return e
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for depth := 0; n != nil && n.Kind == yaml.AliasNode && depth < 100; depth++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// fields walks a mapping node, calling fn for each key (all must be known).
+func (p *parser) fields(n *yaml.Node, path string, known []string, fn func(key string, v *yaml.Node, path string) error) error {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return p.errf(n, path, "expected a mapping")
+	}
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), n.Content[i+1]
+		if k == nil || k.Kind != yaml.ScalarNode {
+			return p.errf(k, path, "keys must be strings")
+		}
+		key := k.Value
+		if !containsStr(known, key) {
+			return p.errf(k, path, "unknown key %q (want %s)", key, strings.Join(known, ", "))
+		}
+		if seen[key] {
+			return p.errf(k, path, "duplicate key %q", key)
+		}
+		seen[key] = true
+		if err := fn(key, v, join(path, key)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func containsStr(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) str(n *yaml.Node, path string) (string, error) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return "", p.errf(n, path, "expected a string")
+	}
+	return n.Value, nil
+}
+
+func (p *parser) integer(n *yaml.Node, path string, lo, hi int) (int, error) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		return 0, p.errf(n, path, "expected an integer")
+	}
+	var v int
+	if err := n.Decode(&v); err != nil || v < lo || v > hi {
+		return 0, p.errf(n, path, "expected an integer in [%d, %d], got %s", lo, hi, n.Value)
+	}
+	return v, nil
+}
+
+func (p *parser) number(n *yaml.Node, path string) (float64, error) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
+		return 0, p.errf(n, path, "expected a number")
+	}
+	var v float64
+	if err := n.Decode(&v); err != nil {
+		return 0, p.errf(n, path, "expected a number, got %s", n.Value)
+	}
+	return v, nil
+}
+
+func (p *parser) boolean(n *yaml.Node, path string) (bool, error) {
+	n = resolve(n)
+	var v bool
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&v) != nil {
+		return false, p.errf(n, path, "expected true or false")
+	}
+	return v, nil
+}
+
+func (p *parser) seq(n *yaml.Node, path string) ([]*yaml.Node, error) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil, p.errf(n, path, "expected a list")
+	}
+	return n.Content, nil
+}
+
+// strMap reads a mapping of string keys to scalar values.
+func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, p.errf(n, path, "expected a mapping")
+	}
+	var out [][2]string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, err := p.str(n.Content[i], path)
+		if err != nil {
+			return nil, err
+		}
+		v, err := p.str(n.Content[i+1], path+"."+k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out, nil
+}
+
+func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
+	sc := &Scenario{}
+	var usersNode *yaml.Node
+	err := p.fields(root, "", []string{"host", "users"}, func(key string, v *yaml.Node, path string) (err error) {
+		switch key {
+		case "host":
+			sc.Host, err = p.host(v, path)
+		case "users":
+			usersNode = v
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if usersNode == nil {
+		return nil, p.errf(root, "users", "at least one user class is required")
+	}
+	items, err := p.seq(usersNode, "users")
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, p.errf(usersNode, "users", "at least one user class is required")
+	}
+	names := map[string]bool{}
+	for i, it := range items {
+		path := fmt.Sprintf("users[%d]", i)
+		c, err := p.class(it, path)
+		if err != nil {
+			return nil, err
+		}
+		if names[c.Name] {
+			return nil, p.errf(it, path+".class", "duplicate class name %q", c.Name)
+		}
+		names[c.Name] = true
+		sc.Classes = append(sc.Classes, c)
+	}
+	return sc, nil
+}
+
+func (p *parser) host(n *yaml.Node, path string) (string, error) {
+	h, err := p.str(n, path)
+	if err != nil {
+		return "", err
+	}
+	if h != "" {
+		if _, err := resolveURL(h, "/"); err != nil || !isAbsoluteURL(h) {
+			return "", p.errf(n, path, "invalid host %q (want http://host[:port] or https://...)", h)
+		}
+	}
+	return h, nil
+}
+
+func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
+	c := &Class{Weight: 1}
+	var tasksNode *yaml.Node
+	known := []string{"class", "weight", "fixed_count", "host", "wait_time", "on_start", "on_stop", "tasks"}
+	err := p.fields(n, path, known, func(key string, v *yaml.Node, path string) (err error) {
+		switch key {
+		case "class":
+			if c.Name, err = p.str(v, path); err == nil && !IsIdentifier(c.Name) {
+				err = p.errf(v, path, "%q is not a valid Python class name", c.Name)
+			}
+		case "weight":
+			c.Weight, err = p.integer(v, path, 0, 1<<20)
+		case "fixed_count":
+			c.FixedCount, err = p.integer(v, path, 0, 1<<30)
+		case "host":
+			c.Host, err = p.host(v, path)
+		case "wait_time":
+			c.WaitTime, err = p.waitTime(v, path)
+		case "on_start":
+			c.OnStart, err = p.stepsFn(v, path)
+		case "on_stop":
+			c.OnStop, err = p.stepsFn(v, path)
+		case "tasks":
+			tasksNode = v
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.Name == "" {
+		return nil, p.errf(n, path+".class", "required")
+	}
+	if tasksNode == nil {
+		return nil, p.errf(n, path+".tasks", "at least one task is required")
+	}
+	items, err := p.seq(tasksNode, path+".tasks")
+	if err != nil {
+		return nil, err
+	}
+	for i, it := range items {
+		t, err := p.task(it, fmt.Sprintf("%s.tasks[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		if t.Weight > 0 {
+			c.Tasks = append(c.Tasks, t)
+		}
+	}
+	if len(c.Tasks) == 0 {
+		return nil, p.errf(tasksNode, path+".tasks", "at least one task with a weight > 0 is required")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, p.errf(n, path, "%v", err)
+	}
+	return c, nil
+}
+
+var waitKinds = []string{"between", "constant", "constant_pacing", "constant_throughput"}
+
+func (p *parser) waitTime(n *yaml.Node, path string) (WaitTime, error) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		return nil, p.errf(n, path, "expected one of {between: [min, max]}, {constant: s}, {constant_pacing: s}, {constant_throughput: n}")
+	}
+	k, v := resolve(n.Content[0]), n.Content[1]
+	if k == nil || !containsStr(waitKinds, k.Value) {
+		kv := ""
+		if k != nil {
+			kv = k.Value
+		}
+		return nil, p.errf(k, path, "unknown kind %q (want %s)", kv, strings.Join(waitKinds, ", "))
+	}
+	var args []float64
+	if rv := resolve(v); rv != nil && rv.Kind == yaml.SequenceNode {
+		for i, x := range rv.Content {
+			f, err := p.number(x, fmt.Sprintf("%s.%s[%d]", path, k.Value, i))
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, f)
+		}
+	} else {
+		f, err := p.number(v, path+"."+k.Value)
+		if err != nil {
+			return nil, err
+		}
+		args = []float64{f}
+	}
+	w, err := makeWaitTime(k.Value, args)
+	if err != nil {
+		return nil, p.errf(v, path, "%v", err)
+	}
+	return w, nil
+}
+
+func (p *parser) task(n *yaml.Node, path string) (Task, error) {
+	t := Task{Weight: 1}
+	var req *Request
+	var steps []func(ctx context.Context, u *UserContext)
+	var reqNode *yaml.Node
+	err := p.fields(n, path, []string{"name", "weight", "request", "steps"}, func(key string, v *yaml.Node, path string) (err error) {
+		switch key {
+		case "name":
+			t.Name, err = p.str(v, path)
+		case "weight":
+			t.Weight, err = p.integer(v, path, 0, 1<<20)
+		case "request":
+			reqNode = v
+			req, err = p.request(v, path)
+		case "steps":
+			steps, err = p.steps(v, path)
+		}
+		return err
+	})
+	if err != nil {
+		return t, err
+	}
+	switch {
+	case req != nil && steps != nil:
+		return t, p.errf(reqNode, path, "a task has either a request or steps, not both")
+	case req != nil:
+		if t.Name == "" {
+			t.Name = req.statsName()
+		}
+		t.Fn = func(ctx context.Context, u *UserContext) error {
+			u.HTTP.Do(ctx, req)
+			return nil
+		}
+	case steps != nil:
+		if t.Name == "" {
+			return t, p.errf(n, path+".name", "required for a task with steps")
+		}
+		t.Fn = runSteps(steps)
+	default:
+		return t, p.errf(n, path, "a task needs a request or steps")
+	}
+	return t, nil
+}
+
+func runSteps(steps []func(ctx context.Context, u *UserContext)) TaskFunc {
+	return func(ctx context.Context, u *UserContext) error {
+		for _, s := range steps {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			s(ctx, u)
+		}
+		return nil
+	}
+}
+
+func (p *parser) stepsFn(n *yaml.Node, path string) (TaskFunc, error) {
+	steps, err := p.steps(n, path)
+	if err != nil {
+		return nil, err
+	}
+	return runSteps(steps), nil
+}
+
+func (p *parser) steps(n *yaml.Node, path string) ([]func(ctx context.Context, u *UserContext), error) {
+	items, err := p.seq(n, path)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, p.errf(n, path, "at least one step is required")
+	}
+	out := make([]func(ctx context.Context, u *UserContext), 0, len(items))
+	for i, it := range items {
+		var req *Request
+		err := p.fields(it, fmt.Sprintf("%s[%d]", path, i), []string{"request"}, func(_ string, v *yaml.Node, path string) (err error) {
+			req, err = p.request(v, path)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if req == nil {
+			return nil, p.errf(it, fmt.Sprintf("%s[%d]", path, i), "a step needs a request")
+		}
+		out = append(out, func(ctx context.Context, u *UserContext) { u.HTTP.Do(ctx, req) })
+	}
+	return out, nil
+}
+
+var requestKeys = []string{"method", "path", "name", "headers", "query", "body", "json", "form",
+	"timeout", "expect_status", "expect_body_contains", "allow_redirects"}
+
+func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
+	r := &Request{}
+	var query, form, headers [][2]string
+	bodies, isJSON := 0, false
+	err := p.fields(n, path, requestKeys, func(key string, v *yaml.Node, path string) (err error) {
+		switch key {
+		case "method":
+			r.Method, err = p.str(v, path)
+			if err == nil && (r.Method == "" || strings.ContainsAny(r.Method, " \t\r\n/:")) {
+				err = p.errf(v, path, "invalid method %q", r.Method)
+			}
+			r.Method = strings.ToUpper(r.Method)
+		case "path":
+			r.URL, err = p.str(v, path)
+		case "name":
+			r.Name, err = p.str(v, path)
+		case "headers":
+			headers, err = p.strMap(v, path)
+		case "query":
+			query, err = p.strMap(v, path)
+		case "form":
+			form, err = p.strMap(v, path)
+			bodies++
+		case "body":
+			var s string
+			s, err = p.str(v, path)
+			r.Body = []byte(s)
+			bodies++
+		case "json":
+			r.Body, err = p.jsonBody(v, path)
+			bodies++
+			isJSON = true
+		case "timeout":
+			r.Timeout, err = p.duration(v, path)
+		case "expect_status":
+			r.ExpectStatus, err = p.statuses(v, path)
+		case "expect_body_contains":
+			r.ExpectBodyContains, err = p.str(v, path)
+		case "allow_redirects":
+			var b bool
+			b, err = p.boolean(v, path)
+			r.NoRedirects = !b
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.URL == "" {
+		return nil, p.errf(n, path+".path", "required")
+	}
+	if bodies > 1 {
+		return nil, p.errf(n, path, "body, json and form are mutually exclusive")
+	}
+	return r, p.finishRequest(n, path, r, headers, query, form, isJSON)
+}
+
+func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, query, form [][2]string, isJSON bool) error {
+	if len(headers) > 0 {
+		r.Header = make(http.Header, len(headers))
+		for _, kv := range headers {
+			if kv[0] == "" || strings.ContainsAny(kv[0], " :\r\n") || strings.ContainsAny(kv[1], "\r\n") {
+				return p.errf(n, path+".headers", "invalid header %q", kv[0])
+			}
+			r.Header[kv[0]] = append(r.Header[kv[0]], kv[1])
+		}
+	}
+	if len(query) > 0 {
+		q := make(url.Values, len(query))
+		for _, kv := range query {
+			q.Add(kv[0], kv[1])
+		}
+		sep := "?"
+		if strings.Contains(r.URL, "?") {
+			sep = "&"
+		}
+		r.URL += sep + q.Encode()
+	}
+	if form != nil {
+		f := make(url.Values, len(form))
+		for _, kv := range form {
+			f.Add(kv[0], kv[1])
+		}
+		r.Body = []byte(f.Encode())
+		setDefaultHeader(r, "Content-Type", "application/x-www-form-urlencoded")
+	}
+	if isJSON {
+		setDefaultHeader(r, "Content-Type", "application/json")
+	}
+	if _, err := prepare(r, "http://127.0.0.1"); err != nil && !errors.Is(err, errNoHost) {
+		return p.errf(n, path, "%v", err)
+	}
+	return nil
+}
+
+func setDefaultHeader(r *Request, k, v string) {
+	if r.Header.Get(k) != "" {
+		return
+	}
+	for hk := range r.Header {
+		if strings.EqualFold(hk, k) {
+			return
+		}
+	}
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	r.Header[k] = []string{v}
+}
+
+func (p *parser) jsonBody(n *yaml.Node, path string) ([]byte, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, p.errf(n, path, "%v", err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, p.errf(n, path, "cannot encode as JSON: %v", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// duration reads seconds (a number) or a Go duration string ("1.5s").
+func (p *parser) duration(n *yaml.Node, path string) (time.Duration, error) {
+	rn := resolve(n)
+	if rn != nil && rn.Kind == yaml.ScalarNode && rn.Tag == "!!str" {
+		d, err := time.ParseDuration(rn.Value)
+		if err != nil || d < 0 {
+			return 0, p.errf(n, path, "invalid duration %q (want seconds or e.g. \"1.5s\")", rn.Value)
+		}
+		return d, nil
+	}
+	f, err := p.number(n, path)
+	if err != nil {
+		return 0, err
+	}
+	if !(f >= 0) || f > maxWaitSeconds {
+		return 0, p.errf(n, path, "invalid duration %v", f)
+	}
+	return seconds(f), nil
+}
+
+func (p *parser) statuses(n *yaml.Node, path string) ([]int, error) {
+	rn := resolve(n)
+	if rn != nil && rn.Kind == yaml.ScalarNode {
+		c, err := p.integer(rn, path, 100, 599)
+		return []int{c}, err
+	}
+	items, err := p.seq(n, path)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, p.errf(n, path, "at least one status code is required")
+	}
+	out := make([]int, 0, len(items))
+	for i, it := range items {
+		c, err := p.integer(it, fmt.Sprintf("%s[%d]", path, i), 100, 599)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

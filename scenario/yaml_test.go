@@ -1,0 +1,176 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodYAML = `host: http://127.0.0.1:8080
+users:
+  - class: WebUser
+    weight: 3
+    wait_time: {between: [0.5, 2]}
+    on_start: [{request: {method: POST, path: /login, json: {user: a}}}]
+    tasks:
+      - weight: 5
+        request: {method: GET, path: /, name: home, headers: {Accept: text/html}}
+      - request: {method: GET, path: "/item?id=1", expect_status: [200]}
+      - name: checkout
+        steps:
+          - request: {path: /cart, query: {b: "2", a: x y}}
+          - request: {method: POST, path: /pay, form: {card: "1"}, timeout: 2.5}
+      - weight: 0
+        request: {path: /disabled}
+  - class: ApiUser
+    fixed_count: 2
+    host: https://api.example
+    wait_time: {constant_throughput: 10}
+    tasks:
+      - request: {path: /api, expect_status: 204, timeout: "1s", allow_redirects: false, expect_body_contains: ok}
+`
+
+func TestParseHappyPath(t *testing.T) {
+	t.Parallel()
+	sc, err := Parse("scenario.yaml", []byte(goodYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sc.Host, "http://127.0.0.1:8080"; got != want {
+		t.Errorf("host = %q, want %q", got, want)
+	}
+	if got, want := len(sc.Classes), 2; got != want {
+		t.Fatalf("classes = %d, want %d", got, want)
+	}
+	web, api := sc.Classes[0], sc.Classes[1]
+	if web.Name != "WebUser" || web.Weight != 3 || web.FixedCount != 0 || web.WaitTime == nil || web.OnStart == nil {
+		t.Errorf("WebUser = %+v", web)
+	}
+	var names []string
+	var weights []int
+	for _, tk := range web.Tasks {
+		names = append(names, tk.Name)
+		weights = append(weights, tk.Weight)
+	}
+	if got, want := strings.Join(names, ","), "home,/item?id=1,checkout"; got != want {
+		t.Errorf("task names = %q, want %q", got, want)
+	}
+	if got, want := weights, []int{5, 1, 1}; !equalInts(got, want) {
+		t.Errorf("weights = %v, want %v", got, want)
+	}
+	if api.FixedCount != 2 || api.Weight != 1 || api.Host != "https://api.example" {
+		t.Errorf("ApiUser = %+v", api)
+	}
+	now := time.Unix(1000, 0)
+	u := &UserContext{r: &Runner{now: func() time.Time { return now }}, cpLastRun: now}
+	if got, want := api.WaitTime(u), 100*time.Millisecond; got != want {
+		t.Errorf("constant_throughput wait = %v, want %v", got, want)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"empty", ``, "scenario.yaml: empty scenario"},
+		{"syntax", "users: [", "scenario.yaml:1: did not find expected node content"},
+		{"syntax 2", "users:\n  - {path: /a?b}\n", "scenario.yaml:1: did not find expected"},
+		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
+		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, users)`},
+		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
+			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},
+		{"between arity", "users:\n  - class: A\n    wait_time: {between: [1]}\n    tasks: [{request: {path: /}}]\n",
+			"scenario.yaml:3: users[0].wait_time: between takes [min, max]"},
+		{"between order", "users:\n  - class: A\n    wait_time: {between: [3, 1]}\n    tasks: [{request: {path: /}}]\n",
+			"users[0].wait_time: between: min 3 is greater than max 1"},
+		{"throughput zero", "users:\n  - class: A\n    wait_time: {constant_throughput: 0}\n    tasks: [{request: {path: /}}]\n",
+			"constant_throughput requires a positive rate"},
+		{"bad class name", "users:\n  - class: 1abc\n    tasks: [{request: {path: /}}]\n",
+			`scenario.yaml:2: users[0].class: "1abc" is not a valid Python class name`},
+		{"keyword class", "users:\n  - class: class\n    tasks: [{request: {path: /}}]\n", "is not a valid Python class name"},
+		{"missing class", "users:\n  - tasks: [{request: {path: /}}]\n", "scenario.yaml:2: users[0].class: required"},
+		{"dup class", "users:\n  - class: A\n    tasks: [{request: {path: /}}]\n  - class: A\n    tasks: [{request: {path: /}}]\n",
+			`scenario.yaml:4: users[1].class: duplicate class name "A"`},
+		{"negative weight", "users:\n  - class: A\n    weight: -1\n    tasks: [{request: {path: /}}]\n",
+			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
+		{"no tasks", "users:\n  - class: A\n", "scenario.yaml:2: users[0].tasks: at least one task is required"},
+		{"all zero", "users:\n  - class: A\n    tasks: [{weight: 0, request: {path: /}}]\n",
+			"users[0].tasks: at least one task with a weight > 0 is required"},
+		{"unknown request key", "users:\n  - class: A\n    tasks:\n      - request: {path: /, jsn: 1}\n",
+			`scenario.yaml:4: users[0].tasks[0].request: unknown key "jsn"`},
+		{"no path", "users:\n  - class: A\n    tasks:\n      - request: {method: GET}\n", "users[0].tasks[0].request.path: required"},
+		{"two bodies", "users:\n  - class: A\n    tasks:\n      - request: {path: /, body: x, json: 1}\n",
+			"body, json and form are mutually exclusive"},
+		{"bad status", "users:\n  - class: A\n    tasks:\n      - request: {path: /, expect_status: [200, 999]}\n",
+			"scenario.yaml:4: users[0].tasks[0].request.expect_status[1]: expected an integer in [100, 599], got 999"},
+		{"bad timeout", "users:\n  - class: A\n    tasks:\n      - request: {path: /, timeout: soon}\n", `invalid duration "soon"`},
+		{"req and steps", "users:\n  - class: A\n    tasks:\n      - request: {path: /}\n        steps: [{request: {path: /}}]\n",
+			"a task has either a request or steps, not both"},
+		{"steps no name", "users:\n  - class: A\n    tasks:\n      - steps: [{request: {path: /}}]\n",
+			"scenario.yaml:4: users[0].tasks[0].name: required for a task with steps"},
+		{"bad host", "host: ftp://x\nusers:\n  - class: A\n    tasks: [{request: {path: /}}]\n", `scenario.yaml:1: host: invalid host "ftp://x"`},
+		{"dup key", "users:\n  - class: A\n    class: B\n    tasks: [{request: {path: /}}]\n", `scenario.yaml:3: users[0]: duplicate key "class"`},
+		{"header newline", "users:\n  - class: A\n    tasks:\n      - request: {path: /, headers: {X: \"a\\nb\"}}\n", `invalid header "X"`},
+		{"bad method", "users:\n  - class: A\n    tasks:\n      - request: {path: /, method: \"G T\"}\n", `invalid method "G T"`},
+		{"users not list", "users: {a: 1}\n", "scenario.yaml:1: users: expected a list"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("scenario.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			if got := err.Error(); !strings.Contains(got, tc.want) {
+				t.Errorf("error = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseRequestRendering(t *testing.T) {
+	t.Parallel()
+	sc, err := Parse("s.yaml", []byte(`users:
+  - class: A
+    tasks:
+      - request: {method: post, path: /x, json: {user: a, n: [1, 2]}, headers: {X-Trace: t1}}
+      - request: {path: "/q?z=1", query: {b: "2", a: "x y"}, name: q}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rendered requests are checked on the wire in TestHTTPRequests.
+	if got, want := sc.Classes[0].Tasks[0].Name, "/x"; got != want {
+		t.Errorf("task name = %q, want %q", got, want)
+	}
+	if got, want := sc.Classes[0].Tasks[1].Name, "q"; got != want {
+		t.Errorf("task name = %q, want %q", got, want)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(goodYAML))
+	f.Add([]byte("users:\n  - class: A\n    tasks: [{request: {path: /}}]\n"))
+	f.Add([]byte("users:\n  - class: A\n    wait_time: {between: [1, 2]}\n    tasks: [{steps: [{request: {path: /}}], name: s}]\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := Parse("fuzz.yaml", data)
+		if err == nil && (sc == nil || len(sc.Classes) == 0) {
+			t.Fatalf("nil error but no classes")
+		}
+	})
+}

@@ -1,0 +1,44 @@
+// Package stats implements Locust-exact request statistics: lock-free
+// recording and delta reports on the worker side, merging and derived
+// values (percentiles, current RPS, ...) on the master side. Section 5 of
+// the Locust protocol notes is the specification; locust/stats.py (2.47)
+// is the reference for every rounding and edge case.
+//
+// # Worker side
+//
+// A Registry holds one Entry per (method, name). Get an entry once with
+// Registry.Entry and keep it; Entry.Record, Entry.RecordFailure and
+// Entry.RecordUntimed then take no lock and do not allocate (a failure
+// allocates only the first time its error text is seen on that entry).
+// Registry.Report returns everything recorded since the previous Report or
+// Reset as Locust's wire entries, total and errors, and starts a new
+// interval, like Locust's get_stripped_report.
+//
+// Each entry keeps, per shard (one per P), a hot/cold pair of counter
+// buffers selected by one atomic word, as prometheus' histogram does: a
+// record increments the word (bit 63 is the hot index, the rest counts
+// records started), updates the hot buffer, and increments that buffer's
+// count last. Report flips the index, waits (runtime.Gosched) until the
+// cold buffer's count equals the records started on it, then reads and
+// zeroes it: intervals are deltas, never cumulative. Response times are
+// counted in one atomic counter per Locust bucket key up to
+// MaxBucketedResponseTime; per-second counts use a small ring of
+// (second, count) slots. Rare values (negative or huge response times, a
+// second whose ring slot is taken) go to a small locked map; nothing is
+// lost.
+//
+// # Master side
+//
+// An Aggregate merges worker reports (Merge) as Locust's master does and
+// exposes sorted Summaries with Locust's derived values.
+//
+// # Concurrency
+//
+// Registry and Entry: all methods are safe for concurrent use. Report and
+// Reset serialise with each other and may run while records happen; a
+// record that overlaps a Report lands in exactly one report.
+//
+// Aggregate and Summary are not safe for concurrent use: one goroutine
+// (the master's stats loop) owns them, and a Summary changes on the next
+// Merge or Reset of its Aggregate.
+package stats

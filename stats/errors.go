@@ -1,0 +1,174 @@
+package stats
+
+import (
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/glocust/glocust/protocol"
+)
+
+// maxFastErrors bounds the copy-on-write map of error texts per entry.
+// Texts beyond it (e.g. errors carrying a unique id) are counted under a
+// mutex in a map that is pruned at every report, so memory stays bounded.
+const maxFastErrors = 1024
+
+// errSide counts one error text on one side of one shard.
+type errSide struct {
+	occ   atomic.Int64
+	first atomic.Int64 // epoch ns; math.MaxInt64: none
+	last  atomic.Int64 // epoch ns; math.MinInt64: none
+}
+
+func (s *errSide) add(nowNs int64) {
+	s.occ.Add(1)
+	if nowNs < s.first.Load() {
+		casMin(&s.first, nowNs)
+	}
+	if nowNs > s.last.Load() {
+		casMax(&s.last, nowNs)
+	}
+}
+
+func (s *errSide) reset() {
+	s.occ.Store(0)
+	s.first.Store(math.MaxInt64)
+	s.last.Store(math.MinInt64)
+}
+
+// errCounter counts one error text of one entry: sides[shard<<1|bufferIndex].
+type errCounter struct {
+	key    string // Locust's key
+	parsed string // the error as sent: ParseError of the sanitized text
+	sides  []errSide
+}
+
+// errorSet maps error texts to counters. Lookups of known texts read an
+// immutable map through an atomic pointer; new texts take the mutex.
+type errorSet struct {
+	fast   atomic.Pointer[map[string]*errCounter]
+	nsides int
+	mu     sync.Mutex
+	slow   map[string]*errCounter // guarded by mu; updated only under mu
+}
+
+func (s *errorSet) init(shards int) {
+	m := map[string]*errCounter{}
+	s.fast.Store(&m)
+	s.nsides = 2 * shards
+}
+
+func (s *errorSet) lookup(err string) *errCounter {
+	return (*s.fast.Load())[err]
+}
+
+// addSlow counts err on side, creating its counter. Called inside the
+// record's started/finished bracket.
+func (s *errorSet) addSlow(e *Entry, err string, side int, nowNs int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fm := *s.fast.Load()
+	if c := fm[err]; c != nil {
+		c.sides[side].add(nowNs)
+		return
+	}
+	if c := s.slow[err]; c != nil {
+		c.sides[side].add(nowNs)
+		return
+	}
+	text := SanitizeError(err)
+	c := &errCounter{
+		key:    ErrorKey(e.method, e.name, text),
+		parsed: ParseError(text),
+		sides:  make([]errSide, s.nsides),
+	}
+	for i := range c.sides {
+		c.sides[i].reset()
+	}
+	c.sides[side].add(nowNs)
+	if len(fm) < maxFastErrors {
+		m := make(map[string]*errCounter, len(fm)+1)
+		for k, v := range fm {
+			m[k] = v
+		}
+		m[err] = c
+		s.fast.Store(&m)
+		return
+	}
+	if s.slow == nil {
+		s.slow = make(map[string]*errCounter)
+	}
+	s.slow[err] = c
+}
+
+// drain moves the cold sides of every counter into acc. Every shard of e
+// must be flipped and cooled down.
+func (s *errorSet) drain(e *Entry, acc *errorAccum) {
+	for _, c := range *s.fast.Load() {
+		s.drainCounter(e, c, acc)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for text, c := range s.slow {
+		s.drainCounter(e, c, acc)
+		idle := true
+		for i := range c.sides {
+			idle = idle && c.sides[i].occ.Load() == 0
+		}
+		if idle { // nobody holds c outside mu: safe to forget
+			delete(s.slow, text)
+		}
+	}
+}
+
+func (s *errorSet) drainCounter(e *Entry, c *errCounter, acc *errorAccum) {
+	for i := range e.shards {
+		side := &c.sides[i<<1|int(e.shards[i].cold)]
+		n := side.occ.Load()
+		if n == 0 {
+			continue
+		}
+		acc.add(e, c, n, side.first.Load(), side.last.Load())
+		side.reset()
+	}
+}
+
+// errorAccum merges error counts by Locust key for one report.
+type errorAccum struct {
+	m map[string]*protocol.StatsError
+}
+
+func (a *errorAccum) add(e *Entry, c *errCounter, n, firstNs, lastNs int64) {
+	if a.m == nil {
+		a.m = make(map[string]*protocol.StatsError)
+	}
+	first, last := nsToSeconds(firstNs), nsToSeconds(lastNs)
+	if se := a.m[c.key]; se != nil {
+		se.Occurrences += n
+		se.FirstSeen = min(se.FirstSeen, first)
+		se.LastSeen = max(se.LastSeen, last)
+		return
+	}
+	a.m[c.key] = &protocol.StatsError{
+		Key: c.key, Name: e.name, Method: e.method, Error: c.parsed,
+		Occurrences: n, FirstSeen: first, LastSeen: last, HasSeen: true,
+	}
+}
+
+// list returns the errors sorted by key (the order of Locust's CSV).
+func (a *errorAccum) list() []protocol.StatsError {
+	out := make([]protocol.StatsError, 0, len(a.m))
+	for _, se := range a.m {
+		out = append(out, *se)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// nsToSeconds converts epoch nanoseconds to float seconds, rounding once
+// (float64(ns)/1e9 would round twice and can be off by hundreds of ns).
+func nsToSeconds(ns int64) float64 {
+	sec, rem := ns/1e9, ns%1e9
+	return float64(sec) + float64(rem)/1e9
+}

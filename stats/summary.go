@@ -1,0 +1,296 @@
+package stats
+
+import (
+	"slices"
+	"time"
+
+	"github.com/glocust/glocust/protocol"
+)
+
+// Percentiles Locust reports in the console, CSV and HTML report
+// (PERCENTILES_TO_REPORT), draws in charts (PERCENTILES_TO_CHART) and puts
+// in /stats/requests (PERCENTILES_TO_STATISTICS).
+var (
+	PercentilesToReport     = []float64{0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0}
+	PercentilesToChart      = []float64{0.5, 0.95}
+	PercentilesToStatistics = []float64{0.95, 0.99}
+)
+
+// CurrentResponseTimePercentileWindow is Locust's window (s) for "current"
+// percentiles; the cache keeps this many seconds plus 10.
+const CurrentResponseTimePercentileWindow = 10
+
+const responseTimesCacheSize = CurrentResponseTimePercentileWindow + 10
+
+// Summary is the master's merged StatsEntry for one (name, method), or the
+// total. Its fields are read-only for callers; the owning Aggregate updates
+// them in Merge and Reset. Derived values mirror Locust's StatsEntry.
+type Summary struct {
+	Name                 string
+	Method               string
+	NumRequests          int64
+	NumNoneRequests      int64
+	NumFailures          int64
+	TotalResponseTime    float64
+	MaxResponseTime      float64
+	MinResponseTime      float64 // valid when HasMin
+	HasMin               bool    // false: min_response_time is None
+	TotalContentLength   int64
+	StartTime            float64         // epoch seconds
+	LastRequestTimestamp float64         // epoch seconds; 0: None
+	ResponseTimes        map[int64]int64 // bucket key (ms) -> count
+	NumReqsPerSec        map[int64]int64 // epoch second -> requests
+	NumFailPerSec        map[int64]int64 // epoch second -> failures
+
+	agg   *Aggregate    // for the total's start and last request time
+	keys  []int64       // sorted keys of ResponseTimes; nil when stale
+	cache []cachedTimes // response_times_cache, oldest first
+}
+
+// cachedTimes is one second of Locust's response_times_cache.
+type cachedTimes struct {
+	sec             int64
+	responseTimes   map[int64]int64
+	numRequests     int64
+	numNoneRequests int64
+}
+
+func newSummary(agg *Aggregate, name, method string, now time.Time) *Summary {
+	s := &Summary{Name: name, Method: method, agg: agg}
+	s.reset(now)
+	return s
+}
+
+// reset is Locust's StatsEntry.reset with the response-times cache on.
+func (s *Summary) reset(now time.Time) {
+	*s = Summary{
+		Name: s.Name, Method: s.Method, agg: s.agg,
+		StartTime:     timeToSeconds(now),
+		ResponseTimes: map[int64]int64{},
+		NumReqsPerSec: map[int64]int64{},
+		NumFailPerSec: map[int64]int64{},
+	}
+	s.cacheResponseTimes(now.Unix())
+}
+
+// extend is Locust's StatsEntry.extend.
+func (s *Summary) extend(o *protocol.StatsEntry) {
+	old := s.LastRequestTimestamp
+	if o.LastRequestTimestamp != 0 {
+		if s.LastRequestTimestamp != 0 {
+			s.LastRequestTimestamp = max(s.LastRequestTimestamp, o.LastRequestTimestamp)
+		} else {
+			s.LastRequestTimestamp = o.LastRequestTimestamp
+		}
+	}
+	s.StartTime = min(s.StartTime, o.StartTime)
+	s.NumRequests += o.NumRequests
+	s.NumNoneRequests += o.NumNoneRequests
+	s.NumFailures += o.NumFailures
+	s.TotalResponseTime += o.TotalResponseTime
+	s.MaxResponseTime = max(s.MaxResponseTime, o.MaxResponseTime)
+	if o.HasTimings {
+		if s.HasMin {
+			s.MinResponseTime = min(s.MinResponseTime, o.MinResponseTime)
+		} else {
+			s.MinResponseTime, s.HasMin = o.MinResponseTime, true
+		}
+	}
+	s.TotalContentLength += o.TotalContentLength
+	for _, b := range o.ResponseTimes {
+		s.ResponseTimes[b.Key] += b.Count
+	}
+	for _, b := range o.NumReqsPerSec {
+		s.NumReqsPerSec[b.Key] += b.Count
+	}
+	for _, b := range o.NumFailPerSec {
+		s.NumFailPerSec[b.Key] += b.Count
+	}
+	s.keys = nil
+	if last := int64(s.LastRequestTimestamp); last != 0 && last > int64(old) {
+		s.cacheResponseTimes(last)
+	}
+}
+
+// cacheResponseTimes is Locust's _cache_response_times: an ordered map of
+// the last responseTimesCacheSize snapshots (a re-used second keeps its place).
+func (s *Summary) cacheResponseTimes(sec int64) {
+	c := cachedTimes{sec: sec, responseTimes: cloneMap(s.ResponseTimes),
+		numRequests: s.NumRequests, numNoneRequests: s.NumNoneRequests}
+	for i := range s.cache {
+		if s.cache[i].sec == sec {
+			s.cache[i] = c
+			return
+		}
+	}
+	s.cache = append(s.cache, c)
+	if n := len(s.cache) - responseTimesCacheSize; n > 0 {
+		s.cache = append(s.cache[:0], s.cache[n:]...)
+	}
+}
+
+func cloneMap(m map[int64]int64) map[int64]int64 {
+	c := make(map[int64]int64, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// timed is n in the spec: requests with a response time.
+func (s *Summary) timed() int64 { return s.NumRequests - s.NumNoneRequests }
+
+// FailRatio is num_failures / num_requests (1 when only failures).
+func (s *Summary) FailRatio() float64 {
+	if s.NumRequests == 0 {
+		if s.NumFailures > 0 {
+			return 1
+		}
+		return 0
+	}
+	return float64(s.NumFailures) / float64(s.NumRequests)
+}
+
+// Avg is the average response time (ms) of timed requests.
+func (s *Summary) Avg() float64 {
+	if s.timed() == 0 {
+		return 0
+	}
+	return s.TotalResponseTime / float64(s.timed())
+}
+
+// Median is Locust's median_response_time: the 0.5 percentile clamped to
+// [min, max]. It is a float because the clamp can return the exact max/min.
+func (s *Summary) Median() float64 {
+	if len(s.ResponseTimes) == 0 {
+		return 0
+	}
+	median := float64(percentile(s.sortedKeys(), s.ResponseTimes, s.timed(), 0.5))
+	if median > s.MaxResponseTime {
+		median = s.MaxResponseTime
+	} else if s.HasMin && median < s.MinResponseTime {
+		median = s.MinResponseTime
+	}
+	return median
+}
+
+// Percentile is Locust's get_response_time_percentile (p in [0, 1]).
+func (s *Summary) Percentile(p float64) int64 {
+	return percentile(s.sortedKeys(), s.ResponseTimes, s.timed(), p)
+}
+
+// CurrentPercentile is Locust's get_current_response_time_percentile: the
+// percentile over roughly the last 10 s, from the cached snapshot closest
+// to now−10 s. ok is false (Locust: None) when no snapshot fits.
+func (s *Summary) CurrentPercentile(p float64, now time.Time) (ms int64, ok bool) {
+	t := now.Unix() - CurrentResponseTimePercentileWindow
+	for _, ts := range acceptableSeconds(t) {
+		for i := range s.cache {
+			c := &s.cache[i]
+			if c.sec != ts {
+				continue
+			}
+			diff := make(map[int64]int64)
+			for k, n := range s.ResponseTimes {
+				if d := n - c.responseTimes[k]; d != 0 {
+					diff[k] = d
+				}
+			}
+			n := s.timed() - (c.numRequests - c.numNoneRequests)
+			return percentile(keysOf(diff), diff, n, p), true
+		}
+	}
+	return 0, false
+}
+
+// acceptableSeconds lists t, t−1, t+1, ..., t−8, t+8 (Locust's preference).
+func acceptableSeconds(t int64) [17]int64 {
+	var out [17]int64
+	out[0] = t
+	for i := int64(1); i <= 8; i++ {
+		out[2*i-1], out[2*i] = t-i, t+i
+	}
+	return out
+}
+
+// CurrentRPS is Locust's current_rps: the mean requests per second over
+// [max(L−12, S), L−3], where L and S are the aggregated total's last request
+// time and start time. now is not used: like Locust, the window follows the
+// last request, not the wall clock.
+func (s *Summary) CurrentRPS(now time.Time) float64 { return s.currentPerSec(s.NumReqsPerSec) }
+
+// CurrentFailPerSec is current_rps for failures.
+func (s *Summary) CurrentFailPerSec(now time.Time) float64 { return s.currentPerSec(s.NumFailPerSec) }
+
+func (s *Summary) currentPerSec(m map[int64]int64) float64 {
+	tot := s.agg.total
+	if tot.LastRequestTimestamp == 0 {
+		return 0
+	}
+	last := int64(tot.LastRequestTimestamp)
+	from := max(last-12, int64(tot.StartTime))
+	var sum float64
+	var n int64
+	for t := from; t < last-2; t++ {
+		sum += float64(m[t])
+		n++
+	}
+	return sum / float64(max(n, 1))
+}
+
+// TotalRPS is num_requests over the aggregated total's run time.
+func (s *Summary) TotalRPS() float64 { return s.perRunSecond(s.NumRequests) }
+
+// TotalFailPerSec is num_failures over the aggregated total's run time.
+func (s *Summary) TotalFailPerSec() float64 { return s.perRunSecond(s.NumFailures) }
+
+func (s *Summary) perRunSecond(n int64) float64 {
+	tot := s.agg.total
+	if tot.LastRequestTimestamp == 0 || tot.StartTime == 0 {
+		return 0
+	}
+	d := tot.LastRequestTimestamp - tot.StartTime
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / d
+}
+
+// AvgContentLength is total_content_length / num_requests.
+func (s *Summary) AvgContentLength() float64 {
+	if s.NumRequests == 0 {
+		return 0
+	}
+	return float64(s.TotalContentLength) / float64(s.NumRequests)
+}
+
+func (s *Summary) sortedKeys() []int64 {
+	if s.keys == nil {
+		s.keys = keysOf(s.ResponseTimes)
+	}
+	return s.keys
+}
+
+func keysOf(m map[int64]int64) []int64 {
+	keys := make([]int64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// percentile is Locust's calculate_response_time_percentile over ascending
+// keys: k = int(n·p); walking keys from the largest, the first key where
+// n − seen ≤ k; 0 if none.
+func percentile(keys []int64, m map[int64]int64, n int64, p float64) int64 {
+	k := int64(float64(n) * p)
+	var seen int64
+	for i := len(keys) - 1; i >= 0; i-- {
+		seen += m[keys[i]]
+		if n-seen <= k {
+			return keys[i]
+		}
+	}
+	return 0
+}

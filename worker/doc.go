@@ -1,0 +1,21 @@
+// Package worker runs glocust as a Locust worker: it registers with a
+// master (a Python Locust master or a glocust master) over ZeroMQ, runs the
+// users the master dispatches, and reports stats.
+//
+// The protocol behaviour mirrors Locust's WorkerRunner (see
+// ../shared/docs/locust-protocol.md): client_ready every 5 s until ack,
+// heartbeat every second with state, CPU and RSS, stats every 3 s as
+// deltas, spawn with absolute per-class targets and a timestamp watermark,
+// stop → client_stopped → client_ready, quit → final stats → quit, the
+// master-heartbeat timeout (60 s), reconnect, update_user_class and custom
+// messages.
+//
+// Beyond Locust, a worker that stops hearing its master resets its
+// connection after ResetAfter and, if the master still does not answer,
+// registers again after ReregisterAfter: a master restarted on the same
+// address gets the worker back for its next swarm.
+//
+// Concurrency: a Worker is driven by one goroutine (Run). SendMessage,
+// OnMessage registration before Run, and the exception reporter are safe to
+// call from any goroutine.
+package worker

@@ -1,0 +1,186 @@
+package worker
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/glocust/glocust/protocol"
+)
+
+// handle processes one frame from the master. It returns done=true when Run
+// must return err.
+func (l *loop) handle(f protocol.Frame) (bool, error) {
+	w := l.w
+	env, err := protocol.Decode(f.Payload, protocol.FromMaster)
+	if err != nil {
+		w.log.Warn("ignoring undecodable message from master", "err", err)
+		return false, nil
+	}
+	if env.NodeID != "" && env.NodeID != w.nodeID {
+		w.log.Debug("message for another node id", "type", env.Type(), "node_id", env.NodeID)
+	}
+	switch m := env.Payload.(type) {
+	case *protocol.Ack:
+		if m.HasIndex {
+			w.stateMu.Lock()
+			w.index = m.Index
+			w.stateMu.Unlock()
+		}
+		first := !l.registered
+		l.registered = true
+		l.wantReady = false
+		l.connectT.Stop()
+		if !l.lastMasterHB.IsZero() {
+			l.lastMasterHB = w.now()
+		}
+		if first {
+			w.log.Info("registered with master", "master", w.endpoint, "index", m.Index)
+			l.sendStats()
+		}
+	case *protocol.MasterHeartbeat:
+		l.lastMasterHB = w.now()
+		l.resetDone = false
+	case *protocol.Spawn:
+		l.spawn(m)
+	case *protocol.MasterSpawningComplete:
+		w.log.Info("master reports spawning complete", "user_count", m.UserCount)
+		if w.resetStats {
+			w.stats.Reset(w.now())
+		}
+	case *protocol.Stop:
+		l.stop()
+	case *protocol.Quit:
+		w.log.Info("got quit message from master, shutting down", "users", formatCounts(w.users.Counts()))
+		l.stopUsers(0)
+		l.drainOutbox()
+		l.sendStats()
+		l.send(&protocol.Quit{})
+		return true, nil
+	case *protocol.Reconnect:
+		w.log.Warn("master asked to reconnect, resetting connection")
+		l.resetConnection()
+	case *protocol.UpdateUserClass:
+		l.updateUserClass(m)
+	case *protocol.Custom:
+		if h, ok := w.handlers[m.Type]; ok {
+			l.safeHandler(m.Type, h, m.Data)
+		} else {
+			w.log.Warn("unknown message type from master", "type", m.Type)
+		}
+	default:
+		w.log.Warn("unexpected message type from master", "type", env.Type())
+	}
+	return false, nil
+}
+
+func (l *loop) safeHandler(typ string, h MessageHandler, data protocol.Value) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.w.log.Error("handler for custom message panicked", "type", typ, "panic", r)
+		}
+	}()
+	h(data)
+}
+
+func (l *loop) spawn(m *protocol.Spawn) {
+	w := l.w
+	l.send(&protocol.Spawning{})
+	if m.Timestamp <= w.lastSpawn {
+		w.log.Info("discarding spawn message with an older or equal timestamp than the previous one")
+		return
+	}
+	w.lastSpawn = m.Timestamp
+	if l.stopping {
+		w.log.Warn("spawn received while stopping; applying it after the stop is not supported, ignoring")
+		return
+	}
+	w.stateMu.Lock()
+	w.parsedOptions = m.ParsedOptions
+	w.stateMu.Unlock()
+	w.stopTimeout = durationFromSeconds(m.StopTimeout)
+	host := ""
+	if m.HasHost {
+		host = m.Host
+	}
+	w.host = host
+	w.users.SetHost(host)
+	if st := w.State(); st != protocol.StateRunning && st != protocol.StateSpawning {
+		w.stats.Reset(w.now()) // a new test starts: Locust clears stats here
+	}
+	w.setState(protocol.StateSpawning)
+	w.users.Apply(m.UserClassesCount)
+	l.send(&protocol.SpawningComplete{UserClassesCount: w.users.Counts(), UserCount: w.users.UserCount()})
+	w.setState(protocol.StateRunning)
+}
+
+// stop stops the users in the background (heartbeats go on), then the loop
+// sends client_stopped and, after stop_timeout, client_ready.
+func (l *loop) stop() {
+	if l.stopping {
+		return
+	}
+	l.stopping = true
+	done := make(chan struct{})
+	l.stopDone = done
+	w := l.w
+	timeout := w.stopTimeout
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout+5e9)
+		defer cancel()
+		w.users.StopAll(ctx, timeout)
+	}()
+}
+
+func (l *loop) updateUserClass(m *protocol.UpdateUserClass) {
+	w := l.w
+	name, _ := m.Data.Get("user_class_name")
+	class, _ := name.(string)
+	attrs := map[string]any{}
+	for i, k := range m.Data.Keys {
+		ks, ok := k.(string)
+		if !ok || ks == "user_class_name" {
+			continue
+		}
+		attrs[ks] = plain(m.Data.Values[i])
+	}
+	ignored := w.users.UpdateClass(class, attrs)
+	w.log.Info("updated user class", "class", class, "ignored", ignored)
+}
+
+// plain converts protocol values into plain Go values for user code.
+func plain(v protocol.Value) any {
+	switch x := v.(type) {
+	case *protocol.Map:
+		out := make(map[string]any, x.Len())
+		for i, k := range x.Keys {
+			if ks, ok := k.(string); ok {
+				out[ks] = plain(x.Values[i])
+			}
+		}
+		return out
+	case []protocol.Value:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plain(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// formatCounts renders counts as "A=1 B=2" for logs.
+func formatCounts(cc []protocol.ClassCount) string {
+	var b strings.Builder
+	for i, c := range cc {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(c.Class)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatInt(c.Count, 10))
+	}
+	return b.String()
+}

@@ -1,0 +1,278 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/glocust/glocust/internal/procstat"
+	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/stats"
+)
+
+// Defaults, as in Locust's runners.py.
+const (
+	DefaultHeartbeatInterval      = time.Second
+	DefaultReportInterval         = 3 * time.Second
+	DefaultConnectRetryInterval   = 5 * time.Second
+	DefaultConnectRetries         = 60
+	DefaultMasterHeartbeatTimeout = 60 * time.Second
+	DefaultResetAfter             = 3 * time.Second
+	DefaultReregisterAfter        = 8 * time.Second
+	// DefaultLocustVersion is the Locust version glocust speaks and announces.
+	DefaultLocustVersion = "2.47.0"
+)
+
+// Users is what the worker needs from the user runtime (scenario.Runner).
+type Users interface {
+	SetHost(host string)
+	Apply(targets []protocol.ClassCount)
+	StopAll(ctx context.Context, stopTimeout time.Duration)
+	Counts() []protocol.ClassCount
+	UserCount() int64
+	UpdateClass(name string, attrs map[string]any) []string
+}
+
+// Dialer opens a transport to the master. The default dials a ZeroMQ DEALER.
+type Dialer func(ctx context.Context, endpoint, identity string) (protocol.Transport, error)
+
+// MessageHandler handles a custom message from the master.
+type MessageHandler func(data protocol.Value)
+
+// ErrMasterTimeout ends Run when the master stopped sending heartbeats.
+var ErrMasterTimeout = errors.New("worker: no heartbeat from master")
+
+// ErrConnect ends Run when the master never acknowledged client_ready.
+var ErrConnect = errors.New("worker: could not connect to master")
+
+// Option configures a Worker.
+type Option func(*Worker)
+
+// WithRedialDelay sets the pause between closing a connection and dialing
+// again (default 1 s).
+func WithRedialDelay(d time.Duration) Option { return func(w *Worker) { w.redialDelay = d } }
+
+// WithNodeID sets the node id (default "<hostname>_<32 hex>").
+func WithNodeID(id string) Option { return func(w *Worker) { w.nodeID = id } }
+
+// WithLocustVersion sets the version sent in client_ready; "-1" sends the
+// integer -1, which makes every Locust 2.x master skip its version check.
+func WithLocustVersion(v string) Option { return func(w *Worker) { w.version = v } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(w *Worker) { w.log = l } }
+
+// WithDialer replaces the transport (tests).
+func WithDialer(d Dialer) Option { return func(w *Worker) { w.dial = d } }
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option { return func(w *Worker) { w.now = now } }
+
+// WithIntervals sets the heartbeat and stats report intervals.
+func WithIntervals(heartbeat, report time.Duration) Option {
+	return func(w *Worker) { w.heartbeatEvery, w.reportEvery = heartbeat, report }
+}
+
+// WithConnectRetry sets how often client_ready is repeated and how many
+// times before giving up (Locust: 5 s, 60).
+func WithConnectRetry(every time.Duration, retries int) Option {
+	return func(w *Worker) { w.connectEvery, w.connectRetries = every, retries }
+}
+
+// WithMasterTimeouts sets when a silent master makes the worker reset its
+// connection, register again, and finally quit (0 disables each).
+func WithMasterTimeouts(reset, reregister, quit time.Duration) Option {
+	return func(w *Worker) { w.resetAfter, w.reregisterAfter, w.masterTimeout = reset, reregister, quit }
+}
+
+// WithResetStatsOnSpawningComplete resets the stats when the master says the
+// ramp-up is complete (Locust's --reset-stats on workers).
+func WithResetStatsOnSpawningComplete(on bool) Option { return func(w *Worker) { w.resetStats = on } }
+
+// WithWaitAfterStop adds a delay between client_stopped and client_ready
+// (LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP).
+func WithWaitAfterStop(d time.Duration) Option { return func(w *Worker) { w.waitAfterStop = d } }
+
+// OnMessage registers a handler for a custom message type from the master.
+func OnMessage(typ string, h MessageHandler) Option {
+	return func(w *Worker) { w.handlers[typ] = h }
+}
+
+// Worker is one Locust worker process.
+type Worker struct {
+	endpoint string
+	nodeID   string
+	version  string
+	users    Users
+	stats    *stats.Registry
+	log      *slog.Logger
+	dial     Dialer
+	now      func() time.Time
+	cpu      *procstat.Sampler
+	handlers map[string]MessageHandler
+
+	heartbeatEvery, reportEvery       time.Duration
+	connectEvery                      time.Duration
+	connectRetries                    int
+	resetAfter, reregisterAfter       time.Duration
+	masterTimeout                     time.Duration
+	waitAfterStop                     time.Duration
+	redialDelay                       time.Duration
+	resetStats                        bool
+	outbox                            chan protocol.Payload // from other goroutines
+	stateMu                           sync.Mutex
+	state                             string
+	index                             int64
+	parsedOptions                     *protocol.Map
+	host                              string
+	stopTimeout                       time.Duration
+	lastSpawn                         float64
+	droppedExceptions, sentExceptions int64
+}
+
+// New returns a worker that will connect to tcp://host:port.
+func New(masterHost string, masterPort int, users Users, reg *stats.Registry, opts ...Option) *Worker {
+	w := &Worker{
+		endpoint:        "tcp://" + net.JoinHostPort(masterHost, strconv.Itoa(masterPort)),
+		version:         DefaultLocustVersion,
+		users:           users,
+		stats:           reg,
+		log:             slog.Default(),
+		dial:            defaultDial,
+		now:             time.Now,
+		handlers:        map[string]MessageHandler{},
+		heartbeatEvery:  DefaultHeartbeatInterval,
+		reportEvery:     DefaultReportInterval,
+		connectEvery:    DefaultConnectRetryInterval,
+		connectRetries:  DefaultConnectRetries,
+		resetAfter:      DefaultResetAfter,
+		reregisterAfter: DefaultReregisterAfter,
+		masterTimeout:   DefaultMasterHeartbeatTimeout,
+		outbox:          make(chan protocol.Payload, 1024),
+		state:           protocol.StateReady,
+		index:           -1,
+		redialDelay:     time.Second,
+	}
+	for _, o := range opts {
+		o(w)
+	}
+	if w.nodeID == "" {
+		w.nodeID = NewNodeID()
+	}
+	w.cpu = procstat.New()
+	return w
+}
+
+func defaultDial(ctx context.Context, endpoint, identity string) (protocol.Transport, error) {
+	return protocol.DialDealer(ctx, endpoint, identity, protocol.WithSendTimeout(2*time.Second))
+}
+
+// NodeID returns the worker's id, "<hostname>_<32 hex>" by default.
+func (w *Worker) NodeID() string {
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	return w.nodeID
+}
+
+// renewNodeID keeps the host part of the id and draws a new suffix.
+func (w *Worker) renewNodeID() {
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	host := w.nodeID
+	if i := strings.IndexByte(host, '_'); i >= 0 {
+		host = host[:i]
+	}
+	w.nodeID = host + "_" + randomHex()
+}
+
+// Index returns the index the master gave in its ack (-1 before that, or
+// with masters <= 2.10.2).
+func (w *Worker) Index() int64 {
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	return w.index
+}
+
+// State returns "ready", "spawning" or "running".
+func (w *Worker) State() string {
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	return w.state
+}
+
+// ParsedOptions returns the master's options from the last spawn (nil before).
+func (w *Worker) ParsedOptions() *protocol.Map {
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	return w.parsedOptions
+}
+
+func (w *Worker) setState(s string) {
+	w.stateMu.Lock()
+	w.state = s
+	w.stateMu.Unlock()
+}
+
+// SendMessage queues a custom message for the master. It never blocks; it
+// reports false when the queue is full.
+func (w *Worker) SendMessage(typ string, data protocol.Value) bool {
+	return w.enqueue(&protocol.Custom{Type: typ, Data: data})
+}
+
+// ReportException queues an exception message (Locust's user_error). Safe
+// from any goroutine; it never blocks.
+func (w *Worker) ReportException(msg, traceback string) {
+	w.enqueue(&protocol.Exception{Msg: msg, Traceback: traceback})
+}
+
+func (w *Worker) enqueue(p protocol.Payload) bool {
+	select {
+	case w.outbox <- p:
+		return true
+	default:
+		return false
+	}
+}
+
+// NewNodeID returns "<hostname>_<32 hex>" like Locust's client_id.
+func NewNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "glocust"
+	}
+	return host + "_" + randomHex()
+}
+
+// epoch converts t to Locust's float epoch seconds.
+func epoch(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
+
+// durationFromSeconds converts a Locust stop_timeout value (float, int or None).
+func durationFromSeconds(v protocol.Value) time.Duration {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case int64:
+		f = float64(x)
+	case uint64:
+		f = float64(x)
+	}
+	if f <= 0 || math.IsNaN(f) || f > 1e9 {
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+func (w *Worker) String() string { return fmt.Sprintf("worker %s → %s", w.NodeID(), w.endpoint) }
+
+func rssBytes() int64 { return procstat.RSS() }

@@ -1,0 +1,269 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/stats"
+)
+
+// pipe is an in-memory Transport: the test plays the master.
+type pipe struct {
+	toMaster  chan []byte
+	toWorker  chan []byte
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func newPipe() *pipe {
+	return &pipe{toMaster: make(chan []byte, 100), toWorker: make(chan []byte, 100), closed: make(chan struct{})}
+}
+
+func (p *pipe) Send(ctx context.Context, f protocol.Frame) error {
+	select {
+	case <-p.closed:
+		return protocol.ErrClosed
+	case p.toMaster <- f.Payload:
+		return nil
+	}
+}
+
+func (p *pipe) Recv(ctx context.Context) (protocol.Frame, error) {
+	select {
+	case b := <-p.toWorker:
+		return protocol.Frame{Payload: b}, nil
+	case <-p.closed:
+		return protocol.Frame{}, protocol.ErrClosed
+	case <-ctx.Done():
+		return protocol.Frame{}, ctx.Err()
+	}
+}
+
+func (p *pipe) Close() error { p.closeOnce.Do(func() { close(p.closed) }); return nil }
+
+// fakeUsers records what the worker asked of the user runtime.
+type fakeUsers struct {
+	mu     sync.Mutex
+	counts map[string]int64
+	host   string
+	stops  int
+}
+
+func (u *fakeUsers) SetHost(h string) { u.mu.Lock(); u.host = h; u.mu.Unlock() }
+func (u *fakeUsers) Apply(t []protocol.ClassCount) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, c := range t {
+		u.counts[c.Class] = c.Count
+	}
+}
+func (u *fakeUsers) StopAll(ctx context.Context, d time.Duration) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.stops++
+	for k := range u.counts {
+		u.counts[k] = 0
+	}
+}
+func (u *fakeUsers) Counts() []protocol.ClassCount {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return []protocol.ClassCount{{Class: "A", Count: u.counts["A"]}, {Class: "B", Count: u.counts["B"]}}
+}
+func (u *fakeUsers) UserCount() int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.counts["A"] + u.counts["B"]
+}
+func (u *fakeUsers) UpdateClass(string, map[string]any) []string { return nil }
+
+type harness struct {
+	t      *testing.T
+	pipes  chan *pipe
+	w      *Worker
+	users  *fakeUsers
+	cur    *pipe
+	result chan error
+	cancel context.CancelFunc
+}
+
+func start(t *testing.T, opts ...Option) *harness {
+	t.Helper()
+	h := &harness{t: t, pipes: make(chan *pipe, 10), users: &fakeUsers{counts: map[string]int64{}}, result: make(chan error, 1)}
+	dial := func(ctx context.Context, endpoint, id string) (protocol.Transport, error) {
+		p := newPipe()
+		h.pipes <- p
+		return p, nil
+	}
+	opts = append([]Option{WithDialer(dial), WithNodeID("host_abc"), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		WithIntervals(20*time.Millisecond, 50*time.Millisecond), WithConnectRetry(100*time.Millisecond, 3), WithRedialDelay(10 * time.Millisecond)}, opts...)
+	h.w = New("127.0.0.1", 1, h.users, stats.NewRegistry(), opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.result <- h.w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.result:
+		case <-time.After(5 * time.Second):
+			t.Error("worker did not stop")
+		}
+	})
+	h.nextPipe()
+	return h
+}
+
+func (h *harness) nextPipe() {
+	select {
+	case h.cur = <-h.pipes:
+	case <-time.After(5 * time.Second):
+		h.t.Fatal("worker did not dial")
+	}
+}
+
+// expect reads frames until one of type typ arrives (others are skipped).
+func (h *harness) expect(typ string) protocol.Payload {
+	h.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case b := <-h.cur.toMaster:
+			e, err := protocol.Decode(b, protocol.FromWorker)
+			if err != nil {
+				h.t.Fatalf("worker sent undecodable frame: %v", err)
+			}
+			if e.NodeID != h.w.NodeID() {
+				h.t.Fatalf("node id %q", e.NodeID)
+			}
+			if e.Type() == typ {
+				return e.Payload
+			}
+		case <-deadline:
+			h.t.Fatalf("no %q from worker", typ)
+		}
+	}
+}
+
+func (h *harness) send(p protocol.Payload) {
+	b, err := protocol.Encode(h.w.NodeID(), p)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.cur.toWorker <- b
+}
+
+func TestRegisterSpawnStopQuit(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	if cr := h.expect("client_ready").(*protocol.ClientReady); cr.Version != DefaultLocustVersion {
+		t.Fatalf("client_ready version %q", cr.Version)
+	}
+	h.send(&protocol.Ack{Index: 4, HasIndex: true})
+	h.expect("stats")
+	if hb := h.expect("heartbeat").(*protocol.Heartbeat); hb.State != "ready" || hb.CurrentMemoryUsage <= 0 {
+		t.Fatalf("heartbeat %+v", hb)
+	}
+	if h.w.Index() != 4 {
+		t.Fatalf("index %d", h.w.Index())
+	}
+	h.send(&protocol.Spawn{Timestamp: 10, UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 3}, {Class: "B", Count: 1}}, Host: "http://x", HasHost: true, StopTimeout: 0.0})
+	h.expect("spawning")
+	sc := h.expect("spawning_complete").(*protocol.SpawningComplete)
+	if sc.UserCount != 4 {
+		t.Fatalf("spawning_complete %+v", sc)
+	}
+	if hb := h.expect("heartbeat").(*protocol.Heartbeat); hb.State != "running" {
+		t.Fatalf("state %q after spawn", hb.State)
+	}
+	// An older spawn is answered with spawning and otherwise ignored.
+	h.send(&protocol.Spawn{Timestamp: 9, UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 0}, {Class: "B", Count: 0}}})
+	h.expect("spawning")
+	if st := h.expect("stats").(*protocol.Stats); st.UserCount != 4 {
+		t.Fatalf("old spawn applied: user_count %d", st.UserCount)
+	}
+	h.send(&protocol.Stop{})
+	h.expect("client_stopped")
+	h.expect("client_ready")
+	if h.users.UserCount() != 0 {
+		t.Fatal("users still running after stop")
+	}
+	h.send(&protocol.Ack{Index: 4, HasIndex: true})
+	h.send(&protocol.Quit{})
+	h.expect("stats")
+	h.expect("quit")
+	select {
+	case err := <-h.result:
+		if err != nil {
+			t.Fatalf("Run after quit: %v", err)
+		}
+		h.result <- nil
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after quit")
+	}
+}
+
+func TestSkipVersionAndConnectFailure(t *testing.T) {
+	t.Parallel()
+	h := start(t, WithLocustVersion("-1"))
+	for i := 0; i < 3; i++ {
+		if cr := h.expect("client_ready").(*protocol.ClientReady); !cr.SkipVersionCheck {
+			t.Fatalf("want -1, got %+v", cr)
+		}
+	}
+	select {
+	case err := <-h.result:
+		if !errors.Is(err, ErrConnect) {
+			t.Fatalf("got %v, want ErrConnect", err)
+		}
+		h.result <- err
+	case <-time.After(5 * time.Second):
+		t.Fatal("worker did not give up")
+	}
+}
+
+func TestMasterRestartReregisters(t *testing.T) {
+	t.Parallel()
+	h := start(t, WithMasterTimeouts(100*time.Millisecond, 300*time.Millisecond, 5*time.Second))
+	h.expect("client_ready")
+	h.send(&protocol.Ack{Index: 0, HasIndex: true})
+	h.send(&protocol.MasterHeartbeat{})
+	h.send(&protocol.Spawn{Timestamp: 10, UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 2}, {Class: "B", Count: 0}}})
+	h.expect("spawning_complete")
+	// The master goes silent: first a reset (new socket, no client_ready) ...
+	h.nextPipe()
+	// ... then a new registration with the users stopped.
+	h.nextPipe()
+	h.expect("client_ready")
+	if h.users.UserCount() != 0 {
+		t.Fatal("users still running after re-registration")
+	}
+	if id := h.w.NodeID(); id == "host_abc" || !strings.HasPrefix(id, "host_") || len(id) != len("host_")+32 {
+		t.Fatalf("node id after re-registration: %q", id)
+	}
+	h.send(&protocol.Ack{Index: 0, HasIndex: true})
+	h.send(&protocol.MasterHeartbeat{})
+	h.send(&protocol.Spawn{Timestamp: 20, UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 1}, {Class: "B", Count: 1}}})
+	if sc := h.expect("spawning_complete").(*protocol.SpawningComplete); sc.UserCount != 2 {
+		t.Fatalf("after restart: %+v", sc)
+	}
+}
+
+func TestInterruptSendsFinalStatsAndQuit(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.expect("client_ready")
+	h.send(&protocol.Ack{Index: 0, HasIndex: true})
+	h.expect("stats")
+	h.w.ReportException("boom", "trace")
+	h.expect("exception")
+	h.cancel()
+	h.expect("stats")
+	h.expect("quit")
+}
