@@ -562,6 +562,11 @@ func statsEntry(m *Map) StatsEntry {
 	if v, ok := m.Get("min_response_time"); ok && v != nil {
 		e.MinResponseTime, _ = toFloat(v)
 		e.HasTimings = true
+		for bit, key := range map[uint8]string{IntTotal: "total_response_time", IntMax: "max_response_time", IntMin: "min_response_time"} {
+			if v, _ := m.Get(key); isInt(v) {
+				e.IntTimings |= bit
+			}
+		}
 	}
 	return e
 }
@@ -675,4 +680,12 @@ func toFloat(v Value) (float64, bool) {
 		return float64(x), true
 	}
 	return 0, false
+}
+
+func isInt(v Value) bool {
+	switch v.(type) {
+	case int64, uint64:
+		return true
+	}
+	return false
 }

@@ -275,6 +275,22 @@ func floatOrNone(dst []byte, f float64) []byte {
 	return AppendFloat(dst, f)
 }
 
+// appendTiming writes a response-time field as Python holds it: int 0 (or
+// None for the minimum) before any timed request, an int when the peer sent
+// one, a float otherwise.
+func appendTiming(dst []byte, has, isInt bool, v float64, none bool) []byte {
+	switch {
+	case !has && none:
+		return AppendNil(dst)
+	case !has:
+		return AppendInt(dst, 0)
+	case isInt && v == math.Trunc(v) && math.Abs(v) < 1<<63:
+		return AppendInt(dst, int64(v))
+	default:
+		return AppendFloat(dst, v)
+	}
+}
+
 // AppendStatsEntry appends one entry in the key order of Locust's StatsEntryDict.
 func AppendStatsEntry(dst []byte, e *StatsEntry) []byte {
 	dst = AppendMapHeader(dst, 14)
@@ -293,23 +309,11 @@ func AppendStatsEntry(dst []byte, e *StatsEntry) []byte {
 	dst = AppendString(dst, "num_failures")
 	dst = AppendInt(dst, e.NumFailures)
 	dst = AppendString(dst, "total_response_time")
-	if e.HasTimings {
-		dst = AppendFloat(dst, e.TotalResponseTime)
-	} else {
-		dst = AppendInt(dst, 0)
-	}
+	dst = appendTiming(dst, e.HasTimings, e.IntTimings&IntTotal != 0, e.TotalResponseTime, false)
 	dst = AppendString(dst, "max_response_time")
-	if e.HasTimings {
-		dst = AppendFloat(dst, e.MaxResponseTime)
-	} else {
-		dst = AppendInt(dst, 0)
-	}
+	dst = appendTiming(dst, e.HasTimings, e.IntTimings&IntMax != 0, e.MaxResponseTime, false)
 	dst = AppendString(dst, "min_response_time")
-	if e.HasTimings {
-		dst = AppendFloat(dst, e.MinResponseTime)
-	} else {
-		dst = AppendNil(dst)
-	}
+	dst = appendTiming(dst, e.HasTimings, e.IntTimings&IntMin != 0, e.MinResponseTime, true)
 	dst = AppendString(dst, "total_content_length")
 	dst = AppendInt(dst, e.TotalContentLength)
 	dst = AppendString(dst, "response_times")
@@ -400,8 +404,8 @@ func appendData(dst []byte, p Payload) ([]byte, error) {
 	case *Stats:
 		return appendStats(dst, m), nil
 	case *Ack:
-		if !m.HasIndex {
-			return AppendMapHeader(dst, 0), nil
+		if !m.HasIndex { // masters <= 2.10.2 send None
+			return AppendNil(dst), nil
 		}
 		dst = AppendMapHeader(dst, 1)
 		dst = AppendString(dst, "index")

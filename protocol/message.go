@@ -151,11 +151,22 @@ type StatsEntry struct {
 	MaxResponseTime      float64
 	MinResponseTime      float64
 	HasTimings           bool // false: min is None, total and max are int 0
-	TotalContentLength   int64
-	ResponseTimes        []Bucket // ascending keys are not required by Locust
-	NumReqsPerSec        []Bucket
-	NumFailPerSec        []Bucket
+	// IntTimings marks total/max/min response times that a Python peer sent
+	// as ints (custom events may report int milliseconds); they re-encode
+	// as ints. Bits: IntTotal, IntMax, IntMin. glocust itself sends floats.
+	IntTimings         uint8
+	TotalContentLength int64
+	ResponseTimes      []Bucket // ascending keys are not required by Locust
+	NumReqsPerSec      []Bucket
+	NumFailPerSec      []Bucket
 }
+
+// IntTimings bits.
+const (
+	IntTotal uint8 = 1 << iota
+	IntMax
+	IntMin
+)
 
 // StatsError is one entry of the errors map. Key is Locust's sha256 key.
 // FirstSeen/LastSeen (Locust >= 2.44) are epoch seconds; 0 encodes None.

@@ -52,7 +52,7 @@ func (l *loop) handle(f protocol.Frame) (bool, error) {
 		l.stop()
 	case *protocol.Quit:
 		w.log.Info("got quit message from master, shutting down", "users", formatCounts(w.users.Counts()))
-		l.stopUsers(0)
+		l.stopUsers(max(w.stopTimeout, finishGrace))
 		l.drainOutbox()
 		l.sendStats()
 		l.send(&protocol.Quit{})

@@ -316,7 +316,7 @@ func (l *loop) stopUsers(timeout time.Duration) {
 func (l *loop) shutdown(reason string) error {
 	w := l.w
 	w.log.Info("worker shutting down", "reason", reason)
-	l.stopUsers(w.stopTimeout)
+	l.stopUsers(max(w.stopTimeout, finishGrace))
 	if l.registered && l.t != nil {
 		// The caller's context is cancelled: send on a fresh one (each send
 		// is bounded by the transport's send timeout).
@@ -338,3 +338,8 @@ func (l *loop) drainOutbox() {
 		}
 	}
 }
+
+// finishGrace lets requests in flight complete (and be counted) when the
+// run ends, so the master's totals match what the target received. It fits
+// within the 0.5 s a Locust master waits for final reports after quit.
+const finishGrace = 300 * time.Millisecond

@@ -17,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/glocust/glocust"
 	"github.com/glocust/glocust/scenario"
 )
 
@@ -96,11 +97,8 @@ func apiUser() *scenario.Class {
 
 func main() {
 	scenario.Register(apiUser())
-	// TODO(integration): hand over to the engine once the root package
-	// exists:
+	// From here on this binary is glocust, with ApiUser built in:
 	//
-	//	os.Exit(glocust.Main(os.Args[1:]))
-	fmt.Fprintf(os.Stderr, "custom-user: registered %d user class(es); the glocust.Main entry point is not wired yet\n",
-		len(scenario.Registered()))
-	os.Exit(2)
+	//	go run ./examples/custom-user --worker --master-host 127.0.0.1
+	os.Exit(glocust.Main(os.Args[1:]))
 }
