@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -52,8 +53,10 @@ func (p *pipe) Close() error { p.closeOnce.Do(func() { close(p.closed) }); retur
 type fakeUsers struct {
 	mu     sync.Mutex
 	counts map[string]int64
-	host   string
-	stops  int
+	host    string
+	stops   int
+	updated []string
+	attrs   map[string]any
 }
 
 func (u *fakeUsers) SetHost(h string) { u.mu.Lock(); u.host = h; u.mu.Unlock() }
@@ -82,7 +85,13 @@ func (u *fakeUsers) UserCount() int64 {
 	defer u.mu.Unlock()
 	return u.counts["A"] + u.counts["B"]
 }
-func (u *fakeUsers) UpdateClass(string, map[string]any) []string { return nil }
+func (u *fakeUsers) UpdateClass(name string, attrs map[string]any) []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.updated = append(u.updated, name)
+	u.attrs = attrs
+	return []string{"unknown_attr"}
+}
 
 type harness struct {
 	t      *testing.T
@@ -266,4 +275,33 @@ func TestInterruptSendsFinalStatsAndQuit(t *testing.T) {
 	h.cancel()
 	h.expect("stats")
 	h.expect("quit")
+}
+
+func TestUpdateUserClassAndCustomMessages(t *testing.T) {
+	t.Parallel()
+	got := make(chan protocol.Value, 1)
+	h := start(t, OnMessage("my_msg", func(d protocol.Value) { got <- d }))
+	h.expect("client_ready")
+	h.send(&protocol.Ack{Index: 0, HasIndex: true})
+	h.expect("stats")
+	h.send(&protocol.UpdateUserClass{Data: protocol.NewMap("user_class_name", "A", "weight", int64(5),
+		"tasks", []protocol.Value{"home"}, "unknown_attr", true)})
+	h.send(&protocol.Custom{Type: "my_msg", Data: protocol.NewMap("x", int64(1))})
+	select {
+	case d := <-got:
+		if v, _ := d.(*protocol.Map).Get("x"); v != int64(1) {
+			t.Fatalf("custom message data %v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("custom message handler not called")
+	}
+	h.users.mu.Lock()
+	defer h.users.mu.Unlock()
+	if len(h.users.updated) != 1 || h.users.updated[0] != "A" || h.users.attrs["weight"] != int64(5) ||
+		!reflect.DeepEqual(h.users.attrs["tasks"], []any{"home"}) {
+		t.Fatalf("update_user_class applied as %v %v", h.users.updated, h.users.attrs)
+	}
+	if h.w.SendMessage("reply", "hi") != true {
+		t.Fatal("SendMessage refused")
+	}
 }

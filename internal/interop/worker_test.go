@@ -359,3 +359,51 @@ func TestMasterRestart(t *testing.T) {
 		t.Errorf("worker log does not show the re-registration:\n%s", w.Output())
 	}
 }
+
+// TestWorkerSIGTERM: SIGTERM on a glocust worker sends its final stats and
+// quit, and the process exits 0; the master's totals equal what the target
+// received.
+func TestWorkerSIGTERM(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	webPort := testenv.FreePort(t)
+	web := fmt.Sprintf("http://127.0.0.1:%d", webPort)
+	m := c.master("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(webPort))
+	if err := testenv.WaitHTTP(web+"/", 20*time.Second); err != nil {
+		t.Fatalf("master web UI: %v\n%s", err, m.Output())
+	}
+	w := c.glocustWorker()
+	waitFor(t, "worker ready", 20*time.Second, func() bool { return len(masterWorkers(t, web)) == 1 })
+	swarm(t, web, 4, 10)
+	waitFor(t, "requests", 20*time.Second, func() bool { return c.target.Count("GET /") > 20 })
+	if err := w.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	mustExit(t, w, 10*time.Second, 0)
+	waitFor(t, "worker gone from the master", 10*time.Second, func() bool { return len(masterWorkers(t, web)) == 0 })
+	time.Sleep(2100 * time.Millisecond) // Locust caches /stats/requests for 2 s
+	resp, err := http.Get(web + "/stats/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Stats []struct {
+			Name        string `json:"name"`
+			NumRequests int64  `json:"num_requests"`
+		} `json:"stats"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	want := targetByName(c.target)
+	for _, s := range body.Stats {
+		if n, ok := want[s.Name]; ok && s.NumRequests != n {
+			t.Errorf("%s: master has %d requests, target received %d", s.Name, s.NumRequests, n)
+		}
+	}
+	if !strings.Contains(m.Output(), "quit") {
+		t.Errorf("master did not log the worker's quit:\n%s", m.Output())
+	}
+	cleanMasterLog(t, m)
+}
