@@ -51,8 +51,8 @@ func (p *pipe) Close() error { p.closeOnce.Do(func() { close(p.closed) }); retur
 
 // fakeUsers records what the worker asked of the user runtime.
 type fakeUsers struct {
-	mu     sync.Mutex
-	counts map[string]int64
+	mu      sync.Mutex
+	counts  map[string]int64
 	host    string
 	stops   int
 	updated []string
