@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,8 +38,10 @@ func Main(args []string) int {
 func run(args, env []string, stdout, stderr io.Writer) int {
 	opts, err := config.Parse(args, env)
 	if err != nil {
+		// Locust (argparse) exits 2 on usage errors; glocust exits 1 on
+		// every configuration error, bad flags and bad scenarios alike.
 		fmt.Fprintf(stderr, "glocust: error: %v\n", err)
-		return config.ExitCode(err)
+		return 1
 	}
 	if opts.Help {
 		config.Usage(stdout)
@@ -75,8 +78,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	case config.ModeWorker:
 		return runWorker(ctx, opts, env, log)
 	default:
-		log.Error("only --worker mode is available in this build; master and standalone modes are being built (see issues)")
-		return 1
+		return runMaster(ctx, opts, env, log, stdout)
 	}
 }
 
@@ -85,9 +87,24 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	var classes []*scenario.Class
 	host := ""
-	for _, f := range opts.Locustfiles() {
-		if f == "-" {
-			return nil, "", errors.New("-f - (download the locustfile from the master) is not supported: give the worker its YAML scenario")
+	files := opts.Locustfiles()
+	if !opts.IsSet("locustfile") {
+		// Locust's default is ./locustfile.py; glocust's is a YAML scenario
+		// next to it, if there is one, else only the registered Go classes.
+		files = nil
+		for _, f := range []string{"scenario.yaml", "locustfile.yaml"} {
+			if _, err := os.Stat(f); err == nil {
+				files = []string{f}
+				break
+			}
+		}
+	}
+	for _, f := range files {
+		switch {
+		case f == "-":
+			return nil, "", errors.New("-f - (download the locustfile from the master) is not supported: give glocust its YAML scenario")
+		case strings.HasSuffix(f, ".py"):
+			return nil, "", fmt.Errorf("%s: glocust cannot run Python; give it the YAML scenario whose user classes match the locustfile (-f scenario.yaml)", f)
 		}
 		sc, err := scenario.Load(f)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,9 +16,11 @@ import (
 type ZMQOption func(*zmqConfig)
 
 type zmqConfig struct {
-	maxFrame    int
-	sendTimeout time.Duration
-	logger      *log.Logger
+	maxFrame         int
+	sendTimeout      time.Duration
+	logger           *log.Logger
+	writeTimeout     time.Duration // ROUTER: per-peer write deadline
+	handshakeTimeout time.Duration // ROUTER: bound on a new peer's handshake
 }
 
 // WithMaxFrameSize sets the largest payload Recv accepts.
@@ -27,11 +30,22 @@ func WithMaxFrameSize(n int) ZMQOption { return func(c *zmqConfig) { c.maxFrame 
 // leaves the socket in an unknown state: callers recreate the transport.
 func WithSendTimeout(d time.Duration) ZMQOption { return func(c *zmqConfig) { c.sendTimeout = d } }
 
+// WithWriteTimeout bounds each write to one peer of a ROUTER (default
+// DefaultWriteTimeout); a peer that does not read for that long is dropped.
+func WithWriteTimeout(d time.Duration) ZMQOption { return func(c *zmqConfig) { c.writeTimeout = d } }
+
+// WithHandshakeTimeout bounds a new ROUTER peer's ZMTP handshake (default
+// DefaultHandshakeTimeout).
+func WithHandshakeTimeout(d time.Duration) ZMQOption {
+	return func(c *zmqConfig) { c.handshakeTimeout = d }
+}
+
 // WithZMQLogger routes go-zeromq's own log lines (default: discarded).
 func WithZMQLogger(l *log.Logger) ZMQOption { return func(c *zmqConfig) { c.logger = l } }
 
 func newZMQConfig(opts []ZMQOption) zmqConfig {
-	c := zmqConfig{maxFrame: DefaultMaxFrameSize, sendTimeout: 10 * time.Second, logger: log.New(io.Discard, "", 0)}
+	c := zmqConfig{maxFrame: DefaultMaxFrameSize, sendTimeout: 10 * time.Second, logger: log.New(io.Discard, "", 0),
+		writeTimeout: DefaultWriteTimeout, handshakeTimeout: DefaultHandshakeTimeout}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -50,10 +64,11 @@ type zmqTransport struct {
 	cfg    zmqConfig
 	cancel context.CancelFunc
 
-	in       chan recvResult
-	done     chan struct{}
-	closeOne sync.Once
-	sendMu   sync.Mutex
+	in         chan recvResult
+	violations chan Violation // ROUTER on tcp://: connections the guard closed
+	done       chan struct{}
+	closeOne   sync.Once
+	sendMu     sync.Mutex
 }
 
 var _ Transport = (*zmqTransport)(nil)
@@ -89,16 +104,42 @@ func DialDealer(ctx context.Context, endpoint, identity string, opts ...ZMQOptio
 
 // ListenRouter binds a ROUTER socket on endpoint, e.g. "tcp://*:5557".
 // Use Addr to learn the port when binding port 0.
+//
+// A tcp:// endpoint is served by the guarded transport (guard.go): frames
+// over the size limit are refused before they are allocated, a peer that
+// does not read is dropped after the write timeout, and slow handshakes
+// are bounded. Connections the guard closes are reported by Recv as
+// *BadFrame errors with an empty Peer.
 func ListenRouter(endpoint string, opts ...ZMQOption) (*Router, error) {
 	cfg := newZMQConfig(opts)
 	sctx, cancel := context.WithCancel(context.Background())
 	sock := zmq4.NewRouter(sctx, zmq4.WithTimeout(cfg.sendTimeout), zmq4.WithLogger(cfg.logger))
+	violations := make(chan Violation, 64)
+	if rest, ok := strings.CutPrefix(endpoint, "tcp://"); ok {
+		scheme, err := registerGuard(guardConfig{
+			maxFrame: int64(cfg.maxFrame), writeTimeout: cfg.writeTimeout, handshakeTimeout: cfg.handshakeTimeout,
+			onViolation: func(v Violation) {
+				select {
+				case violations <- v:
+				default: // the master is flooded with bad peers; drop the report
+				}
+			},
+		})
+		if err != nil {
+			cancel()
+			sock.Close()
+			return nil, err
+		}
+		endpoint = scheme + "://" + rest
+	}
 	if err := sock.Listen(endpoint); err != nil {
 		cancel()
 		sock.Close()
 		return nil, fmt.Errorf("protocol: listen %s: %w", endpoint, err)
 	}
-	return &Router{zmqTransport: start(sock, true, cfg, cancel)}, nil
+	t := start(sock, true, cfg, cancel)
+	t.violations = violations
+	return &Router{zmqTransport: t}, nil
 }
 
 // Router is a bound ROUTER transport.
@@ -165,6 +206,8 @@ func (t *zmqTransport) Recv(ctx context.Context) (Frame, error) {
 			return Frame{}, ErrClosed
 		}
 		return r.f, r.err
+	case v := <-t.violations:
+		return Frame{}, &BadFrame{Reason: "connection from " + v.Remote + " closed: " + v.Reason}
 	case <-ctx.Done():
 		return Frame{}, ctx.Err()
 	case <-t.done:

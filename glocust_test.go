@@ -1,0 +1,43 @@
+package glocust
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCLIErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"bad flag", []string{"--worker", "--hots", "x"}, 1, "unrecognized arguments: --hots"},
+		{"bad value", []string{"--worker", "-u", "many"}, 1, "-u/--users"},
+		{"bad yaml", []string{"--worker", "-f", bad}, 1, bad + ":3:"},
+		{"missing file", []string{"--worker", "-f", filepath.Join(dir, "nope.yaml")}, 1, "nope.yaml"},
+		{"no classes", []string{"--worker"}, 1, "no user classes"},
+		{"python file", []string{"--worker", "-f", "locustfile.py"}, 1, "glocust cannot run Python"},
+		{"version", []string{"--version"}, 0, "glocust"},
+		{"help", []string{"-h"}, 0, "--master-host"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			code := run(c.args, nil, &out, &errOut)
+			all := out.String() + errOut.String()
+			if code != c.code || !strings.Contains(all, c.want) {
+				t.Fatalf("exit %d (want %d), output does not contain %q:\n%s", code, c.code, c.want, all)
+			}
+		})
+	}
+}

@@ -1,0 +1,85 @@
+package master
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/glocust/glocust/protocol"
+)
+
+// Defaults, as in Locust's runners.py.
+const (
+	DefaultHeartbeatInterval = time.Second      // HEARTBEAT_INTERVAL
+	DefaultWaitForReports    = time.Second      // LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP
+	DefaultQuitWait          = time.Second      // bound on waiting for the workers' final stats
+	takeBackWindow           = 10 * time.Second // a heartbeat older than this does not qualify a take-back
+	// LocustVersion is the Locust version a glocust master claims.
+	LocustVersion = "2.47.0"
+)
+
+// TaskInfo is one task of a user class, for /tasks.
+type TaskInfo struct {
+	Name   string
+	Weight int
+}
+
+// Config configures a Master. Zero values take the defaults.
+type Config struct {
+	// Classes are the user classes (names, weights, fixed counts).
+	Classes []UserClass
+	// Tasks lists each class's tasks (for /tasks and the report).
+	Tasks map[string][]TaskInfo
+	// Host is sent in every spawn message; "" sends None.
+	Host string
+	// StopTimeout is sent in spawn messages and bounds Stop's wait.
+	StopTimeout time.Duration
+	// ParsedOptions is sent in spawn messages (Locust: vars(options)).
+	ParsedOptions *protocol.Map
+	// Headless makes the master quit when its last worker quits.
+	Headless bool
+	// EnableRebalancing is --enable-rebalancing.
+	EnableRebalancing bool
+	// RebalanceAtSpawnRate is --rebalance-at-spawn-rate (glocust).
+	RebalanceAtSpawnRate bool
+	// ResetStats is --reset-stats: reset when the ramp-up is complete.
+	ResetStats bool
+	// LocustVersion is the version compared with client_ready's.
+	LocustVersion string
+	// WaitForReports bounds the wait for worker reports after a ramp-up.
+	WaitForReports time.Duration
+	// QuitWait bounds the wait for final stats after quit.
+	QuitWait time.Duration
+	// HeartbeatInterval is the liveness tick.
+	HeartbeatInterval time.Duration
+	// Logger receives Locust-style messages (default: discarded).
+	Logger *slog.Logger
+	// Now replaces time.Now (tests).
+	Now func() time.Time
+}
+
+func (c *Config) withDefaults() Config {
+	o := *c
+	if o.LocustVersion == "" {
+		o.LocustVersion = LocustVersion
+	}
+	if o.WaitForReports == 0 {
+		o.WaitForReports = DefaultWaitForReports
+	}
+	if o.QuitWait == 0 {
+		o.QuitWait = DefaultQuitWait
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ParsedOptions == nil {
+		o.ParsedOptions = &protocol.Map{}
+	}
+	return o
+}

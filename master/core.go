@@ -1,0 +1,714 @@
+package master
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/glocust/glocust/master/report"
+	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/stats"
+)
+
+// Master run states, as Locust spells them.
+const (
+	StateReady    = "ready"
+	StateSpawning = "spawning"
+	StateRunning  = "running"
+	StateStopping = "stopping"
+	StateStopped  = "stopped"
+)
+
+// candidate is an unknown node that heartbeats: it may be taken back.
+type candidate struct {
+	state string
+	cpu   float64
+	mem   int64
+	seen  time.Time
+}
+
+// core is the master's state machine. It is pure apart from out (which
+// queues a frame) and the clock passed to each call; the Master's loop
+// goroutine owns it.
+type core struct {
+	cfg Config
+	log *slog.Logger
+	out func(peer string, p protocol.Payload)
+
+	reg        registry
+	candidates map[string]*candidate
+	state      string
+	host       string
+
+	disp              *Dispatcher
+	target            int
+	rate              float64
+	spawningCompleted bool
+
+	dispatching      bool
+	nextStep         time.Time
+	lastSent         map[string]map[string]int
+	lastTS           float64
+	pendingRebalance bool
+	gradual          *gradualMove
+
+	waitingReports bool
+	reportsUntil   time.Time
+	targetClasses  map[string]int
+
+	quitting  bool
+	quitUntil time.Time
+	quitWait  map[string]bool
+	finished  bool // quit completed: Run returns
+
+	agg        *stats.Aggregate
+	exceptions *report.Exceptions
+	history    *report.History
+	started    time.Time // start of the current test (zero before)
+	stopped    time.Time
+
+	anyException bool
+	limiter      *rateLimiter
+	counters     counters
+}
+
+// counters feed /metrics and tests.
+type counters struct {
+	badFrames, rogueFrames, spawnsSent, heartbeatsReplied, takenBack, missing int64
+}
+
+func newCore(cfg Config, out func(string, protocol.Payload)) *core {
+	now := cfg.Now()
+	return &core{
+		cfg: cfg, log: cfg.Logger, out: out,
+		reg: newRegistry(), candidates: map[string]*candidate{},
+		state: StateReady, host: cfg.Host,
+		agg: stats.NewAggregate(now), exceptions: report.NewExceptions(), history: report.NewHistory(),
+		limiter: newRateLimiter(cfg.Now, 10*time.Second),
+	}
+}
+
+func epochOf(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// ---- messages ----
+
+// handleFrame decodes and handles one received frame.
+func (c *core) handleFrame(f protocol.Frame, now time.Time) {
+	env, err := protocol.Decode(f.Payload, protocol.FromWorker)
+	if err != nil {
+		c.counters.badFrames++
+		if c.reg.get(f.Peer) != nil {
+			// As Locust: a known worker whose frame could not be decoded
+			// is asked to reconnect.
+			c.log.Error("undecodable message from worker, asking it to reconnect", "worker", f.Peer, "err", err)
+			c.out(f.Peer, &protocol.Reconnect{})
+			return
+		}
+		c.rogue(f.Peer, "undecodable message: "+err.Error())
+		return
+	}
+	if env.NodeID != f.Peer {
+		c.counters.rogueFrames++
+		c.rogue(f.Peer, fmt.Sprintf("%s message claims node_id %q", env.Type(), truncate(env.NodeID, 80)))
+		return
+	}
+	c.handle(env, now)
+	c.checkStopped()
+}
+
+// badFrame handles a frame the transport rejected (wrong frame count,
+// oversized, or a connection the guard closed).
+func (c *core) badFrame(bf *protocol.BadFrame) {
+	c.counters.badFrames++
+	if bf.Peer != "" && c.reg.get(bf.Peer) != nil {
+		c.log.Error("RPCError when receiving from worker, asking it to reconnect", "worker", bf.Peer, "err", bf.Reason)
+		c.out(bf.Peer, &protocol.Reconnect{})
+		return
+	}
+	c.rogue(bf.Peer, bf.Reason)
+}
+
+func (c *core) rogue(peer, what string) {
+	if c.limiter.allow("rogue:" + peer) {
+		c.log.Warn("Unrecognized message detected (further ones from this peer are logged every 10 s)",
+			"peer", truncate(fmt.Sprintf("%q", peer), 100), "problem", truncate(what, 200))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func (c *core) handle(env protocol.Envelope, now time.Time) {
+	id := env.NodeID
+	switch m := env.Payload.(type) {
+	case *protocol.ClientReady:
+		c.clientReady(id, m)
+	case *protocol.Heartbeat:
+		c.heartbeat(id, m, now)
+	case *protocol.Stats:
+		c.statsReport(id, m, now)
+	case *protocol.Spawning:
+		if w := c.reg.get(id); w != nil {
+			w.state = protocol.StateSpawning
+		} else {
+			c.log.Warn("Got spawning message from unknown worker, asking it to quit", "worker", id)
+			c.out(id, &protocol.Quit{})
+		}
+	case *protocol.SpawningComplete:
+		if w := c.reg.get(id); w != nil {
+			w.state = protocol.StateRunning
+			w.setCounts(m.UserClassesCount)
+		} else {
+			c.log.Warn("Got spawning_complete message from unknown worker, asking it to quit", "worker", id)
+			c.out(id, &protocol.Quit{})
+		}
+	case *protocol.ClientStopped:
+		if c.reg.get(id) == nil {
+			c.log.Warn("Received client_stopped message from an unknown worker", "worker", id)
+			return
+		}
+		c.removeWorker(id, now)
+		c.log.Info(fmt.Sprintf("%s (index %d) reported that it has stopped", id, c.reg.index(id)))
+	case *protocol.Quit:
+		c.workerQuit(id, now)
+	case *protocol.Exception:
+		if c.reg.get(id) == nil && c.candidates[id] == nil {
+			c.rogue(id, "exception from an unknown worker")
+			return
+		}
+		c.exceptions.Add(id, m.Msg, m.Traceback)
+		c.anyException = true
+	case *protocol.Logs:
+		// Worker logs are not kept (Locust shows them in its web UI only).
+	case *protocol.Locustfile:
+		c.out(id, &protocol.Locustfile{Data: protocol.NewMap("error",
+			"a glocust master does not distribute locustfiles: start the worker with its own -f")})
+	default:
+		if c.limiter.allow("type:" + env.Type()) {
+			c.log.Warn(fmt.Sprintf("Unknown message type received from worker %s (index %d): %s",
+				id, c.reg.index(id), truncate(env.Type(), 80)))
+		}
+	}
+}
+
+func (c *core) clientReady(id string, m *protocol.ClientReady) {
+	switch {
+	case m.SkipVersionCheck || m.Version == c.cfg.LocustVersion:
+	case m.Version == "":
+		// Debian's Locust 2.12 sends "": Locust refuses it, glocust does not.
+		c.log.Debug("A worker with an empty version connected", "worker", id)
+	case len(m.Version) >= 4 && len(c.cfg.LocustVersion) >= 4 && m.Version[:4] == c.cfg.LocustVersion[:4]:
+		c.log.Debug(fmt.Sprintf("A worker (%s) running a different patch version (%q) connected, master version is %q", id, m.Version, c.cfg.LocustVersion))
+	default:
+		c.log.Warn(fmt.Sprintf("A worker (%s) running a different version (%s) connected, master version is %s", id, m.Version, c.cfg.LocustVersion))
+	}
+	c.out(id, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true})
+	already := c.reg.get(id) != nil
+	delete(c.candidates, id)
+	c.reg.put(&worker{id: id, state: protocol.StateReady, heartbeat: HeartbeatLiveness})
+	c.joined(id)
+	dup := ""
+	if already {
+		dup = " (duplicate message)"
+	}
+	msg := fmt.Sprintf("%s (index %d) reported as ready%s. %d workers connected.", id, c.reg.index(id), dup, c.reg.workerCount())
+	if already {
+		c.log.Debug(msg)
+	} else {
+		c.log.Info(msg)
+	}
+}
+
+// joined adds a worker to the dispatcher and re-dispatches as Locust does.
+func (c *core) joined(id string) {
+	if c.disp == nil {
+		return
+	}
+	c.disp.RemoveWorker(id) // a duplicate client_ready must not count twice
+	c.disp.AddWorker(id)
+	c.pendingRebalance = true
+	redispatch := !c.dispatchBusy() && c.state == StateRunning
+	if c.cfg.EnableRebalancing && c.state == StateRunning && c.spawningCompleted {
+		redispatch = true
+	}
+	if redispatch {
+		c.start(c.target, c.rate)
+	}
+}
+
+// dispatchBusy is the dispatcher's dispatch_in_progress (including a
+// gradual rebalance glocust is pacing).
+func (c *core) dispatchBusy() bool {
+	return c.disp != nil && (c.disp.DispatchInProgress() || c.gradual != nil)
+}
+
+func (c *core) removeWorker(id string, now time.Time) {
+	c.reg.del(id)
+	if c.disp != nil && !c.quitting {
+		c.disp.RemoveWorker(id)
+		c.pendingRebalance = true
+		if !c.dispatchBusy() && c.state == StateRunning {
+			c.start(c.target, c.rate)
+		}
+	}
+}
+
+func (c *core) workerQuit(id string, now time.Time) {
+	if c.quitting {
+		c.reg.del(id)
+		delete(c.quitWait, id)
+		return
+	}
+	if c.reg.get(id) == nil {
+		return
+	}
+	c.removeWorker(id, now)
+	c.log.Info(fmt.Sprintf("Worker %q (index %d) quit. %d workers ready.", id, c.reg.index(id), c.reg.count(protocol.StateReady)))
+	if c.reg.workerCount() <= 0 {
+		c.log.Info("The last worker quit, stopping test.")
+		c.stop(now, true)
+		if c.cfg.Headless {
+			c.quit(now)
+		}
+	}
+}
+
+func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
+	w := c.reg.get(id)
+	if w == nil {
+		switch m.State {
+		case protocol.StateReady, protocol.StateSpawning, protocol.StateRunning:
+		default:
+			c.rogue(id, "heartbeat with state "+truncate(m.State, 40))
+			return
+		}
+		// Beyond Locust: remember it and answer, so that a worker that ran
+		// under a previous master keeps its connection; its next stats
+		// report takes it back.
+		if c.candidates[id] == nil && c.limiter.allow("cand:"+id) {
+			c.log.Info("Heartbeat from an unknown worker; it will be taken back on its next stats report", "worker", id)
+		}
+		c.candidates[id] = &candidate{state: m.State, cpu: m.CurrentCPUUsage, mem: m.CurrentMemoryUsage, seen: now}
+		c.out(id, &protocol.MasterHeartbeat{})
+		c.counters.heartbeatsReplied++
+		return
+	}
+	w.heartbeat = HeartbeatLiveness
+	if w.state == protocol.StateMissing {
+		c.log.Info(fmt.Sprintf("Worker %s self-healed with heartbeat, setting state to %s.", id, m.State))
+		if c.disp != nil {
+			c.disp.AddWorker(id)
+			c.pendingRebalance = true
+			if !c.dispatchBusy() && c.state == StateRunning {
+				c.start(c.target, c.rate)
+			}
+		}
+	}
+	w.state = m.State
+	w.cpu = m.CurrentCPUUsage
+	if !w.cpuWarned && w.cpu > cpuWarningThreshold {
+		w.cpuWarned = true
+		c.log.Warn(fmt.Sprintf("Worker %s (index %d) exceeded cpu threshold (will only log this once per worker)", id, c.reg.index(id)))
+	}
+	w.mem = m.CurrentMemoryUsage
+	c.out(id, &protocol.MasterHeartbeat{})
+	c.counters.heartbeatsReplied++
+}
+
+func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
+	w := c.reg.get(id)
+	if w == nil {
+		cand := c.candidates[id]
+		if cand == nil || now.Sub(cand.seen) > takeBackWindow {
+			if c.limiter.allow("discard:" + id) {
+				c.log.Info("Discarded report from unrecognized worker " + id)
+			}
+			return
+		}
+		w = c.takeBack(id, cand)
+	}
+	c.agg.Merge(m, now)
+	w.setCounts(m.UserClassesCount)
+}
+
+// takeBack registers a worker that never sent client_ready to this master.
+func (c *core) takeBack(id string, cand *candidate) *worker {
+	delete(c.candidates, id)
+	w := &worker{id: id, state: cand.state, heartbeat: HeartbeatLiveness, cpu: cand.cpu, mem: cand.mem, takenBack: true}
+	c.reg.put(w)
+	c.counters.takenBack++
+	c.log.Info(fmt.Sprintf("Worker %s (index %d) taken back: it was running under a previous master. %d workers connected.",
+		id, c.reg.index(id), c.reg.workerCount()))
+	c.joined(id)
+	return w
+}
+
+// ---- liveness ----
+
+// tick is heartbeat_worker's loop body, run every HeartbeatInterval.
+func (c *core) tick(now time.Time) {
+	var remove []string
+	for _, w := range c.reg.all() {
+		if w.state == protocol.StateMissing && w.heartbeat <= HeartbeatDeadAt {
+			remove = append(remove, w.id)
+		}
+		if w.heartbeat < 0 && w.state != protocol.StateMissing {
+			c.log.Info(fmt.Sprintf("Worker %s failed to send heartbeat, setting state to missing.", w.id))
+			c.counters.missing++
+			w.state = protocol.StateMissing
+			w.counts = nil
+			if c.disp != nil {
+				c.disp.RemoveWorker(w.id)
+				c.pendingRebalance = true
+				if c.cfg.EnableRebalancing && c.state == StateRunning && c.spawningCompleted {
+					c.start(c.target, c.rate)
+				}
+			}
+			if c.reg.workerCount() <= 0 {
+				c.log.Info("The last worker went missing, stopping test.")
+				c.stop(now, true)
+				c.checkStopped()
+			}
+		} else {
+			w.heartbeat--
+		}
+	}
+	if len(remove) > 0 {
+		for _, id := range remove {
+			c.reg.del(id)
+		}
+		if c.state == StateRunning || c.state == StateSpawning {
+			c.disp = nil
+			c.start(c.target, c.rate)
+		}
+	}
+	for id, cand := range c.candidates {
+		if now.Sub(cand.seen) > takeBackWindow {
+			delete(c.candidates, id)
+		}
+	}
+}
+
+// checkStopped is Locust's check_stopped.
+func (c *core) checkStopped() {
+	all := c.reg.all()
+	allReady, noneActive := true, true
+	for _, w := range all {
+		if w.state != protocol.StateReady {
+			allReady = false
+		}
+		switch w.state {
+		case protocol.StateRunning, protocol.StateSpawning, protocol.StateReady:
+			noneActive = false
+		}
+	}
+	if (c.state == StateStopping && allReady) || noneActive {
+		c.setState(StateStopped)
+	}
+}
+
+func (c *core) setState(s string) {
+	if c.state == s {
+		return
+	}
+	if s == StateStopped && c.stopped.IsZero() && !c.started.IsZero() {
+		c.stopped = c.cfg.Now()
+	}
+	c.state = s
+}
+
+// ---- run control ----
+
+// start is MasterRunner.start without its blocking loop: the loop's steps
+// run from step() at the times nextStep says.
+func (c *core) start(users int, rate float64) error {
+	if c.quitting {
+		return nil
+	}
+	c.spawningCompleted = false
+	c.target = users
+	active := c.reg.active()
+	if len(active) == 0 {
+		c.log.Warn("You can't start a distributed test before at least one worker processes has connected")
+		return nil
+	}
+	if c.disp == nil {
+		c.disp = NewDispatcher(active, c.cfg.Classes)
+		c.lastSent = nil
+	}
+	if err := c.disp.CheckDispatch(users, rate, nil); err != nil {
+		return err
+	}
+	c.rate = rate
+	c.log.Info(fmt.Sprintf("Sending spawn jobs of %d users at %.2f spawn rate to %d ready workers", users, rate, len(active)))
+	if rate/float64(len(active)) > 100 {
+		c.log.Warn("Your selected spawn rate is very high (>100/worker), and this is known to sometimes cause issues. Do you really need to ramp up that fast?")
+	}
+	now := c.cfg.Now()
+	if c.state != StateRunning && c.state != StateSpawning {
+		c.agg.Clear(now)
+		c.exceptions.Reset()
+		c.anyException = false
+		c.started, c.stopped = now, time.Time{}
+	}
+	c.setState(StateSpawning)
+	c.disp.NewDispatch(users, rate, nil)
+	c.gradual = nil
+	c.waitingReports = false
+	c.dispatching = true
+	c.nextStep = now
+	return nil
+}
+
+// step runs one step of the dispatch loop when it is due.
+func (c *core) step(now time.Time) {
+	if c.waitingReports && (!now.Before(c.reportsUntil) || c.reg.userCount() == int64(c.target)) {
+		c.completeSpawning(now)
+	}
+	if !c.dispatching || now.Before(c.nextStep) {
+		return
+	}
+	if c.disp == nil {
+		c.dispatching, c.gradual = false, nil
+		return
+	}
+	if c.gradual != nil {
+		c.sendSpawn(c.gradual.next(), now)
+		if c.gradual.done() {
+			c.gradual = nil
+		}
+		c.nextStep = now.Add(c.stepWait())
+		return
+	}
+	m, ok := c.disp.Next()
+	rebalance := c.pendingRebalance
+	c.pendingRebalance = false
+	if !ok {
+		c.dispatching = false
+		c.targetClasses = aggregateClasses(c.lastSent)
+		c.waitingReports = true
+		c.reportsUntil = now.Add(c.cfg.WaitForReports)
+		if c.reg.userCount() == int64(c.target) {
+			c.completeSpawning(now)
+		}
+		return
+	}
+	if rebalance && c.cfg.RebalanceAtSpawnRate && c.lastSent != nil {
+		if g := newGradualMove(c.lastSent, m, c.perStep()); !g.done() {
+			c.gradual = g
+			c.sendSpawn(g.next(), now)
+			if g.done() {
+				c.gradual = nil
+			}
+			c.nextStep = now.Add(c.stepWait())
+			return
+		}
+	}
+	c.sendSpawn(m, now)
+	c.nextStep = now.Add(c.disp.StepDelay())
+}
+
+func (c *core) perStep() int { return int(math.Max(1, math.Floor(c.rate))) }
+
+func (c *core) stepWait() time.Duration {
+	return time.Duration(float64(c.perStep()) / c.rate * float64(time.Second))
+}
+
+func (c *core) sendSpawn(m map[string]map[string]int, now time.Time) {
+	ids := slices.Sorted(maps.Keys(m))
+	for _, id := range ids {
+		ts := epochOf(now)
+		if ts <= c.lastTS {
+			ts = math.Nextafter(c.lastTS, math.Inf(1))
+		}
+		c.lastTS = ts
+		counts := m[id]
+		cc := make([]protocol.ClassCount, 0, len(counts))
+		for _, name := range slices.Sorted(maps.Keys(counts)) {
+			cc = append(cc, protocol.ClassCount{Class: name, Count: int64(counts[name])})
+		}
+		c.out(id, &protocol.Spawn{
+			Timestamp: ts, UserClassesCount: cc, Host: c.host, HasHost: c.host != "",
+			StopTimeout: c.cfg.StopTimeout.Seconds(), ParsedOptions: c.cfg.ParsedOptions,
+		})
+		c.counters.spawnsSent++
+	}
+	c.lastSent = m
+}
+
+func aggregateClasses(m map[string]map[string]int) map[string]int {
+	out := map[string]int{}
+	for _, counts := range m {
+		for k, v := range counts {
+			out[k] += v
+		}
+	}
+	return out
+}
+
+func (c *core) completeSpawning(now time.Time) {
+	c.waitingReports = false
+	prefix := "All users spawned"
+	if c.reg.userCount() != int64(c.target) {
+		prefix = "Spawning is complete and report waittime is expired, but not all reports received from workers"
+	}
+	var n int64
+	for _, v := range c.targetClasses {
+		n += int64(v)
+	}
+	c.setState(StateRunning)
+	if c.cfg.ResetStats {
+		c.log.Info("Resetting stats")
+		c.agg.Reset(now)
+	}
+	for _, w := range c.reg.all() {
+		c.out(w.id, &protocol.MasterSpawningComplete{UserCount: n})
+	}
+	c.spawningCompleted = true
+	c.log.Info(prefix + ": " + formatCounts(c.reg.reportedClassCounts()))
+}
+
+func formatCounts(m map[string]int64) string {
+	var parts []string
+	var total int64
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%q: %d", k, m[k]))
+		total += m[k]
+	}
+	return fmt.Sprintf("{%s} (%d total users)", strings.Join(parts, ", "), total)
+}
+
+// stop is MasterRunner.stop without the wait (Master.Stop waits).
+func (c *core) stop(now time.Time, sendStop bool) {
+	switch c.state {
+	case StateReady, StateStopped, StateStopping:
+		return
+	}
+	c.setState(StateStopping)
+	c.disp = nil
+	c.dispatching, c.gradual, c.waitingReports = false, nil, false
+	c.lastSent = nil
+	if sendStop {
+		for _, w := range c.reg.all() {
+			c.out(w.id, &protocol.Stop{})
+		}
+	}
+}
+
+// quit sends quit to every worker; finished is set once they all answered
+// or QuitWait passed.
+func (c *core) quit(now time.Time) {
+	if c.quitting {
+		return
+	}
+	c.stop(now, false)
+	c.quitting = true
+	c.quitWait = map[string]bool{}
+	for _, w := range c.reg.all() {
+		c.out(w.id, &protocol.Quit{})
+		c.quitWait[w.id] = true
+	}
+	c.quitUntil = now.Add(c.cfg.QuitWait)
+	if c.started.IsZero() || c.stopped.IsZero() {
+		c.stopped = now
+	}
+	c.checkQuit(now)
+}
+
+func (c *core) checkQuit(now time.Time) {
+	if c.quitting && !c.finished && (len(c.quitWait) == 0 || !now.Before(c.quitUntil)) {
+		c.finished = true
+	}
+}
+
+// nextWake is when step or checkQuit must run next (zero: no deadline).
+func (c *core) nextWake() time.Time {
+	var t time.Time
+	pick := func(d time.Time) {
+		if t.IsZero() || d.Before(t) {
+			t = d
+		}
+	}
+	if c.dispatching {
+		pick(c.nextStep)
+	}
+	if c.waitingReports {
+		pick(c.reportsUntil)
+	}
+	if c.quitting && !c.finished {
+		pick(c.quitUntil)
+	}
+	return t
+}
+
+// ---- gradual rebalance (glocust) ----
+
+// gradualMove walks from one assignment to another moving at most perStep
+// users per step: perStep users added where the target is above the
+// current count, and perStep removed where it is below.
+type gradualMove struct {
+	cur, tgt map[string]map[string]int
+	perStep  int
+}
+
+func newGradualMove(from, to map[string]map[string]int, perStep int) *gradualMove {
+	g := &gradualMove{cur: map[string]map[string]int{}, tgt: to, perStep: perStep}
+	for id, counts := range to {
+		g.cur[id] = map[string]int{}
+		for cls := range counts {
+			g.cur[id][cls] = from[id][cls]
+		}
+	}
+	return g
+}
+
+func (g *gradualMove) done() bool {
+	for id, counts := range g.tgt {
+		for cls, n := range counts {
+			if g.cur[id][cls] != n {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// next advances one step and returns a copy of the new assignment.
+func (g *gradualMove) next() map[string]map[string]int {
+	ids := slices.Sorted(maps.Keys(g.tgt))
+	add, rm := g.perStep, g.perStep
+	for _, id := range ids {
+		classes := make([]string, 0, len(g.tgt[id]))
+		for cls := range g.tgt[id] {
+			classes = append(classes, cls)
+		}
+		sort.Strings(classes)
+		for _, cls := range classes {
+			d := g.tgt[id][cls] - g.cur[id][cls]
+			switch {
+			case d > 0 && add > 0:
+				k := min(d, add)
+				g.cur[id][cls] += k
+				add -= k
+			case d < 0 && rm > 0:
+				k := min(-d, rm)
+				g.cur[id][cls] -= k
+				rm -= k
+			}
+		}
+	}
+	out := make(map[string]map[string]int, len(g.cur))
+	for id, counts := range g.cur {
+		out[id] = maps.Clone(counts)
+	}
+	return out
+}

@@ -1,0 +1,32 @@
+// Package master is glocust's Locust-compatible master: it binds a ROUTER,
+// registers workers (Python Locust or glocust), dispatches users to them
+// with Dispatcher (Locust's UsersDispatcher), merges their stats and
+// exceptions, and serves Locust's HTTP API plus /metrics and /healthz.
+//
+// Behaviour mirrors Locust 2.47's MasterRunner (../shared/docs/locust-protocol.md
+// sections 3, 4 and 6): ack indexes stable per node id, heartbeat replies,
+// liveness counter 3 decremented every second (missing below 0, deleted at
+// -60, self-heal on the next heartbeat), client_ready "" and -1 accepted,
+// spawn messages with absolute counts and strictly increasing timestamps,
+// re-dispatch on join and leave, spawning_complete after a ramp-up.
+//
+// Beyond Locust:
+//   - workers that heartbeat and report stats without client_ready (they
+//     ran under a previous master) are taken back instead of orphaned;
+//   - with RebalanceAtSpawnRate a rebalance moves users at the spawn rate
+//     (Locust #2332) instead of all at once;
+//   - frames whose envelope node_id differs from the ZeroMQ identity, and
+//     stats or exceptions from nodes that are neither registered nor being
+//     taken back, are dropped and logged (rate-limited), so a rogue peer
+//     cannot touch the numbers of real workers.
+//
+// # Concurrency
+//
+// One goroutine (Run) owns all state: the worker registry, the dispatcher,
+// the stats Aggregate and the run state. Other goroutines reach it through
+// Do, which runs a function on that goroutine (or inline once Run ended),
+// and through the methods built on it (Start, Stop, Quit, ResetStats...).
+// A reader goroutine feeds received frames to the loop and a sender
+// goroutine writes outgoing frames, so a slow transport never blocks state
+// handling. All exported methods are safe for concurrent use.
+package master

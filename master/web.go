@@ -1,0 +1,442 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/master/report"
+	"github.com/glocust/glocust/stats"
+)
+
+// WebConfig configures the HTTP API.
+type WebConfig struct {
+	// BasePath is --web-base-path ("" or "/prefix").
+	BasePath string
+	// Headless serves only /metrics and /healthz (glocust's extension:
+	// Locust serves nothing in headless mode).
+	Headless bool
+	// Locustfile names the scenario in download file names and the report.
+	Locustfile string
+	// HistoryCSV is the --csv-full-history file, served by
+	// /stats/requests_full_history/csv ("" = 404, as Locust).
+	HistoryCSV string
+	// Metrics serves GET /metrics; nil disables it.
+	Metrics http.Handler
+}
+
+// Web serves Locust's HTTP API over a Master.
+type Web struct {
+	m   *Master
+	cfg WebConfig
+	mux *http.ServeMux
+
+	mu      sync.Mutex
+	runTime *time.Timer
+}
+
+// NewWeb returns the HTTP handler for m.
+func NewWeb(m *Master, cfg WebConfig) *Web {
+	w := &Web{m: m, cfg: cfg, mux: http.NewServeMux()}
+	bp := strings.TrimRight(cfg.BasePath, "/")
+	h := func(path string, fn http.HandlerFunc) { w.mux.HandleFunc(bp+path, fn) }
+	h("/healthz", w.healthz)
+	if cfg.Metrics != nil {
+		w.mux.Handle(bp+"/metrics", cfg.Metrics)
+	}
+	if cfg.Headless {
+		return w
+	}
+	h("/{$}", w.index)
+	h("/swarm", w.swarm)
+	h("/stop", w.stop)
+	h("/stats/reset", w.reset)
+	h("/stats/requests", w.requests)
+	h("/stats/requests/csv", w.csv("requests", func(v *View, b io.Writer) error { return report.StatsCSV(b, v.Stats()) }))
+	h("/stats/failures/csv", w.csv("failures", func(v *View, b io.Writer) error { return report.FailuresCSV(b, v.Stats()) }))
+	h("/exceptions/csv", w.csv("exceptions", func(v *View, b io.Writer) error { return report.ExceptionsCSV(b, v.Exceptions()) }))
+	h("/stats/requests_full_history/csv", w.fullHistory)
+	h("/exceptions", w.exceptions)
+	h("/stats/report", w.report)
+	h("/tasks", w.tasks)
+	h("/worker-count", w.workerCount)
+	h("/logs", func(rw http.ResponseWriter, r *http.Request) {
+		writeJSON(rw, map[string]any{"master": []string{}, "workers": map[string]any{}})
+	})
+	return w
+}
+
+// ServeHTTP adds CORS headers and answers preflights.
+func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	rw.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions {
+		rw.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		rw.Header().Set("Access-Control-Allow-Headers", "*")
+		rw.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.mux.ServeHTTP(rw, r)
+}
+
+// Close cancels a pending /swarm run_time timer.
+func (w *Web) Close() { w.cancelRunTime() }
+
+func writeJSON(rw http.ResponseWriter, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(rw)
+	_ = enc.Encode(v)
+}
+
+func (w *Web) healthz(rw http.ResponseWriter, r *http.Request) {
+	var state string
+	var workers int
+	w.m.Do(func(v *View) { state, workers = v.State(), v.WorkerCount() })
+	writeJSON(rw, map[string]any{"status": "ok", "state": state, "worker_count": workers})
+}
+
+func (w *Web) index(rw http.ResponseWriter, r *http.Request) {
+	var state string
+	var users int64
+	var workers int
+	var host string
+	w.m.Do(func(v *View) { state, users, workers, host = v.State(), v.UserCount(), v.WorkerCount(), v.Host() })
+	bp := html.EscapeString(strings.TrimRight(w.cfg.BasePath, "/"))
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(rw, `<!doctype html><html><head><meta charset="utf-8"><title>glocust</title></head><body>
+<h1>glocust master</h1>
+<p>State: <b>%s</b> · users: %d · workers: %d · host: %s</p>
+<form method="post" action="%s/swarm">users <input name="user_count" value="10"> rate <input name="spawn_rate" value="1">
+host <input name="host" value="%s"> run time <input name="run_time" placeholder="e.g. 1m"> <button>Start</button></form>
+<form method="post" action="%s/stop"><button>Stop</button></form>
+<form method="post" action="%s/stats/reset"><button>Reset stats</button></form>
+<ul><li><a href="%s/stats/requests">/stats/requests</a></li><li><a href="%s/stats/report">HTML report</a></li>
+<li><a href="%s/stats/requests/csv">requests CSV</a></li><li><a href="%s/stats/failures/csv">failures CSV</a></li>
+<li><a href="%s/exceptions">exceptions</a></li><li><a href="%s/metrics">metrics</a></li></ul></body></html>
+`, html.EscapeString(state), users, workers, html.EscapeString(host), bp, html.EscapeString(host), bp, bp, bp, bp, bp, bp, bp, bp)
+}
+
+func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(rw, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var host string
+	w.m.Do(func(v *View) { host = v.Host() })
+	fail := func(msg string) {
+		writeJSON(rw, map[string]any{"success": false, "message": msg, "host": host})
+	}
+	var users *int
+	var rate *float64
+	var runTime time.Duration
+	for key := range r.PostForm {
+		val := r.PostForm.Get(key)
+		switch key {
+		case "user_count":
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil {
+				fail(fmt.Sprintf("Invalid user_count value: %q (must be an integer)", val))
+				return
+			}
+			users = &n
+		case "spawn_rate":
+			f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if err != nil {
+				fail(fmt.Sprintf("Invalid spawn_rate value: %q (must be a number)", val))
+				return
+			}
+			rate = &f
+		case "host":
+			host = strings.NewReplacer("<", "", ">", "").Replace(val)
+			w.m.SetHost(host)
+		case "run_time":
+			if val == "" {
+				continue
+			}
+			d, err := config.ParseTimespan(val)
+			if err != nil {
+				fail("Valid run_time formats are : 20, 20s, 3m, 2h, 1h20m, 3h30m10s, etc.")
+				return
+			}
+			runTime = d
+		}
+	}
+	w.cancelRunTime()
+	if users == nil || *users < 0 || rate == nil || *rate <= 0 || math.IsInf(*rate, 0) || math.IsNaN(*rate) {
+		fail("Missing or invalid user_count or spawn_rate from /swarm request")
+		return
+	}
+	if err := w.m.Start(*users, *rate); err != nil {
+		fail(err.Error())
+		return
+	}
+	resp := map[string]any{"success": true, "message": "Swarming started", "host": host}
+	if runTime > 0 {
+		resp["run_time"] = int64(runTime / time.Second)
+		w.mu.Lock()
+		w.runTime = time.AfterFunc(runTime, func() { _ = w.m.Stop(context.Background()) })
+		w.mu.Unlock()
+	}
+	writeJSON(rw, resp)
+}
+
+func (w *Web) cancelRunTime() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.runTime != nil {
+		w.runTime.Stop()
+		w.runTime = nil
+	}
+}
+
+// stop blocks until the workers stopped (Locust 2.47: POST; GET is
+// accepted for older clients).
+func (w *Web) stop(rw http.ResponseWriter, r *http.Request) {
+	w.cancelRunTime()
+	_ = w.m.Stop(r.Context())
+	writeJSON(rw, map[string]any{"success": true, "message": "Test stopped"})
+}
+
+func (w *Web) reset(rw http.ResponseWriter, r *http.Request) {
+	w.m.ResetStats()
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	io.WriteString(rw, "ok")
+}
+
+// properRound is Locust's proper_round for response times: half up.
+func properRound(v float64) int64 { return int64(math.Floor(v + 0.5)) }
+
+func entryDict(s *stats.Summary, now time.Time) map[string]any {
+	minRT := int64(0)
+	if s.HasMin {
+		minRT = properRound(s.MinResponseTime)
+	}
+	d := map[string]any{
+		"method": s.Method, "name": s.Name,
+		"num_requests": s.NumRequests, "num_failures": s.NumFailures,
+		"min_response_time": minRT, "max_response_time": properRound(s.MaxResponseTime),
+		"current_rps": s.CurrentRPS(now), "current_fail_per_sec": s.CurrentFailPerSec(now),
+		"avg_response_time": s.Avg(), "median_response_time": s.Median(),
+		"total_rps": s.TotalRPS(), "total_fail_per_sec": s.TotalFailPerSec(),
+		"avg_content_length": s.AvgContentLength(),
+	}
+	for _, p := range stats.PercentilesToStatistics {
+		d["response_time_percentile_"+strconv.FormatFloat(p, 'f', -1, 64)] = s.Percentile(p)
+	}
+	return d
+}
+
+// RequestsJSON builds the /stats/requests document.
+func RequestsJSON(v *View, now time.Time) map[string]any {
+	agg := v.Stats()
+	var rows []map[string]any
+	for i, e := range agg.Entries() {
+		if i == 500 {
+			break
+		}
+		rows = append(rows, entryDict(e, now))
+	}
+	total := entryDict(agg.Total(), now)
+	rows = append(rows, total)
+	errs := []map[string]any{}
+	for i, e := range agg.ErrorsByArrival() {
+		if i == 500 {
+			break
+		}
+		d := map[string]any{"method": e.Method, "name": e.Name, "error": e.Error, "occurrences": e.Occurrences}
+		if e.HasSeen {
+			d["first_seen"], d["last_seen"] = nullableFloat(e.FirstSeen), nullableFloat(e.LastSeen)
+		}
+		errs = append(errs, d)
+	}
+	pcts := map[string]any{}
+	for _, p := range stats.PercentilesToChart {
+		var val any
+		if ms, ok := agg.Total().CurrentPercentile(p, now); ok {
+			val = ms
+		}
+		pcts["response_time_percentile_"+strconv.FormatFloat(p, 'f', -1, 64)] = val
+	}
+	workers := v.Workers()
+	return map[string]any{
+		"stats": rows, "errors": errs,
+		"current_rps": total["current_rps"], "current_fail_per_sec": total["current_fail_per_sec"],
+		"total_rps": total["total_rps"], "total_fail_per_sec": total["total_fail_per_sec"],
+		"fail_ratio":                        agg.Total().FailRatio(),
+		"current_response_time_percentiles": pcts,
+		"workers":                           workers, "worker_count": v.WorkerCount(),
+		"state": v.State(), "user_count": v.UserCount(),
+	}
+}
+
+func nullableFloat(f float64) any {
+	if f == 0 {
+		return nil
+	}
+	return f
+}
+
+func (w *Web) requests(rw http.ResponseWriter, r *http.Request) {
+	var doc map[string]any
+	w.m.Do(func(v *View) { doc = RequestsJSON(v, time.Now()) })
+	writeJSON(rw, doc)
+}
+
+// downloadName is Locust's Locust_<date>_<locustfile>[_<host>]_<kind>.csv.
+func downloadName(start time.Time, locustfile, host, kind, ext string) string {
+	if start.IsZero() {
+		start = time.Now()
+	}
+	if host != "" {
+		host = "_" + host
+	}
+	suffix := ""
+	if kind != "" {
+		suffix = "_" + kind
+	}
+	return fmt.Sprintf("Locust_%s_%s%s%s.%s", start.Format("2006-01-02-15h04"), filepath.Base(locustfile), host, suffix, ext)
+}
+
+func (w *Web) csv(kind string, write func(v *View, b io.Writer) error) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		var err error
+		var name string
+		w.m.Do(func(v *View) {
+			err = write(v, &buf)
+			name = downloadName(startOf(v), w.cfg.Locustfile, v.Host(), kind, "csv")
+		})
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		rw.Header().Set("Content-Type", "text/csv")
+		rw.Header().Set("Content-Disposition", "attachment;filename="+name)
+		rw.Write(buf.Bytes())
+	}
+}
+
+func startOf(v *View) time.Time {
+	return time.Unix(int64(v.Stats().Total().StartTime), 0)
+}
+
+func (w *Web) fullHistory(rw http.ResponseWriter, r *http.Request) {
+	if w.cfg.HistoryCSV == "" {
+		http.Error(rw, "Error: Server was not started with option to generate full history.", http.StatusNotFound)
+		return
+	}
+	f, err := os.Open(w.cfg.HistoryCSV)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusNotFound)
+		return
+	}
+	defer f.Close()
+	var name string
+	w.m.Do(func(v *View) {
+		name = downloadName(startOf(v), w.cfg.Locustfile, v.Host(), "requests_full_history", "csv")
+	})
+	rw.Header().Set("Content-Type", "text/csv")
+	rw.Header().Set("Content-Disposition", "attachment;filename="+name)
+	io.Copy(rw, f)
+}
+
+func (w *Web) exceptions(rw http.ResponseWriter, r *http.Request) {
+	rows := []map[string]any{}
+	w.m.Do(func(v *View) {
+		for _, e := range v.Exceptions().List() {
+			rows = append(rows, map[string]any{"count": e.Count, "msg": e.Msg, "traceback": e.Traceback,
+				"nodes": strings.Join(e.Nodes, ", ")})
+		}
+	})
+	writeJSON(rw, map[string]any{"exceptions": rows})
+}
+
+// RunInfo describes the run for the HTML report.
+func RunInfo(v *View, locustfile string) report.RunInfo {
+	end := v.EndTime()
+	if end.IsZero() {
+		end = time.Now()
+	}
+	start := v.StartTime()
+	if start.IsZero() {
+		start = startOf(v)
+	}
+	return report.RunInfo{Locustfile: locustfile, Host: v.Host(), Start: start, End: end,
+		UserCount: v.UserCount(), State: v.State(), WorkerCount: v.WorkerCount(), UserClasses: v.Classes()}
+}
+
+func (w *Web) report(rw http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	var err error
+	var name string
+	w.m.Do(func(v *View) {
+		err = report.HTML(&buf, v.Stats(), v.Exceptions(), v.History(), RunInfo(v, w.cfg.Locustfile))
+		name = downloadName(startOf(v), w.cfg.Locustfile, v.Host(), "", "html")
+	})
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if r.URL.Query().Get("download") != "" {
+		rw.Header().Set("Content-Disposition", "attachment;filename="+name)
+	}
+	rw.Write(buf.Bytes())
+}
+
+// TasksJSON is /tasks: per-class and total ratios of classes and tasks.
+func TasksJSON(v *View) map[string]any {
+	counts := v.ClassCounts()
+	var sum int64
+	for _, n := range counts {
+		sum += n
+	}
+	if sum == 0 {
+		sum = 1
+	}
+	tasks := v.Tasks()
+	perClass, total := map[string]any{}, map[string]any{}
+	for _, cls := range v.Classes() {
+		r := float64(counts[cls]) / float64(sum)
+		var wsum int
+		for _, t := range tasks[cls] {
+			wsum += max(t.Weight, 1)
+		}
+		pc, tt := map[string]any{}, map[string]any{}
+		for _, t := range tasks[cls] {
+			tr := float64(max(t.Weight, 1)) / float64(max(wsum, 1))
+			pc[t.Name] = map[string]any{"ratio": tr}
+			tt[t.Name] = map[string]any{"ratio": tr * r}
+		}
+		perClass[cls] = map[string]any{"ratio": r, "tasks": pc}
+		total[cls] = map[string]any{"ratio": r, "tasks": tt}
+	}
+	return map[string]any{"per_class": perClass, "total": total}
+}
+
+func (w *Web) tasks(rw http.ResponseWriter, r *http.Request) {
+	var doc map[string]any
+	w.m.Do(func(v *View) { doc = TasksJSON(v) })
+	writeJSON(rw, doc)
+}
+
+func (w *Web) workerCount(rw http.ResponseWriter, r *http.Request) {
+	var n int
+	w.m.Do(func(v *View) { n = v.WorkerCount() })
+	writeJSON(rw, map[string]any{"worker_count": n})
+}

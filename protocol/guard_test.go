@@ -1,0 +1,236 @@
+package protocol
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// rawZMTP performs a NULL-mechanism DEALER handshake by hand and returns the
+// raw connection, so tests can send arbitrary frames or stop reading.
+func rawZMTP(t *testing.T, addr, identity string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	g := make([]byte, 64)
+	g[0], g[9], g[10], g[11] = 0xff, 0x7f, 3, 0
+	copy(g[12:], "NULL")
+	if _, err := c.Write(g); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.ReadFull(c, make([]byte, 64)); err != nil {
+		t.Fatal("greeting:", err)
+	}
+	// READY command with Socket-Type and Identity properties.
+	var body []byte
+	body = append(body, 5)
+	body = append(body, "READY"...)
+	prop := func(k, v string) {
+		body = append(body, byte(len(k)))
+		body = append(body, k...)
+		body = binary.BigEndian.AppendUint32(body, uint32(len(v)))
+		body = append(body, v...)
+	}
+	prop("Socket-Type", "DEALER")
+	prop("Identity", identity)
+	if _, err := c.Write(append([]byte{flagCommand, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	// Read the master's READY.
+	hdr := make([]byte, 2)
+	if _, err := io.ReadFull(c, hdr); err != nil {
+		t.Fatal("ready:", err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, hdr[1])); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Time{})
+	return c
+}
+
+func listen(t *testing.T, opts ...ZMQOption) *Router {
+	t.Helper()
+	r, err := ListenRouter("tcp://127.0.0.1:0", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func TestGuardRefusesHugeFrameWithoutAllocating(t *testing.T) {
+	t.Parallel()
+	r := listen(t, WithMaxFrameSize(1<<20))
+	c := rawZMTP(t, r.Addr(), "rogue")
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	// A long frame claiming 1 TiB.
+	hdr := []byte{flagLong, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint64(hdr[1:], 1<<40)
+	if _, err := c.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := r.Recv(ctx)
+	var bf *BadFrame
+	if !errors.As(err, &bf) {
+		t.Fatalf("Recv = %v, want a BadFrame for the closed connection", err)
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Fatalf("allocated %d bytes for a refused frame", grew)
+	}
+	// The connection is closed.
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("connection still open")
+	}
+	// The router still serves others.
+	good, err := DialDealer(ctx, "tcp://"+r.Addr(), "good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	if err := good.Send(ctx, Frame{Payload: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := r.Recv(ctx)
+		if err != nil {
+			if errors.As(err, &bf) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if f.Peer == "good" && string(f.Payload) == "hi" {
+			break
+		}
+	}
+}
+
+func TestGuardScanStates(t *testing.T) {
+	t.Parallel()
+	cfg := &guardConfig{maxFrame: 300}
+	c := &guardConn{cfg: cfg, greetLeft: zmtpGreetingLen}
+	data := make([]byte, 64)
+	data = append(data, flagMore, 10)
+	data = append(data, make([]byte, 10)...)
+	data = append(data, flagLong, 0, 0, 0, 0, 0, 0, 1, 0) // 256 bytes: 10+256 <= 300
+	data = append(data, make([]byte, 256)...)
+	// Byte by byte must give the same result as at once.
+	for _, chunk := range []int{1, 7, len(data)} {
+		c := &guardConn{cfg: cfg, greetLeft: zmtpGreetingLen}
+		for i := 0; i < len(data); i += chunk {
+			if err := c.scan(data[i:min(i+chunk, len(data))]); err != nil {
+				t.Fatalf("chunk %d: %v", chunk, err)
+			}
+		}
+		if c.bodyLeft != 0 || c.hdrN != 0 || c.msgTotal != 0 {
+			t.Fatalf("chunk %d: state %+v", chunk, c)
+		}
+	}
+	// A multipart message over the limit in total is refused.
+	over := append(make([]byte, 64), flagMore, 200)
+	over = append(over, make([]byte, 200)...)
+	over = append(over, 0, 200)
+	if err := c.scan(over); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("multipart total: %v", err)
+	}
+	bad := &guardConn{cfg: cfg}
+	if err := bad.scan([]byte{0x80, 1}); !errors.Is(err, ErrBadFraming) {
+		t.Fatalf("reserved bits: %v", err)
+	}
+}
+
+// A peer that connects, registers and never reads must not delay messages
+// to the others by more than one heartbeat interval.
+func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	r := listen(t, WithWriteTimeout(300*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = rawZMTP(t, r.Addr(), "sleeper") // never read again
+	good, err := DialDealer(ctx, "tcp://"+r.Addr(), "good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	// Let the ROUTER learn both peers.
+	if err := good.Send(ctx, Frame{Payload: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Recv(ctx); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 4<<20)
+	go func() {
+		for i := 0; i < 20 && ctx.Err() == nil; i++ {
+			_ = r.Send(ctx, Frame{Peer: "sleeper", Payload: big})
+		}
+	}()
+	var worst time.Duration
+	for i := 0; i < 30; i++ {
+		t0 := time.Now()
+		if err := r.Send(ctx, Frame{Peer: "good", Payload: []byte("hb")}); err != nil {
+			t.Fatal(err)
+		}
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		f, err := good.Recv(rctx)
+		rcancel()
+		if err != nil || string(f.Payload) != "hb" {
+			t.Fatalf("good peer: %v %q", err, f.Payload)
+		}
+		worst = max(worst, time.Since(t0))
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("worst delay to the reading peer: %v", worst)
+	if worst > time.Second {
+		t.Fatalf("a non-reading peer delayed another by %v", worst)
+	}
+}
+
+func TestGuardSilentConnectionDoesNotBlockAccept(t *testing.T) {
+	t.Parallel()
+	r := listen(t, WithHandshakeTimeout(time.Second))
+	silent, err := net.Dial("tcp", r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	good, err := DialDealer(ctx, "tcp://"+r.Addr(), "good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	_ = good.Send(ctx, Frame{Payload: []byte("x")})
+	for {
+		f, err := r.Recv(ctx)
+		if err != nil {
+			var bf *BadFrame
+			if errors.As(err, &bf) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if f.Peer == "good" {
+			break
+		}
+	}
+	if d := time.Since(t0); d > 900*time.Millisecond {
+		t.Fatalf("handshake of a good peer took %v behind a silent one", d)
+	}
+}

@@ -1,0 +1,606 @@
+package glocust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/master"
+	"github.com/glocust/glocust/master/report"
+	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/scenario"
+	"github.com/glocust/glocust/stats"
+	"github.com/glocust/glocust/worker"
+)
+
+// Console and CSV intervals, as in Locust (CONSOLE_STATS_INTERVAL_SEC,
+// CSV_STATS_INTERVAL_SEC).
+const (
+	consoleStatsInterval = 2 * time.Second
+	csvStatsInterval     = time.Second
+)
+
+// runMaster runs the master (--master, or --processes) and standalone
+// modes: both are a master; standalone adds one in-process worker over an
+// in-memory ROUTER, --processes forks glocust --worker children.
+func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, stdout io.Writer) int {
+	if opts.Master && opts.Processes != 0 {
+		log.Error("--master cannot be combined with --processes. Remove --master, as it is implicit as long as --worker is not set.")
+		return 1
+	}
+	if opts.Autoquit >= 0 && !opts.Autostart {
+		log.Error("--autoquit is only meaningful in combination with --autostart")
+		return 1
+	}
+	classes, host, err := loadClasses(opts)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	standalone := opts.Mode() == config.ModeStandalone
+	log.Info("Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)")
+
+	var tr protocol.Transport
+	var inproc *protocol.InprocRouter
+	var router *protocol.Router
+	if standalone {
+		inproc = protocol.NewInprocRouter()
+		tr = inproc
+	} else {
+		ep := "tcp://" + net.JoinHostPort(opts.MasterBindHost, strconv.Itoa(opts.MasterBindPort))
+		zopts := []protocol.ZMQOption{}
+		if opts.MaxFrameSize > 0 {
+			zopts = append(zopts, protocol.WithMaxFrameSize(int(opts.MaxFrameSize)))
+		}
+		router, err = protocol.ListenRouter(ep, zopts...)
+		if err != nil {
+			log.Error(fmt.Sprintf("The Locust master port (%s) was busy. Close any applications using that port - perhaps an old instance of Locust master is still running? (%v)", ep, err))
+			return 1
+		}
+		tr = router
+	}
+	defer tr.Close()
+
+	m := master.New(tr, masterConfig(opts, classes, host, env, log))
+	runErr := make(chan error, 1)
+	go func() { runErr <- m.Run(context.Background()) }()
+
+	var wg sync.WaitGroup
+	workerCtx, stopWorkers := context.WithCancel(context.Background())
+	defer func() { stopWorkers(); wg.Wait() }()
+	switch {
+	case standalone:
+		// One in-process worker: its runner already runs every user on its
+		// own goroutine over all cores, as Locust's LocalRunner is one runner.
+		wg.Add(1)
+		go func() { defer wg.Done(); runInprocWorker(workerCtx, inproc, classes, host, opts, log) }()
+	case opts.Processes != 0:
+		n := opts.Processes
+		if n < -1 {
+			log.Error(fmt.Sprintf("Invalid --processes count %d", n))
+			return 1
+		}
+		if n == -1 {
+			n = runtime.NumCPU()
+		}
+		_, port, _ := net.SplitHostPort(router.Addr())
+		if err := startChildren(workerCtx, &wg, n, port, opts, env, log); err != nil {
+			log.Error(err.Error())
+			m.Quit()
+			return 1
+		}
+	}
+
+	out := newOutputs(opts, log, stdout)
+	if err := out.open(); err != nil {
+		log.Error(err.Error())
+		m.Quit()
+		return 1
+	}
+	stopPeriodic := out.startPeriodic(m)
+
+	web, stopWeb := startWeb(m, opts, log, router != nil)
+	defer stopWeb()
+
+	ctl := &control{m: m, opts: opts, log: log, web: web}
+	code := ctl.run(ctx, standalone)
+	stopPeriodic()
+	m.Quit()
+	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("master stopped", "err", err)
+		code = 2
+	}
+	stopWorkers()
+	wg.Wait()
+	return out.finish(m, code)
+}
+
+func masterConfig(opts *config.Options, classes []*scenario.Class, host string, env []string, log *slog.Logger) master.Config {
+	cfg := master.Config{
+		Host: host, StopTimeout: opts.StopTimeout, ParsedOptions: parsedOptions(opts),
+		Headless: opts.Headless, EnableRebalancing: opts.EnableRebalancing,
+		RebalanceAtSpawnRate: opts.RebalanceAtSpawnRate, ResetStats: opts.ResetStats,
+		Logger: log, Tasks: map[string][]master.TaskInfo{},
+	}
+	if opts.LocustVersion != "" && !opts.SkipVersionCheck() {
+		cfg.LocustVersion = opts.LocustVersion
+	}
+	for _, c := range classes {
+		w := c.Weight
+		if opts.EqualWeights {
+			w = 1
+		}
+		cfg.Classes = append(cfg.Classes, master.UserClass{Name: c.Name, Weight: w, FixedCount: c.FixedCount})
+		for i, t := range c.Tasks {
+			name := t.Name
+			if name == "" {
+				name = "task_" + strconv.Itoa(i)
+			}
+			cfg.Tasks[c.Name] = append(cfg.Tasks[c.Name], master.TaskInfo{Name: name, Weight: t.Weight})
+		}
+	}
+	if s := lookupEnv(env, "LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP"); s != "" {
+		if d, ok := parseReportWait(s); ok {
+			cfg.WaitForReports = d
+		}
+	}
+	return cfg
+}
+
+// parseReportWait accepts a number of seconds or "k * WORKER_REPORT_INTERVAL".
+func parseReportWait(s string) (time.Duration, bool) {
+	if k, ok := strings.CutSuffix(strings.TrimSpace(s), "WORKER_REPORT_INTERVAL"); ok {
+		k = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(k), "*"))
+		f, err := strconv.ParseFloat(k, 64)
+		if err != nil || f < 0 {
+			return 0, false
+		}
+		return time.Duration(f * float64(worker.DefaultReportInterval)), true
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || f < 0 {
+		return 0, false
+	}
+	if f == 0 {
+		return time.Nanosecond, true
+	}
+	return time.Duration(f * float64(time.Second)), true
+}
+
+// parsedOptions mirrors vars(options) of Locust 2.47's parser: every dest
+// in Locust's order with glocust's values. Python workers adopt only the
+// keys that are not built-in options, plus expect_workers and the tags.
+func parsedOptions(o *config.Options) *protocol.Map {
+	str := func(s string) protocol.Value {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	list := func(l []string) protocol.Value {
+		if l == nil {
+			return nil
+		}
+		out := make([]protocol.Value, len(l))
+		for i, s := range l {
+			out[i] = s
+		}
+		return out
+	}
+	var users, rate, runTime, processes protocol.Value
+	if o.IsSet("users") {
+		users = int64(o.Users)
+	}
+	if o.IsSet("spawn-rate") {
+		rate = o.SpawnRate
+	}
+	if o.RunTime > 0 {
+		runTime = int64(o.RunTime / time.Second)
+	}
+	if o.Processes != 0 {
+		processes = int64(o.Processes)
+	}
+	autoquit := int64(-1)
+	if o.Autoquit >= 0 {
+		autoquit = int64(o.Autoquit / time.Second)
+	}
+	classes := list(o.UserClasses)
+	if classes == nil {
+		classes = []protocol.Value{}
+	}
+	return protocol.NewMap(
+		"locustfile", str(o.Locustfile), "config", str(o.Config), "host", str(o.Host),
+		"num_users", users, "spawn_rate", rate, "run_time", runTime, "list_commands", o.List,
+		"config_users", list(o.ConfigUsers), "web_host", o.WebHost, "web_host_display_name", str(o.WebHostDisplayName),
+		"web_port", int64(o.WebPort), "headless", o.Headless, "autostart", o.Autostart, "autoquit", autoquit,
+		"headful", o.Headful, "web_auth", str(o.WebAuth), "web_login", o.WebLogin, "tls_cert", o.TLSCert,
+		"tls_key", o.TLSKey, "class_picker", o.ClassPicker, "build_path", o.BuildPath, "legacy_ui", false,
+		"master", o.Master, "master_bind_host", o.MasterBindHost, "master_bind_port", int64(o.MasterBindPort),
+		"expect_workers", int64(o.ExpectWorkers), "expect_workers_max_wait", int64(o.ExpectWorkersMaxWait/time.Second),
+		"enable_rebalancing", o.EnableRebalancing, "expect_slaves", nil, "worker", o.Worker, "processes", processes,
+		"slave", nil, "master_host", o.MasterHost, "master_port", int64(o.MasterPort), "web_base_path", o.WebBasePath,
+		"tags", list(o.Tags), "exclude_tags", list(o.ExcludeTags), "csv_prefix", str(o.CSVPrefix),
+		"stats_history_enabled", o.CSVFullHistory, "print_stats", o.PrintStats, "only_summary", o.OnlySummary,
+		"reset_stats", o.ResetStats, "html_file", str(o.HTMLFile), "json", o.JSON, "json_file", str(o.JSONFile),
+		"skip_log_setup", o.SkipLogSetup, "loglevel", o.LogLevel, "logfile", str(o.LogFile),
+		"show_task_ratio", o.ShowTaskRatio, "show_task_ratio_json", o.ShowTaskRatioJSON,
+		"exit_code_on_error", int64(o.ExitCodeOnError), "stop_timeout", o.StopTimeout.Seconds(),
+		"equal_weights", o.EqualWeights, "profile", str(o.Profile), "otel", o.OTel, "user_classes", classes,
+	)
+}
+
+// runInprocWorker runs the real worker code against the in-memory router.
+func runInprocWorker(ctx context.Context, r *protocol.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, log *slog.Logger) {
+	reg := stats.NewRegistry(stats.WithLogger(log))
+	var w *worker.Worker
+	runner := scenario.NewRunner(classes,
+		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
+		scenario.WithHost(host), scenario.WithLogger(log),
+		scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+	)
+	defer runner.Close()
+	w = worker.New("inproc", 0, runner, reg,
+		worker.WithLogger(log.With("worker", "local")),
+		worker.WithLocustVersion(master.LocustVersion),
+		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
+		worker.WithConnectRetry(100*time.Millisecond, 600),
+		worker.WithMasterTimeouts(0, 0, 0),
+		worker.WithDialer(func(ctx context.Context, _, id string) (protocol.Transport, error) { return r.Dial(ctx, id) }),
+	)
+	if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+		log.Debug("local worker ended", "err", err)
+	}
+}
+
+// startChildren forks n "glocust --worker" processes of this executable.
+func startChildren(ctx context.Context, wg *sync.WaitGroup, n int, port string, opts *config.Options, env []string, log *slog.Logger) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("--processes: %w", err)
+	}
+	var childEnv []string
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "LOCUST_MODE_MASTER=") || strings.HasPrefix(kv, "LOCUST_PROCESSES=") ||
+			strings.HasPrefix(kv, "LOCUST_MASTER_NODE_") || strings.HasPrefix(kv, "LOCUST_RUN_TIME=") ||
+			strings.HasPrefix(kv, "LOCUST_HTML=") || strings.HasPrefix(kv, "LOCUST_CSV") || strings.HasPrefix(kv, "LOCUST_HEADLESS=") {
+			continue
+		}
+		childEnv = append(childEnv, kv)
+	}
+	args := []string{"--worker", "--master-host", "127.0.0.1", "--master-port", port, "-L", opts.LogLevel}
+	if opts.Locustfile != "" {
+		args = append(args, "-f", opts.Locustfile)
+	}
+	if opts.LogFile != "" {
+		args = append(args, "--logfile", opts.LogFile)
+	}
+	if opts.ResetStats {
+		args = append(args, "--reset-stats")
+	}
+	args = append(args, opts.UserClasses...)
+	for i := 0; i < n; i++ {
+		cmd := exec.CommandContext(ctx, exe, args...)
+		cmd.Env = childEnv
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.SysProcAttr = childProcAttr()
+		cmd.WaitDelay = 5 * time.Second
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("--processes: start worker %d: %w", i, err)
+		}
+		log.Debug(fmt.Sprintf("Started child worker with pid #%d", cmd.Process.Pid))
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = cmd.Wait() }()
+	}
+	return nil
+}
+
+// startWeb serves the HTTP API. In headless mode Locust serves nothing;
+// glocust serves /metrics and /healthz there, and a busy port is only a
+// warning.
+func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, distributed bool) (*master.Web, func()) {
+	webHost := opts.WebHost
+	if webHost == "*" {
+		webHost = ""
+	}
+	histCSV := ""
+	if opts.CSVPrefix != "" && opts.CSVFullHistory {
+		histCSV = opts.CSVPrefix + "_stats_history.csv"
+	}
+	web := master.NewWeb(m, master.WebConfig{BasePath: opts.WebBasePath, Headless: opts.Headless,
+		Locustfile: filepath.Base(opts.Locustfile), HistoryCSV: histCSV,
+		Metrics: master.NewMetricsHandler(m, config.Version)})
+	addr := net.JoinHostPort(webHost, strconv.Itoa(opts.WebPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if opts.Headless {
+			log.Warn("glocust: /metrics and /healthz not served (headless extension): " + err.Error())
+		} else {
+			log.Error("cannot start web interface: " + err.Error())
+		}
+		return web, web.Close
+	}
+	srv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	shown := webHost
+	if shown == "" {
+		shown = "0.0.0.0"
+	}
+	if opts.Headless {
+		log.Info(fmt.Sprintf("Serving /metrics and /healthz at http://%s%s (glocust extension)", net.JoinHostPort(shown, strconv.Itoa(opts.WebPort)), opts.WebBasePath))
+	} else {
+		log.Info(fmt.Sprintf("Starting web interface at http://%s%s", net.JoinHostPort(shown, strconv.Itoa(opts.WebPort)), opts.WebBasePath))
+	}
+	return web, func() {
+		web.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+}
+
+// control drives a run like Locust's main(): headless or autostart runs,
+// run time, autoquit, signals.
+type control struct {
+	m    *master.Master
+	opts *config.Options
+	log  *slog.Logger
+	web  *master.Web
+}
+
+func (c *control) run(ctx context.Context, standalone bool) int {
+	o := c.opts
+	if o.Headless || o.Autostart {
+		if o.Autostart && o.Headless {
+			c.log.Info("The --autostart argument is implied by --headless, no need to set both.")
+		}
+		expect := o.ExpectWorkers
+		if standalone {
+			expect = 1
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		err := c.m.WaitForWorkers(wctx, expect, o.ExpectWorkersMaxWait)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				c.log.Info("Got SIGTERM signal")
+				return -1
+			}
+			return 1
+		}
+		users, rate := 1, 1.0
+		if o.IsSet("users") {
+			users = o.Users
+		}
+		if o.IsSet("spawn-rate") {
+			rate = o.SpawnRate
+		}
+		if err := c.m.Start(users, rate); err != nil {
+			c.log.Error(err.Error())
+			return 1
+		}
+	}
+	var runTime <-chan time.Time
+	if o.RunTime > 0 && (o.Headless || o.Autostart) {
+		c.log.Info(fmt.Sprintf("Run time limit set to %d seconds", int64(o.RunTime/time.Second)))
+		t := time.NewTimer(o.RunTime)
+		defer t.Stop()
+		runTime = t.C
+	} else if o.Headless {
+		c.log.Info("No run time limit set, use CTRL+C to interrupt")
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			c.log.Info("Got SIGTERM signal")
+			return -1
+		case <-c.m.Done():
+			return -1
+		case <-runTime:
+			runTime = nil
+			if o.Autostart && !o.Headless {
+				c.log.Info("--run-time limit reached, stopping test")
+				_ = c.m.Stop(ctx)
+				if o.Autoquit < 0 {
+					c.log.Info("--autoquit not specified, leaving web ui running indefinitely")
+					continue
+				}
+				select {
+				case <-time.After(o.Autoquit):
+					c.log.Info("--autoquit time reached, shutting down")
+				case <-ctx.Done():
+				}
+				return -1
+			}
+			c.log.Info("--run-time limit reached, shutting down")
+			return -1
+		}
+	}
+}
+
+// outputs writes the console table, CSV files, HTML and JSON.
+type outputs struct {
+	opts   *config.Options
+	log    *slog.Logger
+	stdout io.Writer
+	csv    *report.CSVFiles
+}
+
+func newOutputs(opts *config.Options, log *slog.Logger, stdout io.Writer) *outputs {
+	return &outputs{opts: opts, log: log, stdout: stdout}
+}
+
+func (o *outputs) open() error {
+	if o.opts.CSVPrefix == "" {
+		return nil
+	}
+	if dir := filepath.Dir(o.opts.CSVPrefix); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--csv: %w", err)
+		}
+	}
+	c, err := report.NewCSVFiles(o.opts.CSVPrefix, o.opts.CSVFullHistory)
+	if err != nil {
+		return fmt.Errorf("--csv: %w", err)
+	}
+	o.csv = c
+	return nil
+}
+
+// startPeriodic starts the console printer (every 2 s) and CSV writer
+// (every 1 s); the returned function stops them.
+func (o *outputs) startPeriodic(m *master.Master) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	printStats := !o.opts.OnlySummary && (o.opts.PrintStats || o.opts.Headless)
+	if printStats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(consoleStatsInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					m.Do(func(v *master.View) { report.PrintStats(o.stdout, v.Stats(), time.Now(), true) })
+				}
+			}
+		}()
+	}
+	if o.csv != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(csvStatsInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					o.writeCSV(m)
+				}
+			}
+		}()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+func (o *outputs) writeCSV(m *master.Master) {
+	var err error
+	m.Do(func(v *master.View) { err = o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount()) })
+	if err != nil {
+		o.log.Error("writing CSV files", "err", err)
+	}
+}
+
+// finish writes the final outputs and returns the exit code: code if it is
+// already decided (>= 0), else Locust's rule.
+func (o *outputs) finish(m *master.Master, code int) int {
+	opts := o.opts
+	hasErrors := false
+	m.Do(func(v *master.View) {
+		hasErrors = v.HasErrors()
+		if opts.HTMLFile != "" {
+			o.writeHTML(v)
+		}
+		if opts.JSON {
+			if err := report.JSON(o.stdout, v.Stats()); err != nil {
+				o.log.Error("--json", "err", err)
+			}
+		}
+		if opts.JSONFile != "" {
+			o.writeJSONFile(v)
+		} else {
+			now := time.Now()
+			report.PrintStats(o.stdout, v.Stats(), now, false)
+			report.PrintPercentiles(o.stdout, v.Stats())
+			report.PrintErrors(o.stdout, v.Stats())
+		}
+		if o.csv != nil {
+			if err := o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount()); err != nil {
+				o.log.Error("writing CSV files", "err", err)
+			}
+			if err := o.csv.Close(); err != nil {
+				o.log.Error("closing CSV files", "err", err)
+			}
+		}
+	})
+	if code < 0 {
+		code = 0
+		if hasErrors {
+			code = opts.ExitCodeOnError
+		}
+	}
+	o.log.Info(fmt.Sprintf("Shutting down (exit code %d)", code))
+	return code
+}
+
+func (o *outputs) writeHTML(v *master.View) {
+	name := htmlFileName(o.opts)
+	if dir := filepath.Dir(name); dir != "" {
+		_ = os.MkdirAll(dir, 0o755)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		o.log.Error("--html", "err", err)
+		return
+	}
+	defer f.Close()
+	if err := report.HTML(f, v.Stats(), v.Exceptions(), v.History(), master.RunInfo(v, filepath.Base(o.opts.Locustfile))); err != nil {
+		o.log.Error("--html", "err", err)
+	}
+}
+
+func (o *outputs) writeJSONFile(v *master.View) {
+	name := o.opts.JSONFile
+	if !strings.HasSuffix(name, ".json") {
+		name += ".json"
+	}
+	if dir := filepath.Dir(name); dir != "" {
+		_ = os.MkdirAll(dir, 0o755)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		o.log.Error("--json-file", "err", err)
+		return
+	}
+	defer f.Close()
+	if err := report.JSON(f, v.Stats()); err != nil {
+		o.log.Error("--json-file", "err", err)
+	}
+}
+
+// htmlFileName replaces {u}, {r} and {t} as Locust's process_html_filename.
+func htmlFileName(o *config.Options) string {
+	u, r, t := "None", "None", "None"
+	if o.IsSet("users") {
+		u = strconv.Itoa(o.Users)
+	}
+	if o.IsSet("spawn-rate") {
+		r = strconv.FormatFloat(o.SpawnRate, 'f', -1, 64)
+		if !strings.Contains(r, ".") {
+			r += ".0"
+		}
+	}
+	if o.RunTime > 0 {
+		t = strconv.FormatInt(int64(o.RunTime/time.Second), 10)
+	}
+	return strings.NewReplacer("{u}", u, "{r}", r, "{t}", t).Replace(o.HTMLFile)
+}
