@@ -617,7 +617,9 @@ func (c *core) quit(now time.Time) {
 		c.out(w.id, &protocol.Quit{})
 		c.quitWait[w.id] = true
 	}
-	c.quitUntil = now.Add(c.cfg.QuitWait)
+	// Workers stop their users (within stop_timeout) before their final
+	// report: wait for that too. Waiting ends as soon as all have quit.
+	c.quitUntil = now.Add(max(c.cfg.QuitWait, c.cfg.StopTimeout+2*time.Second))
 	if c.started.IsZero() || c.stopped.IsZero() {
 		c.stopped = now
 	}
