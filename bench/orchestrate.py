@@ -1,0 +1,681 @@
+#!/usr/bin/env python3
+"""Runs glocust's comparisons side by side and writes bench/RESULTS.md.
+
+Called by bench/run (which installs the tools and builds the binaries first).
+Method, as in the project's perf baseline:
+  * before the whole run, wait (bounded) until the machine is idle: two
+    consecutive 1 s windows with < 0.1 busy cores; record what else ran;
+  * before each run, a shorter bounded idle wait;
+  * around each run, sample /proc/stat and the CPU time of everything this
+    script started (waited children + nginx); the difference is the
+    "foreign" load in cores. Runs with > 0.15 foreign cores are marked
+    contended (not rerun: the run is time-bounded);
+  * every comparison runs ROUNDS times, interleaved, and reports medians.
+
+Sections:
+  stats   goal 1: stats recording, glocust vs launce vs boomer (cmd/statsbench,
+          1,000 goroutines on both cores) and the go test micro-benchmarks
+  worker  goal 2: on one core against nginx on the other, per round:
+          wrk, glocust standalone, glocust worker and Locust FastHttpUser
+          worker (both under a Locust master, via worker_vs_locust.py)
+  fanin   goal 3: TODO hook (master fan-in)
+  memory  goal 4: TODO hook (memory per user)
+"""
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+TARGET = "http://127.0.0.1:18080"
+HZ = os.sysconf("SC_CLK_TCK")
+CONTENDED = 0.15  # foreign cores above which a run is marked contended
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- machine load
+
+def busy_jiffies():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    return v[0] + v[1] + v[2] + v[5] + v[6]
+
+
+def wait_idle(max_wait, threshold=0.1, need=2):
+    """Waits until `need` consecutive 1 s windows have < threshold busy cores."""
+    t0 = time.monotonic()
+    windows, streak = [], 0
+    while True:
+        b0 = busy_jiffies()
+        time.sleep(1)
+        cores = (busy_jiffies() - b0) / HZ
+        windows.append(round(cores, 2))
+        streak = streak + 1 if cores < threshold else 0
+        if streak >= need:
+            return {"idle": True, "waited_s": round(time.monotonic() - t0, 1), "windows": windows[-10:]}
+        if time.monotonic() - t0 >= max_wait:
+            return {"idle": False, "waited_s": round(time.monotonic() - t0, 1), "windows": windows[-10:]}
+
+
+def proc_ticks():
+    """pid -> (comm, nice, ppid, utime+stime ticks) for every process."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        rest = s[s.rindex(")") + 2:].split()
+        out[int(pid)] = (comm, int(rest[16]), int(rest[1]), int(rest[11]) + int(rest[12]))
+    return out
+
+
+def own_pids(procs=None):
+    """This process and its descendants."""
+    procs = procs or proc_ticks()
+    mine, frontier = {os.getpid()}, [os.getpid()]
+    while frontier:
+        p = frontier.pop()
+        for pid, (_, _, ppid, _) in procs.items():
+            if ppid == p and pid not in mine:
+                mine.add(pid)
+                frontier.append(pid)
+    return mine
+
+
+def foreign_top(seconds=2.0, n=8):
+    """The processes (not ours) that used CPU during a window, busiest first."""
+    a = proc_ticks()
+    b0 = busy_jiffies()
+    time.sleep(seconds)
+    b = proc_ticks()
+    busy = (busy_jiffies() - b0) / HZ / seconds
+    mine = own_pids()
+    rows = []
+    for pid, (comm, nice, _, t) in b.items():
+        if pid in mine or pid not in a:
+            continue
+        d = (t - a[pid][3]) / HZ / seconds
+        if d > 0.005:
+            rows.append({"pid": pid, "comm": comm, "nice": nice, "cores": round(d, 2)})
+    rows.sort(key=lambda r: -r["cores"])
+    return {"busy_cores": round(busy, 2), "top": rows[:n]}
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+FOREIGN_BY_COMM = {}  # process name -> CPU seconds used by foreign processes during runs
+
+
+class Meter:
+    """Foreign load around one run: busy CPU minus what this script's
+    children and nginx used, in cores. It also adds the CPU time of the
+    foreign processes alive at the end of the run to FOREIGN_BY_COMM
+    (processes that start and exit within a run are not seen by name)."""
+
+    def __init__(self, nginx_pids=()):
+        self.nginx_pids = list(nginx_pids)
+
+    def ticks(self, pids):
+        t = 0
+        for p in pids:
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    s = f.read()
+                rest = s[s.rindex(")") + 2:].split()
+                t += int(rest[11]) + int(rest[12])
+            except OSError:
+                pass
+        return t
+
+    def __enter__(self):
+        self.procs0 = proc_ticks()
+        tm = os.times()
+        self.t0 = time.monotonic()
+        self.b0 = busy_jiffies()
+        self.c0 = tm.children_user + tm.children_system + tm.user + tm.system
+        self.n0 = self.ticks(self.nginx_pids)
+        self.worker_ticks0 = self.ticks(self.nginx_pids[1:])
+        return self
+
+    def __exit__(self, *exc):
+        tm = os.times()
+        self.wall = time.monotonic() - self.t0
+        busy = (busy_jiffies() - self.b0) / HZ
+        own = tm.children_user + tm.children_system + tm.user + tm.system - self.c0
+        nginx = (self.ticks(self.nginx_pids) - self.n0) / HZ
+        self.nginx_worker_cpu = (self.ticks(self.nginx_pids[1:]) - self.worker_ticks0) / HZ
+        self.foreign = max(0.0, busy - own - nginx) / self.wall
+        procs1 = proc_ticks()
+        mine = own_pids(procs1) | set(self.nginx_pids)
+        for pid, (comm, _, _, t) in procs1.items():
+            if pid in mine:
+                continue
+            old = self.procs0.get(pid)
+            d = t - (old[3] if old and old[0] == comm else 0)
+            if d > 0:
+                FOREIGN_BY_COMM[comm] = FOREIGN_BY_COMM.get(comm, 0) + d / HZ
+        return False
+
+    def meta(self):
+        return {"wall_s": round(self.wall, 2), "foreign_cores": round(self.foreign, 2),
+                "contended": self.foreign > CONTENDED}
+
+
+def time_v_cpu(stderr):
+    u = re.search(r"User time \(seconds\): ([\d.]+)", stderr)
+    s = re.search(r"System time \(seconds\): ([\d.]+)", stderr)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+    if not u or not s:
+        return None, None
+    return float(u.group(1)) + float(s.group(1)), (int(rss.group(1)) if rss else None)
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+# ---------------------------------------------------------------- goal 1: stats
+
+def section_stats(ctx):
+    a = ctx.args
+    runs, micro = [], []
+    kinds = ["glocust", "glocust-cached", "launce", "boomer", "clock"]
+    for rnd in range(1, a.rounds + 1):
+        for kind in kinds:
+            idle = wait_idle(a.run_idle_wait)
+            cmd = ["taskset", "-c", "0,1", ctx.statsbench, "-recorders", kind, "-g", str(a.stats_goroutines),
+                   "-d", f"{a.stats_seconds}s", "-json"]
+            with Meter() as m:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.stats_seconds + 60)
+            r = {"section": "stats", "round": rnd, "recorder": kind, "idle_before": idle, **m.meta()}
+            line = next((l for l in p.stdout.splitlines() if l.startswith("{")), None)
+            if line:
+                r.update(json.loads(line))
+            else:
+                r["error"] = (p.stderr or p.stdout)[-500:]
+            log(f"stats round {rnd} {kind}: {r.get('records_per_s', 0):,.0f} rec/s, "
+                f"{r.get('cpu_ns_per_record', 0):.0f} CPU-ns/rec, verified={r.get('verified')}, "
+                f"foreign {m.foreign:.2f} cores")
+            runs.append(r)
+            ctx.record(r)
+    ctx.commands.append(f"taskset -c 0,1 statsbench -recorders <glocust|glocust-cached|launce|boomer|clock> "
+                        f"-g {a.stats_goroutines} -d {a.stats_seconds}s -json   "
+                        f"# one run per recorder, {a.rounds} interleaved rounds")
+    # go test micro-benchmarks (the same loop; b.N records over g goroutines)
+    for rnd in range(1, a.micro_rounds + 1):
+        idle = wait_idle(a.run_idle_wait)
+        cmd = ["taskset", "-c", "0,1", ctx.statstest, "-test.run", "^$", "-test.bench", "BenchmarkRecord",
+               "-test.benchtime", a.micro_benchtime]
+        with Meter() as m:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=os.path.join(BENCH, "statsbench"))
+        for l in p.stdout.splitlines():
+            mm = re.match(r"BenchmarkRecord/([\w-]+)/goroutines=(\d+)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op"
+                          r"(?:\s+([\d.]+) B/op\s+([\d.]+) allocs/op)?", l)
+            if mm:
+                r = {"section": "micro", "round": rnd, "recorder": mm.group(1), "goroutines": int(mm.group(2)),
+                     "n": int(mm.group(3)), "ns_per_op": float(mm.group(4)),
+                     "allocs_per_op": float(mm.group(6)) if mm.group(6) else None,
+                     "foreign_cores_section": round(m.foreign, 2), "idle_before": idle}
+                micro.append(r)
+                ctx.record(r)
+        log(f"micro round {rnd}: {sum(1 for r in micro if r['round'] == rnd)} results, foreign {m.foreign:.2f} cores")
+        if p.returncode != 0:
+            log("go test bench failed:", p.stdout[-400:], p.stderr[-400:])
+    ctx.commands.append(f"cd bench/statsbench && taskset -c 0,1 go test -run '^$' -bench BenchmarkRecord "
+                        f"-benchtime {a.micro_benchtime}   # {a.micro_rounds} times")
+    return render_stats(ctx, runs, micro, kinds)
+
+
+def render_stats(ctx, runs, micro, kinds):
+    a = ctx.args
+    L = ["## 1. Stats recording (issue 5, goal 1)", "",
+         f"Same loop for every recorder (`bench/statsbench`): {a.stats_goroutines} goroutines released by a start gate, "
+         f"20 request names round-robin, response times 0.1–200 ms, {a.stats_seconds} s per run, "
+         f"`taskset -c 0,1` (GOMAXPROCS=2), {a.rounds} interleaved rounds. Each recorder is used through its "
+         "public API (see `bench/statsbench/recorders.go`); after every run the recorder's own reported totals "
+         "(requests, per-name requests, content bytes) are compared with what the loop recorded.", "",
+         "**records/s** is wall-clock throughput on the 2 cores; **CPU-ns/record** is the process's user+sys CPU time "
+         "per record (getrusage around the run, consumers included), and **records/s per core** = 10⁹ / CPU-ns. "
+         "On a loaded machine records/s is what the foreign load left over; the CPU figure is steadier but does "
+         "not show a single-consumer ceiling (boomer, launce per 100 goroutines) that an idle machine would hit. "
+         "`glocust` calls `Registry.Entry(method, name).Record(time.Now(), rt, n)` per record; `glocust-cached` keeps "
+         "the `*Entry` per goroutine and name, as glocust's scenario runner does per user. `clock` is no recorder: "
+         "only `time.Now()` and a goroutine-local count, the floor under all of them (each reads the clock once "
+         "per record: glocust's caller, launce's `Aggregator.Report`, boomer's stats goroutine).", "",
+         "| recorder | records/s min / **median** / max | CPU-ns/record | records/s per core | allocs/record | totals verified | foreign load (cores, median) |",
+         "|---|---|---|---|---|---|---|"]
+    medv = {}
+    for k in kinds:
+        rs = [r for r in runs if r.get("recorder") == k and "records_per_s" in r]
+        if not rs:
+            L.append(f"| {k} | (no result) | | | | | |")
+            continue
+        rps = [r["records_per_s"] for r in rs]
+        cpu = med([r.get("cpu_ns_per_record") for r in rs])
+        medv[k] = (med(rps), cpu)
+        ok = all(r.get("verified") for r in rs) and len(rs) == a.rounds
+        L.append(f"| {k} | {min(rps) / 1e6:.2f}M / **{med(rps) / 1e6:.2f}M** / {max(rps) / 1e6:.2f}M | "
+                 f"{cpu:.0f} | {1e9 / cpu / 1e6:.2f}M | {med([r.get('allocs_per_record') for r in rs]):.2f} | "
+                 f"{'yes' if ok else 'NO'} ({sum(1 for r in rs if r.get('verified'))}/{len(rs)}) | "
+                 f"{med([r['foreign_cores'] for r in rs]):.2f} |")
+    errs = [r for r in runs if r.get("error")]
+    for r in errs:
+        L.append(f"\nRun failed or did not add up: {r['recorder']} round {r['round']}: `{r['error'][:300]}`")
+    L.append("")
+    if "glocust" in medv:
+        g = medv["glocust"]
+        L.append("Ratios (medians, same run): ")
+        L.append("")
+        L.append("| glocust vs | by records/s | by CPU per record | goal |")
+        L.append("|---|---|---|---|")
+        for k, goal in (("launce", 3), ("boomer", 20)):
+            if k in medv:
+                L.append(f"| {k} | **{g[0] / medv[k][0]:.1f}x** | {medv[k][1] / g[1]:.1f}x | ≥ {goal}x |")
+        L.append("")
+        L.append(f"Goal ≥ 25M records/s on the 2 cores: median **{g[0] / 1e6:.1f}M** (wall clock, this run); "
+                 f"{2e9 / g[1] / 1e6:.1f}M if both cores were fully ours at the measured CPU cost "
+                 f"({g[1]:.0f} CPU-ns/record).")
+        if "clock" in medv:
+            c = medv["clock"][1]
+            L.append(f"Of those {g[1]:.0f} CPU-ns, reading the clock alone costs {c:.0f} (`clock`), which by itself "
+                     f"caps a recorder that reads it per record at {2e9 / c / 1e6:.1f}M records/s on 2 cores here; "
+                     f"glocust's own work is about {g[1] - c:.0f} ns per record.")
+        L.append("")
+    if micro:
+        L += ["### go test micro-benchmarks (`BenchmarkRecord`)", "",
+              f"b.N records over g goroutines, `-benchtime {a.micro_benchtime}`, {a.micro_rounds} runs, medians. "
+              "ns/op is wall time per record over all goroutines (so records/s = 10⁹ / ns/op); allocs/op "
+              "counts every goroutine, the recorders' own consumers included.", "",
+              "| recorder | goroutines | ns/op min / **median** | records/s at the median (at the min) | allocs/op |",
+              "|---|---|---|---|---|"]
+        keys = sorted({(r["recorder"], r["goroutines"]) for r in micro},
+                      key=lambda x: (kinds.index(x[0]) if x[0] in kinds else 9, x[1]))
+        for k, g in keys:
+            rs = [r for r in micro if r["recorder"] == k and r["goroutines"] == g]
+            ns = med([r["ns_per_op"] for r in rs])
+            lo = min(r["ns_per_op"] for r in rs)
+            al = med([r["allocs_per_op"] for r in rs])
+            L.append(f"| {k} | {g} | {lo:.1f} / **{ns:.1f}** | {1e9 / ns / 1e6:.2f}M ({1e9 / lo / 1e6:.2f}M) | "
+                     f"{al if al is not None else '?'} |")
+        L.append("")
+        L.append("Foreign load during the micro-benchmark runs (cores, per run of the whole set): "
+                 + ", ".join(str(r) for r in sorted({x["foreign_cores_section"] for x in micro})) + ". "
+                 "These are wall-clock figures: under foreign load they swing by several times between runs, "
+                 "the min is the least disturbed one.")
+        L.append("")
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------- goal 2: worker
+
+def load_wvl():
+    spec = importlib.util.spec_from_file_location("worker_vs_locust", os.path.join(BENCH, "worker_vs_locust.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def nginx_pids(master_pid):
+    procs = proc_ticks()
+    return [master_pid] + sorted(p for p, v in procs.items() if v[2] == master_pid)
+
+
+def parse_wrk(out):
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    n = re.search(r"(\d+) requests in", out)
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    return (float(rps.group(1)) if rps else None, int(n.group(1)) if n else None, lat)
+
+
+def agg_row(csv_path):
+    with open(csv_path) as f:
+        rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"]
+    return rows[0] if rows else None
+
+
+def section_worker(ctx):
+    a = ctx.args
+    wvl = load_wvl()
+    tmp = ctx.tmp
+    nginx = wvl.start_nginx(tmp)
+    pids = nginx_pids(nginx.pid)
+    log("nginx pids", pids)
+    runs = []
+    standalone_ok = True
+    wargs = argparse.Namespace(users=a.users, duration=a.duration)
+    try:
+        for rnd in range(1, a.rounds + 1):
+            for kind in ("wrk", "glocust-standalone", "glocust-worker", "locust-worker"):
+                if kind == "glocust-standalone" and not standalone_ok:
+                    continue
+                idle = wait_idle(a.run_idle_wait)
+                r = {"section": "worker", "round": rnd, "kind": kind, "idle_before": idle}
+                try:
+                    with Meter(pids) as m:
+                        r.update(run_generator(kind, ctx, wvl, wargs, rnd))
+                except Exception as e:  # one failed run must not stop the others
+                    r["error"] = f"{type(e).__name__}: {e}"[:500]
+                r.update(m.meta())
+                r["nginx_cpu_us_per_req"] = (m.nginx_worker_cpu * 1e6 / r["requests"]) if r.get("requests") else None
+                if kind == "glocust-standalone" and r.get("error"):
+                    standalone_ok = False
+                    log("glocust standalone failed; (c) falls back to the worker under a Locust master:", r["error"])
+                log(f"worker round {rnd} {kind}: {r.get('rps') or 0:,.0f} req/s, "
+                    f"{r.get('cpu_us_per_req') or 0:.1f} CPU-µs/req, foreign {r['foreign_cores']:.2f} cores"
+                    + (f", error {r['error']}" if r.get("error") else ""))
+                runs.append(r)
+                ctx.record(r)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+    d = a.duration
+    ctx.commands += [
+        f"taskset -c 0 nginx -c bench/nginx.conf -p <tmp>   # target, return 200 'ok'",
+        f"/usr/bin/time -v taskset -c 1 wrk -t1 -c{a.users} -d{d}s --latency {TARGET}/",
+        f"/usr/bin/time -v taskset -c 1 glocust -f bench/scenario_bench.yaml --headless -u {a.users} -r {a.users} "
+        f"-t {d}s --only-summary -H {TARGET} --csv <prefix> --web-host 127.0.0.1 --web-port <free>",
+        f"worker_vs_locust.one_run(glocust|locust): taskset -c 0 locust --master (locustfile_bench.py) "
+        f"--expect-workers 1 -u {a.users} -r {a.users} -t {d}s --csv; /usr/bin/time -v taskset -c 1 "
+        "<glocust --worker -f bench/scenario_bench.yaml | locust --worker -f bench/locustfile_bench.py>",
+    ]
+    return render_worker(ctx, runs, standalone_ok)
+
+
+def run_generator(kind, ctx, wvl, wargs, rnd):
+    a = ctx.args
+    d = a.duration
+    if kind == "wrk":
+        p = subprocess.run(["/usr/bin/time", "-v", "taskset", "-c", "1", "wrk", "-t1", f"-c{a.users}", f"-d{d}s",
+                            "--latency", TARGET + "/"], capture_output=True, text=True, timeout=d + 60)
+        rps, n, lat = parse_wrk(p.stdout)
+        cpu, rss = time_v_cpu(p.stderr)
+        if p.returncode != 0 or rps is None:
+            raise RuntimeError(f"wrk rc={p.returncode}: {p.stdout[-200:]} {p.stderr[-200:]}")
+        return {"rps": rps, "requests": n, "cpu_s": cpu, "max_rss_kb": rss, "p50": lat.get("50"), "p99": lat.get("99"),
+                "cpu_us_per_req": cpu * 1e6 / n}
+    if kind == "glocust-standalone":
+        prefix = os.path.join(ctx.tmp, f"standalone-{rnd}")
+        port = wvl.free_port()
+        p = subprocess.run(["/usr/bin/time", "-v", "taskset", "-c", "1", ctx.glocust, "-f",
+                            os.path.join(BENCH, "scenario_bench.yaml"), "--headless", "-u", str(a.users), "-r",
+                            str(a.users), "-t", f"{d}s", "--only-summary", "-H", TARGET, "--csv", prefix,
+                            "--web-host", "127.0.0.1", "--web-port", str(port), "--loglevel", "WARNING"],
+                           capture_output=True, text=True, timeout=d + 60)
+        cpu, rss = time_v_cpu(p.stderr)
+        row = agg_row(prefix + "_stats.csv") if os.path.exists(prefix + "_stats.csv") else None
+        if p.returncode != 0 or row is None or int(row["Request Count"]) == 0:
+            raise RuntimeError(f"glocust standalone rc={p.returncode}: {p.stderr[-300:]}")
+        n = int(row["Request Count"])
+        return {"rps": float(row["Requests/s"]), "requests": n, "failures": int(row["Failure Count"]), "cpu_s": cpu,
+                "max_rss_kb": rss, "p50": row["50%"], "p99": row["99%"], "cpu_us_per_req": cpu * 1e6 / n}
+    k = "glocust" if kind == "glocust-worker" else "locust"
+    r = wvl.one_run(k, ctx.glocust, ctx.locust, wargs, ctx.tmp, rnd)
+    return {"rps": r["rps"], "requests": r["requests"], "cpu_s": r["cpu_s"], "cpu_us_per_req": r["cpu_us_per_req"]}
+
+
+def render_worker(ctx, runs, standalone_ok):
+    a = ctx.args
+    kinds = ["wrk", "glocust-standalone", "glocust-worker", "locust-worker"]
+    labels = {"wrk": "wrk 4.1 (`-t1`)", "glocust-standalone": "glocust standalone",
+              "glocust-worker": "glocust worker (Locust master)", "locust-worker": "Locust FastHttpUser worker (Locust master)"}
+    L = ["## 2. Worker throughput (issue 5, goal 2)", "",
+         f"nginx (`bench/nginx.conf`, `return 200 'ok'`) on core 0, the generator on core 1 (`taskset -c 1`), "
+         f"{a.users} connections/users, {a.duration} s, {a.rounds} interleaved rounds (wrk, glocust standalone, "
+         "glocust worker, Locust worker per round). The Locust master (pinned Locust from `.venv`) runs on core 0 "
+         "beside nginx for the worker runs (`worker_vs_locust.py`). req/s: wrk's own figure, Locust/glocust "
+         "Aggregated Requests/s from the CSV. CPU-µs/req: user+sys of the generator process from `/usr/bin/time -v` "
+         "(start-up included) / requests. nginx CPU-µs/req: the nginx worker's CPU ticks / requests.", ""]
+    if not standalone_ok:
+        L += ["**glocust standalone failed in this run**, so comparison (c) uses the glocust worker under a "
+              "Locust master (row 3).", ""]
+    L += ["| generator (1 core) | req/s min / **median** / max | CPU-µs/req | req/s per gen core | nginx CPU-µs/req | foreign load (cores, median) | runs ok |",
+          "|---|---|---|---|---|---|---|"]
+    medv = {}
+    for k in kinds:
+        rs = [r for r in runs if r["kind"] == k and r.get("rps")]
+        bad = [r for r in runs if r["kind"] == k and not r.get("rps")]
+        if not rs:
+            if bad:
+                L.append(f"| {labels[k]} | failed: `{(bad[0].get('error') or '')[:150]}` | | | | | 0/{len(bad)} |")
+            continue
+        rps = [r["rps"] for r in rs]
+        cpu = med([r["cpu_us_per_req"] for r in rs])
+        medv[k] = (med(rps), cpu)
+        L.append(f"| {labels[k]} | {min(rps):,.0f} / **{med(rps):,.0f}** / {max(rps):,.0f} | {cpu:.1f} | "
+                 f"{1e6 / cpu:,.0f} | {med([r.get('nginx_cpu_us_per_req') for r in rs]) or 0:.1f} | "
+                 f"{med([r['foreign_cores'] for r in rs]):.2f} | {len(rs)}/{len(rs) + len(bad)} |")
+    L.append("")
+    glo = medv.get("glocust-standalone") or medv.get("glocust-worker")
+    which = "standalone" if "glocust-standalone" in medv else "worker"
+    L += ["| ratio (medians) | by req/s | by CPU per request | goal |", "|---|---|---|---|"]
+    if glo and "wrk" in medv:
+        L.append(f"| glocust {which} / wrk | **{glo[0] / medv['wrk'][0]:.2f}x** | "
+                 f"{medv['wrk'][1] / glo[1]:.2f}x | ≥ 0.8x |")
+    if "glocust-worker" in medv and "wrk" in medv and which == "standalone":
+        g = medv["glocust-worker"]
+        L.append(f"| glocust worker / wrk | {g[0] / medv['wrk'][0]:.2f}x | {medv['wrk'][1] / g[1]:.2f}x | ≥ 0.8x |")
+    for k in ("glocust-standalone", "glocust-worker"):
+        if k in medv and "locust-worker" in medv:
+            g = medv[k]
+            L.append(f"| {labels[k]} / Locust FastHttpUser worker | **{g[0] / medv['locust-worker'][0]:.1f}x** | "
+                     f"{medv['locust-worker'][1] / g[1]:.1f}x | ≥ 15x |")
+    L.append("")
+    errs = [r for r in runs if r.get("error")]
+    for r in errs:
+        L.append(f"- failed: {r['kind']} round {r['round']}: `{r['error'][:300]}`")
+    if errs:
+        L.append("")
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------- goals 3 and 4: hooks
+
+def section_fanin(ctx):
+    """Goal 3, master fan-in. TODO (another session): N simulated workers
+    (real DEALER sockets; heartbeat every 1 s; stats every 3 s with 50 entries
+    and realistic response_times maps) against the glocust master and a Python
+    Locust master in the same run, N = 100, 500, 1000, 2000, 5000; report the
+    master's CPU %, heartbeat-reply latency p50/p99 and report-merge latency.
+    Use wait_idle/Meter/ctx.record like the sections above, pin the master
+    (taskset -c 0) and the simulator (taskset -c 1), interleave the two
+    masters per N, and return a markdown section (goal: >= 10x less CPU per
+    worker than the Python master; 5,000 workers with heartbeat p99 < 100 ms)."""
+    return ("## 3. Master fan-in (issue 5, goal 3)\n\n"
+            "Not measured yet: `section_fanin` in `bench/orchestrate.py` is a TODO hook.\n")
+
+
+def section_memory(ctx):
+    """Goal 4, memory per user. TODO (another session): one glocust worker (or
+    standalone) with 100,000 idle users (constant wait 60 s), RSS after the
+    spawn settles (/proc/<pid>/status VmRSS, or /usr/bin/time -v max RSS),
+    KiB per user; Locust's per-user figure beside it (fewer users, scaled).
+    Goal: <= 1 GiB at 100,000 users (10 KiB per user)."""
+    return ("## 4. Memory per user (issue 5, goal 4)\n\n"
+            "Not measured yet: `section_memory` in `bench/orchestrate.py` is a TODO hook.\n")
+
+
+SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory}
+
+
+# ---------------------------------------------------------------- report
+
+def sh(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return (p.stdout.strip() + "\n" + p.stderr.strip()).strip()
+    except Exception:
+        return "?"
+
+
+def machine_info(ctx):
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for l in f:
+            if l.startswith("model name"):
+                model = l.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) / 1024 / 1024
+    osname = "?"
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as f:
+            m = re.search(r'PRETTY_NAME="([^"]+)"', f.read())
+            osname = m.group(1) if m else "?"
+    mods = {}
+    with open(os.path.join(BENCH, "go.mod")) as f:
+        for l in f:
+            m = re.match(r"\s*github.com/(qitoi/launce|myzhan/boomer) (\S+)", l)
+            if m:
+                mods[m.group(1)] = m.group(2)
+    head = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": f"{os.cpu_count()} vCPU, {model}", "mem_gib": round(mem, 1), "os": osname,
+        "kernel": platform.release(), "go": sh(["go", "version"]),
+        "nginx": sh(["nginx", "-v"]), "wrk": (sh(["wrk", "-v"]).splitlines() or ["?"])[0].split(" Copyright")[0],
+        "locust": sh([ctx.locust, "--version"]).splitlines()[0] if os.path.exists(ctx.locust) else "missing",
+        "launce": mods.get("qitoi/launce", "?"), "boomer": mods.get("myzhan/boomer", "?"),
+        "commit": head + (" + uncommitted changes" if dirty else ""),
+    }
+
+
+def write_results(ctx, parts, info, start_state, t_start, t_end):
+    a = ctx.args
+    L = ["# glocust benchmark results", "",
+         f"Written by `bench/run` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t_start))} "
+         f"(took {(t_end - t_start) / 60:.1f} min). Raw per-run data: `{os.path.relpath(a.raw, ROOT)}`.", "",
+         "## Machine", "",
+         f"- {info['cpu']}, {info['mem_gib']} GiB, {info['os']}, kernel {info['kernel']}",
+         f"- {info['go']}; {info['nginx']}; {info['wrk']}; {info['locust']}",
+         f"- peers: github.com/qitoi/launce {info['launce']}, github.com/myzhan/boomer {info['boomer']} "
+         "(master branch, see `bench/README.md`)",
+         f"- glocust at {info['commit']}", "",
+         "## Machine state (read this before the numbers)", ""]
+    s = start_state
+    idle = s["idle"]
+    L.append(f"- Idle check before the run (two consecutive 1 s windows with < 0.1 busy cores, at most "
+             f"{a.start_idle_wait} s): **{'idle' if idle['idle'] else 'NOT idle'}** after {idle['waited_s']} s; "
+             f"last windows (busy cores): {idle['windows']}. Load average then: {s['loadavg']}.")
+    if s["foreign"]["top"]:
+        procs = ", ".join(f"{p['comm']} (pid {p['pid']}, nice {p['nice']}) {p['cores']:.2f}"
+                          for p in s["foreign"]["top"])
+        L.append(f"- Foreign processes busy before the run ({s['foreign']['busy_cores']:.2f} cores in all; short-lived "
+                 f"processes such as compiles are not listed by name): {procs}.")
+    runs = [r for r in ctx.runs if "foreign_cores" in r]
+    if runs:
+        cont = [r for r in runs if r.get("contended")]
+        idle_runs = sum(1 for r in runs if r.get("idle_before", {}).get("idle"))
+        L.append(f"- Per run: {len(cont)} of {len(runs)} runs had a foreign load above {CONTENDED} cores "
+                 f"(median {med([r['foreign_cores'] for r in runs]):.2f}, max {max(r['foreign_cores'] for r in runs):.2f} cores); "
+                 f"the machine was idle before {idle_runs} of {len(runs)} runs (bounded wait {a.run_idle_wait} s each). "
+                 "Contended runs are kept, not rerun.")
+    if FOREIGN_BY_COMM:
+        top = sorted(FOREIGN_BY_COMM.items(), key=lambda kv: -kv[1])[:8]
+        L.append("- Foreign CPU time during the runs, by process name (processes alive at a run's end): "
+                 + ", ".join(f"{c} {v:.1f} s" for c, v in top) + ".")
+    if s.get("end"):
+        e = s["end"]
+        procs = ", ".join(f"{p['comm']} (nice {p['nice']}) {p['cores']:.2f}" for p in e["top"][:5])
+        L.append(f"- After the run: {e['busy_cores']:.2f} busy cores ({procs or 'none'}); load average {e['loadavg']}.")
+    if not idle["idle"] or (runs and med([r["foreign_cores"] for r in runs]) > CONTENDED):
+        L.append("- **The machine was shared and busy during this run.** Absolute figures are low and noisy; "
+                 "the ratios are side by side in one run but the foreign load hits the recorders unevenly "
+                 "(a single-consumer design suffers less from a missing core than a lock-free one that would "
+                 "use both). Rerun `bench/run` on an idle machine before quoting numbers.")
+    L.append("")
+    L += parts
+    L += ["## Commands", "", "```sh", ("bench/run " + os.environ.get("BENCH_ARGS", "")).strip(),
+          "# which ran:"] + ctx.commands + ["```", ""]
+    with open(a.results, "w") as f:
+        f.write("\n".join(L))
+
+
+class Ctx:
+    pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="stats,worker,fanin,memory", help="comma-separated sections")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--stats-seconds", type=int, default=5)
+    ap.add_argument("--stats-goroutines", type=int, default=1000)
+    ap.add_argument("--micro-rounds", type=int, default=3)
+    ap.add_argument("--micro-benchtime", default="500ms")
+    ap.add_argument("--duration", type=int, default=15, help="seconds per HTTP run")
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--start-idle-wait", type=int, default=60)
+    ap.add_argument("--run-idle-wait", type=int, default=4)
+    ap.add_argument("--glocust", required=True)
+    ap.add_argument("--statsbench", required=True)
+    ap.add_argument("--statstest", required=True)
+    ap.add_argument("--locust", default=os.path.join(ROOT, ".venv", "bin", "locust"))
+    ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"), help="the report to write")
+    ap.add_argument("--raw", default=os.path.join(BENCH, "results", "latest.jsonl"), help="per-run JSON lines")
+    args = ap.parse_args()
+    ctx = Ctx()
+    ctx.args, ctx.argv = args, sys.argv[1:]
+    ctx.glocust, ctx.statsbench, ctx.statstest, ctx.locust = args.glocust, args.statsbench, args.statstest, args.locust
+    ctx.tmp = tempfile.mkdtemp(prefix="glocust-bench-")
+    ctx.commands, ctx.runs = [], []
+    os.makedirs(os.path.dirname(os.path.abspath(args.raw)), exist_ok=True)
+    raw = open(args.raw, "w")
+
+    def record(r):
+        ctx.runs.append(r)
+        raw.write(json.dumps(r) + "\n")
+        raw.flush()
+    ctx.record = record
+
+    t_start = time.time()
+    info = machine_info(ctx)
+    log("machine:", info)
+    log(f"waiting up to {args.start_idle_wait} s for an idle machine")
+    idle = wait_idle(args.start_idle_wait)
+    foreign = foreign_top()
+    start_state = {"idle": idle, "foreign": foreign, "loadavg": loadavg()}
+    log("idle check:", idle, "foreign:", foreign)
+    record({"section": "machine", **info, **start_state})
+    parts = []
+    for name in args.only.split(","):
+        log("== section", name)
+        try:
+            parts.append(SECTIONS[name](ctx))
+        except Exception as e:
+            log(f"section {name} failed: {type(e).__name__}: {e}")
+            parts.append(f"## {name}\n\nFailed: `{type(e).__name__}: {e}`\n")
+    end = foreign_top()
+    end["loadavg"] = loadavg()
+    start_state["end"] = end
+    write_results(ctx, parts, info, start_state, t_start, time.time())
+    raw.close()
+    shutil.rmtree(ctx.tmp, ignore_errors=True)
+    log("wrote", args.results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+//go:build !race
+
+package statsbench
+
+const raceEnabled = false
