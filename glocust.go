@@ -172,6 +172,15 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		}
 	}
 	w = worker.New(opts.MasterHost, opts.MasterPort, runner, reg, wopts...)
+	if opts.IsSet("web-port") {
+		// A probe port that cannot be bound is not fatal: the worker still
+		// serves its master, and a failing probe says what is wrong.
+		if stopHealth, err := serveWorkerHealth(opts, w, runner, log); err != nil {
+			log.Warn(err.Error())
+		} else {
+			defer stopHealth()
+		}
+	}
 	if err := w.Run(ctx); err != nil {
 		log.Error("worker stopped", "err", err)
 		return 1

@@ -29,6 +29,7 @@ func (l *loop) handle(f protocol.Frame) (bool, error) {
 		}
 		first := !l.registered
 		l.registered = true
+		w.registered.Store(true)
 		l.wantReady = false
 		l.connectT.Stop()
 		if !l.lastMasterHB.IsZero() {

@@ -58,6 +58,7 @@ func (w *Worker) Run(parent context.Context) error {
 	l := &loop{w: w, ctx: ctx, sendCtx: ctx, dialCh: make(chan dialResult, 1), recvCh: make(chan inbound, 64),
 		wantReady: true, connectT: stoppedTimer(), readyT: stoppedTimer(), redialT: stoppedTimer()}
 	defer func() {
+		w.registered.Store(false)
 		cancel()
 		l.closeTransport()
 		l.wg.Wait()
@@ -135,6 +136,7 @@ func (w *Worker) Run(parent context.Context) error {
 			l.stopDone = nil
 			l.stopping = false
 			l.registered = false
+			w.registered.Store(false)
 			l.send(&protocol.ClientStopped{})
 			w.setState(protocol.StateReady)
 			l.readyT.Reset(w.stopTimeout + w.waitAfterStop)
@@ -298,6 +300,7 @@ func (l *loop) reregister() {
 	w.log.Info("registering again under a new node id", "node_id", w.NodeID())
 	w.stats.Reset(w.now())
 	l.registered = false
+	w.registered.Store(false)
 	l.wantReady = true
 	l.readyTries = 0
 	l.resetDone = false

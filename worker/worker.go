@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glocust/glocust/internal/procstat"
@@ -128,6 +129,7 @@ type Worker struct {
 	redialDelay                       time.Duration
 	resetStats                        bool
 	outbox                            chan protocol.Payload // from other goroutines
+	registered                        atomic.Bool           // acked by the current master
 	stateMu                           sync.Mutex
 	state                             string
 	index                             int64
@@ -207,6 +209,10 @@ func (w *Worker) State() string {
 	defer w.stateMu.Unlock()
 	return w.state
 }
+
+// Registered reports whether the master has acknowledged this worker's
+// client_ready (and the worker has not since stopped or re-registered).
+func (w *Worker) Registered() bool { return w.registered.Load() }
 
 // ParsedOptions returns the master's options from the last spawn (nil before).
 func (w *Worker) ParsedOptions() *protocol.Map {

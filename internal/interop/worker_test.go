@@ -407,3 +407,29 @@ func TestWorkerSIGTERM(t *testing.T) {
 	}
 	cleanMasterLog(t, m)
 }
+
+// TestWorkerHealthEndpoints: with --web-port a worker serves /healthz at
+// once and /readyz only once a (real Locust) master has acknowledged it.
+func TestWorkerHealthEndpoints(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	hp := testenv.FreePort(t)
+	health := fmt.Sprintf("http://127.0.0.1:%d", hp)
+	w := c.glocustWorker("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(hp))
+	status := func(path string) int {
+		resp, err := http.Get(health + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, "/healthz", 10*time.Second, func() bool { return status("/healthz") == 200 })
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz before any master: %d, want 503", got)
+	}
+	m := c.master("--headless", "--expect-workers", "1", "-u", "1", "-r", "1", "-t", "3s", "--exit-code-on-error", "0")
+	waitFor(t, "/readyz", 20*time.Second, func() bool { return status("/readyz") == 200 })
+	mustExit(t, m, 30*time.Second, 0)
+	mustExit(t, w, 15*time.Second, 0)
+}

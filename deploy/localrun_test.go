@@ -1,0 +1,216 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestHeadlessJobLocally is the stand-in for "the pods really run": the
+// rendered headless master Job and worker Deployment, started on loopback
+// with exactly their args and env. ConfigMaps are written as files at their
+// mount paths under a temp root (paths in args and env are moved under it),
+// the master Service's name and the target's host map to 127.0.0.1, and the
+// Service's ports to free ones. The only edit is the one a user's overlay
+// would make: a short run in locust.conf. The Job's command must exit 0 on a
+// passing run and non-zero when requests fail, and the workers must end
+// when the master does.
+func TestHeadlessJobLocally(t *testing.T) {
+	bin := buildImageBinary(t)
+	o := overlays(t)["headless"]
+	master := o.workload(t, "Job", "master")
+	worker := o.workload(t, "Deployment", "worker")
+
+	for _, tc := range []struct {
+		name   string
+		status int
+		pass   bool
+	}{{"passing", 200, true}, {"failing", 500, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+			}))
+			defer target.Close()
+			root := t.TempDir()
+			zmq, web := freePort(t), freePort(t)
+			hosts := map[string]string{
+				"http://target.default.svc.cluster.local:8080": target.URL,
+			}
+			for _, s := range o.services() {
+				hosts[s] = "127.0.0.1"
+			}
+
+			mArgs, mEnv := podCommand(t, o, master, root, hosts)
+			// The master Service's ports, mapped to free local ones.
+			for _, a := range mArgs {
+				if strings.HasPrefix(a, "--master-bind-port") || strings.HasPrefix(a, "--web-port") || strings.HasPrefix(a, "-P") {
+					t.Fatalf("the Job sets %s itself; the port mapping below assumes defaults", a)
+				}
+			}
+			mEnv = append(mEnv, "LOCUST_MASTER_BIND_PORT="+strconv.Itoa(zmq), "LOCUST_WEB_PORT="+strconv.Itoa(web))
+
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			var mOut syncBuffer
+			m := exec.CommandContext(ctx, bin, mArgs...)
+			m.Env, m.Dir, m.Stdout, m.Stderr = mEnv, root, &mOut, &mOut
+			if err := m.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var workers []*exec.Cmd
+			var wOut []*syncBuffer
+			for i := 0; i < 2; i++ {
+				args, env := podCommand(t, o, worker, filepath.Join(root, fmt.Sprintf("worker-%d", i)), hosts)
+				env = replaceEnv(env, "LOCUST_MASTER_NODE_PORT", strconv.Itoa(zmq))
+				w := exec.CommandContext(ctx, bin, args...)
+				buf := &syncBuffer{}
+				w.Env, w.Dir, w.Stdout, w.Stderr = env, root, buf, buf
+				if err := w.Start(); err != nil {
+					t.Fatal(err)
+				}
+				workers, wOut = append(workers, w), append(wOut, buf)
+			}
+			err := m.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatalf("master: %v\n%s", err, mOut.String())
+			}
+			t.Logf("master exited %d; log tail:\n%s", code, tail(mOut.String(), 1500))
+			if tc.pass && code != 0 {
+				t.Errorf("passing run: the Job's command exited %d, want 0", code)
+			}
+			if !tc.pass && code == 0 {
+				t.Error("failing run: the Job's command exited 0, want non-zero")
+			}
+			// Workers quit on the master's quit (they would also quit after
+			// 60 s without its heartbeats).
+			for i, w := range workers {
+				done := make(chan error, 1)
+				go func() { done <- w.Wait() }()
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Errorf("worker %d: %v\n%s", i, err, tail(wOut[i].String(), 1500))
+					}
+				case <-time.After(20 * time.Second):
+					_ = w.Process.Signal(syscall.SIGKILL)
+					<-done
+					t.Errorf("worker %d still running 20 s after the master ended:\n%s", i, tail(wOut[i].String(), 1500))
+				}
+			}
+			// The summary in the log, the reports in the results volume.
+			if !strings.Contains(mOut.String(), `"num_requests"`) {
+				t.Errorf("no JSON summary (--json) in the master's output:\n%s", tail(mOut.String(), 3000))
+			}
+			for _, f := range []string{"report.html", "report.json", "glocust_stats.csv", "glocust_failures.csv"} {
+				if st, err := os.Stat(filepath.Join(root, "results", f)); err != nil || st.Size() == 0 {
+					t.Errorf("result %s: missing or empty (%v)", f, err)
+				}
+			}
+		})
+	}
+}
+
+var (
+	runTimeRE   = regexp.MustCompile(`(?m)^run-time\s*=.*$`)
+	usersRE     = regexp.MustCompile(`(?m)^users\s*=.*$`)
+	spawnRateRE = regexp.MustCompile(`(?m)^spawn-rate\s*=.*$`)
+)
+
+// podCommand lays out a container's ConfigMap files under root and returns
+// its args and env as the pod would see them, with mount paths moved under
+// root and host names mapped.
+func podCommand(t *testing.T, o *overlay, w workload, root string, hosts map[string]string) ([]string, []string) {
+	t.Helper()
+	files, err := mountedFiles(o, w.pod, w.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := podEnv(o, w.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	move := func(s string) string {
+		for _, m := range w.c.VolumeMounts {
+			if s == m.MountPath || strings.HasPrefix(s, m.MountPath+"/") {
+				return root + s
+			}
+			if k, v, ok := strings.Cut(s, "="); ok && (v == m.MountPath || strings.HasPrefix(v, m.MountPath+"/")) {
+				return k + "=" + root + v
+			}
+		}
+		return s
+	}
+	mapHosts := func(s string) string {
+		if h, ok := hosts[s]; ok {
+			return h
+		}
+		for from, to := range hosts {
+			s = strings.ReplaceAll(s, from, to)
+		}
+		return s
+	}
+	for _, m := range w.c.VolumeMounts {
+		if err := os.MkdirAll(root+m.MountPath, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, s := range files {
+		if filepath.Base(p) == "locust.conf" {
+			// The user's edit: a short, small run.
+			s = runTimeRE.ReplaceAllString(s, "run-time = 6s")
+			s = usersRE.ReplaceAllString(s, "users = 4")
+			s = spawnRateRE.ReplaceAllString(s, "spawn-rate = 4")
+		}
+		if err := os.WriteFile(root+p, []byte(mapHosts(s)), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var args []string
+	for _, a := range w.c.Args {
+		args = append(args, move(a))
+	}
+	for i, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		env[i] = k + "=" + mapHosts(move(v))
+	}
+	return args, env
+}
+
+func replaceEnv(env []string, key, value string) []string {
+	for i, e := range env {
+		if strings.HasPrefix(e, key+"=") {
+			env[i] = key + "=" + value
+		}
+	}
+	return env
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
