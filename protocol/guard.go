@@ -40,7 +40,7 @@ import (
 // Defaults of the guarded ROUTER transport.
 const (
 	// DefaultWriteTimeout bounds one write to one peer of a ROUTER.
-	DefaultWriteTimeout = 500 * time.Millisecond
+	DefaultWriteTimeout = 250 * time.Millisecond
 	// DefaultHandshakeTimeout bounds a new connection's ZMTP handshake.
 	DefaultHandshakeTimeout = 5 * time.Second
 )
