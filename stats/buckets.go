@@ -97,12 +97,28 @@ func bucketKeyNanos(ns int64) int64 {
 	}
 }
 
+// roundHalfEven returns n/unit rounded half to even, for n >= 0 and unit > 0.
+// Branch-free: q rounds up iff 2r > unit, or 2r == unit and q is odd, that
+// is iff 2r + (q&1) > unit (all integers).
 func roundHalfEven(n, unit int64) int64 {
 	q, r := n/unit, n%unit
-	if 2*r > unit || (2*r == unit && q&1 == 1) {
-		q++
+	return q + int64(uint64(unit-2*r-(q&1))>>63)
+}
+
+// lowIndexNanos is bucketIndex(bucketKeyNanos(ns)) for 0 <= ns < 9.95 s
+// (the keys below 10000 ms), in one step.
+func lowIndexNanos(ns int64) int {
+	if ns < 1_000_000_000 {
+		// Both candidates, then a select (no unpredictable branch when
+		// response times straddle 100 ms).
+		i := roundHalfEven(ns, 1_000_000)       // key q ms, 0..100: index q
+		j := 90 + roundHalfEven(ns, 10_000_000) // key 10q ms, q 10..100: index 100+(10q-100)/10
+		if ns >= 100_000_000 {
+			i = j
+		}
+		return int(i)
 	}
-	return q
+	return 180 + int(roundHalfEven(ns, 100_000_000)) // key 100q ms, q 10..99: index 190+(100q-1000)/100
 }
 
 // bucketIndex maps a bucket key to its counter index, or -1 if the key has

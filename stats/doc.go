@@ -10,6 +10,10 @@
 // Registry.Entry and keep it; Entry.Record, Entry.RecordFailure and
 // Entry.RecordUntimed then take no lock and do not allocate (a failure
 // allocates only the first time its error text is seen on that entry).
+// Entry.Observe, ObserveFailure and ObserveUntimed do the same without a
+// caller timestamp: the registry's coarse clock (one atomic word refreshed
+// every CoarseClockTick by one goroutine, started on first use, stopped by
+// Registry.Close) stamps the record, so the record path reads no clock.
 // Registry.Report returns everything recorded since the previous Report or
 // Reset as Locust's wire entries, total and errors, and starts a new
 // interval, like Locust's get_stripped_report.
@@ -20,12 +24,16 @@
 // records started), updates the hot buffer, and increments that buffer's
 // count last. Report flips the index, waits (runtime.Gosched) until the
 // cold buffer's count equals the records started on it, then reads and
-// zeroes it: intervals are deltas, never cumulative. Response times are
-// counted in one atomic counter per Locust bucket key up to
+// zeroes it: intervals are deltas, never cumulative. A record stays pinned
+// to its P (runtime.procPin) from the word to the count, so a shard has
+// one writer at a time and the buffer itself is plain memory: two atomic
+// operations per record. Ps without a shard of their own, and records
+// that must block, use mutex-guarded spill shards (see Entry). Response
+// times are counted in one counter per Locust bucket key up to
 // MaxBucketedResponseTime; per-second counts use a small ring of
 // (second, count) slots. Rare values (negative or huge response times, a
-// second whose ring slot is taken) go to a small locked map; nothing is
-// lost.
+// second whose ring slot is taken) go to small maps in the buffer;
+// nothing is lost.
 //
 // # Master side
 //

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -9,13 +10,35 @@ import (
 const cacheLine = 64
 
 // Entry is the recording side of one (method, name) pair. Get it once from
-// Registry.Entry and keep it: Record and RecordFailure are lock-free and do
-// not allocate.
+// Registry.Entry and keep it: the Record* and Observe* methods are
+// lock-free on their fast path and do not allocate.
+//
+// # Recording
+//
+// Each entry has one shard per P (the scheduler's processor, see shard.go),
+// up to the registry's shard count. A record pins its goroutine to its P
+// (runtime.procPin, as sync.Pool does: no preemption, no other goroutine
+// on that P) for the whole update, so the P's shard has exactly one writer
+// at a time and its counters are plain memory, not atomics. Only two
+// atomic operations remain per record: the shard's started count (word)
+// and the hot buffer's completion count, which order the record with the
+// reporter (see shard). Records from a P without a shard of its own (more
+// Ps than shards: WithShards, or GOMAXPROCS raised after the entry was
+// created), and records that need to block (a new error text beyond the
+// copy-on-write map), take a mutex-guarded spill shard instead.
+//
+// The race detector agrees with this: consecutive writers on one P are
+// ordered by the completion count (each writer loads it before writing and
+// adds to it after), and the reporter by the started word and the
+// completion count, as before.
 type Entry struct {
 	name, method string
-	shards       []shard // len is a power of two
+	shards       []shard // one per P id; len is a power of two
 	mask         int
+	spill        atomic.Pointer[[]spillShard] // len(shards) locked shards, allocated on first use
+	spillMu      sync.Mutex                   // serialises the spill allocation
 	errs         errorSet
+	clk          *coarseClock // the registry's, for Observe*
 
 	// Guarded by the registry's report mutex.
 	start float64 // epoch seconds of the last reset (or creation)
@@ -25,23 +48,49 @@ type Entry struct {
 // histogram does: bit 63 is the hot index, the lower bits count records
 // started. A record adds 1 to word, updates the hot buffer, and increments
 // that buffer's count last; the reporter flips bit 63 and waits until the
-// cold buffer's count matches the records started on it.
+// cold buffer's count matches the records started on it. Only one writer
+// updates a shard at a time (its P's pinned goroutine, or the holder of a
+// spill shard's mutex), so the buffer is plain memory besides count.
 type shard struct {
-	_           [cacheLine]byte
+	_           [cacheLine]byte // keep the previous shard's tail off word's line
 	word        atomic.Uint64
 	lastStarted uint64 // guarded by the report mutex: word's count at the last flip
 	cold        uint8  // guarded by the report mutex: cold index after the last flip
 	bufs        [2]buffer
+	_           [cacheLine]byte
+}
+
+// spillShard is a shard shared by several Ps, guarded by mu.
+type spillShard struct {
+	mu sync.Mutex
+	shard
+}
+
+// begin starts a record on s and returns the hot buffer and its index. The
+// caller must be s's only writer until it calls b.count.Add(1).
+func (s *shard) begin() (*buffer, int) {
+	hot := int(s.word.Add(1) >> 63)
+	b := &s.bufs[hot]
+	// Acquire the previous writer's completion (another goroutine that ran
+	// on this P, or held the spill mutex): its plain writes happen before
+	// ours. The runtime's scheduling already orders them; this load makes
+	// the order visible to the Go memory model and the race detector.
+	b.count.Load()
+	return b, hot
 }
 
 func newEntry(method, name string, shards int, start float64) *Entry {
 	e := &Entry{name: name, method: method, shards: make([]shard, shards), mask: shards - 1, start: start}
 	for i := range e.shards {
-		e.shards[i].bufs[0].init()
-		e.shards[i].bufs[1].init()
+		e.shards[i].init()
 	}
-	e.errs.init(shards)
+	e.errs.init(2 * shards) // sides of the own shards, then of the spill shards
 	return e
+}
+
+func (s *shard) init() {
+	s.bufs[0].init()
+	s.bufs[1].init()
 }
 
 // Name returns the entry's name.
@@ -53,12 +102,33 @@ func (e *Entry) Method() string { return e.method }
 // Record counts a successful request that completed at now, took
 // responseTime and returned contentLength bytes.
 func (e *Entry) Record(now time.Time, responseTime time.Duration, contentLength int64) {
-	nowNs := now.UnixNano()
-	sec := now.Unix()
-	s := &e.shards[shardHint()&e.mask]
-	b := &s.bufs[s.word.Add(1)>>63]
-	b.observe(nowNs, sec, responseTime, contentLength)
+	e.record(now.UnixNano(), responseTime, contentLength)
+}
+
+// Observe is Record at the registry's coarse clock (CoarseClockTick
+// resolution): the cheapest way to record, with no clock read by the
+// caller or here. The clock's goroutine starts on first use; stop it with
+// Registry.Close.
+func (e *Entry) Observe(responseTime time.Duration, contentLength int64) {
+	e.record(e.clk.nowNs(), responseTime, contentLength)
+}
+
+func (e *Entry) record(nowNs int64, rt time.Duration, contentLength int64) {
+	pid := runtimeProcPin()
+	if pid < len(e.shards) {
+		b, _ := e.shards[pid].begin()
+		b.observe(nowNs, rt, contentLength)
+		b.count.Add(1)
+		runtimeProcUnpin()
+		return
+	}
+	runtimeProcUnpin()
+	sp := e.spillShard(pid)
+	sp.mu.Lock()
+	b, _ := sp.begin()
+	b.observe(nowNs, rt, contentLength)
 	b.count.Add(1)
+	sp.mu.Unlock()
 }
 
 // RecordFailure counts a failed request, as Locust's request event with an
@@ -66,35 +136,99 @@ func (e *Entry) Record(now time.Time, responseTime time.Duration, contentLength 
 // the error text err. Only the first occurrence of a new err on this entry
 // allocates.
 func (e *Entry) RecordFailure(now time.Time, responseTime time.Duration, contentLength int64, err string) {
-	nowNs := now.UnixNano()
-	sec := now.Unix()
+	e.recordFailure(now.UnixNano(), responseTime, contentLength, err)
+}
+
+// ObserveFailure is RecordFailure at the registry's coarse clock, as
+// Observe is to Record.
+func (e *Entry) ObserveFailure(responseTime time.Duration, contentLength int64, err string) {
+	e.recordFailure(e.clk.nowNs(), responseTime, contentLength, err)
+}
+
+func (e *Entry) recordFailure(nowNs int64, rt time.Duration, contentLength int64, err string) {
 	c := e.errs.lookup(err)
-	id := shardHint() & e.mask
-	s := &e.shards[id]
-	n := s.word.Add(1)
-	hot := int(n >> 63)
-	b := &s.bufs[hot]
-	b.observe(nowNs, sec, responseTime, contentLength)
-	b.fail(sec)
+	if c == nil {
+		c = e.errs.create(e, err) // nil: a text beyond the copy-on-write map
+	}
+	pid := runtimeProcPin()
+	if pid < len(e.shards) && c != nil {
+		b, hot := e.shards[pid].begin()
+		b.observe(nowNs, rt, contentLength)
+		b.fail(nowNs)
+		c.sides[pid<<1|hot].add(nowNs)
+		b.count.Add(1)
+		runtimeProcUnpin()
+		return
+	}
+	runtimeProcUnpin()
+	id := pid & e.mask
+	sp := &(*e.spillShards())[id]
+	sp.mu.Lock()
+	b, hot := sp.begin()
+	b.observe(nowNs, rt, contentLength)
+	b.fail(nowNs)
+	side := (len(e.shards)+id)<<1 | hot
 	if c != nil {
-		c.sides[id<<1|hot].add(nowNs)
+		c.sides[side].add(nowNs)
 	} else {
-		e.errs.addSlow(e, err, id<<1|hot, nowNs)
+		e.errs.addSlow(e, err, side, nowNs)
 	}
 	b.count.Add(1)
+	sp.mu.Unlock()
 }
 
 // RecordUntimed counts a successful request without a response time (a
 // None response_time in Locust): it counts in num_requests and
 // num_none_requests but not in the response-time statistics.
 func (e *Entry) RecordUntimed(now time.Time, contentLength int64) {
-	nowNs := now.UnixNano()
-	sec := now.Unix()
-	s := &e.shards[shardHint()&e.mask]
-	b := &s.bufs[s.word.Add(1)>>63]
-	b.none.Add(1)
-	b.stamp(nowNs, sec, contentLength)
+	e.recordUntimed(now.UnixNano(), contentLength)
+}
+
+// ObserveUntimed is RecordUntimed at the registry's coarse clock.
+func (e *Entry) ObserveUntimed(contentLength int64) {
+	e.recordUntimed(e.clk.nowNs(), contentLength)
+}
+
+func (e *Entry) recordUntimed(nowNs int64, contentLength int64) {
+	pid := runtimeProcPin()
+	if pid < len(e.shards) {
+		b, _ := e.shards[pid].begin()
+		b.none++
+		b.stamp(nowNs, contentLength)
+		b.count.Add(1)
+		runtimeProcUnpin()
+		return
+	}
+	runtimeProcUnpin()
+	sp := e.spillShard(pid)
+	sp.mu.Lock()
+	b, _ := sp.begin()
+	b.none++
+	b.stamp(nowNs, contentLength)
 	b.count.Add(1)
+	sp.mu.Unlock()
+}
+
+// spillShard returns the spill shard of P pid.
+func (e *Entry) spillShard(pid int) *spillShard {
+	return &(*e.spillShards())[pid&e.mask]
+}
+
+func (e *Entry) spillShards() *[]spillShard {
+	if sp := e.spill.Load(); sp != nil {
+		return sp
+	}
+	e.spillMu.Lock()
+	defer e.spillMu.Unlock()
+	if sp := e.spill.Load(); sp != nil {
+		return sp
+	}
+	sp := make([]spillShard, len(e.shards))
+	for i := range sp {
+		sp[i].init()
+	}
+	e.spill.Store(&sp)
+	return &sp
 }
 
 // collect flips every shard, waits for the records in flight on the cold
@@ -102,17 +236,27 @@ func (e *Entry) RecordUntimed(now time.Time, contentLength int64) {
 // registry's report mutex.
 func (e *Entry) collect(a *accum, errs *errorAccum) {
 	for i := range e.shards {
-		s := &e.shards[i]
-		n := s.word.Add(1 << 63)
-		started := n &^ (1 << 63)
-		want := started - s.lastStarted
-		s.lastStarted = started
-		s.cold = uint8(n>>63) ^ 1
-		cold := &s.bufs[s.cold]
-		for cold.count.Load() != want {
-			runtime.Gosched()
-		}
-		cold.drain(a)
+		e.shards[i].collect(a)
 	}
-	e.errs.drain(e, errs)
+	var spill []spillShard
+	if sp := e.spill.Load(); sp != nil {
+		spill = *sp
+		for i := range spill {
+			spill[i].collect(a)
+		}
+	}
+	e.errs.drain(e, spill, errs)
+}
+
+func (s *shard) collect(a *accum) {
+	n := s.word.Add(1 << 63)
+	started := n &^ (1 << 63)
+	want := started - s.lastStarted
+	s.lastStarted = started
+	s.cold = uint8(n>>63) ^ 1
+	cold := &s.bufs[s.cold]
+	for cold.count.Load() != want {
+		runtime.Gosched()
+	}
+	cold.drain(a)
 }

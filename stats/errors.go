@@ -53,6 +53,7 @@ type errorSet struct {
 	slow   map[string]*errCounter // guarded by mu; updated only under mu
 }
 
+// init sizes the counters for shards shards (two sides each).
 func (s *errorSet) init(shards int) {
 	m := map[string]*errCounter{}
 	s.fast.Store(&m)
@@ -63,20 +64,30 @@ func (s *errorSet) lookup(err string) *errCounter {
 	return (*s.fast.Load())[err]
 }
 
-// addSlow counts err on side, creating its counter. Called inside the
-// record's started/finished bracket.
-func (s *errorSet) addSlow(e *Entry, err string, side int, nowNs int64) {
+// create returns err's counter in the copy-on-write map, creating it if
+// the map has room, or nil if err is (or must be) in the slow map. The
+// caller must not be pinned: this takes the mutex.
+func (s *errorSet) create(e *Entry, err string) *errCounter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fm := *s.fast.Load()
 	if c := fm[err]; c != nil {
-		c.sides[side].add(nowNs)
-		return
+		return c
 	}
-	if c := s.slow[err]; c != nil {
-		c.sides[side].add(nowNs)
-		return
+	if len(fm) >= maxFastErrors || s.slow[err] != nil {
+		return nil
 	}
+	c := s.newCounter(e, err)
+	m := make(map[string]*errCounter, len(fm)+1)
+	for k, v := range fm {
+		m[k] = v
+	}
+	m[err] = c
+	s.fast.Store(&m)
+	return c
+}
+
+func (s *errorSet) newCounter(e *Entry, err string) *errCounter {
 	text := SanitizeError(err)
 	c := &errCounter{
 		key:    ErrorKey(e.method, e.name, text),
@@ -86,32 +97,41 @@ func (s *errorSet) addSlow(e *Entry, err string, side int, nowNs int64) {
 	for i := range c.sides {
 		c.sides[i].reset()
 	}
-	c.sides[side].add(nowNs)
-	if len(fm) < maxFastErrors {
-		m := make(map[string]*errCounter, len(fm)+1)
-		for k, v := range fm {
-			m[k] = v
-		}
-		m[err] = c
-		s.fast.Store(&m)
-		return
-	}
-	if s.slow == nil {
-		s.slow = make(map[string]*errCounter)
-	}
-	s.slow[err] = c
+	return c
 }
 
-// drain moves the cold sides of every counter into acc. Every shard of e
-// must be flipped and cooled down.
-func (s *errorSet) drain(e *Entry, acc *errorAccum) {
+// addSlow counts err on side, creating its counter in the slow map if it
+// is in neither map. Called inside the record's started/finished bracket,
+// unpinned (the caller holds a spill shard's mutex).
+func (s *errorSet) addSlow(e *Entry, err string, side int, nowNs int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := (*s.fast.Load())[err]; c != nil {
+		c.sides[side].add(nowNs)
+		return
+	}
+	c := s.slow[err]
+	if c == nil {
+		c = s.newCounter(e, err)
+		if s.slow == nil {
+			s.slow = make(map[string]*errCounter)
+		}
+		s.slow[err] = c
+	}
+	c.sides[side].add(nowNs)
+}
+
+// drain moves the cold sides of every counter into acc. Every shard of e,
+// and every spill shard in spill (nil: none), must be flipped and cooled
+// down.
+func (s *errorSet) drain(e *Entry, spill []spillShard, acc *errorAccum) {
 	for _, c := range *s.fast.Load() {
-		s.drainCounter(e, c, acc)
+		s.drainCounter(e, spill, c, acc)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for text, c := range s.slow {
-		s.drainCounter(e, c, acc)
+		s.drainCounter(e, spill, c, acc)
 		idle := true
 		for i := range c.sides {
 			idle = idle && c.sides[i].occ.Load() == 0
@@ -122,16 +142,22 @@ func (s *errorSet) drain(e *Entry, acc *errorAccum) {
 	}
 }
 
-func (s *errorSet) drainCounter(e *Entry, c *errCounter, acc *errorAccum) {
+func (s *errorSet) drainCounter(e *Entry, spill []spillShard, c *errCounter, acc *errorAccum) {
 	for i := range e.shards {
-		side := &c.sides[i<<1|int(e.shards[i].cold)]
-		n := side.occ.Load()
-		if n == 0 {
-			continue
-		}
-		acc.add(e, c, n, side.first.Load(), side.last.Load())
-		side.reset()
+		drainSide(e, c, &c.sides[i<<1|int(e.shards[i].cold)], acc)
 	}
+	for i := range spill {
+		drainSide(e, c, &c.sides[(len(e.shards)+i)<<1|int(spill[i].cold)], acc)
+	}
+}
+
+func drainSide(e *Entry, c *errCounter, side *errSide, acc *errorAccum) {
+	n := side.occ.Load()
+	if n == 0 {
+		return
+	}
+	acc.add(e, c, n, side.first.Load(), side.last.Load())
+	side.reset()
 }
 
 // errorAccum merges error counts by Locust key for one report.

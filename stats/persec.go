@@ -1,45 +1,42 @@
 package stats
 
-import (
-	"math"
-	"sync/atomic"
-)
+import "math"
 
-// secRing counts events per epoch second without locks. Each slot holds a
-// (second, count) pair; a slot is claimed by CAS on its tag. A report
-// interval normally spans a few seconds, so collisions (a slot still
-// tagged with another second of the same interval, or times far in the
-// past or future) are rare: those counts go to the buffer's locked
-// overflow map and are never lost.
+// secRing counts events per epoch second. Each slot holds a (second,
+// count) pair; a free slot is claimed by the first second that maps to it.
+// A report interval normally spans a few seconds, so collisions (a slot
+// still tagged with another second of the same interval, or times far in
+// the past or future) are rare: those counts go to the buffer's overflow
+// map and are never lost. Like the rest of a buffer, the ring has one
+// writer at a time and is plain memory.
 const (
 	secSlots = 8 // power of two
 	noSecond = math.MinInt64
 )
 
 type secSlot struct {
-	sec atomic.Int64 // noSecond when free
-	n   atomic.Int64
+	sec int64 // noSecond when free
+	n   int64
 }
 
 type secRing [secSlots]secSlot
 
 func (r *secRing) reset() {
 	for i := range r {
-		r[i].sec.Store(noSecond)
-		r[i].n.Store(0)
+		r[i] = secSlot{sec: noSecond}
 	}
 }
 
 // add counts one event at sec; it reports false when no slot is available.
 func (r *secRing) add(sec int64) bool {
 	s := &r[sec&(secSlots-1)]
-	tag := s.sec.Load()
-	if tag != sec {
-		if tag != noSecond || (!s.sec.CompareAndSwap(noSecond, sec) && s.sec.Load() != sec) {
+	if s.sec != sec {
+		if s.sec != noSecond {
 			return false
 		}
+		s.sec = sec
 	}
-	s.n.Add(1)
+	s.n++
 	return true
 }
 
@@ -47,12 +44,11 @@ func (r *secRing) add(sec int64) bool {
 func (r *secRing) drain(m map[int64]int64) {
 	for i := range r {
 		s := &r[i]
-		if sec := s.sec.Load(); sec != noSecond {
-			if n := s.n.Load(); n != 0 {
-				m[sec] += n
+		if s.sec != noSecond {
+			if s.n != 0 {
+				m[s.sec] += s.n
 			}
-			s.sec.Store(noSecond)
-			s.n.Store(0)
+			*s = secSlot{sec: noSecond}
 		}
 	}
 }

@@ -31,8 +31,11 @@ const (
 type Option func(*Registry)
 
 // WithClock sets the clock used for the start time of the registry and of
-// new entries. The default is time.Now.
-func WithClock(now func() time.Time) Option { return func(r *Registry) { r.clock = now } }
+// new entries, and read by Entry.Observe* per record instead of the coarse
+// clock (for tests). The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(r *Registry) { r.clock, r.customClock = now, now != nil }
+}
 
 // WithMaxEntries caps the number of distinct entries (DefaultMaxEntries).
 // Beyond it, new names share one entry named OverflowName, and a warning
@@ -53,15 +56,18 @@ type entryKey struct{ method, name string }
 // Registry holds the worker-side entries and produces delta reports.
 // Entry, Record* and Report/Reset may be called concurrently.
 type Registry struct {
-	clock      func() time.Time
-	maxEntries int
-	logger     *slog.Logger
-	shards     int
+	clock       func() time.Time
+	customClock bool
+	maxEntries  int
+	logger      *slog.Logger
+	shards      int
 
 	entries  atomic.Pointer[map[entryKey]*Entry] // copy-on-write
 	full     atomic.Bool                         // cap reached: unknown names go to overflow
 	createMu sync.Mutex                          // serialises entry creation
 	overflow *Entry                              // guarded by createMu
+
+	clk *coarseClock // for Entry.Observe*; stopped by Close
 
 	mu      sync.Mutex // report mutex: serialises Report and Reset
 	start   float64    // guarded by mu: epoch seconds of the last report or reset
@@ -75,6 +81,15 @@ func NewRegistry(opts ...Option) *Registry {
 	for _, o := range opts {
 		o(r)
 	}
+	r.clk = &coarseClock{}
+	if r.clock == nil {
+		r.clock = time.Now
+	} else if r.customClock {
+		r.clk.custom = r.clock
+	}
+	// A registry dropped without Close stops its clock goroutine when it
+	// becomes garbage (the goroutine does not reference the registry).
+	runtime.AddCleanup(r, func(c *coarseClock) { c.close() }, r.clk)
 	if r.shards <= 0 {
 		r.shards = min(runtime.GOMAXPROCS(0), 16)
 	}
@@ -87,6 +102,14 @@ func NewRegistry(opts ...Option) *Registry {
 	r.entries.Store(&m)
 	r.start = timeToSeconds(r.clock())
 	return r
+}
+
+// Close stops the registry's coarse clock goroutine (started by the first
+// Entry.Observe* call), and waits for it to exit. The registry and its
+// entries stay usable: Observe* then read time.Now per record. Close is
+// idempotent and safe to call concurrently with recording and reports.
+func (r *Registry) Close() {
+	r.clk.close()
 }
 
 // Entry returns the entry for (method, name), creating it if needed. It is
@@ -116,6 +139,7 @@ func (r *Registry) Entry(method, name string) *Entry {
 
 func (r *Registry) addLocked(old map[entryKey]*Entry, k entryKey) *Entry {
 	e := newEntry(k.method, k.name, r.shards, timeToSeconds(r.clock()))
+	e.clk = r.clk
 	m := make(map[entryKey]*Entry, len(old)+1)
 	for k, v := range old {
 		m[k] = v

@@ -5,21 +5,15 @@ import (
 )
 
 // Recording is sharded by the current P (the scheduler's processor), so a
-// goroutine usually updates counters that only its own core writes: with
-// many goroutines on few cores this avoids moving cache lines between cores
-// on every record. The P id is a hint only: every update is atomic, so a
-// goroutine that migrates between reading the id and recording is correct,
-// just slower.
+// goroutine updates counters that only its own core writes: with many
+// goroutines on few cores this avoids moving cache lines between cores on
+// every record. A record holds the pin (runtime.procPin: the goroutine
+// cannot be preempted or descheduled, so no other goroutine runs on that P)
+// from its first to its last write, which makes the P's shard
+// single-writer: see Entry. Nothing between pin and unpin may block.
 
 //go:linkname runtimeProcPin runtime.procPin
 func runtimeProcPin() int
 
 //go:linkname runtimeProcUnpin runtime.procUnpin
 func runtimeProcUnpin()
-
-// shardHint returns the id of the P running the caller.
-func shardHint() int {
-	id := runtimeProcPin()
-	runtimeProcUnpin()
-	return id
-}

@@ -57,7 +57,7 @@ func (r *boomerRec) Close(want int64, timeout time.Duration) (Totals, error) {
 type boomerHandle struct{ b *boomer.Boomer }
 
 // Record converts the response time to boomer's int64 milliseconds.
-func (h boomerHandle) Record(method, name string, rt time.Duration, length int64) {
+func (h boomerHandle) Record(_ int, method, name string, rt time.Duration, length int64) {
 	h.b.RecordSuccess(method, name, rt.Milliseconds(), length)
 }
 

@@ -29,14 +29,14 @@ type clockHandle struct {
 	r                 *clockRec
 	last              time.Time
 	requests, content int64
-	perName           [NumNames]int64 // by the two digits that end Names[i]
+	perName           [NumNames]int64 // by request definition
 }
 
-func (h *clockHandle) Record(method, name string, rt time.Duration, length int64) {
+func (h *clockHandle) Record(def int, method, name string, rt time.Duration, length int64) {
 	h.last = time.Now()
 	h.requests++
 	h.content += length
-	h.perName[(int(name[len(name)-2]-'0')*10+int(name[len(name)-1]-'0'))%NumNames]++
+	h.perName[def]++
 }
 
 func (h *clockHandle) Done() {

@@ -112,7 +112,7 @@ func produce(h Handle, w int, n int64, stop *atomic.Bool, t *producer) {
 		k := (int64(w) + i) % NumNames
 		rt := time.Duration(1+(uint64(i)*2654435761+uint64(w))%2000) * 100 * time.Microsecond
 		length := 512 + i&63
-		h.Record(Method, Names[k], rt, length)
+		h.Record(int(k), Method, Names[k], rt, length)
 		perName[k]++
 		content += length
 	}

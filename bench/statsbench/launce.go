@@ -76,7 +76,7 @@ func (r *launceRec) Close(want int64, timeout time.Duration) (Totals, error) {
 
 type launceHandle struct{ a *launcestats.Aggregator }
 
-func (h launceHandle) Record(method, name string, rt time.Duration, length int64) {
+func (h launceHandle) Record(_ int, method, name string, rt time.Duration, length int64) {
 	h.a.Report(method, name, rt, length, nil)
 }
 

@@ -1,23 +1,40 @@
 // Package statsbench compares the request-statistics record path of glocust
 // (stats.Registry) with those of the two Go Locust workers, launce
 // (github.com/qitoi/launce) and boomer (github.com/myzhan/boomer), driven by
-// one benchmark loop (drive.go). Each recorder is used through its library's
-// public API, the way a user of that library records a request:
+// one benchmark loop (drive.go). Each recorder is driven through its
+// library's normal per-record call, doing per record what its users' code
+// does per request, and nothing more:
 //
-//   - glocust: Registry.Entry(method, name).Record(time.Now(), rt, length),
-//     with a reporter calling Registry.Report every 3 s as the worker does.
-//   - glocust-cached: the same, with the *stats.Entry looked up once per
-//     (goroutine, name) as glocust's scenario runner caches it per user.
-//   - launce: stats.Aggregator.Report (what launce's User.Report calls), with
-//     one aggregator per 100 goroutines (launce's LoadGenerator default
+//   - glocust: the *stats.Entry resolved once per (goroutine, request
+//     definition), as glocust's worker keeps it in each prepared request,
+//     then Entry.Observe(rt, length) per record: the registry's coarse clock
+//     stamps the record, so no clock is read per record. A reporter calls
+//     Registry.Report every 3 s as the worker does.
+//   - glocust-cached: the same cached entries with
+//     Entry.Record(time.Now(), rt, length), the caller reading the clock
+//     per record (what glocust's scenario runner does today).
+//   - glocust-lookup: Registry.Entry(method, name).Record(time.Now(), rt,
+//     length) per record, no caching by the caller.
+//   - launce: stats.Aggregator.Report(method, name, rt, length, nil) per
+//     record, which is what launce's User.Report calls for every request
+//     (it looks the entry up by name and reads the clock itself), with one
+//     aggregator per 100 goroutines (launce's LoadGenerator default
 //     StatsAggregationUsers = 100) notifying every 100 ms (its default
 //     StatsNotifyInterval) into a channel the worker merges with Stats.Merge,
 //     as launce's worker does.
-//   - boomer: Boomer.RecordSuccess on a standalone Boomer (no master), whose
-//     stats goroutine reports through an Output every 3 s.
+//   - boomer: Boomer.RecordSuccess(method, name, ms, length) per record on a
+//     standalone Boomer (no master), what boomer's users call per request;
+//     boomer sends each record over its stats channel to one stats
+//     goroutine (which reads the clock per record), reporting through an
+//     Output every 3 s.
 //   - clock: a baseline, not a recorder: time.Now() and a goroutine-local
-//     count per record, the floor under every recorder above (each reads
-//     the clock once per record).
+//     count per record, the cost of one clock read here (launce and boomer
+//     read it once per record inside their record path, glocust-cached and
+//     glocust-lookup in the caller; glocust does not).
+//
+// The loop hands every recorder the same (request definition index, method,
+// name, response time, length) per record; each uses what its API takes
+// (glocust's worker has the definition, launce and boomer take names).
 //
 // After a run, each recorder's own reported totals (requests, per-name
 // requests, content length) are checked against what the loop recorded, so
@@ -47,12 +64,14 @@ var Names = func() [NumNames]string {
 }()
 
 // Kinds lists the recorders, in the order they run.
-var Kinds = []string{"glocust", "glocust-cached", "launce", "boomer", "clock"}
+var Kinds = []string{"glocust", "glocust-cached", "launce", "boomer", "clock", "glocust-lookup"}
 
 // Handle is one producer goroutine's view of a recorder, as a user (a
 // goroutine of load) holds it.
 type Handle interface {
-	Record(method, name string, rt time.Duration, length int64)
+	// Record records one request of request definition def (0 <= def <
+	// NumNames), which has method and name.
+	Record(def int, method, name string, rt time.Duration, length int64)
 	// Done is called once when the goroutine has finished recording.
 	Done()
 }
@@ -73,9 +92,11 @@ type Recorder interface {
 func New(kind string, goroutines int) (Recorder, error) {
 	switch kind {
 	case "glocust":
-		return newGlocust(false), nil
+		return newGlocust(glocustObserve), nil
 	case "glocust-cached":
-		return newGlocust(true), nil
+		return newGlocust(glocustCached), nil
+	case "glocust-lookup":
+		return newGlocust(glocustLookup), nil
 	case "launce":
 		return newLaunce(goroutines), nil
 	case "boomer":
