@@ -503,8 +503,28 @@ def section_fanin(ctx):
     (taskset -c 0) and the simulator (taskset -c 1), interleave the two
     masters per N, and return a markdown section (goal: >= 10x less CPU per
     worker than the Python master; 5,000 workers with heartbeat p99 < 100 ms)."""
+    # Hook: the fan-in benchmark lives in bench/fanin (run.py writes its own
+    # bench/fanin/RESULTS.md); --rounds < 3 runs its --quick mode.
+    cmd = [sys.executable, os.path.join(BENCH, "fanin", "run.py"), "--glocust", ctx.glocust, "--locust", ctx.locust,
+           "--start-idle-wait", str(ctx.args.run_idle_wait)]
+    cmd += ["--quick"] if ctx.args.rounds < 3 else ["--rounds", str(ctx.args.rounds)]
+    ctx.commands.append(" ".join(cmd).replace(ROOT + "/", ""))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        err = "" if p.returncode == 0 else (p.stderr or "")[-300:]
+    except subprocess.TimeoutExpired:
+        err = "bench/fanin/run.py timed out"
+    body = ""
+    path = os.path.join(BENCH, "fanin", "RESULTS.md")
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+        m = re.search(r"^## Results.*?(?=^## Simulator health)", text, re.S | re.M)
+        body = m.group(0) if m else ""
     return ("## 3. Master fan-in (issue 5, goal 3)\n\n"
-            "Not measured yet: `section_fanin` in `bench/orchestrate.py` is a TODO hook.\n")
+            + (f"`bench/fanin/run.py` failed: `{err}`\n\n" if err else "")
+            + "Full report (load, machine state, simulator health, profile): `bench/fanin/RESULTS.md`.\n\n"
+            + body.replace("## ", "### ") + "\n")
 
 
 def section_memory(ctx):
