@@ -1,9 +1,11 @@
 package scenario
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +96,40 @@ func TestIdleUserMemory(t *testing.T) {
 	t.Logf("idle user: %d bytes (heap+stack)", perUser)
 	if perUser > 10<<10 {
 		t.Errorf("idle user costs %d bytes, want <= 10 KiB", perUser)
+	}
+}
+
+// nginxResponse is what bench/nginx.conf answers.
+const nginxResponse = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 27 Nov 2026 01:12:52 GMT\r\n" +
+	"Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+
+// BenchmarkReadResponse measures the client's response parser on nginx's
+// answer; BenchmarkReadResponseFasthttp is fasthttp's, which it replaced.
+func BenchmarkReadResponse(b *testing.B) {
+	src := strings.NewReader(nginxResponse)
+	buf := make([]byte, rbufSize)
+	var w wireResponse
+	b.ReportAllocs()
+	for range b.N {
+		src.Reset(nginxResponse)
+		rr := respReader{r: src, buf: buf}
+		if err := rr.readResponse(false, &w); err != nil || len(w.body) != 2 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadResponseFasthttp(b *testing.B) {
+	src := strings.NewReader(nginxResponse)
+	br := bufio.NewReaderSize(src, 4096)
+	resp := fasthttp.AcquireResponse()
+	b.ReportAllocs()
+	for range b.N {
+		src.Reset(nginxResponse)
+		br.Reset(src)
+		resp.Reset()
+		if err := resp.Read(br); err != nil || len(resp.Body()) != 2 {
+			b.Fatal(err)
+		}
 	}
 }

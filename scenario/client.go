@@ -36,19 +36,31 @@ type HTTPClient struct {
 	aborted bool
 	gen     uint64 // binding generation, see bind
 	conns   []*hconn
+
+	start time.Time // of the request in flight
 }
 
 type hconn struct {
 	key         string // target key
 	c           net.Conn
+	rw          io.ReadWriter // c, or raw syscalls on its socket (rawio_linux.go)
 	uses        int
 	hasDeadline bool
+}
+
+func newHconn(key string, c net.Conn) *hconn {
+	hc := &hconn{key: key, c: c, rw: c}
+	if r := newRawIO(c); r != nil {
+		hc.rw = r
+	}
+	return hc
 }
 
 // Response is the outcome of one request. It is owned by the client and
 // reused: it stays valid until the user's next request or the end of the
 // current task, whichever comes first.
 type Response struct {
+	// StatusCode is the final response's status; 0 if none was read.
 	StatusCode int
 	// Elapsed is the recorded response time: from before sending until
 	// the whole body was read (redirects included).
@@ -57,30 +69,60 @@ type Response struct {
 	// recorded as a failure (or the context error if the user was stopped,
 	// in which case nothing was recorded).
 	Err error
-	raw *fasthttp.Response
+
+	rb    *rbuf        // the bytes read, borrowed for the task
+	w     wireResponse // the parsed response; slices into rb
+	raw   *fasthttp.Response
+	rawOK bool // raw holds w
 }
 
 // OK reports whether the request succeeded.
 func (r *Response) OK() bool { return r.Err == nil }
 
 // Body returns the response body (de-chunked, not decompressed).
-func (r *Response) Body() []byte {
-	if r.raw == nil {
-		return nil
-	}
-	return r.raw.Body()
-}
+func (r *Response) Body() []byte { return r.w.body }
 
 // Header returns the first value of a response header.
 func (r *Response) Header(key string) string {
-	if r.raw == nil {
+	raw := r.Raw()
+	if raw == nil {
 		return ""
 	}
-	return string(r.raw.Header.Peek(key))
+	return string(raw.Header.Peek(key))
 }
 
-// Raw returns the underlying fasthttp response (nil if nothing was read).
-func (r *Response) Raw() *fasthttp.Response { return r.raw }
+// Raw returns the response as a fasthttp response (nil if no response was
+// read). The header is parsed by fasthttp on the first call after a
+// request; the body is shared with Body.
+func (r *Response) Raw() *fasthttp.Response {
+	if r.w.header == nil {
+		return nil
+	}
+	if !r.rawOK {
+		if r.raw == nil {
+			r.raw = fasthttp.AcquireResponse()
+		} else {
+			r.raw.Reset()
+		}
+		r.raw.SkipBody = true
+		br := bufio.NewReaderSize(bytes.NewReader(r.w.header), len(r.w.header)+16)
+		r.raw.Header.Read(br) // the header was valid for our parser; fasthttp is as lenient
+		r.raw.SkipBody = false
+		r.raw.SetStatusCode(r.w.status)
+		r.raw.SetBodyRaw(r.w.body)
+		if r.w.close {
+			r.raw.SetConnectionClose()
+		}
+		r.rawOK = true
+	}
+	return r.raw
+}
+
+// clear forgets the parsed response, keeping the buffers.
+func (r *Response) clear() {
+	r.w = wireResponse{}
+	r.rawOK = false
+}
 
 // Get sends a GET request for path (relative to the user's host, or an
 // absolute URL), recorded under name (empty: the path). It renders the
@@ -110,25 +152,49 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 		return resp
 	}
 	entry := c.entryFor(p)
+	// The clock is read twice per request: time.Now before sending and
+	// time.Since at the end. The end's wall time (for stats) is derived
+	// from them.
 	start := time.Now()
-	err = c.roundTrip(ctx, req, p, resp.raw)
+	c.start = start
+	err = c.roundTrip(ctx, req, p, resp)
 	resp.Elapsed = time.Since(start)
 	if err != nil && ctx.Err() != nil {
 		resp.Err = ctx.Err() // the user is being stopped: not recorded, as in Locust
 		return resp
 	}
-	resp.StatusCode = resp.raw.StatusCode()
-	length := int64(len(resp.raw.Body()))
+	resp.StatusCode = resp.w.status
+	length := int64(len(resp.w.body))
 	if err == nil {
 		err = checkResponse(req, resp)
 	}
+	now := c.endTime(start, resp.Elapsed)
 	if err != nil {
 		resp.Err = err
-		entry.RecordFailure(c.u.now(), resp.Elapsed, length, failureText(err))
+		entry.RecordFailure(now, resp.Elapsed, length, failureText(err))
 		return resp
 	}
-	entry.Record(c.u.now(), resp.Elapsed, length)
+	entry.Record(now, resp.Elapsed, length)
 	return resp
+}
+
+// endTime is the runner clock's time at the end of a request that started
+// at start and took elapsed, without reading the clock again when the
+// runner uses the real clock.
+func (c *HTTPClient) endTime(start time.Time, elapsed time.Duration) time.Time {
+	if r := c.u.r; r != nil && !r.realClock {
+		return r.now()
+	}
+	return start.Add(elapsed)
+}
+
+// cookieTime is the runner clock's time for cookie expiry during the
+// current request (its start, with the real clock).
+func (c *HTTPClient) cookieTime() time.Time {
+	if r := c.u.r; r != nil && !r.realClock {
+		return r.now()
+	}
+	return c.start
 }
 
 // entryFor returns p's stats entry: cached in p for request definitions
@@ -145,21 +211,28 @@ func (c *HTTPClient) entryFor(p *prepared) EntryRecorder {
 
 // response readies the client's reused Response.
 func (c *HTTPClient) response() *Response {
-	if c.resp.raw == nil {
-		c.resp.raw = fasthttp.AcquireResponse()
-	} else {
-		c.resp.raw.Reset()
+	r := &c.resp
+	if r.rb == nil {
+		r.rb = getRbuf()
 	}
-	c.resp.StatusCode, c.resp.Elapsed, c.resp.Err = 0, 0, nil
-	return &c.resp
+	r.clear()
+	r.StatusCode, r.Elapsed, r.Err = 0, 0, nil
+	return r
 }
 
 // endTask returns borrowed buffers; the user calls it after every task.
 func (c *HTTPClient) endTask() {
-	if c.resp.raw != nil {
-		fasthttp.ReleaseResponse(c.resp.raw)
-		c.resp = Response{}
+	r := &c.resp
+	if r.rb == nil && r.raw == nil {
+		return
 	}
+	if r.rb != nil {
+		putRbuf(r.rb)
+	}
+	if r.raw != nil {
+		fasthttp.ReleaseResponse(r.raw)
+	}
+	*r = Response{}
 }
 
 // StatusError is the failure of a response with an unexpected status.
@@ -209,7 +282,7 @@ func containsInt(s []int, v int) bool {
 
 // roundTrip sends p and reads the response into resp, following redirects
 // unless req disables them.
-func (c *HTTPClient) roundTrip(ctx context.Context, req *Request, p *prepared, resp *fasthttp.Response) error {
+func (c *HTTPClient) roundTrip(ctx context.Context, req *Request, p *prepared, resp *Response) error {
 	var deadline time.Time
 	if req.Timeout > 0 {
 		deadline = time.Now().Add(req.Timeout)
@@ -221,22 +294,22 @@ func (c *HTTPClient) roundTrip(ctx context.Context, req *Request, p *prepared, r
 		if err := c.exchange(ctx, p, resp, deadline); err != nil {
 			return err
 		}
-		if req.NoRedirects || !isRedirect(resp.StatusCode()) {
+		if req.NoRedirects || !isRedirect(resp.w.status) {
 			return nil
 		}
-		loc := resp.Header.Peek("Location")
+		loc := resp.Raw().Header.Peek("Location")
 		if len(loc) == 0 {
 			return nil
 		}
 		if hops >= maxRedirects {
 			return fmt.Errorf("exceeded %d redirects", maxRedirects)
 		}
-		next, err := redirectTo(p, resp.StatusCode(), string(loc), req)
+		next, err := redirectTo(p, resp.w.status, string(loc), req)
 		if err != nil {
 			return err
 		}
 		p = next
-		resp.Reset()
+		resp.clear()
 	}
 }
 
@@ -271,13 +344,14 @@ func redirectTo(p *prepared, code int, location string, req *Request) (*prepared
 		n.path = "/"
 	}
 	n.head, err = renderHead(method, requestURI(u), u.Host, hdr, len(body))
+	n.render()
 	return n, err
 }
 
 // exchange performs one request/response on the user's connection to
 // p's target, redialling once if a reused keep-alive connection turned out
 // to be closed by the server.
-func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *fasthttp.Response, deadline time.Time) error {
+func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, deadline time.Time) error {
 	for attempt := 0; ; attempt++ {
 		hc, err := c.conn(ctx, p.target)
 		if err != nil {
@@ -287,8 +361,10 @@ func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *fasthttp.R
 		err = c.send(hc, p, resp, deadline)
 		if err == nil {
 			hc.uses++
-			c.jar.update(resp, p.target.hostname, p.path, c.u.now())
-			if resp.ConnectionClose() {
+			if resp.w.setCookie {
+				c.jar.update(resp.Raw(), p.target.hostname, p.path, c.cookieTime())
+			}
+			if resp.w.close {
 				c.drop(hc)
 			}
 			return nil
@@ -297,16 +373,12 @@ func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *fasthttp.R
 		if ctx.Err() != nil || !reused || attempt > 0 || !isStaleConn(err) {
 			return err
 		}
-		resp.Reset()
+		resp.clear()
 	}
 }
 
-var (
-	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-)
-
-func (c *HTTPClient) send(hc *hconn, p *prepared, resp *fasthttp.Response, deadline time.Time) error {
+// send writes the request in one write and reads the response into resp.
+func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.Time) error {
 	if !deadline.IsZero() {
 		if err := hc.c.SetDeadline(deadline); err != nil {
 			return err
@@ -318,33 +390,35 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *fasthttp.Response, deadl
 		}
 		hc.hasDeadline = false
 	}
-	w := writerPool.Get().(*bufio.Writer)
-	w.Reset(hc.c)
-	w.Write(p.head)
-	c.jar.writeHeader(w, p.target.hostname, p.path, p.secure, c.u.now())
-	w.WriteString("\r\n")
-	w.Write(p.body)
-	err := w.Flush()
-	w.Reset(nil)
-	writerPool.Put(w)
+	buf := resp.rb.b[:0]
+	var err error
+	if wire := p.wire; wire != nil && len(c.jar.cookies) == 0 {
+		_, err = hc.rw.Write(wire) // the common case: pre-rendered
+	} else {
+		// Cookies (or a large body): render into the response buffer,
+		// which is free until the response is read.
+		buf = append(buf, p.head...)
+		buf = c.jar.appendHeader(buf, p.target.hostname, p.path, p.secure, c.cookieTime())
+		buf = append(buf, "\r\n"...)
+		buf = append(buf, p.body...)
+		_, err = hc.rw.Write(buf)
+	}
 	if err != nil {
+		resp.rb.b = buf
 		return err
 	}
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(hc.c)
-	resp.SkipBody = p.isHead
-	err = resp.Read(br)
-	if err == nil && br.Buffered() > 0 {
-		resp.SetConnectionClose() // unexpected extra bytes: do not reuse
+	rr := respReader{r: hc.rw, buf: buf[:cap(buf)]}
+	err = rr.readResponse(p.isHead, &resp.w)
+	resp.rb.b = rr.buf[:0]
+	if err != nil {
+		resp.clear()
 	}
-	br.Reset(nil)
-	readerPool.Put(br)
 	return err
 }
 
 // conn returns the user's connection to t, dialling it if needed.
 func (c *HTTPClient) conn(ctx context.Context, t target) (*hconn, error) {
-	key := t.key()
+	key := t.key
 	for _, hc := range c.conns {
 		if hc.key == key {
 			return hc, nil
@@ -365,7 +439,7 @@ func (c *HTTPClient) conn(ctx context.Context, t target) (*hconn, error) {
 		}
 		nc = tc
 	}
-	hc := &hconn{key: key, c: nc}
+	hc := newHconn(key, nc)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.aborted {

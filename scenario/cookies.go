@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"bufio"
 	"bytes"
 	"strings"
 	"time"
@@ -69,8 +68,8 @@ func defaultPath(p string) string {
 	return p[:i]
 }
 
-// writeHeader writes a "Cookie: ...\r\n" line for the matching cookies.
-func (j *jar) writeHeader(w *bufio.Writer, host, path string, secure bool, now time.Time) {
+// appendHeader appends a "Cookie: ...\r\n" line for the matching cookies.
+func (j *jar) appendHeader(b []byte, host, path string, secure bool, now time.Time) []byte {
 	first := true
 	for i := range j.cookies {
 		c := &j.cookies[i]
@@ -78,18 +77,19 @@ func (j *jar) writeHeader(w *bufio.Writer, host, path string, secure bool, now t
 			continue
 		}
 		if first {
-			w.WriteString("Cookie: ")
+			b = append(b, "Cookie: "...)
 			first = false
 		} else {
-			w.WriteString("; ")
+			b = append(b, "; "...)
 		}
-		w.WriteString(c.name)
-		w.WriteByte('=')
-		w.WriteString(c.value)
+		b = append(b, c.name...)
+		b = append(b, '=')
+		b = append(b, c.value...)
 	}
 	if !first {
-		w.WriteString("\r\n")
+		b = append(b, "\r\n"...)
 	}
+	return b
 }
 
 // update stores the Set-Cookie headers of resp, received for host and path.

@@ -15,11 +15,17 @@
 // in stats, task errors and panics are user exceptions (the exception
 // handler, Locust's "exception" message), and the user goes on as in Locust.
 //
-// HTTP goes through HTTPClient, built on fasthttp's HTTP/1.1 parser over
-// connections each user owns (one keep-alive connection per host, like a
-// Locust user's requests.Session). Requests are rendered once per request
-// definition and host; the steady-state hot path borrows pooled buffers and
-// does not allocate.
+// HTTP goes through HTTPClient, over connections each user owns (one
+// keep-alive connection per host, like a Locust user's requests.Session).
+// Requests are rendered once per request definition and host and sent in
+// one write; responses are read by the client's own HTTP/1.1 framing parser
+// (wire.go: status line, Content-Length, chunked, read-until-close, 1xx,
+// keep-alive), and the rest of a header is parsed by fasthttp only when
+// asked for (Response.Header, Response.Raw, cookies, redirects). On Linux
+// the socket reads and writes are raw non-blocking syscalls through the
+// runtime poller (rawio_linux.go). The clock is read twice per request, no
+// timer or context is created per request, and the steady-state hot path
+// borrows pooled buffers and does not allocate.
 //
 // # Concurrency
 //

@@ -59,13 +59,7 @@ type target struct {
 	addr     string // host:port to dial
 	hostname string // for cookie domain matching
 	tls      *tls.Config
-}
-
-func (t target) key() string {
-	if t.tls != nil {
-		return "https://" + t.addr
-	}
-	return t.addr
+	key      string // identifies the user's connection to the target
 }
 
 // prepared is a Request rendered for one host.
@@ -77,6 +71,7 @@ type prepared struct {
 	target  target
 	head    []byte // request line and headers, without the final CRLF
 	body    []byte
+	wire    []byte // head, CRLF and body: the whole request when no cookie is sent; nil for large bodies
 	path    string // URL path, for cookie matching
 	isHead  bool
 	secure  bool
@@ -170,7 +165,25 @@ func targetOf(u *url.URL) target {
 		port = "80"
 	}
 	t.addr = net.JoinHostPort(t.hostname, port)
+	t.key = t.addr
+	if t.tls != nil {
+		t.key = "https://" + t.addr
+	}
 	return t
+}
+
+// maxWireBody is the largest body kept pre-rendered with its request head.
+const maxWireBody = 64 << 10
+
+// render pre-renders the whole request, for sending it in one write.
+func (p *prepared) render() {
+	if len(p.body) > maxWireBody {
+		return
+	}
+	w := make([]byte, 0, len(p.head)+2+len(p.body))
+	w = append(w, p.head...)
+	w = append(w, "\r\n"...)
+	p.wire = append(w, p.body...)
 }
 
 func requestURI(u *url.URL) string {
@@ -206,6 +219,7 @@ func prepare(r *Request, host string) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.render()
 	return p, nil
 }
 

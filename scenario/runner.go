@@ -43,7 +43,7 @@ func WithExceptionHandler(f func(msg, traceback string)) RunnerOption {
 func WithClock(now func() time.Time) RunnerOption {
 	return func(r *Runner) {
 		if now != nil {
-			r.now = now
+			r.now, r.realClock = now, false
 		}
 	}
 }
@@ -58,6 +58,7 @@ type Runner struct {
 	log         *slog.Logger
 	onException func(msg, traceback string)
 	now         func() time.Time
+	realClock   bool // now is time.Now: request end times are derived, not read
 	dialer      net.Dialer
 	defaultHost string
 
@@ -101,12 +102,13 @@ type classConfig struct {
 // Invalid classes and duplicate names are logged and left out.
 func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 	r := &Runner{
-		stats:   st,
-		log:     slog.New(slog.DiscardHandler),
-		now:     time.Now,
-		classes: make(map[string]*classRun),
-		idle:    make(chan struct{}),
-		timers:  make(map[*time.Timer]struct{}),
+		stats:     st,
+		log:       slog.New(slog.DiscardHandler),
+		now:       time.Now,
+		realClock: true,
+		classes:   make(map[string]*classRun),
+		idle:      make(chan struct{}),
+		timers:    make(map[*time.Timer]struct{}),
 	}
 	close(r.idle)
 	if r.stats == nil {

@@ -114,14 +114,7 @@ func (r *Runner) waitTime(uc *UserContext, w WaitTime) (d time.Duration) {
 // waiting user stops at once, with or without grace).
 func (u *user) sleep(d time.Duration) bool {
 	if d <= 0 {
-		select {
-		case <-u.soft:
-			return false
-		case <-u.ctx.Done():
-			return false
-		default:
-			return true
-		}
+		return true // no timer; the loop checks the stop signals next
 	}
 	if u.timer == nil {
 		u.timer = time.NewTimer(d)
