@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -8,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -121,36 +124,52 @@ func TestGuardRefusesHugeFrameWithoutAllocating(t *testing.T) {
 
 func TestGuardScanStates(t *testing.T) {
 	t.Parallel()
-	cfg := &guardConfig{maxFrame: 300}
-	c := &guardConn{cfg: cfg, greetLeft: zmtpGreetingLen}
-	data := make([]byte, 64)
-	data = append(data, flagMore, 10)
+	data := []byte{flagMore, 10}
 	data = append(data, make([]byte, 10)...)
 	data = append(data, flagLong, 0, 0, 0, 0, 0, 0, 1, 0) // 256 bytes: 10+256 <= 300
 	data = append(data, make([]byte, 256)...)
+	data = append(data, 0, 3, 'a', 'b', 'c')
 	// Byte by byte must give the same result as at once.
 	for _, chunk := range []int{1, 7, len(data)} {
-		c := &guardConn{cfg: cfg, greetLeft: zmtpGreetingLen}
-		for i := 0; i < len(data); i += chunk {
-			if err := c.scan(data[i:min(i+chunk, len(data))]); err != nil {
-				t.Fatalf("chunk %d: %v", chunk, err)
-			}
+		z := &zmtpReader{br: bufio.NewReaderSize(iotest.OneByteReader(&chunkReader{b: data, n: chunk}), 16), max: 300}
+		m, err := z.next()
+		if err != nil || m.nframes != 2 || len(m.body) != 10 || m.cmd {
+			t.Fatalf("chunk %d: %+v %v", chunk, m, err)
 		}
-		if c.bodyLeft != 0 || c.hdrN != 0 || c.msgTotal != 0 {
-			t.Fatalf("chunk %d: state %+v", chunk, c)
+		m, err = z.next()
+		if err != nil || m.nframes != 1 || string(m.body) != "abc" {
+			t.Fatalf("chunk %d: %+v %v", chunk, m, err)
+		}
+		if _, err := z.next(); err != io.EOF {
+			t.Fatalf("chunk %d: at end: %v", chunk, err)
 		}
 	}
 	// A multipart message over the limit in total is refused.
-	over := append(make([]byte, 64), flagMore, 200)
+	over := []byte{flagMore, 200}
 	over = append(over, make([]byte, 200)...)
 	over = append(over, 0, 200)
-	if err := c.scan(over); !errors.Is(err, ErrFrameTooLarge) {
+	z := &zmtpReader{br: bufio.NewReader(bytes.NewReader(over)), max: 300}
+	if _, err := z.next(); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("multipart total: %v", err)
 	}
-	bad := &guardConn{cfg: cfg}
-	if err := bad.scan([]byte{0x80, 1}); !errors.Is(err, ErrBadFraming) {
+	z = &zmtpReader{br: bufio.NewReader(bytes.NewReader([]byte{0x80, 1})), max: 300}
+	if _, err := z.next(); !errors.Is(err, ErrBadFraming) {
 		t.Fatalf("reserved bits: %v", err)
 	}
+}
+
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[k:]
+	return k, nil
 }
 
 // A peer that connects, registers and never reads must not delay messages

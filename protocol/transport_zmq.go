@@ -64,11 +64,10 @@ type zmqTransport struct {
 	cfg    zmqConfig
 	cancel context.CancelFunc
 
-	in         chan recvResult
-	violations chan Violation // ROUTER on tcp://: connections the guard closed
-	done       chan struct{}
-	closeOne   sync.Once
-	sendMu     sync.Mutex
+	in       chan recvResult
+	done     chan struct{}
+	closeOne sync.Once
+	sendMu   sync.Mutex
 }
 
 var _ Transport = (*zmqTransport)(nil)
@@ -105,48 +104,41 @@ func DialDealer(ctx context.Context, endpoint, identity string, opts ...ZMQOptio
 // ListenRouter binds a ROUTER socket on endpoint, e.g. "tcp://*:5557".
 // Use Addr to learn the port when binding port 0.
 //
-// A tcp:// endpoint is served by the guarded transport (guard.go): frames
-// over the size limit are refused before they are allocated, a peer that
-// does not read is dropped after the write timeout, and slow handshakes
-// are bounded. Connections the guard closes are reported by Recv as
-// *BadFrame errors with an empty Peer.
+// A tcp:// endpoint is served by the native ZMTP 3.0 ROUTER
+// (zmtp_router.go): frames over the size limit are refused before they are
+// allocated, a peer that does not read is dropped after the write timeout
+// (sends never block), slow handshakes are bounded, and a new connection
+// with an identity in use takes it over. Connections closed for
+// misbehaving are reported by Recv as *BadFrame errors with an empty Peer.
+// Other endpoints (ipc://, inproc://) use go-zeromq's ROUTER.
 func ListenRouter(endpoint string, opts ...ZMQOption) (*Router, error) {
 	cfg := newZMQConfig(opts)
+	if rest, ok := strings.CutPrefix(endpoint, "tcp://"); ok {
+		zr, err := listenZMTPRouter(rest, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("protocol: listen %s: %w", endpoint, err)
+		}
+		return &Router{Transport: zr, addr: zr.addr}, nil
+	}
 	sctx, cancel := context.WithCancel(context.Background())
 	sock := zmq4.NewRouter(sctx, zmq4.WithTimeout(cfg.sendTimeout), zmq4.WithLogger(cfg.logger))
-	violations := make(chan Violation, 64)
-	if rest, ok := strings.CutPrefix(endpoint, "tcp://"); ok {
-		scheme, err := registerGuard(guardConfig{
-			maxFrame: int64(cfg.maxFrame), writeTimeout: cfg.writeTimeout, handshakeTimeout: cfg.handshakeTimeout,
-			onViolation: func(v Violation) {
-				select {
-				case violations <- v:
-				default: // the master is flooded with bad peers; drop the report
-				}
-			},
-		})
-		if err != nil {
-			cancel()
-			sock.Close()
-			return nil, err
-		}
-		endpoint = scheme + "://" + rest
-	}
 	if err := sock.Listen(endpoint); err != nil {
 		cancel()
 		sock.Close()
 		return nil, fmt.Errorf("protocol: listen %s: %w", endpoint, err)
 	}
 	t := start(sock, true, cfg, cancel)
-	t.violations = violations
-	return &Router{zmqTransport: t}, nil
+	return &Router{Transport: t, addr: func() string { return sock.Addr().String() }}, nil
 }
 
 // Router is a bound ROUTER transport.
-type Router struct{ *zmqTransport }
+type Router struct {
+	Transport
+	addr func() string
+}
 
 // Addr returns the bound address (host:port).
-func (r *Router) Addr() string { return r.sock.Addr().String() }
+func (r *Router) Addr() string { return r.addr() }
 
 func start(sock zmq4.Socket, router bool, cfg zmqConfig, cancel context.CancelFunc) *zmqTransport {
 	t := &zmqTransport{sock: sock, router: router, cfg: cfg, cancel: cancel,
@@ -206,8 +198,6 @@ func (t *zmqTransport) Recv(ctx context.Context) (Frame, error) {
 			return Frame{}, ErrClosed
 		}
 		return r.f, r.err
-	case v := <-t.violations:
-		return Frame{}, &BadFrame{Reason: "connection from " + v.Remote + " closed: " + v.Reason}
 	case <-ctx.Done():
 		return Frame{}, ctx.Err()
 	case <-t.done:

@@ -10,10 +10,11 @@
 // master-heartbeat timeout (60 s), reconnect, update_user_class and custom
 // messages.
 //
-// Beyond Locust, a worker that stops hearing its master resets its
-// connection after ResetAfter and, if the master still does not answer,
-// registers again after ReregisterAfter: a master restarted on the same
-// address gets the worker back for its next swarm.
+// Beyond Locust, a worker whose connection fails reconnects at once, and
+// one that hears no master heartbeat for ReregisterAfter (15 s) stops its
+// users and registers again under a fresh node id: a master restarted on
+// the same address gets the worker back for its next swarm (a glocust
+// master takes it back earlier, from its heartbeats).
 //
 // Concurrency: a Worker is driven by one goroutine (Run). SendMessage,
 // OnMessage registration before Run, and the exception reporter are safe to

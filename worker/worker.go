@@ -26,8 +26,12 @@ const (
 	DefaultConnectRetryInterval   = 5 * time.Second
 	DefaultConnectRetries         = 60
 	DefaultMasterHeartbeatTimeout = 60 * time.Second
-	DefaultResetAfter             = 3 * time.Second
-	DefaultReregisterAfter        = 8 * time.Second
+	// DefaultResetAfter is 0: the socket is recreated when the connection
+	// fails (EOF, send error), as Locust does, not on silence alone — a
+	// busy Python master can be silent for seconds, and a libzmq ROUTER
+	// drops a reconnect whose identity it still holds.
+	DefaultResetAfter      = 0
+	DefaultReregisterAfter = 15 * time.Second
 	// DefaultLocustVersion is the Locust version glocust speaks and announces.
 	DefaultLocustVersion = "2.47.0"
 )

@@ -1,0 +1,624 @@
+package protocol
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The native ZMTP 3.0 ROUTER serves ListenRouter's tcp:// endpoints. It
+// replaces go-zeromq's ROUTER on the master, whose send scans every
+// connection (O(N) per message) and writes each frame in two syscalls from
+// a fresh goroutine. Workers keep go-zeromq's (or libzmq's) DEALER; the
+// wire format is ZMTP 3.0 (RFC 23) with the NULL mechanism:
+//
+//   - Greeting: 64 bytes (signature FF 00×8 7F, version 3.0, mechanism
+//     "NULL", as-server 0). A peer's version 3.x is accepted as libzmq does.
+//   - Then one READY command each way. Ours carries Socket-Type=ROUTER; the
+//     peer's must say Socket-Type=DEALER, and its Identity property is the
+//     routing id (Locust's node id). An empty identity gets a generated one
+//     as libzmq does (a zero byte and a 32-bit counter): such a peer is an
+//     unknown node to the master.
+//   - Then frames: a flags byte (MORE, LONG, COMMAND), a 1- or 8-byte size
+//     and the body. A DEALER's message is a single frame here; a multi-frame
+//     message is reported by Recv as a *BadFrame (its extra frames are
+//     discarded without being allocated). PING is answered with PONG; other
+//     commands are ignored.
+//
+// Guarantees (the same as the former guard around go-zeromq):
+//
+//   - A frame, or a multipart message, larger than the frame limit closes
+//     the connection before anything is allocated for it; so do reserved
+//     flag bits. Recv reports such closes as a *BadFrame with an empty Peer.
+//   - Each connection has one reader goroutine (a bufio.Reader parsing
+//     frames, delivering complete messages to the shared inbound channel
+//     behind Recv) and one writer goroutine. Send looks the identity up in a
+//     map (O(1)), copies the framed payload into that peer's queue and wakes
+//     its writer; it never blocks on a peer. The writer writes everything
+//     queued in one Write with a deadline (WithWriteTimeout). A peer whose
+//     queue is full (zmtpQueueMsgs messages) or whose write misses the
+//     deadline is dropped: its connection is closed, and later sends to its
+//     identity are dropped silently, as libzmq does for unknown peers.
+//   - Each handshake runs in its own goroutine, bounded by
+//     WithHandshakeTimeout, so a silent client cannot delay others.
+//   - Duplicate identity: unlike libzmq (which, without ROUTER_HANDOVER,
+//     refuses the newcomer), the newer connection takes the identity over
+//     and the older one is closed. A worker that reconnects with the same
+//     node id is served at once, even before the master noticed that its
+//     old connection died.
+//   - A connection that ends is forgotten; Recv is not told (Locust's
+//     master learns it from missing heartbeats), except for the closes
+//     described above.
+//   - Close closes the listener and every connection and waits for all
+//     goroutines.
+
+const (
+	zmtpReadBuffer     = 4 << 10   // per-connection bufio.Reader; larger bodies are read straight into their slice
+	zmtpQueueMsgs      = 1024      // messages queued for one peer before it is dropped
+	zmtpQueueBytes     = 256 << 20 // bytes queued for one peer before it is dropped (a single larger message passes)
+	zmtpKeepWriteBuf   = 1 << 20   // a writer buffer that grew past this is released after use
+	zmtpInboundBacklog = 1024
+)
+
+var (
+	zmtpSignature = [10]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f}
+	errZMTPClosed = errors.New("protocol: connection closed")
+)
+
+// zmtpGreeting is the 64-byte ZMTP 3.0 NULL greeting of a client (as-server 0).
+var zmtpGreeting = func() [zmtpGreetingLen]byte {
+	var g [zmtpGreetingLen]byte
+	copy(g[:], zmtpSignature[:])
+	g[10], g[11] = 3, 0
+	copy(g[12:32], "NULL")
+	return g
+}()
+
+// zmtpReady is the READY command a ROUTER sends.
+var zmtpReady = appendZMTPCommand(nil, "READY", appendZMTPProperty(appendZMTPProperty(nil, "Socket-Type", "ROUTER"), "Identity", ""))
+
+func appendZMTPProperty(b []byte, k, v string) []byte {
+	b = append(b, byte(len(k)))
+	b = append(b, k...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
+}
+
+func appendZMTPCommand(b []byte, name string, data []byte) []byte {
+	n := 1 + len(name) + len(data)
+	b = appendZMTPHeader(b, flagCommand, n)
+	b = append(b, byte(len(name)))
+	b = append(b, name...)
+	return append(b, data...)
+}
+
+func appendZMTPHeader(b []byte, flags byte, n int) []byte {
+	if n < 256 {
+		return append(b, flags, byte(n))
+	}
+	b = append(b, flags|flagLong)
+	return binary.BigEndian.AppendUint64(b, uint64(n))
+}
+
+// zmtpReader parses ZMTP frames from a buffered stream.
+type zmtpReader struct {
+	br  *bufio.Reader
+	max uint64 // largest frame or message; 0: no limit
+}
+
+// zmtpMsg is one parsed message: the body of its first frame, its frame
+// count, and whether it is a command.
+type zmtpMsg struct {
+	body    []byte
+	nframes int
+	cmd     bool
+}
+
+func (z *zmtpReader) header() (flags byte, size uint64, err error) {
+	flags, err = z.br.ReadByte()
+	if err != nil {
+		return 0, 0, err
+	}
+	if flags&^(flagMore|flagLong|flagCommand) != 0 {
+		return 0, 0, fmt.Errorf("%w: flags %#02x", ErrBadFraming, flags)
+	}
+	if flags&flagLong == 0 {
+		s, err := z.br.ReadByte()
+		if err != nil {
+			return 0, 0, noEOF(err)
+		}
+		return flags, uint64(s), nil
+	}
+	p, err := z.br.Peek(8)
+	if err != nil {
+		return 0, 0, noEOF(err)
+	}
+	size = binary.BigEndian.Uint64(p)
+	_, _ = z.br.Discard(8)
+	return flags, size, nil
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// next reads one message: the data frames up to one without MORE, or one
+// command. Sizes are checked before anything is allocated; frames after the
+// first are discarded.
+func (z *zmtpReader) next() (zmtpMsg, error) {
+	var m zmtpMsg
+	var total uint64
+	for {
+		flags, size, err := z.header()
+		if err != nil {
+			if m.nframes > 0 {
+				err = noEOF(err)
+			}
+			return zmtpMsg{}, err
+		}
+		cmd := flags&flagCommand != 0
+		if cmd && (flags&flagMore != 0 || m.nframes > 0) {
+			return zmtpMsg{}, fmt.Errorf("%w: command frame inside a message", ErrBadFraming)
+		}
+		if z.max > 0 && (size > z.max || total+size > z.max) {
+			return zmtpMsg{}, fmt.Errorf("%w: frame of %d bytes after %d (limit %d)", ErrFrameTooLarge, size, total, z.max)
+		}
+		if size > 1<<62 {
+			return zmtpMsg{}, fmt.Errorf("%w: frame of %d bytes", ErrFrameTooLarge, size)
+		}
+		total += size
+		m.nframes++
+		if m.nframes == 1 {
+			m.body = make([]byte, size)
+			if _, err := io.ReadFull(z.br, m.body); err != nil {
+				return zmtpMsg{}, noEOF(err)
+			}
+		} else if _, err := io.CopyN(io.Discard, z.br, int64(size)); err != nil {
+			return zmtpMsg{}, noEOF(err)
+		}
+		if cmd {
+			m.cmd = true
+			return m, nil
+		}
+		if flags&flagMore == 0 {
+			return m, nil
+		}
+	}
+}
+
+// parseZMTPCommand splits a command body into its name and data.
+func parseZMTPCommand(b []byte) (name string, data []byte, err error) {
+	if len(b) == 0 || int(b[0]) > len(b)-1 {
+		return "", nil, fmt.Errorf("%w: malformed command", ErrBadFraming)
+	}
+	return string(b[1 : 1+b[0]]), b[1+b[0]:], nil
+}
+
+// parseZMTPProperties decodes READY metadata.
+func parseZMTPProperties(b []byte, fn func(k string, v []byte)) error {
+	for len(b) > 0 {
+		kl := int(b[0])
+		if len(b) < 1+kl+4 {
+			return fmt.Errorf("%w: malformed property", ErrBadFraming)
+		}
+		k := string(b[1 : 1+kl])
+		vl := binary.BigEndian.Uint32(b[1+kl:])
+		b = b[1+kl+4:]
+		if uint64(vl) > uint64(len(b)) {
+			return fmt.Errorf("%w: malformed property %q", ErrBadFraming, k)
+		}
+		fn(k, b[:vl])
+		b = b[vl:]
+	}
+	return nil
+}
+
+// zmtpRouter is the native ROUTER transport.
+type zmtpRouter struct {
+	cfg  zmqConfig
+	ln   net.Listener
+	in   chan recvResult
+	viol chan Violation
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+	seq  atomic.Uint32 // generated identities
+
+	mu     sync.RWMutex
+	closed bool
+	peers  map[string]*zmtpConn   // identity → connection (handshake done)
+	conns  map[*zmtpConn]struct{} // every open connection
+}
+
+var _ Transport = (*zmtpRouter)(nil)
+
+type zmtpConn struct {
+	r      *zmtpRouter
+	nc     net.Conn
+	remote string
+	id     string
+	wake   chan struct{}
+	dead   chan struct{}
+	once   sync.Once
+
+	mu      sync.Mutex
+	closed  bool
+	pending []byte // framed messages waiting for the writer
+	nmsgs   int
+}
+
+func listenZMTPRouter(addr string, cfg zmqConfig) (*zmtpRouter, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "*" {
+		addr = net.JoinHostPort("", port)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.maxFrame <= 0 {
+		cfg.maxFrame = DefaultMaxFrameSize
+	}
+	if cfg.handshakeTimeout <= 0 {
+		cfg.handshakeTimeout = DefaultHandshakeTimeout
+	}
+	r := &zmtpRouter{cfg: cfg, ln: ln, in: make(chan recvResult, zmtpInboundBacklog), viol: make(chan Violation, 64),
+		done: make(chan struct{}), peers: map[string]*zmtpConn{}, conns: map[*zmtpConn]struct{}{}}
+	r.seq.Store(rand.Uint32())
+	r.wg.Add(1)
+	go r.acceptLoop()
+	return r, nil
+}
+
+func (r *zmtpRouter) addr() string { return r.ln.Addr().String() }
+
+func (r *zmtpRouter) acceptLoop() {
+	defer r.wg.Done()
+	for {
+		nc, err := r.ln.Accept()
+		if err != nil {
+			select {
+			case <-r.done:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.cfg.logger.Printf("protocol: accept: %v", err)
+			select { // e.g. EMFILE: do not spin
+			case <-time.After(10 * time.Millisecond):
+			case <-r.done:
+				return
+			}
+			continue
+		}
+		c := &zmtpConn{r: r, nc: nc, remote: nc.RemoteAddr().String(), wake: make(chan struct{}, 1), dead: make(chan struct{})}
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			nc.Close()
+			return
+		}
+		r.conns[c] = struct{}{}
+		r.wg.Add(1)
+		r.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (r *zmtpRouter) violation(c *zmtpConn, reason string) {
+	who := c.remote
+	if c.id != "" {
+		who += fmt.Sprintf(" (identity %q)", c.id)
+	}
+	r.cfg.logger.Printf("protocol: closing connection from %s: %s", who, reason)
+	select {
+	case r.viol <- Violation{Remote: who, Reason: reason}:
+	default: // flooded with bad peers: drop the report
+	}
+}
+
+// serve runs the handshake and then the read loop of one connection.
+func (c *zmtpConn) serve() {
+	r := c.r
+	defer r.wg.Done()
+	br := bufio.NewReaderSize(c.nc, zmtpReadBuffer)
+	zr := &zmtpReader{br: br, max: uint64(r.cfg.maxFrame)}
+	if err := c.handshake(zr); err != nil {
+		c.close(err.Error(), reportHandshake(err))
+		return
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		c.close("router closed", false)
+		return
+	}
+	old := r.peers[c.id]
+	r.peers[c.id] = c
+	r.wg.Add(1)
+	r.mu.Unlock()
+	if old != nil {
+		r.cfg.logger.Printf("protocol: identity %q reconnected from %s; closing its connection from %s", c.id, c.remote, old.remote)
+		old.close("replaced by a newer connection with the same identity", false)
+	}
+	go c.writeLoop()
+	for {
+		m, err := zr.next()
+		if err != nil {
+			c.close(err.Error(), errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrBadFraming))
+			return
+		}
+		var res recvResult
+		switch {
+		case m.cmd:
+			name, data, err := parseZMTPCommand(m.body)
+			if err != nil {
+				c.close(err.Error(), true)
+				return
+			}
+			switch name {
+			case "PING":
+				// PING: TTL (2 bytes) then a context echoed by PONG.
+				if len(data) >= 2 {
+					c.enqueue(flagCommand, append([]byte("\x04PONG"), data[2:]...))
+				}
+			case "ERROR":
+				c.close("peer sent ERROR", false)
+				return
+			}
+			continue
+		case m.nframes != 1:
+			res.err = &BadFrame{Peer: c.id, Reason: fmt.Sprintf("%d frames, want 1", m.nframes)}
+		default:
+			res.f = Frame{Peer: c.id, Payload: m.body}
+		}
+		select {
+		case r.in <- res:
+		case <-r.done:
+			c.close("router closed", false)
+			return
+		}
+	}
+}
+
+type handshakeError struct {
+	reason string
+	report bool
+}
+
+func (e *handshakeError) Error() string { return e.reason }
+
+func reportHandshake(err error) bool {
+	var he *handshakeError
+	if errors.As(err, &he) {
+		return he.report
+	}
+	return errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrBadFraming)
+}
+
+// handshake exchanges greetings and READY commands and sets c.id.
+func (c *zmtpConn) handshake(zr *zmtpReader) error {
+	ht := c.r.cfg.handshakeTimeout
+	_ = c.nc.SetDeadline(time.Now().Add(ht))
+	timeout := func(err error) error {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return &handshakeError{reason: "no ZMTP handshake within " + ht.String(), report: true}
+		}
+		return err
+	}
+	if _, err := c.nc.Write(zmtpGreeting[:]); err != nil {
+		return timeout(err)
+	}
+	var g [zmtpGreetingLen]byte
+	if _, err := io.ReadFull(zr.br, g[:zmtpSignatureLen]); err != nil {
+		return timeout(err)
+	}
+	if g[0] != 0xff || g[9]&1 != 1 {
+		return &handshakeError{reason: "not a ZMTP 3 peer (bad signature)", report: true}
+	}
+	if _, err := io.ReadFull(zr.br, g[zmtpSignatureLen:]); err != nil {
+		return timeout(err)
+	}
+	if g[10] < 3 {
+		return &handshakeError{reason: fmt.Sprintf("ZMTP %d.%d peer, want 3.x", g[10], g[11]), report: true}
+	}
+	if mech := strings.TrimRight(string(g[12:32]), "\x00"); mech != "NULL" {
+		return &handshakeError{reason: fmt.Sprintf("security mechanism %q, want NULL", mech), report: true}
+	}
+	if _, err := c.nc.Write(zmtpReady); err != nil {
+		return timeout(err)
+	}
+	// The peer's READY is bounded by the frame limit like any frame.
+	m, err := zr.next()
+	if err != nil {
+		return timeout(err)
+	}
+	if !m.cmd {
+		return &handshakeError{reason: "expected a READY command", report: true}
+	}
+	name, data, err := parseZMTPCommand(m.body)
+	if err != nil {
+		return err
+	}
+	if name != "READY" {
+		return &handshakeError{reason: fmt.Sprintf("expected READY, got %q", name), report: name != "ERROR"}
+	}
+	var sockType string
+	var id []byte
+	if err := parseZMTPProperties(data, func(k string, v []byte) {
+		switch {
+		case strings.EqualFold(k, "Socket-Type"):
+			sockType = string(v)
+		case strings.EqualFold(k, "Identity"):
+			id = v
+		}
+	}); err != nil {
+		return err
+	}
+	if sockType != "DEALER" {
+		return &handshakeError{reason: fmt.Sprintf("socket type %q cannot talk to a ROUTER here (want DEALER)", sockType), report: true}
+	}
+	if len(id) == 0 {
+		id = binary.BigEndian.AppendUint32([]byte{0}, c.r.seq.Add(1))
+	}
+	c.id = string(id)
+	_ = c.nc.SetDeadline(time.Time{})
+	return nil
+}
+
+// enqueue frames p for the writer. It never blocks; a full queue drops the
+// peer.
+func (c *zmtpConn) enqueue(flags byte, p []byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if c.nmsgs >= zmtpQueueMsgs || (c.nmsgs > 0 && len(c.pending)+len(p) > zmtpQueueBytes) {
+		n := c.nmsgs
+		c.mu.Unlock()
+		c.close(fmt.Sprintf("peer is not reading: %d messages queued", n), true)
+		return
+	}
+	c.pending = appendZMTPHeader(c.pending, flags, len(p))
+	c.pending = append(c.pending, p...)
+	c.nmsgs++
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *zmtpConn) writeLoop() {
+	defer c.r.wg.Done()
+	wt := c.r.cfg.writeTimeout
+	var buf []byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.dead:
+			return
+		}
+		c.mu.Lock()
+		buf, c.pending = c.pending, buf[:0]
+		c.nmsgs = 0
+		c.mu.Unlock()
+		if len(buf) == 0 {
+			continue
+		}
+		if wt > 0 {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+		}
+		if _, err := c.nc.Write(buf); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.close(fmt.Sprintf("peer did not read for %v; closing its connection", wt), true)
+			} else {
+				c.close("write: "+err.Error(), false)
+			}
+			return
+		}
+		if cap(buf) > zmtpKeepWriteBuf {
+			buf = nil
+		}
+	}
+}
+
+// close ends the connection once and forgets it.
+func (c *zmtpConn) close(reason string, report bool) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.pending = nil
+		c.mu.Unlock()
+		close(c.dead)
+		c.nc.Close()
+		r := c.r
+		r.mu.Lock()
+		if c.id != "" && r.peers[c.id] == c {
+			delete(r.peers, c.id)
+		}
+		delete(r.conns, c)
+		r.mu.Unlock()
+		if report {
+			r.violation(c, reason)
+		}
+	})
+}
+
+// Recv returns the next frame, a *BadFrame for a malformed message or a
+// connection closed for misbehaving, or ErrClosed after Close.
+func (r *zmtpRouter) Recv(ctx context.Context) (Frame, error) {
+	select {
+	case <-r.done: // after Close, even with messages still buffered
+		return Frame{}, ErrClosed
+	default:
+	}
+	select {
+	case res := <-r.in:
+		return res.f, res.err
+	case v := <-r.viol:
+		return Frame{}, &BadFrame{Reason: "connection from " + v.Remote + " closed: " + v.Reason}
+	case <-ctx.Done():
+		return Frame{}, ctx.Err()
+	case <-r.done:
+		return Frame{}, ErrClosed
+	}
+}
+
+// Send queues f.Payload for the peer f.Peer and returns at once; the
+// payload is copied, so the caller may reuse it. A frame for an unknown (or
+// dropped) peer is discarded silently, as with libzmq.
+func (r *zmtpRouter) Send(ctx context.Context, f Frame) error {
+	select {
+	case <-r.done:
+		return ErrClosed
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.mu.RLock()
+	c := r.peers[f.Peer]
+	r.mu.RUnlock()
+	if c != nil {
+		c.enqueue(0, f.Payload)
+	}
+	return nil
+}
+
+// Close closes the listener and every connection, and waits for all the
+// router's goroutines.
+func (r *zmtpRouter) Close() error {
+	var err error
+	r.once.Do(func() {
+		close(r.done)
+		err = r.ln.Close()
+		r.mu.Lock()
+		r.closed = true
+		conns := make([]*zmtpConn, 0, len(r.conns))
+		for c := range r.conns {
+			conns = append(conns, c)
+		}
+		r.mu.Unlock()
+		for _, c := range conns {
+			c.close("router closed", false)
+		}
+		r.wg.Wait()
+	})
+	return err
+}
