@@ -158,15 +158,15 @@ func (c *core) handle(env protocol.Envelope, now time.Time) {
 		c.statsReport(id, m, now)
 	case *protocol.Spawning:
 		if w := c.reg.get(id); w != nil {
-			w.state = protocol.StateSpawning
+			c.reg.setState(w, protocol.StateSpawning)
 		} else {
 			c.log.Warn("Got spawning message from unknown worker, asking it to quit", "worker", id)
 			c.out(id, &protocol.Quit{})
 		}
 	case *protocol.SpawningComplete:
 		if w := c.reg.get(id); w != nil {
-			w.state = protocol.StateRunning
-			w.setCounts(m.UserClassesCount)
+			c.reg.setState(w, protocol.StateRunning)
+			c.reg.setCounts(w, m.UserClassesCount)
 		} else {
 			c.log.Warn("Got spawning_complete message from unknown worker, asking it to quit", "worker", id)
 			c.out(id, &protocol.Quit{})
@@ -272,7 +272,7 @@ func (c *core) workerQuit(id string, now time.Time) {
 		return
 	}
 	c.removeWorker(id, now)
-	c.log.Info(fmt.Sprintf("Worker %q (index %d) quit. %d workers ready.", id, c.reg.index(id), c.reg.count(protocol.StateReady)))
+	c.log.Info(fmt.Sprintf("Worker %q (index %d) quit. %d workers ready.", id, c.reg.index(id), c.reg.readyCount()))
 	if c.reg.workerCount() <= 0 {
 		c.log.Info("The last worker quit, stopping test.")
 		c.stop(now, true)
@@ -313,7 +313,7 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 			}
 		}
 	}
-	w.state = m.State
+	c.reg.setState(w, m.State)
 	w.cpu = m.CurrentCPUUsage
 	if !w.cpuWarned && w.cpu > cpuWarningThreshold {
 		w.cpuWarned = true
@@ -337,7 +337,7 @@ func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
 		w = c.takeBack(id, cand)
 	}
 	c.agg.Merge(m, now)
-	w.setCounts(m.UserClassesCount)
+	c.reg.setCounts(w, m.UserClassesCount)
 }
 
 // takeBack registers a worker that never sent client_ready to this master.
@@ -354,18 +354,20 @@ func (c *core) takeBack(id string, cand *candidate) *worker {
 
 // ---- liveness ----
 
-// tick is heartbeat_worker's loop body, run every HeartbeatInterval.
+// tick is heartbeat_worker's loop body, run every HeartbeatInterval. It
+// walks the registry in place: nothing in the loop adds or removes workers
+// (removals are collected and done after it).
 func (c *core) tick(now time.Time) {
 	var remove []string
-	for _, w := range c.reg.all() {
+	for _, w := range c.reg.order {
 		if w.state == protocol.StateMissing && w.heartbeat <= HeartbeatDeadAt {
 			remove = append(remove, w.id)
 		}
 		if w.heartbeat < 0 && w.state != protocol.StateMissing {
 			c.log.Info(fmt.Sprintf("Worker %s failed to send heartbeat, setting state to missing.", w.id))
 			c.counters.missing++
-			w.state = protocol.StateMissing
-			w.counts = nil
+			c.reg.setState(w, protocol.StateMissing)
+			c.reg.clearCounts(w)
 			if c.disp != nil {
 				c.disp.RemoveWorker(w.id)
 				c.pendingRebalance = true
@@ -398,19 +400,11 @@ func (c *core) tick(now time.Time) {
 	}
 }
 
-// checkStopped is Locust's check_stopped.
+// checkStopped is Locust's check_stopped. It is O(1): the registry keeps
+// per-state counts.
 func (c *core) checkStopped() {
-	all := c.reg.all()
-	allReady, noneActive := true, true
-	for _, w := range all {
-		if w.state != protocol.StateReady {
-			allReady = false
-		}
-		switch w.state {
-		case protocol.StateRunning, protocol.StateSpawning, protocol.StateReady:
-			noneActive = false
-		}
-	}
+	allReady := c.reg.readyCount() == c.reg.len()
+	noneActive := c.reg.workerCount() == 0
 	if (c.state == StateStopping && allReady) || noneActive {
 		c.setState(StateStopped)
 	}

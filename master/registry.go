@@ -21,32 +21,50 @@ type worker struct {
 	cpu       float64
 	mem       int64
 	counts    map[string]int64 // reported user_classes_count
+	users     int64            // sum of counts, kept with them
 	cpuWarned bool
 	takenBack bool
 }
 
-func (w *worker) userCount() int64 {
-	var n int64
-	for _, c := range w.counts {
-		n += c
-	}
-	return n
+// userCount is the sum of the reported user_classes_count.
+func (w *worker) userCount() int64 { return w.users }
+
+// tally holds the registry's per-state worker counts and user total. It is
+// kept up to date on every change so that the per-message checks are O(1).
+type tally struct {
+	ready, spawning, running, missing int
+	startable                         int   // readyForStart's predicate
+	users                             int64 // sum of every worker's userCount
 }
 
-func (w *worker) setCounts(cc []protocol.ClassCount) {
-	w.counts = make(map[string]int64, len(cc))
-	for _, c := range cc {
-		w.counts[c.Class] = c.Count
+// account adds (sign 1) or removes (sign -1) w's contribution.
+func (t *tally) account(w *worker, sign int) {
+	switch w.state {
+	case protocol.StateReady:
+		t.ready += sign
+	case protocol.StateSpawning:
+		t.spawning += sign
+	case protocol.StateRunning:
+		t.running += sign
+	case protocol.StateMissing:
+		t.missing += sign
 	}
+	if w.state == protocol.StateReady || (w.takenBack && w.state != protocol.StateMissing) {
+		t.startable += sign
+	}
+	// Two's-complement sums wrap alike in any order: the total stays the
+	// exact (wrapped) sum of the per-worker sums.
+	t.users += int64(sign) * w.users
 }
 
 // registry is Locust's WorkerNodes plus the worker index table. It keeps
 // insertion order like the Python dict (replacing a key keeps its place).
 type registry struct {
 	nodes     map[string]*worker
-	order     []string
+	order     []*worker // insertion order of nodes' values
 	indexes   map[string]int
 	nextIndex int
+	tally     tally
 }
 
 func newRegistry() registry {
@@ -66,46 +84,87 @@ func (r *registry) index(id string) int {
 
 func (r *registry) get(id string) *worker { return r.nodes[id] }
 
+// put adds w, or replaces the worker with its id in place. w's state and
+// counts must then change only through setState, setCounts and clearCounts.
 func (r *registry) put(w *worker) {
-	if _, ok := r.nodes[w.id]; !ok {
-		r.order = append(r.order, w.id)
+	w.users = sumCounts(w.counts)
+	if old, ok := r.nodes[w.id]; ok {
+		r.tally.account(old, -1)
+		r.order[slices.Index(r.order, old)] = w
+	} else {
+		r.order = append(r.order, w)
 	}
 	r.nodes[w.id] = w
+	r.tally.account(w, 1)
 }
 
 func (r *registry) del(id string) {
-	if _, ok := r.nodes[id]; !ok {
+	w, ok := r.nodes[id]
+	if !ok {
 		return
 	}
+	r.tally.account(w, -1)
 	delete(r.nodes, id)
-	r.order = slices.DeleteFunc(r.order, func(s string) bool { return s == id })
+	r.order = slices.DeleteFunc(r.order, func(x *worker) bool { return x == w })
 }
 
-func (r *registry) all() []*worker {
-	out := make([]*worker, 0, len(r.order))
-	for _, id := range r.order {
-		out = append(out, r.nodes[id])
+// setState changes a registered worker's state.
+func (r *registry) setState(w *worker, state string) {
+	if w.state == state {
+		return
 	}
-	return out
+	r.tally.account(w, -1)
+	w.state = state
+	r.tally.account(w, 1)
 }
 
-func (r *registry) count(states ...string) int {
-	n := 0
-	for _, w := range r.nodes {
-		if slices.Contains(states, w.state) {
-			n++
-		}
+// setCounts replaces a registered worker's reported user_classes_count.
+func (r *registry) setCounts(w *worker, cc []protocol.ClassCount) {
+	counts := make(map[string]int64, len(cc))
+	for _, c := range cc {
+		counts[c.Class] = c.Count
+	}
+	r.tally.account(w, -1)
+	w.counts, w.users = counts, sumCounts(counts)
+	r.tally.account(w, 1)
+}
+
+// clearCounts forgets a registered worker's user counts (missing workers).
+func (r *registry) clearCounts(w *worker) {
+	r.tally.account(w, -1)
+	w.counts, w.users = nil, 0
+	r.tally.account(w, 1)
+}
+
+func sumCounts(m map[string]int64) int64 {
+	var n int64
+	for _, c := range m {
+		n += c
 	}
 	return n
 }
+
+// all returns a copy of the workers in insertion order. The hot paths use
+// the tally or iterate r.order directly instead.
+func (r *registry) all() []*worker { return slices.Clone(r.order) }
+
+// len is the number of registered workers, whatever their state.
+func (r *registry) len() int { return len(r.order) }
+
+// readyCount is the number of workers in state ready.
+func (r *registry) readyCount() int { return r.tally.ready }
+
+// startable is readyForStart: ready workers plus taken-back ones that are
+// not missing.
+func (r *registry) startable() int { return r.tally.startable }
 
 // active lists ready + running + spawning workers (Locust's order).
 func (r *registry) active() []string {
 	var out []string
 	for _, st := range []string{protocol.StateReady, protocol.StateRunning, protocol.StateSpawning} {
-		for _, id := range r.order {
-			if r.nodes[id].state == st {
-				out = append(out, id)
+		for _, w := range r.order {
+			if w.state == st {
+				out = append(out, w.id)
 			}
 		}
 	}
@@ -114,17 +173,11 @@ func (r *registry) active() []string {
 
 // workerCount is ready + spawning + running.
 func (r *registry) workerCount() int {
-	return r.count(protocol.StateReady, protocol.StateSpawning, protocol.StateRunning)
+	return r.tally.ready + r.tally.spawning + r.tally.running
 }
 
 // userCount sums the users every worker reported.
-func (r *registry) userCount() int64 {
-	var n int64
-	for _, w := range r.nodes {
-		n += w.userCount()
-	}
-	return n
-}
+func (r *registry) userCount() int64 { return r.tally.users }
 
 // reportedClassCounts is reported_user_classes_count (active workers only).
 func (r *registry) reportedClassCounts() map[string]int64 {

@@ -42,7 +42,24 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // is accepted, client_ready versions "" and -1 are accepted, errors without
 // first_seen/last_seen are accepted, and unknown message types decode as
 // *Custom with their data kept verbatim.
+//
+// The frequent types (worker: stats, heartbeat, client_ready, spawning,
+// spawning_complete, exception, quit, client_stopped; master: heartbeat,
+// ack, spawn) are decoded straight from the bytes (decode_fast.go); any
+// other type, and any frame the fast path declines, goes through the
+// generic Value tree. Both give the same result.
 func Decode(frame []byte, side Side) (Envelope, error) {
+	if env, ok := decodeFast(frame, side); ok {
+		return env, nil
+	}
+	return decodeGeneric(frame, side)
+}
+
+// decodeGeneric is the reference decoder: it builds the generic Value tree
+// of the data, then converts it. decodeFast must return what it returns
+// (FuzzDecodeDifferential checks this); every frame decodeFast declines,
+// including every invalid one, is decoded here, so errors come from here.
+func decodeGeneric(frame []byte, side Side) (Envelope, error) {
 	r := reader{b: frame}
 	n, err := r.arrayLen()
 	if err != nil {
@@ -89,8 +106,9 @@ func DecodeValue(b []byte) (Value, error) {
 }
 
 type reader struct {
-	b   []byte
-	pos int
+	b     []byte
+	pos   int
+	arena []Bucket // decodeFast's bucket chunks
 }
 
 func (r *reader) need(n uint64) ([]byte, error) {
