@@ -261,8 +261,9 @@ def render_stats(ctx, runs, micro, kinds):
          "per record (getrusage around the run, consumers included), and **records/s per core** = 10⁹ / CPU-ns. "
          "On a loaded machine records/s is what the foreign load left over; the CPU figure is steadier but does "
          "not show a single-consumer ceiling (boomer, launce per 100 goroutines) that an idle machine would hit. "
-         "`glocust` calls `Registry.Entry(method, name).Record(time.Now(), rt, n)` per record; `glocust-cached` keeps "
-         "the `*Entry` per goroutine and name, as glocust's scenario runner does per user. `clock` is no recorder: "
+         "`glocust` keeps the `*Entry` per request definition (as glocust's scenario runner does) and calls "
+         "`Entry.Observe(rt, n)` (coarse registry clock); `glocust-cached` calls `Record(time.Now(), rt, n)` on the "
+         "cached entry; `glocust-lookup` looks the entry up per record. `clock` is no recorder: "
          "only `time.Now()` and a goroutine-local count, the floor under all of them (each reads the clock once "
          "per record: glocust's caller, launce's `Aggregator.Report`, boomer's stats goroutine).", "",
          "| recorder | records/s min / **median** / max | CPU-ns/record | records/s per core | allocs/record | totals verified | foreign load (cores, median) |",
