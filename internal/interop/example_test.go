@@ -61,7 +61,9 @@ func TestGoUserExample(t *testing.T) {
 	// /health, POST /cart/checkout with the token, CACHE get item (recorded
 	// by hand, not over HTTP).
 	for name, n := range map[string]int64{"login": logins.Load(), "/items": items.Load(), "/cart/checkout": checkouts.Load()} {
-		if got[name][0] != n || n == 0 || got[name][1] != 0 {
+		// checkout has weight 1 of 9: in a 6 s run it may not come up at
+		// all, so only login and /items must be non-zero.
+		if got[name][0] != n || (n == 0 && name != "/cart/checkout") || got[name][1] != 0 {
 			t.Errorf("%s: master %v (requests, failures), target %d", name, got[name], n)
 		}
 	}
