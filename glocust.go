@@ -113,6 +113,9 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 		if host == "" {
 			host = sc.Host
 		}
+		if sc.LatencyCorrection {
+			opts.LatencyCorrection = true
+		}
 		classes = append(classes, sc.Classes...)
 	}
 	classes = append(classes, scenario.Registered()...)
@@ -153,12 +156,15 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		return 1
 	}
 	reg := stats.NewRegistry(stats.WithLogger(log))
+	raw := newUncorrected(opts, log)
 	var w *worker.Worker
 	runner := scenario.NewRunner(classes,
 		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
-		scenario.WithHost(host),
-		scenario.WithLogger(log),
-		scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+		append([]scenario.RunnerOption{
+			scenario.WithHost(host),
+			scenario.WithLogger(log),
+			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+		}, raw.runnerOptions()...)...,
 	)
 	defer runner.Close()
 	wopts := []worker.Option{
@@ -181,7 +187,15 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 			defer stopHealth()
 		}
 	}
-	if err := w.Run(ctx); err != nil {
+	err = w.Run(ctx)
+	if raw != nil {
+		now := time.Now()
+		raw.print(os.Stdout, now)
+		if err := raw.writeCSV(opts.CSVPrefix, now); err != nil {
+			log.Error("writing the uncorrected CSV", "err", err)
+		}
+	}
+	if err != nil {
 		log.Error("worker stopped", "err", err)
 		return 1
 	}

@@ -78,6 +78,10 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	runErr := make(chan error, 1)
 	go func() { runErr <- m.Run(context.Background()) }()
 
+	var raw *uncorrected // the in-process worker's uncorrected latencies
+	if standalone {
+		raw = newUncorrected(opts, log)
+	}
 	var wg sync.WaitGroup
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
 	defer func() { stopWorkers(); wg.Wait() }()
@@ -86,7 +90,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		// One in-process worker: its runner already runs every user on its
 		// own goroutine over all cores, as Locust's LocalRunner is one runner.
 		wg.Add(1)
-		go func() { defer wg.Done(); runInprocWorker(workerCtx, inproc, classes, host, opts, log) }()
+		go func() { defer wg.Done(); runInprocWorker(workerCtx, inproc, classes, host, opts, raw, log) }()
 	case opts.Processes != 0:
 		n := opts.Processes
 		if n < -1 {
@@ -105,6 +109,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 
 	out := newOutputs(opts, log, stdout)
+	out.raw = raw
 	if err := out.open(); err != nil {
 		log.Error(err.Error())
 		m.Quit()
@@ -243,13 +248,15 @@ func parsedOptions(o *config.Options) *protocol.Map {
 }
 
 // runInprocWorker runs the real worker code against the in-memory router.
-func runInprocWorker(ctx context.Context, r *protocol.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, log *slog.Logger) {
+func runInprocWorker(ctx context.Context, r *protocol.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, raw *uncorrected, log *slog.Logger) {
 	reg := stats.NewRegistry(stats.WithLogger(log))
 	var w *worker.Worker
 	runner := scenario.NewRunner(classes,
 		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
-		scenario.WithHost(host), scenario.WithLogger(log),
-		scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+		append([]scenario.RunnerOption{
+			scenario.WithHost(host), scenario.WithLogger(log),
+			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+		}, raw.runnerOptions()...)...,
 	)
 	defer runner.Close()
 	w = worker.New("inproc", 0, runner, reg,
@@ -281,6 +288,9 @@ func startChildren(ctx context.Context, wg *sync.WaitGroup, n int, port string, 
 		childEnv = append(childEnv, kv)
 	}
 	args := []string{"--worker", "--master-host", "127.0.0.1", "--master-port", port, "-L", opts.LogLevel}
+	if opts.LatencyCorrection {
+		args = append(args, "--latency-correction")
+	}
 	if opts.Locustfile != "" {
 		args = append(args, "-f", opts.Locustfile)
 	}
@@ -437,6 +447,7 @@ type outputs struct {
 	log    *slog.Logger
 	stdout io.Writer
 	csv    *report.CSVFiles
+	raw    *uncorrected // with --latency-correction in standalone mode
 }
 
 func newOutputs(opts *config.Options, log *slog.Logger, stdout io.Writer) *outputs {
@@ -532,6 +543,12 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			report.PrintStats(o.stdout, v.Stats(), now, false)
 			report.PrintPercentiles(o.stdout, v.Stats())
 			report.PrintErrors(o.stdout, v.Stats())
+			o.raw.print(o.stdout, now)
+		}
+		if o.csv != nil {
+			if err := o.raw.writeCSV(o.csv.Prefix(), time.Now()); err != nil {
+				o.log.Error("writing the uncorrected CSV", "err", err)
+			}
 		}
 		if o.csv != nil {
 			if err := o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount()); err != nil {

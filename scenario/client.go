@@ -171,10 +171,10 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	now := c.endTime(start, resp.Elapsed)
 	if err != nil {
 		resp.Err = err
-		entry.RecordFailure(now, resp.Elapsed, length, failureText(err))
+		c.u.recordFailure(entry, now, resp.Elapsed, length, failureText(err))
 		return resp
 	}
-	entry.Record(now, resp.Elapsed, length)
+	c.u.record(entry, now, resp.Elapsed, length)
 	return resp
 }
 

@@ -61,6 +61,8 @@ type Runner struct {
 	realClock   bool // now is time.Now: request end times are derived, not read
 	dialer      net.Dialer
 	defaultHost string
+	correct     bool  // latency correction (openmodel.go)
+	rawStats    Stats // uncorrected copy of every request, when correcting
 
 	ctx    context.Context // cancelled by Close; parent of every user
 	cancel context.CancelFunc
@@ -117,6 +119,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 	for _, o := range opts {
 		o(r)
 	}
+	r.wrapCorrected()
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, c := range classes {
 		if c == nil {

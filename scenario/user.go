@@ -41,6 +41,11 @@ type UserContext struct {
 
 	cpLastRun  time.Time // ConstantPacing state, as Locust's _cp_last_run
 	cpLastWait time.Duration
+
+	// Latency correction (openmodel.go): the current task's intended
+	// start, the next scheduled start (zero: none) and the current lag.
+	intended, nextStart time.Time
+	lag                 time.Duration
 }
 
 type entryKey struct{ method, name string }
@@ -60,10 +65,10 @@ func (u *UserContext) now() time.Time {
 func (u *UserContext) Record(method, name string, responseTime time.Duration, contentLength int64, err error) {
 	e := u.entry(method, name)
 	if err != nil {
-		e.RecordFailure(u.now(), responseTime, contentLength, err.Error())
+		u.recordFailure(e, u.now(), responseTime, contentLength, err.Error())
 		return
 	}
-	e.Record(u.now(), responseTime, contentLength)
+	u.record(e, u.now(), responseTime, contentLength)
 }
 
 // entry returns the cached stats entry of (method, name) for this user.

@@ -46,6 +46,7 @@ func (r *Runner) runUser(u *user) {
 		r.loop(u)
 	}
 	unbind()
+	uc.lag = 0 // on_stop's requests are not scheduled
 
 	if cfg = u.class.cfg.Load(); runStop && cfg.onStop != nil {
 		// on_stop runs even after an interruption, as Locust runs it on
@@ -80,6 +81,9 @@ func (r *Runner) loop(u *user) {
 			wait = noTasksWait
 		} else {
 			t := cfg.tasks.pick(uc.Rand.IntN(cfg.tasks.total))
+			if r.correct {
+				uc.beginTask()
+			}
 			err := uc.runFn(u.ctx, t.Name, t.Fn)
 			u.http.endTask()
 			if errors.Is(err, ErrStopUser) {

@@ -33,8 +33,14 @@ func Constant(d time.Duration) WaitTime {
 // ConstantPacing waits so that consecutive task starts are d apart, like
 // Locust's constant_pacing: the wait is d minus the time the task ran (from
 // the end of the previous wait), and 0 when the task took longer than d.
+// With WithLatencyCorrection the user follows a fixed schedule instead (one
+// task start every d, late starts caught up at once) and records latencies
+// from each task's intended start.
 func ConstantPacing(d time.Duration) WaitTime {
 	return func(u *UserContext) time.Duration {
+		if u.r != nil && u.r.correct {
+			return u.scheduledWait(d)
+		}
 		now := u.now()
 		runTime := now.Sub(u.cpLastRun) - u.cpLastWait
 		wait := max(d-runTime, 0)

@@ -23,6 +23,9 @@ type Scenario struct {
 	Host string
 	// Classes are the user classes, in file order, validated.
 	Classes []*Class
+	// LatencyCorrection is the file's latency_correction (see
+	// WithLatencyCorrection).
+	LatencyCorrection bool
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -219,10 +222,12 @@ func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
 func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
-	err := p.fields(root, "", []string{"host", "users"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(root, "", []string{"host", "latency_correction", "users"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
+		case "latency_correction":
+			sc.LatencyCorrection, err = p.boolean(v, path)
 		case "users":
 			usersNode = v
 		}

@@ -90,7 +90,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax 2", "users:\n  - {path: /a?b}\n", "scenario.yaml:1: did not find expected"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
-		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, users)`},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, users)`},
 		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
 			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},
 		{"between arity", "users:\n  - class: A\n    wait_time: {between: [1]}\n    tasks: [{request: {path: /}}]\n",

@@ -144,6 +144,7 @@ type Options struct {
 	// glocust's own options.
 	LocustVersion        string // --locust-version: announced/expected Locust version; "-1" skips the check
 	RebalanceAtSpawnRate bool   // --rebalance-at-spawn-rate: rebalancing moves users at the spawn rate
+	LatencyCorrection    bool   // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
 	MaxFrameSize         int64  // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
 
 	// Help and ShowVersion are set by -h/--help and -V/--version. Parse returns

@@ -354,6 +354,9 @@ var options = []*option{
 	{names: []string{"--rebalance-at-spawn-rate"}, env: "GLOCUST_REBALANCE_AT_SPAWN_RATE", group: gGlocust, arity: arityFlag,
 		help: "When rebalancing, move users at --spawn-rate instead of all at once (Locust issue #2332).",
 		flag: boolean(func(o *Options) *bool { return &o.RebalanceAtSpawnRate })},
+	{names: []string{"--latency-correction"}, env: "GLOCUST_LATENCY_CORRECTION", group: gGlocust, arity: arityFlag,
+		help: "Correct coordinated omission: users with constant_pacing/constant_throughput keep a fixed schedule (late starts are caught up) and record each request from its intended start, as wrk2 does. The uncorrected figures are printed beside them (and written to <csv>_stats_uncorrected.csv).",
+		flag: boolean(func(o *Options) *bool { return &o.LatencyCorrection })},
 	{names: []string{"--max-frame-size"}, env: "GLOCUST_MAX_FRAME_SIZE", group: gGlocust, metavar: "<bytes>", def: "64MiB",
 		help: "Largest ZeroMQ frame accepted from a peer (bytes, or with KiB/MiB/GiB); 0 = no limit.",
 		one: func(o *Options, v string) error {

@@ -1,0 +1,85 @@
+package glocust
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/master/report"
+	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/scenario"
+	"github.com/glocust/glocust/stats"
+)
+
+// uncorrected keeps the uncorrected copy of every request when
+// --latency-correction is on: the runner records corrected times into the
+// worker's registry (what the master sees) and raw ones here, so the two
+// can be printed side by side at the end.
+type uncorrected struct {
+	reg *stats.Registry
+
+	mu  sync.Mutex
+	agg *stats.Aggregate
+}
+
+// newUncorrected returns nil unless latency correction is on.
+func newUncorrected(opts *config.Options, log *slog.Logger) *uncorrected {
+	if !opts.LatencyCorrection {
+		return nil
+	}
+	now := time.Now()
+	return &uncorrected{reg: stats.NewRegistry(stats.WithLogger(log), stats.WithClock(time.Now)), agg: stats.NewAggregate(now)}
+}
+
+// runnerOptions turns correction on in a runner, with the raw copy here.
+func (u *uncorrected) runnerOptions() []scenario.RunnerOption {
+	if u == nil {
+		return nil
+	}
+	return []scenario.RunnerOption{scenario.WithLatencyCorrection(
+		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return u.reg.Entry(m, n) }))}
+}
+
+// aggregate folds what was recorded since the last call into the running
+// aggregate and returns it.
+func (u *uncorrected) aggregate(now time.Time) *stats.Aggregate {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := u.reg.Report(now)
+	u.agg.Merge(&protocol.Stats{Stats: r.Entries, Total: r.Total, Errors: r.Errors}, now)
+	return u.agg
+}
+
+// print writes the uncorrected request table and percentiles in Locust's
+// console format, under a heading that says what they are.
+func (u *uncorrected) print(w io.Writer, now time.Time) {
+	if u == nil {
+		return
+	}
+	a := u.aggregate(now)
+	fmt.Fprintln(w, "Latency correction (--latency-correction): the tables above measure each request from its intended start")
+	fmt.Fprintln(w, "(coordinated omission corrected). The same requests measured from their actual send (uncorrected, as Locust measures):")
+	report.PrintStats(w, a, now, false)
+	report.PrintPercentiles(w, a)
+}
+
+// writeCSV writes <prefix>_stats_uncorrected.csv in the _stats.csv format.
+func (u *uncorrected) writeCSV(prefix string, now time.Time) error {
+	if u == nil || prefix == "" {
+		return nil
+	}
+	a := u.aggregate(now)
+	f, err := os.Create(prefix + "_stats_uncorrected.csv")
+	if err != nil {
+		return err
+	}
+	if err := report.StatsCSV(f, a); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
