@@ -476,38 +476,29 @@ func (o *outputs) open() error {
 func (o *outputs) startPeriodic(m *master.Master) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	printStats := !o.opts.OnlySummary && (o.opts.PrintStats || o.opts.Headless)
-	if printStats {
+	every := func(d time.Duration, f func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := time.NewTicker(consoleStatsInterval)
+			t := time.NewTicker(d)
 			defer t.Stop()
 			for {
 				select {
 				case <-done:
 					return
 				case <-t.C:
-					m.Do(func(v *master.View) { report.PrintStats(o.stdout, v.Stats(), time.Now(), true) })
+					f()
 				}
 			}
 		}()
 	}
+	if !o.opts.OnlySummary && (o.opts.PrintStats || o.opts.Headless) {
+		every(consoleStatsInterval, func() {
+			m.Do(func(v *master.View) { report.PrintStats(o.stdout, v.Stats(), time.Now(), true) })
+		})
+	}
 	if o.csv != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(csvStatsInterval)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					o.writeCSV(m)
-				}
-			}
-		}()
+		every(csvStatsInterval, func() { o.writeCSV(m) })
 	}
 	var once sync.Once
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
