@@ -171,6 +171,7 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		worker.WithLogger(log),
 		worker.WithLocustVersion(opts.LocustVersion),
 		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
+		worker.WithTags(opts.Tags, opts.ExcludeTags),
 	}
 	if s := lookupEnv(env, "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil {

@@ -25,6 +25,10 @@ type Task struct {
 	// @task default).
 	Weight int
 	Fn     TaskFunc
+	// Tags are Locust's @tag names: with -T/--tags only tasks carrying one
+	// of the given tags run, with -E/--exclude-tags tasks carrying one of
+	// those do not (see Runner.FilterTags).
+	Tags []string
 }
 
 // Class is a user class: what one simulated user does. It is plain data;

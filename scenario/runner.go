@@ -68,16 +68,17 @@ type Runner struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // user goroutines
 
-	mu          sync.Mutex
-	classes     map[string]*classRun
-	order       []*classRun // sorted by name
-	masterHost  string
-	stopTimeout time.Duration
-	nextID      int64
-	alive       int                      // user goroutines not yet exited
-	idle        chan struct{}            // closed while alive == 0
-	timers      map[*time.Timer]struct{} // graceful-stop deadlines pending
-	closed      bool
+	mu           sync.Mutex
+	classes      map[string]*classRun
+	order        []*classRun // sorted by name
+	masterHost   string
+	stopTimeout  time.Duration
+	nextID       int64
+	alive        int                      // user goroutines not yet exited
+	idle         chan struct{}            // closed while alive == 0
+	timers       map[*time.Timer]struct{} // graceful-stop deadlines pending
+	closed       bool
+	tagsFiltered bool // FilterTags ran
 
 	timerWG sync.WaitGroup // graceful-stop deadline callbacks
 

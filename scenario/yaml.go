@@ -198,6 +198,26 @@ func (p *parser) seq(n *yaml.Node, path string) ([]*yaml.Node, error) {
 	return n.Content, nil
 }
 
+// strList reads a list of non-empty strings.
+func (p *parser) strList(n *yaml.Node, path string) ([]string, error) {
+	items, err := p.seq(n, path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(items))
+	for i, it := range items {
+		s, err := p.str(it, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		if s == "" {
+			return nil, p.errf(it, fmt.Sprintf("%s[%d]", path, i), "must not be empty")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // strMap reads a mapping of string keys to scalar values.
 func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
 	n = resolve(n)
@@ -376,10 +396,12 @@ func (p *parser) task(n *yaml.Node, path string) (Task, error) {
 	var req *Request
 	var steps []func(ctx context.Context, u *UserContext)
 	var reqNode *yaml.Node
-	err := p.fields(n, path, []string{"name", "weight", "request", "steps"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(n, path, []string{"name", "weight", "tags", "request", "steps"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "name":
 			t.Name, err = p.str(v, path)
+		case "tags":
+			t.Tags, err = p.strList(v, path)
 		case "weight":
 			t.Weight, err = p.integer(v, path, 0, 1<<20)
 		case "request":

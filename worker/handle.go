@@ -108,6 +108,7 @@ func (l *loop) spawn(m *protocol.Spawn) {
 	w.users.SetHost(host)
 	if st := w.State(); st != protocol.StateRunning && st != protocol.StateSpawning {
 		w.stats.Reset(w.now()) // a new test starts: Locust clears stats here
+		w.filterTags(m.ParsedOptions)
 	}
 	w.setState(protocol.StateSpawning)
 	w.users.Apply(m.UserClassesCount)
@@ -184,4 +185,44 @@ func formatCounts(cc []protocol.ClassCount) string {
 		b.WriteString(strconv.FormatInt(c.Count, 10))
 	}
 	return b.String()
+}
+
+// filterTags applies the tag filter once, before the first users start:
+// the master's tags/exclude_tags (non-empty lists in the spawn's
+// parsed_options) win over the worker's own.
+func (w *Worker) filterTags(opts *protocol.Map) {
+	f, ok := w.users.(TagFilter)
+	if !ok {
+		return
+	}
+	include, exclude := w.tags, w.excludeTags
+	if l := stringList(opts, "tags"); len(l) > 0 {
+		include = l
+	}
+	if l := stringList(opts, "exclude_tags"); len(l) > 0 {
+		exclude = l
+	}
+	if f.FilterTags(include, exclude) && (len(include) > 0 || len(exclude) > 0) {
+		w.log.Info("filtering tasks by tags", "tags", include, "exclude_tags", exclude)
+	}
+}
+
+// stringList reads a list of strings from a parsed_options key (nil if
+// the key is missing, None or not a list of strings).
+func stringList(m *protocol.Map, key string) []string {
+	if m == nil {
+		return nil
+	}
+	v, _ := m.Get(key)
+	items, ok := v.([]protocol.Value)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		if s, ok := it.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

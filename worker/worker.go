@@ -46,6 +46,15 @@ type Users interface {
 	UpdateClass(name string, attrs map[string]any) []string
 }
 
+// TagFilter is implemented by Users that can filter their tasks by tags
+// (scenario.Runner does). The worker calls it at the first spawn, with the
+// master's tags/exclude_tags when the master sets them (as Locust's
+// workers take them from the spawn's parsed_options), else its own
+// (WithTags).
+type TagFilter interface {
+	FilterTags(include, exclude []string) bool
+}
+
 // Dialer opens a transport to the master. The default dials a ZeroMQ DEALER.
 type Dialer func(ctx context.Context, endpoint, identity string) (protocol.Transport, error)
 
@@ -102,6 +111,12 @@ func WithMasterTimeouts(reset, reregister, quit time.Duration) Option {
 // ramp-up is complete (Locust's --reset-stats on workers).
 func WithResetStatsOnSpawningComplete(on bool) Option { return func(w *Worker) { w.resetStats = on } }
 
+// WithTags sets the worker's own -T/--tags and -E/--exclude-tags, used
+// when the master's spawn sets none (see TagFilter).
+func WithTags(include, exclude []string) Option {
+	return func(w *Worker) { w.tags, w.excludeTags = include, exclude }
+}
+
 // WithWaitAfterStop adds a delay between client_stopped and client_ready
 // (LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP).
 func WithWaitAfterStop(d time.Duration) Option { return func(w *Worker) { w.waitAfterStop = d } }
@@ -132,6 +147,7 @@ type Worker struct {
 	waitAfterStop                     time.Duration
 	redialDelay                       time.Duration
 	resetStats                        bool
+	tags, excludeTags                 []string              // own -T/-E (WithTags)
 	outbox                            chan protocol.Payload // from other goroutines
 	registered                        atomic.Bool           // acked by the current master
 	stateMu                           sync.Mutex

@@ -57,6 +57,14 @@ type fakeUsers struct {
 	stops   int
 	updated []string
 	attrs   map[string]any
+	filters [][2][]string // FilterTags calls: include, exclude
+}
+
+func (u *fakeUsers) FilterTags(include, exclude []string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.filters = append(u.filters, [2][]string{include, exclude})
+	return true
 }
 
 func (u *fakeUsers) SetHost(h string) { u.mu.Lock(); u.host = h; u.mu.Unlock() }

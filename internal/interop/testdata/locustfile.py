@@ -1,12 +1,13 @@
 # Python twin of scenario.yaml: the same user classes, weights and requests.
 # A Locust master reads the classes from it; Python workers run it.
-from locust import HttpUser, task, constant
+from locust import HttpUser, task, constant, tag
 
 
 class WebUser(HttpUser):
     weight = 3
     wait_time = constant(0.2)
 
+    @tag("landing")
     @task(5)
     def home(self):
         self.client.get("/", name="home")

@@ -1,0 +1,30 @@
+package worker
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/glocust/glocust/protocol"
+)
+
+// TestTagsFromSpawn checks which tags the worker filters with: the
+// master's non-empty tags/exclude_tags from the spawn's parsed_options win,
+// the worker's own (WithTags) fill in, and only a spawn that starts a test
+// filters.
+func TestTagsFromSpawn(t *testing.T) {
+	t.Parallel()
+	h := start(t, WithTags([]string{"own"}, []string{"own-x"}))
+	h.expect("client_ready")
+	h.send(&protocol.Ack{Index: 1, HasIndex: true})
+	opts := protocol.NewMap("tags", []protocol.Value{"checkout", "login"}, "exclude_tags", nil, "num_users", int64(2))
+	h.send(&protocol.Spawn{Timestamp: 1, UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 2}}, ParsedOptions: opts})
+	h.expect("spawning_complete")
+	h.send(&protocol.Spawn{Timestamp: 2, UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 3}}, ParsedOptions: opts})
+	h.expect("spawning_complete")
+	h.users.mu.Lock()
+	got := fmt.Sprint(h.users.filters)
+	h.users.mu.Unlock()
+	if want := "[[[checkout login] [own-x]]]"; got != want {
+		t.Fatalf("FilterTags calls = %s, want %s (one call, master's tags, own exclude_tags)", got, want)
+	}
+}
