@@ -66,7 +66,10 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "glocust: error: --loglevel: %v\n", err)
 		return 1
 	}
-	log := logging.New(logOut, level, "glocust."+opts.Mode().String())
+	// The last lines also go to a ring: workers send them to the master
+	// (Locust's "logs" message) and the master serves them on /logs.
+	logs := &logging.Ring{}
+	log := logging.New(io.MultiWriter(logOut, logs), level, "glocust."+opts.Mode().String())
 	for _, w := range opts.Warnings {
 		log.Warn(w)
 	}
@@ -76,7 +79,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 
 	switch opts.Mode() {
 	case config.ModeWorker:
-		return runWorker(ctx, opts, env, log)
+		return runWorker(ctx, opts, env, log, logs)
 	default:
 		return runMaster(ctx, opts, env, log, stdout)
 	}
@@ -149,7 +152,7 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	return classes, host, nil
 }
 
-func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger) int {
+func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
@@ -172,6 +175,7 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		worker.WithLocustVersion(opts.LocustVersion),
 		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
 		worker.WithTags(opts.Tags, opts.ExcludeTags),
+		worker.WithLogs(logs.Lines, 0),
 	}
 	if s := lookupEnv(env, "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil {

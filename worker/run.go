@@ -47,6 +47,8 @@ type loop struct {
 	readyT    *time.Timer   // client_ready after stop
 	stopping  bool
 	quitAfter bool
+
+	logsSent int64 // log lines ever logged when logs were last sent
 }
 
 // Run connects to the master and serves it until the master sends quit
@@ -74,6 +76,12 @@ func (w *Worker) Run(parent context.Context) error {
 	defer hb.Stop()
 	report := time.NewTicker(w.reportEvery)
 	defer report.Stop()
+	var logsC <-chan time.Time
+	if w.logSource != nil {
+		t := time.NewTicker(w.logEvery)
+		defer t.Stop()
+		logsC = t.C
+	}
 
 	w.log.Info("starting worker", "node_id", w.nodeID, "master", w.endpoint, "locust_version", w.version)
 	l.startDial()
@@ -125,6 +133,10 @@ func (w *Worker) Run(parent context.Context) error {
 		case <-report.C:
 			if l.registered {
 				l.sendStats()
+			}
+		case <-logsC:
+			if l.registered && !l.sendLogs() {
+				logsC = nil // too many lines: sent once more, then never again
 			}
 		case p := <-w.outbox:
 			if l.registered {
@@ -346,3 +358,23 @@ func (l *loop) drainOutbox() {
 // run ends, so the master's totals match what the target received. It fits
 // within the 0.5 s a Locust master waits for final reports after quit.
 const finishGrace = 300 * time.Millisecond
+
+// sendLogs sends the recent log lines if any are new since the last call.
+// It reports false, after a warning and a last send, when more than
+// maxLogLinesPerInterval lines came in one interval (Locust's rule).
+func (l *loop) sendLogs() bool {
+	w := l.w
+	lines, total := w.logSource()
+	fresh := total - l.logsSent
+	l.logsSent = total
+	if fresh > maxLogLinesPerInterval {
+		w.log.Warn("The worker attempted to send more than 70 log lines in one interval. Further log sending was disabled for this worker.")
+		lines, l.logsSent = w.logSource()
+		l.send(&protocol.Logs{WorkerID: w.nodeID, Logs: lines})
+		return false
+	}
+	if fresh > 0 {
+		l.send(&protocol.Logs{WorkerID: w.nodeID, Logs: lines})
+	}
+	return true
+}

@@ -84,6 +84,31 @@ func WithLocustVersion(v string) Option { return func(w *Worker) { w.version = v
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(w *Worker) { w.log = l } }
 
+// LogSource returns the worker's recent log lines (oldest first) and how
+// many lines were ever logged; internal/logging's Ring.Lines is one.
+type LogSource func() (lines []string, total int64)
+
+// DefaultLogInterval is how often a worker sends its log lines (Locust's
+// WORKER_LOG_REPORT_INTERVAL).
+const DefaultLogInterval = 10 * time.Second
+
+// maxLogLinesPerInterval: a worker that logged more lines than this in one
+// interval sends its logs once more and then stops sending them, as
+// Locust's workers do.
+const maxLogLinesPerInterval = 70
+
+// WithLogs makes the worker send Locust's "logs" message (Locust >= 2.29)
+// every interval when there are new lines, for the master's web UI and
+// /logs. interval <= 0 means DefaultLogInterval.
+func WithLogs(src LogSource, interval time.Duration) Option {
+	return func(w *Worker) {
+		w.logSource, w.logEvery = src, interval
+		if interval <= 0 {
+			w.logEvery = DefaultLogInterval
+		}
+	}
+}
+
 // WithDialer replaces the transport (tests).
 func WithDialer(d Dialer) Option { return func(w *Worker) { w.dial = d } }
 
@@ -147,7 +172,9 @@ type Worker struct {
 	waitAfterStop                     time.Duration
 	redialDelay                       time.Duration
 	resetStats                        bool
-	tags, excludeTags                 []string              // own -T/-E (WithTags)
+	tags, excludeTags                 []string // own -T/-E (WithTags)
+	logSource                         LogSource
+	logEvery                          time.Duration
 	outbox                            chan protocol.Payload // from other goroutines
 	registered                        atomic.Bool           // acked by the current master
 	stateMu                           sync.Mutex

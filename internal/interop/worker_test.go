@@ -316,6 +316,23 @@ func TestStopThenSwarmAgain(t *testing.T) {
 		return len(ws) == 1 && ws[0].State == "running" && ws[0].UserCount == 3
 	})
 	waitFor(t, "new requests", 10*time.Second, func() bool { return c.target.Count("GET /") > before })
+	// The worker sends its log lines every 10 s (Locust's "logs"); the
+	// master's /logs shows them under the worker's id.
+	id := glocustWorkerID(t, w)
+	waitFor(t, "the worker's lines on the master's /logs", 25*time.Second, func() bool {
+		logs, err := getJSON(web + "/logs")
+		if err != nil {
+			return false
+		}
+		workers, _ := logs["workers"].(map[string]any)
+		lines, _ := workers[id].([]any)
+		for _, l := range lines {
+			if s, _ := l.(string); strings.Contains(s, "/INFO/glocust.worker: starting worker node_id="+id) {
+				return true
+			}
+		}
+		return false
+	})
 	_ = m.Signal(syscall.SIGTERM)
 	mustExit(t, w, 20*time.Second, 0)
 	_, _ = m.Wait(20 * time.Second)
