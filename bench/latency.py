@@ -55,11 +55,15 @@ def free_port():
     return p
 
 
-def build(out):
+def build(out, glocust, target):
     env = dict(os.environ, CGO_ENABLED="0")
-    subprocess.run(["go", "build", "-o", os.path.join(out, "glocust"), "./cmd/glocust"], cwd=ROOT, env=env, check=True)
-    subprocess.run(["go", "build", "-o", os.path.join(out, "stalltarget"), "./cmd/stalltarget"], cwd=HERE, env=env, check=True)
-    return os.path.join(out, "glocust"), os.path.join(out, "stalltarget")
+    if not glocust:
+        glocust = os.path.join(out, "glocust")
+        subprocess.run(["go", "build", "-o", glocust, "./cmd/glocust"], cwd=ROOT, env=env, check=True)
+    if not target:
+        target = os.path.join(out, "stalltarget")
+        subprocess.run(["go", "build", "-o", target, "./cmd/stalltarget"], cwd=HERE, env=env, check=True)
+    return glocust, target
 
 
 def start_target(binary, port, period, stall):
@@ -156,10 +160,7 @@ def main():
 
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="glocust-latency-")
-    glocust, target = args.glocust, args.stalltarget
-    if not glocust or not target:
-        g, t = build(tmp)
-        glocust, target = glocust or g, target or t
+    glocust, target = build(tmp, args.glocust, args.stalltarget)
     port = free_port()
     tp = start_target(target, port, args.period, args.stall)
     runs = []

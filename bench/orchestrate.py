@@ -19,7 +19,9 @@ Sections:
           wrk, glocust standalone, glocust worker and Locust FastHttpUser
           worker (both under a Locust master, via worker_vs_locust.py)
   fanin   goal 3: TODO hook (master fan-in)
-  memory  goal 4: TODO hook (memory per user)
+  memory  goal 4: RSS of one glocust process (standalone, and a worker under a
+          Locust master) with 100,000 idle users vs a Locust worker's bytes per
+          user (bench/memory.py)
 """
 import argparse
 import csv
@@ -528,17 +530,168 @@ def section_fanin(ctx):
             + body.replace("## ", "### ") + "\n")
 
 
+def load_memory():
+    spec = importlib.util.spec_from_file_location("memory_bench", os.path.join(BENCH, "memory.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def section_memory(ctx):
-    """Goal 4, memory per user. TODO (another session): one glocust worker (or
-    standalone) with 100,000 idle users (constant wait 60 s), RSS after the
-    spawn settles (/proc/<pid>/status VmRSS, or /usr/bin/time -v max RSS),
-    KiB per user; Locust's per-user figure beside it (fewer users, scaled).
-    Goal: <= 1 GiB at 100,000 users (10 KiB per user)."""
-    return ("## 4. Memory per user (issue 5, goal 4)\n\n"
-            "Not measured yet: `section_memory` in `bench/orchestrate.py` is a TODO hook.\n")
+    """Goal 4, memory per user: one glocust process (standalone, and a worker
+    under a Locust master) with MEMORY_USERS (100,000) idle users (constant
+    wait 60 s), VmRSS/VmHWM once every user has made its first request and
+    RSS is stable; the same with one user as the baseline; bytes per user =
+    (RSS_N - RSS_1) / (N - 1). Locust's figure beside it: one Locust
+    FastHttpUser worker under a Locust master at MEMORY_LOCUST_USERS (5,000,
+    20,000 and 40,000) users. The runs themselves are bench/memory.py's (see its
+    docstring). Goal: <= 1 GiB at 100,000 users (10 KiB per user).
+    Env: MEMORY_USERS, MEMORY_LOCUST_USERS (comma-separated)."""
+    a = ctx.args
+    mem = load_memory()
+    users = int(os.environ.get("MEMORY_USERS", "100000"))
+    lusers = [int(x) for x in os.environ.get("MEMORY_LOCUST_USERS", "5000,20000,40000").split(",") if x]
+    plan = [("glocust-standalone", [1, users]), ("glocust-worker", [1, users]), ("locust-worker", [1] + lusers)]
+    nginx = mem.start_nginx(ctx.tmp)
+    pids = nginx_pids(nginx.pid)
+    runs = []
+    try:
+        for rnd in range(1, a.rounds + 1):
+            for kind, ns in plan:
+                for n in ns:
+                    idle = wait_idle(a.run_idle_wait)
+                    r = {"section": "memory", "round": rnd, "kind": kind, "users": n, "idle_before": idle}
+                    try:
+                        with Meter(pids) as m:
+                            r.update(mem.run_one(kind, n, ctx.glocust, ctx.locust, ctx.tmp))
+                    except Exception as e:  # one failed run must not stop the others
+                        r["error"] = f"{type(e).__name__}: {e}"[:500]
+                    r.update(m.meta())
+                    log(f"memory round {rnd} {kind} {n} users: VmRSS {(r.get('rss_kb') or 0) / 1024:.1f} MiB, "
+                        f"settled={r.get('settled')}, requests {r.get('requests')}, foreign {m.foreign:.2f} cores"
+                        + (f", error {r['error']}" if r.get("error") else ""))
+                    runs.append(r)
+                    ctx.record(r)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+    rate = mem.SPAWN_RATE
+    ctx.commands += [
+        "taskset -c 0 nginx -c bench/memory/nginx.conf -p <tmp>   # 4 ports, return 200 'ok', Connection: close",
+        f"taskset -c 1 glocust -f bench/memory/scenario_idle.yaml --headless -u <1|{users}> -r <min(N,{rate})> "
+        f"-t {mem.RUN_TIME}s --only-summary   # VmRSS/VmHWM once nginx answered N requests and RSS is stable, "
+        "then SIGTERM",
+        f"taskset -c 0 locust -f bench/memory/locustfile_idle.py --master --headless --expect-workers 1 "
+        f"-u <N> -r <min(N,{rate})> -t {mem.RUN_TIME}s;  taskset -c 1 <glocust --worker -f "
+        "bench/memory/scenario_idle.yaml | locust --worker -f bench/memory/locustfile_idle.py>   "
+        f"# glocust N = 1, {users}; Locust N = 1, {', '.join(str(x) for x in lusers)}",
+    ]
+    return render_memory(ctx, runs, plan, mem)
 
 
-SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory}
+def memory_per_user(runs, kind, n):
+    """bytes/user per round: (RSS_n - RSS_1) / (n - 1), both runs of that round settled."""
+    out = []
+    for rnd in sorted({r["round"] for r in runs}):
+        hi = [r for r in runs if r["kind"] == kind and r["users"] == n and r["round"] == rnd and r.get("settled")]
+        lo = [r for r in runs if r["kind"] == kind and r["users"] == 1 and r["round"] == rnd and r.get("settled")]
+        if hi and lo and n > 1:
+            out.append((hi[0]["rss_kb"] - lo[0]["rss_kb"]) * 1024 / (n - 1))
+    return out
+
+
+def render_memory(ctx, runs, plan, mem):
+    a = ctx.args
+    mib = lambda kb: kb / 1024
+    labels = {"glocust-standalone": "glocust standalone", "glocust-worker": "glocust worker (Locust master)",
+              "locust-worker": "Locust FastHttpUser worker (Locust master)"}
+    L = ["## 4. Memory per user (issue 5, goal 4)", "",
+         "Idle users: class `IdleUser`, `wait_time` constant 60 s, one task `GET /` "
+         "(`bench/memory/scenario_idle.yaml`, `bench/memory/locustfile_idle.py`; four equivalent tasks to "
+         "nginx's four loopback ports 18090-18093, `bench/memory/nginx.conf`). A user makes its request when "
+         "it starts and then waits 60 s; the target answers `Connection: close`, so a waiting user holds no "
+         "socket (the hard `RLIMIT_NOFILE` here is 20,000 and cannot be raised, so 100,000 open connections "
+         "do not fit in one process). The master paces the ramp: "
+         f"`-r {mem.SPAWN_RATE}` (100,000 users in 40 s; at 5,000/s the generator's core saturates and "
+         "sockets pile up past the limit). "
+         "A run is measured once nginx has answered N requests of this run (it logs 2 bytes per request) "
+         "and the generator's VmRSS has moved by less than max(1 %, 2 MiB) over 3 one-second samples: VmRSS and "
+         "VmHWM from `/proc/<pid>/status`, with `uptime`; then the processes get SIGTERM. Every measurement "
+         f"falls within {mem.DEADLINE} s of the start, before any user's 60 s wait ends. The generator runs on "
+         "core 1 (`taskset -c 1`), nginx and the Locust master on core 0. **bytes/user** = (VmRSS at N users − "
+         "VmRSS of the same command with 1 user, same round) / (N − 1); "
+         f"{a.rounds} interleaved round(s), medians. VmRSS does not count the kernel's socket memory.", "",
+         "| generator | users | VmRSS min / **median** / max (MiB) | VmHWM median (MiB) | 1-user VmRSS (MiB) | "
+         "**bytes/user** median (per round) | ramp (s) | runs ok |",
+         "|---|---|---|---|---|---|---|---|"]
+    per_user = {}
+    for kind, ns in plan:
+        for n in ns:
+            rs = [r for r in runs if r["kind"] == kind and r["users"] == n]
+            ok = [r for r in rs if r.get("settled")]
+            if not ok:
+                err = next((r.get("error") or f"not settled: {r.get('requests')} of {n} requests" for r in rs), "")
+                L.append(f"| {labels[kind]} | {n:,} | failed: `{err[:150]}` | | | | | 0/{len(rs)} |")
+                continue
+            rss = [r["rss_kb"] for r in ok]
+            base = med([r["rss_kb"] for r in runs if r["kind"] == kind and r["users"] == 1 and r.get("settled")])
+            bpu = memory_per_user(runs, kind, n)
+            if bpu:
+                per_user[(kind, n)] = med(bpu)
+            L.append(f"| {labels[kind]} | {n:,} | {mib(min(rss)):.1f} / **{mib(med(rss)):.1f}** / {mib(max(rss)):.1f} | "
+                     f"{mib(med([r['hwm_kb'] for r in ok])):.1f} | {mib(base) if base else 0:.1f} | "
+                     + (f"**{med(bpu):,.0f}** ({', '.join(f'{x:,.0f}' for x in bpu)})" if bpu else "–")
+                     + f" | {med([r['spawned_s'] for r in ok]):.0f} | {len(ok)}/{len(rs)} |")
+    L.append("")
+    gl = [(k, n) for k, n in per_user if k != "locust-worker"]
+    lo = sorted(n for k, n in per_user if k == "locust-worker")
+    for k, n in gl:
+        rss = med([r["rss_kb"] for r in runs if r["kind"] == k and r["users"] == n and r.get("settled")])
+        verdict = "met" if rss * 1024 <= 2 ** 30 and n >= 100000 else ("NOT met" if n >= 100000 else "n/a (N < 100,000)")
+        L.append(f"- {labels[k]}: **{mib(rss):,.0f} MiB** VmRSS at {n:,} users (goal ≤ 1,024 MiB: **{verdict}**), "
+                 f"**{per_user[(k, n)] / 1024:.2f} KiB per user** (goal ≤ 10 KiB)"
+                 + (f"; Locust's worker uses **{per_user[('locust-worker', lo[-1])] / per_user[(k, n)]:.1f}x** as much "
+                    f"per user ({per_user[('locust-worker', lo[-1])] / 1024:.1f} KiB at {lo[-1]:,} users)" if lo else "")
+                 + ".")
+    if lo:
+        L.append(f"- Locust FastHttpUser worker: " + ", ".join(
+            f"{per_user[('locust-worker', n)] / 1024:.1f} KiB per user at {n:,} users" for n in lo)
+            + f"; 100,000 such users would need about "
+              f"{(per_user[('locust-worker', lo[-1])] * 100000) / 2 ** 30:.1f} GiB above its baseline.")
+    L.append("")
+    L += ["Per run (load average from `uptime` at the moment of the reading; the machine is shared):", "",
+          "| round | generator | users | VmRSS (MiB) | VmHWM (MiB) | requests answered | summary reqs / fails | measured at (s) | foreign load (cores) | uptime load average |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        la = re.search(r"load average: (.*)$", r.get("uptime") or "")
+        L.append(f"| {r['round']} | {r['kind']} | {r['users']:,} | "
+                 + (f"{mib(r['rss_kb']):.1f} | {mib(r['hwm_kb']):.1f} | " if r.get("rss_kb") else "– | – | ")
+                 + f"{r.get('requests', '–')} | {r.get('summary_requests', '–')} / {r.get('summary_failures', '–')} | "
+                 + f"{r.get('settled_s') if r.get('settled') else 'not settled'} | {r['foreign_cores']:.2f} | "
+                 + f"{la.group(1) if la else '?'} |" + (f" error: `{r['error'][:200]}`" if r.get("error") else ""))
+    L.append("")
+    return "\n".join(L)
+
+
+def section_latency(ctx):
+    """Goal 5, latency you can trust: bench/latency.py (a target that stalls
+    100 ms every second; glocust with --latency-correction, corrected and
+    uncorrected percentiles of the same requests, a closed-loop glocust run
+    and Locust beside them)."""
+    out = os.path.join(ctx.tmp, "latency.md")
+    cmd = [sys.executable, os.path.join(BENCH, "latency.py"), "--glocust", ctx.glocust, "--rounds", str(ctx.args.rounds),
+           "--duration", str(ctx.args.duration), "--locust", ctx.locust, "--out", out]
+    ctx.commands.append(" ".join(cmd).replace(ROOT + "/", "").replace(ctx.tmp + "/", "<tmp>/"))
+    wait_idle(ctx.args.run_idle_wait)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0 or not os.path.exists(out):
+        return "## 5. Latency you can trust (issue 5, goal 5)\n\nFailed: `" + (p.stderr or "")[-400:] + "`\n"
+    with open(out) as f:
+        return f.read()
+
+
+SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
+            "latency": section_latency}
 
 
 # ---------------------------------------------------------------- report
@@ -641,7 +794,7 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory", help="comma-separated sections")
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency", help="comma-separated sections")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)
     ap.add_argument("--stats-goroutines", type=int, default=1000)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -456,7 +457,7 @@ func (c *HTTPClient) drop(hc *hconn) {
 	defer c.mu.Unlock()
 	for i, o := range c.conns {
 		if o == hc {
-			c.conns = append(c.conns[:i], c.conns[i+1:]...)
+			c.conns = slices.Delete(c.conns, i, i+1) // clears the freed slot: no closed conn stays reachable
 			break
 		}
 	}
