@@ -203,6 +203,7 @@ func TestMisspellingsFail(t *testing.T) {
 		{"overlays/headless/master-job.yaml", "--enable-rebalancing", "--enable-rebalancnig", "unrecognized arguments: --enable-rebalancnig"},
 		{"overlays/mixed/master-deployment.yaml", "--master\n", "--mastr\n", "--mastr"},
 		{"base/worker-deployment.yaml", "name: LOCUST_MASTER_NODE_HOST", "name: LOCUST_MASTER_HOST", "LOCUST_MASTER_HOST"},
+		{"overlays/headless/worker-job.yaml", "--web-port=8089", "--web-prot=8089", "--web-prot"},
 		{"base/locust.conf", "spawn-rate = 5", "spawn-rte = 5", "--spawn-rte"},
 		{"base/settings.env", "LOCUST_HOST=", "LOCUST_HSOT=", "no key LOCUST_HOST"},
 		{"overlays/seed/slave-deployment.yaml", "value: locust-master", "value: locust-mastr", "locust-mastr"},

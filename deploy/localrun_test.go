@@ -15,22 +15,36 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/glocust/glocust/internal/config"
 )
 
 // TestHeadlessJobLocally is the stand-in for "the pods really run": the
-// rendered headless master Job and worker Deployment, started on loopback
-// with exactly their args and env. ConfigMaps are written as files at their
-// mount paths under a temp root (paths in args and env are moved under it),
-// the master Service's name and the target's host map to 127.0.0.1, and the
-// Service's ports to free ones. The only edit is the one a user's overlay
-// would make: a short run in locust.conf. The Job's command must exit 0 on a
-// passing run and non-zero when requests fail, and the workers must end
-// when the master does.
+// rendered headless master Job and worker Job, started on loopback with
+// exactly their args and env, as many workers as the worker Job's
+// parallelism. ConfigMaps are written as files at their mount paths under a
+// temp root (paths in args and env are moved under it), the master Service's
+// name and the target's host map to 127.0.0.1, and the Service's ports (and
+// each worker's probe port) to free ones. The only edit is the one a user's
+// overlay would make: a short run in locust.conf. The workers start first, as
+// they may in a cluster (they repeat client_ready until the master answers).
+// The master Job's command must exit 0 on a passing run and non-zero when
+// requests fail; every worker must become ready, end when the master does and
+// exit 0 either way: that is what completes the worker Job.
 func TestHeadlessJobLocally(t *testing.T) {
 	bin := buildImageBinary(t)
 	o := overlays(t)["headless"]
 	master := o.workload(t, "Job", "master")
-	worker := o.workload(t, "Deployment", "worker")
+	worker := o.workload(t, "Job", "worker")
+	if w := o.workloads(); len(w) != 2 {
+		t.Fatalf("headless: want the master Job and the worker Job, have %d workloads", len(w))
+	}
+	nWorkers := 0
+	if p, c := worker.obj.Spec.Parallelism, worker.obj.Spec.Completions; p == nil || c == nil || *p != *c || *p < 1 {
+		t.Fatalf("worker Job: parallelism %v, completions %v: want equal and positive", p, c)
+	} else {
+		nWorkers = *p
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -59,29 +73,48 @@ func TestHeadlessJobLocally(t *testing.T) {
 				}
 			}
 			mEnv = append(mEnv, "LOCUST_MASTER_BIND_PORT="+strconv.Itoa(zmq), "LOCUST_WEB_PORT="+strconv.Itoa(web))
+			// The master waits for exactly the worker Job's workers.
+			mOpts, err := config.Parse(mArgs, mEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mOpts.ExpectWorkers != nWorkers {
+				t.Fatalf("the master expects %d workers, the worker Job runs %d", mOpts.ExpectWorkers, nWorkers)
+			}
 
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			var mOut syncBuffer
-			m := exec.CommandContext(ctx, bin, mArgs...)
-			m.Env, m.Dir, m.Stdout, m.Stderr = mEnv, root, &mOut, &mOut
-			if err := m.Start(); err != nil {
-				t.Fatal(err)
-			}
 			var workers []*exec.Cmd
 			var wOut []*syncBuffer
-			for i := 0; i < 2; i++ {
+			var wReady []chan struct{}
+			for i := 0; i < nWorkers; i++ {
 				args, env := podCommand(t, o, worker, filepath.Join(root, fmt.Sprintf("worker-%d", i)), hosts)
 				env = replaceEnv(env, "LOCUST_MASTER_NODE_PORT", strconv.Itoa(zmq))
+				probe := freePort(t)
+				for j, a := range args {
+					if a == "--web-port=8089" {
+						args[j] = "--web-port=" + strconv.Itoa(probe)
+					}
+				}
 				w := exec.CommandContext(ctx, bin, args...)
 				buf := &syncBuffer{}
 				w.Env, w.Dir, w.Stdout, w.Stderr = env, root, buf, buf
 				if err := w.Start(); err != nil {
 					t.Fatal(err)
 				}
-				workers, wOut = append(workers, w), append(wOut, buf)
+				ready := make(chan struct{})
+				go waitReady(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", probe), ready)
+				workers, wOut, wReady = append(workers, w), append(wOut, buf), append(wReady, ready)
 			}
-			err := m.Wait()
+			// The master's pod comes up after the workers'.
+			time.Sleep(time.Second)
+			var mOut syncBuffer
+			m := exec.CommandContext(ctx, bin, mArgs...)
+			m.Env, m.Dir, m.Stdout, m.Stderr = mEnv, root, &mOut, &mOut
+			if err := m.Start(); err != nil {
+				t.Fatal(err)
+			}
+			err = m.Wait()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -95,15 +128,23 @@ func TestHeadlessJobLocally(t *testing.T) {
 			if !tc.pass && code == 0 {
 				t.Error("failing run: the Job's command exited 0, want non-zero")
 			}
-			// Workers quit on the master's quit (they would also quit after
-			// 60 s without its heartbeats).
+			// Every worker was acknowledged by the master (readiness probe).
+			for i, r := range wReady {
+				select {
+				case <-r:
+				default:
+					t.Errorf("worker %d: /readyz never answered 200 during the run", i)
+				}
+			}
+			// Workers quit on the master's quit with exit code 0: each such
+			// pod is one of the worker Job's completions, whatever the verdict.
 			for i, w := range workers {
 				done := make(chan error, 1)
 				go func() { done <- w.Wait() }()
 				select {
 				case err := <-done:
 					if err != nil {
-						t.Errorf("worker %d: %v\n%s", i, err, tail(wOut[i].String(), 1500))
+						t.Errorf("worker %d: %v, want exit 0 (the worker Job completes only if every worker exits 0)\n%s", i, err, tail(wOut[i].String(), 1500))
 					}
 				case <-time.After(20 * time.Second):
 					_ = w.Process.Signal(syscall.SIGKILL)
@@ -121,6 +162,21 @@ func TestHeadlessJobLocally(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// waitReady closes ready once url answers 200 (a readiness probe passing).
+func waitReady(ctx context.Context, url string, ready chan<- struct{}) {
+	c := &http.Client{Timeout: time.Second}
+	for ctx.Err() == nil {
+		if resp, err := c.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				close(ready)
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -31,7 +31,9 @@ type object struct {
 	Metadata meta              `yaml:"metadata"`
 	Data     map[string]string `yaml:"data"`
 	Spec     struct {
-		Template *podTemplate `yaml:"template"` // Deployment, Job
+		Template    *podTemplate `yaml:"template"`    // Deployment, Job
+		Parallelism *int         `yaml:"parallelism"` // Job
+		Completions *int         `yaml:"completions"` // Job
 	} `yaml:"spec"`
 }
 
@@ -120,19 +122,21 @@ func (o *overlay) services() []string {
 type workload struct {
 	owner string // Kind/name
 	role  string // app.kubernetes.io/component
+	obj   *object
 	pod   *podTemplate
 	c     container
 }
 
 func (o *overlay) workloads() []workload {
 	var out []workload
-	for _, x := range o.objects {
+	for i := range o.objects {
+		x := &o.objects[i]
 		if x.Spec.Template == nil || (x.Kind != "Deployment" && x.Kind != "Job") {
 			continue
 		}
 		t := x.Spec.Template
 		for _, c := range append(append([]container{}, t.Spec.InitContainers...), t.Spec.Containers...) {
-			out = append(out, workload{x.Kind + "/" + x.Metadata.Name, t.Metadata.Labels["app.kubernetes.io/component"], t, c})
+			out = append(out, workload{x.Kind + "/" + x.Metadata.Name, t.Metadata.Labels["app.kubernetes.io/component"], x, t, c})
 		}
 	}
 	return out

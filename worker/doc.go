@@ -14,7 +14,10 @@
 // one that hears no master heartbeat for ReregisterAfter (15 s) stops its
 // users and registers again under a fresh node id: a master restarted on
 // the same address gets the worker back for its next swarm (a glocust
-// master takes it back earlier, from its heartbeats).
+// master takes it back earlier, from its heartbeats). The master-heartbeat
+// timeout still ends the worker if no master is heard from for 60 s, and
+// so does waiting 60 × 5 s for an ack, whether or not the master's port
+// accepts connections: a worker never waits forever.
 //
 // Concurrency: a Worker is driven by one goroutine (Run). SendMessage,
 // OnMessage registration before Run, and the exception reporter are safe to

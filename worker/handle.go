@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/glocust/glocust/protocol"
 )
@@ -31,6 +32,7 @@ func (l *loop) handle(f protocol.Frame) (bool, error) {
 		l.registered = true
 		w.registered.Store(true)
 		l.wantReady = false
+		l.unackedSince = time.Time{}
 		l.connectT.Stop()
 		if !l.lastMasterHB.IsZero() {
 			l.lastMasterHB = w.now()

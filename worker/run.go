@@ -41,7 +41,10 @@ type loop struct {
 	connectT   *time.Timer
 
 	lastMasterHB time.Time // zero until the master's first heartbeat
-	resetDone    bool      // connection reset done in this silence episode
+	// unackedSince is when the worker began waiting for an ack (start,
+	// re-registration, client_ready after a stop); zero while registered.
+	unackedSince time.Time
+	resetDone    bool // connection reset done in this silence episode
 
 	stopDone  chan struct{} // a stop in progress
 	readyT    *time.Timer   // client_ready after stop
@@ -84,6 +87,7 @@ func (w *Worker) Run(parent context.Context) error {
 	}
 
 	w.log.Info("starting worker", "node_id", w.nodeID, "master", w.endpoint, "locust_version", w.version)
+	l.unackedSince = w.now()
 	l.startDial()
 	for {
 		select {
@@ -155,6 +159,7 @@ func (w *Worker) Run(parent context.Context) error {
 		case <-l.readyT.C:
 			l.wantReady = true
 			l.readyTries = 0
+			l.unackedSince = w.now()
 			l.sendClientReady()
 		}
 	}
@@ -279,7 +284,7 @@ func (l *loop) sendStats() bool {
 func (l *loop) tick() (bool, error) {
 	w := l.w
 	if !l.registered {
-		return false, nil
+		return l.checkUnregistered()
 	}
 	cpu := w.cpu.CPUPercent() / float64(runtime.GOMAXPROCS(0))
 	l.send(&protocol.Heartbeat{State: w.State(), CurrentCPUUsage: cpu, CurrentMemoryUsage: rssBytes()})
@@ -302,6 +307,28 @@ func (l *loop) tick() (bool, error) {
 	return false, nil
 }
 
+// checkUnregistered bounds the wait for a master while not registered,
+// whether or not a connection could be made: a master that was heard from
+// and then went silent for the master timeout ends the worker
+// (ErrMasterTimeout, as Locust's 60 s rule), and so does waiting longer
+// than connectEvery × connectRetries for an ack (ErrConnect, Locust's
+// 60 × 5 s), e.g. while the master's port refuses connections.
+func (l *loop) checkUnregistered() (bool, error) {
+	w := l.w
+	now := w.now()
+	if w.masterTimeout > 0 && !l.lastMasterHB.IsZero() && now.Sub(l.lastMasterHB) > w.masterTimeout {
+		w.log.Error("no heartbeat from master, quitting", "silence", now.Sub(l.lastMasterHB).Round(time.Second))
+		l.stopUsers(0)
+		return true, ErrMasterTimeout
+	}
+	if limit := w.connectEvery * time.Duration(w.connectRetries); limit > 0 && !l.unackedSince.IsZero() && now.Sub(l.unackedSince) > limit {
+		w.log.Error("no master acknowledged this worker, quitting", "master", w.endpoint, "waited", now.Sub(l.unackedSince).Round(time.Second))
+		l.stopUsers(0)
+		return true, ErrConnect
+	}
+	return false, nil
+}
+
 // reregister returns to ready and sends client_ready on a fresh connection
 // under a fresh node id: the master is gone or has forgotten this worker,
 // and a new id cannot collide with the old connection's identity.
@@ -315,6 +342,7 @@ func (l *loop) reregister() {
 	w.registered.Store(false)
 	l.wantReady = true
 	l.readyTries = 0
+	l.unackedSince = w.now()
 	l.resetDone = false
 	l.closeTransport()
 	l.redialT.Reset(w.redialDelay)

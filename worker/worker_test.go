@@ -313,3 +313,54 @@ func TestUpdateUserClassAndCustomMessages(t *testing.T) {
 		t.Fatal("SendMessage refused")
 	}
 }
+
+// TestMasterGoneForGood: the master goes silent and never answers again.
+// The worker re-registers, and once the master timeout has passed since
+// the last heartbeat it quits with ErrMasterTimeout although it is not
+// registered any more (a Kubernetes Job of workers must end).
+func TestMasterGoneForGood(t *testing.T) {
+	t.Parallel()
+	h := start(t, WithMasterTimeouts(50*time.Millisecond, 150*time.Millisecond, 600*time.Millisecond),
+		WithConnectRetry(10*time.Second, 60))
+	h.expect("client_ready")
+	h.send(&protocol.Ack{Index: 0, HasIndex: true})
+	h.send(&protocol.MasterHeartbeat{})
+	t0 := time.Now()
+	select {
+	case err := <-h.result:
+		if !errors.Is(err, ErrMasterTimeout) {
+			t.Fatalf("Run returned %v, want ErrMasterTimeout", err)
+		}
+		if d := time.Since(t0); d < 500*time.Millisecond {
+			t.Fatalf("quit after %v, before the 600 ms master timeout", d)
+		}
+		h.result <- err
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker waits forever for a master that is gone")
+	}
+}
+
+// TestNoMasterAtAll: the master's port never accepts (the dial blocks), so
+// no client_ready can even be sent; the worker still gives up after
+// connectEvery × connectRetries with ErrConnect, as Locust does after its
+// 60 × 5 s.
+func TestNoMasterAtAll(t *testing.T) {
+	t.Parallel()
+	dial := func(ctx context.Context, endpoint, id string) (protocol.Transport, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	w := New("127.0.0.1", 1, &fakeUsers{counts: map[string]int64{}}, stats.NewRegistry(),
+		WithDialer(dial), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		WithIntervals(20*time.Millisecond, 50*time.Millisecond), WithConnectRetry(50*time.Millisecond, 4))
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrConnect) {
+			t.Fatalf("Run returned %v, want ErrConnect", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker waits forever for a master whose port never accepts")
+	}
+}

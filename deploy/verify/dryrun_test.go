@@ -22,6 +22,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -363,12 +364,15 @@ func TestServerDryRun(t *testing.T) {
 
 	// The harness itself: what it must refuse, it refuses.
 	t.Run("rejects", func(t *testing.T) {
-		objs := render(t, "headless")
+		objs := render(t, "glocust")
 		var worker *appsv1.Deployment
 		for _, o := range objs {
-			if d, ok := o.Obj.(*appsv1.Deployment); ok {
+			if d, ok := o.Obj.(*appsv1.Deployment); ok && d.Name == "glocust-worker" {
 				worker = d.DeepCopy()
 			}
+		}
+		if worker == nil {
+			t.Fatal("glocust: no worker Deployment")
 		}
 		const ns = "glocust"
 		deploy := schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
@@ -403,6 +407,20 @@ func TestServerDryRun(t *testing.T) {
 			t.Errorf("field typo: err = %v, want strict decoding error", err)
 		} else {
 			t.Logf("field typo: %v", err)
+		}
+
+		// The headless worker Job: podFailurePolicy needs restartPolicy Never.
+		for _, o := range render(t, "headless") {
+			if j, ok := o.Obj.(*batchv1.Job); ok && j.Name == "glocust-worker" {
+				j = j.DeepCopy()
+				j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+				err := c.dryRun(ctx, ns, jsonOf(t, j), o.GVK)
+				if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "podFailurePolicy") {
+					t.Errorf("worker Job with OnFailure: err = %v, want Invalid (podFailurePolicy needs Never)", err)
+				} else {
+					t.Logf("worker Job with OnFailure: %v", err)
+				}
+			}
 		}
 
 		seed := []byte(`{"apiVersion":"extensions/v1beta1","kind":"Deployment","metadata":{"name":"locust-master"}}`)

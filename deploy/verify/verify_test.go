@@ -1,12 +1,17 @@
 package verify
 
 import (
+	"bytes"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
@@ -44,6 +49,13 @@ func TestOverlaysListed(t *testing.T) {
 // TestOverlays renders every overlay, strict-decodes every object against
 // the allowlist and runs the project's lints.
 func TestOverlays(t *testing.T) {
+	// Kinds each overlay must have; the headless overlay runs its workers as
+	// a Job, so it has no Deployment and no HPA (and only the master's PDB).
+	common := []string{"Namespace", "ConfigMap", "Service", "NetworkPolicy", "PodDisruptionBudget"}
+	want := map[string]map[string]int{
+		"headless":       {"Job": 2, "Deployment": 0, "HorizontalPodAutoscaler": 0, "PodDisruptionBudget": 1},
+		"servicemonitor": {"ServiceMonitor": 1, "Job": 0},
+	}
 	for _, name := range overlays {
 		t.Run(name, func(t *testing.T) {
 			objs := render(t, name)
@@ -51,21 +63,196 @@ func TestOverlays(t *testing.T) {
 			for _, o := range objs {
 				kinds[o.GVK.Kind]++
 			}
-			for _, want := range []string{"Namespace", "ConfigMap", "Service", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"} {
-				if kinds[want] == 0 {
-					t.Errorf("no %s", want)
+			for _, k := range common {
+				if kinds[k] == 0 {
+					t.Errorf("no %s", k)
 				}
 			}
-			if name == "headless" && kinds["Job"] != 1 {
-				t.Errorf("headless: want one Job, have %d", kinds["Job"])
-			}
-			if name == "servicemonitor" && kinds["ServiceMonitor"] != 1 {
-				t.Errorf("servicemonitor: want one ServiceMonitor, have %d", kinds["ServiceMonitor"])
+			if w, ok := want[name]; ok {
+				for k, n := range w {
+					if kinds[k] != n {
+						t.Errorf("%s: want %d %s, have %d", name, n, k, kinds[k])
+					}
+				}
+			} else {
+				for _, k := range []string{"Deployment", "HorizontalPodAutoscaler"} {
+					if kinds[k] == 0 {
+						t.Errorf("no %s", k)
+					}
+				}
+				if kinds["Job"] != 0 {
+					t.Errorf("%s: want no Job, have %d", name, kinds["Job"])
+				}
 			}
 			for _, err := range manifests.Lint(objs) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// headlessJobs returns the headless overlay's master and worker Jobs.
+func headlessJobs(t *testing.T, objs []manifests.Object) (master, worker *batchv1.Job) {
+	t.Helper()
+	for _, o := range objs {
+		if j, ok := o.Obj.(*batchv1.Job); ok {
+			switch j.Spec.Template.Labels["app.kubernetes.io/component"] {
+			case "master":
+				master = j
+			case "worker":
+				worker = j
+			}
+		}
+	}
+	if master == nil || worker == nil {
+		t.Fatalf("headless: master Job %v, worker Job %v", master != nil, worker != nil)
+	}
+	return master, worker
+}
+
+// TestHeadlessWorkerJob: the headless workers are a Job that runs exactly
+// the workers the master waits for and completes with the run; the base's
+// worker Deployment, HPA and worker PDB are gone.
+func TestHeadlessWorkerJob(t *testing.T) {
+	objs := render(t, "headless")
+	for _, o := range objs {
+		switch o.String() {
+		case "Deployment/glocust-worker", "HorizontalPodAutoscaler/glocust-worker", "PodDisruptionBudget/glocust-worker":
+			t.Errorf("headless: %s is still there", o)
+		}
+	}
+	master, worker := headlessJobs(t, objs)
+	s := worker.Spec
+	n, ok := manifests.ExpectWorkers(master.Spec.Template.Spec.Containers[0])
+	if !ok {
+		t.Fatal("the master Job sets no --expect-workers / LOCUST_EXPECT_WORKERS")
+	}
+	if s.Parallelism == nil || s.Completions == nil || int(*s.Parallelism) != n || int(*s.Completions) != n {
+		t.Errorf("parallelism %v, completions %v, master's --expect-workers %d: want all equal",
+			ptr.Deref(s.Parallelism, -1), ptr.Deref(s.Completions, -1), n)
+	}
+	if ptr.Deref(s.CompletionMode, "") != batchv1.IndexedCompletion || ptr.Deref(s.BackoffLimitPerIndex, -1) != 2 || s.BackoffLimit != nil {
+		t.Errorf("want Indexed, backoffLimitPerIndex 2 and no overall backoffLimit; have %v, %v, %v",
+			ptr.Deref(s.CompletionMode, ""), ptr.Deref(s.BackoffLimitPerIndex, -1), ptr.Deref(s.BackoffLimit, -1))
+	}
+	if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("restartPolicy %s, want Never", s.Template.Spec.RestartPolicy)
+	}
+	if ptr.Deref(s.ActiveDeadlineSeconds, 0) <= ptr.Deref(master.Spec.ActiveDeadlineSeconds, 0) {
+		t.Errorf("worker activeDeadlineSeconds %d not above the master's %d", ptr.Deref(s.ActiveDeadlineSeconds, 0), ptr.Deref(master.Spec.ActiveDeadlineSeconds, 0))
+	}
+	if ptr.Deref(s.TTLSecondsAfterFinished, -1) != ptr.Deref(master.Spec.TTLSecondsAfterFinished, -2) {
+		t.Errorf("ttlSecondsAfterFinished %d, master's %d: want equal", ptr.Deref(s.TTLSecondsAfterFinished, -1), ptr.Deref(master.Spec.TTLSecondsAfterFinished, -2))
+	}
+	for _, p := range manifests.Pods(objs) {
+		if reasons := manifests.PodSecurityRestricted(p); len(reasons) > 0 {
+			t.Errorf("%s violates Pod Security restricted: %s", p.Owner, strings.Join(reasons, "; "))
+		}
+	}
+}
+
+// TestHeadlessWorkerCount: the worker count is one field, worker-job.yaml's
+// parallelism; kustomize copies it into completions and the master's
+// --expect-workers.
+func TestHeadlessWorkerCount(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, deployDir, dir, "verify")
+	p := filepath.Join(dir, "overlays", "headless", "worker-job.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const from, to = "\n  parallelism: 2\n", "\n  parallelism: 7\n"
+	if strings.Count(string(b), from) != 1 {
+		t.Fatalf("worker-job.yaml has no single %q: update this test", from)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), from, to, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	y, err := manifests.RenderYAML(filepath.Join(dir, "overlays", "headless"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifests.Decode(y, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, worker := headlessJobs(t, objs)
+	n, _ := manifests.ExpectWorkers(master.Spec.Template.Spec.Containers[0])
+	if ptr.Deref(worker.Spec.Parallelism, 0) != 7 || ptr.Deref(worker.Spec.Completions, 0) != 7 || n != 7 {
+		t.Errorf("after parallelism: 7, have parallelism %d, completions %d, --expect-workers %d",
+			ptr.Deref(worker.Spec.Parallelism, 0), ptr.Deref(worker.Spec.Completions, 0), n)
+	}
+	for _, err := range manifests.Lint(objs) {
+		t.Error(err)
+	}
+}
+
+// TestHeadlessWorkerPodMatchesDeployment: the worker Job's pod is the
+// base's worker Deployment's (the interactive overlay's), but for what a Job
+// needs: restartPolicy Never and the spread's matchLabelKeys (the Job's pods
+// instead of a ReplicaSet's). ConfigMap names differ only by their hashes.
+func TestHeadlessWorkerPodMatchesDeployment(t *testing.T) {
+	_, job := headlessJobs(t, render(t, "headless"))
+	var dep *appsv1.Deployment
+	for _, o := range render(t, "glocust") {
+		if d, ok := o.Obj.(*appsv1.Deployment); ok && d.Name == "glocust-worker" {
+			dep = d
+		}
+	}
+	if dep == nil {
+		t.Fatal("glocust: no worker Deployment")
+	}
+	jp, dp := job.Spec.Template.DeepCopy(), dep.Spec.Template.DeepCopy()
+	if jp.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("worker Job restartPolicy %s", jp.Spec.RestartPolicy)
+	}
+	jp.Spec.RestartPolicy = dp.Spec.RestartPolicy
+	for i := range jp.Spec.TopologySpreadConstraints {
+		if k := jp.Spec.TopologySpreadConstraints[i].MatchLabelKeys; fmt.Sprint(k) != "[batch.kubernetes.io/controller-uid]" {
+			t.Errorf("worker Job spread %d: matchLabelKeys %v, want [batch.kubernetes.io/controller-uid]", i, k)
+		}
+		jp.Spec.TopologySpreadConstraints[i].MatchLabelKeys = nil
+	}
+	for i := range dp.Spec.TopologySpreadConstraints {
+		dp.Spec.TopologySpreadConstraints[i].MatchLabelKeys = nil
+	}
+	hash := regexp.MustCompile(`(glocust-(?:settings|scenario))-[a-z0-9]{10}`)
+	js, ds := hash.ReplaceAll(jsonOf(t, jp), []byte("$1")), hash.ReplaceAll(jsonOf(t, dp), []byte("$1"))
+	if !bytes.Equal(js, ds) {
+		i := 0
+		for i < len(js) && i < len(ds) && js[i] == ds[i] {
+			i++
+		}
+		at := func(b []byte) string { return string(b[max(0, i-120):min(len(b), i+120)]) }
+		t.Errorf("overlays/headless/worker-job.yaml's pod differs from base/worker-deployment.yaml's; keep them in step. At byte %d:\njob:        ...%s...\ndeployment: ...%s...", i, at(js), at(ds))
+	}
+}
+
+// copyDir copies a directory tree, skipping the named top-level entries.
+func copyDir(t *testing.T, src, dst string, skip ...string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		for _, s := range skip {
+			if rel == s {
+				return filepath.SkipDir
+			}
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -159,7 +346,7 @@ func TestLintRejects(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			objs := render(t, "headless")
+			objs := render(t, "glocust")
 			c.breakIt(objs)
 			var all []string
 			for _, err := range manifests.Lint(objs) {
@@ -170,6 +357,65 @@ func TestLintRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLintRejectsWorkerJob breaks the headless overlay's worker Job one way
+// at a time; every break must be reported.
+func TestLintRejectsWorkerJob(t *testing.T) {
+	cases := map[string]struct {
+		breakIt func(master, worker *batchv1.Job)
+		want    string
+	}{
+		"completions":    {func(_, w *batchv1.Job) { w.Spec.Completions = ptr.To[int32](3) }, "must equal parallelism"},
+		"expect-workers": {func(m, _ *batchv1.Job) { setJobEnv(m, "LOCUST_EXPECT_WORKERS", "3") }, "is not Job/glocust-master's --expect-workers=3"},
+		"no count":       {func(m, _ *batchv1.Job) { setJobEnv(m, "LOCUST_EXPECT_WORKERS", "x") }, "needs --expect-workers"},
+		"OnFailure":      {func(_, w *batchv1.Job) { w.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure }, "restartPolicy must be Never"},
+		"not indexed": {func(_, w *batchv1.Job) {
+			w.Spec.CompletionMode, w.Spec.BackoffLimitPerIndex = nil, nil
+		}, "must be Indexed with backoffLimitPerIndex"},
+		"many retries":  {func(_, w *batchv1.Job) { w.Spec.BackoffLimitPerIndex = ptr.To[int32](10) }, "backoffLimitPerIndex 10"},
+		"job-wide":      {func(_, w *batchv1.Job) { w.Spec.BackoffLimit = ptr.To[int32](2) }, "leave them unset"},
+		"evictions":     {func(_, w *batchv1.Job) { w.Spec.PodFailurePolicy = nil }, "podFailurePolicy must Ignore DisruptionTarget"},
+		"deadline":      {func(_, w *batchv1.Job) { w.Spec.ActiveDeadlineSeconds = ptr.To[int64](600) }, "workers must outlive the master"},
+		"ttl":           {func(_, w *batchv1.Job) { w.Spec.TTLSecondsAfterFinished = ptr.To[int32](60) }, "the Jobs of a run go together"},
+		"no rebalance":  {func(m, _ *batchv1.Job) { dropArg(m, "--enable-rebalancing") }, "needs --enable-rebalancing"},
+		"no spread":     {func(_, w *batchv1.Job) { w.Spec.Template.Spec.TopologySpreadConstraints = nil }, "topologySpreadConstraints"},
+		"loose":         {func(_, w *batchv1.Job) { w.Spec.Template.Spec.Containers[0].SecurityContext = nil }, "Pod Security restricted"},
+		"no worker Job": {func(_, w *batchv1.Job) { w.Spec.Template.Labels["app.kubernetes.io/component"] = "master" }, "needs its workers in the set"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			objs := render(t, "headless")
+			c.breakIt(headlessJobs(t, objs))
+			var all []string
+			for _, err := range manifests.Lint(objs) {
+				all = append(all, err.Error())
+			}
+			if !strings.Contains(strings.Join(all, "\n"), c.want) {
+				t.Errorf("lint did not report %q; it said:\n%s", c.want, strings.Join(all, "\n"))
+			}
+		})
+	}
+}
+
+func setJobEnv(j *batchv1.Job, name, value string) {
+	c := &j.Spec.Template.Spec.Containers[0]
+	for i := range c.Env {
+		if c.Env[i].Name == name {
+			c.Env[i] = corev1.EnvVar{Name: name, Value: value}
+		}
+	}
+}
+
+func dropArg(j *batchv1.Job, arg string) {
+	c := &j.Spec.Template.Spec.Containers[0]
+	var out []string
+	for _, a := range c.Args {
+		if a != arg {
+			out = append(out, a)
+		}
+	}
+	c.Args = out
 }
 
 func setEnv(d *appsv1.Deployment, name, value string) {

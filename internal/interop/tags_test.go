@@ -16,7 +16,7 @@ func TestTagsFromLocustMaster(t *testing.T) {
 	c := newCluster(t)
 	csv := filepath.Join(c.dir, "run")
 	m := c.master("--headless", "--expect-workers", "2", "-u", "8", "-r", "8", "-t", "6s",
-		"--csv", csv, "--exit-code-on-error", "0", "-E", "landing")
+		"-s", pythonStopTimeout, "--csv", csv, "--exit-code-on-error", "0", "-E", "landing")
 	g := c.glocustWorker()
 	p := c.pythonWorker()
 	mustExit(t, m, 60*time.Second, 0)

@@ -220,7 +220,7 @@ func TestMixedWorkersUnderLocustMaster(t *testing.T) {
 	c := newCluster(t)
 	csv := filepath.Join(c.dir, "run")
 	m := c.master("--headless", "--expect-workers", "2", "-u", "20", "-r", "20", "-t", "12s",
-		"--csv", csv, "--exit-code-on-error", "0")
+		"-s", pythonStopTimeout, "--csv", csv, "--exit-code-on-error", "0")
 	gw := c.glocustWorker()
 	pw := c.pythonWorker()
 	mustExit(t, m, 60*time.Second, 0)

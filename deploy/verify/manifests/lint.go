@@ -146,9 +146,8 @@ func (l *linter) namespace() {
 func (l *linter) pod(p Pod) {
 	s := p.Spec
 	// Pod Security "restricted", as the admission plugin evaluates it.
-	res := psapolicy.AggregateCheckResults(psa.EvaluatePod(psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.LatestVersion()}, p.Meta, s))
-	if !res.Allowed {
-		l.errf(p.Owner, "violates Pod Security restricted: %s", strings.Join(res.ForbiddenReasons, "; "))
+	if reasons := PodSecurityRestricted(p); len(reasons) > 0 {
+		l.errf(p.Owner, "violates Pod Security restricted: %s", strings.Join(reasons, "; "))
 	}
 	if s.AutomountServiceAccountToken == nil || *s.AutomountServiceAccountToken {
 		l.errf(p.Owner, "automountServiceAccountToken must be false")
@@ -343,6 +342,10 @@ func (l *linter) workloads() {
 				}
 			}
 		case *batchv1.Job:
+			if w.Spec.Template.Labels["app.kubernetes.io/component"] == "worker" {
+				l.workerJob(o, w)
+				continue
+			}
 			s := w.Spec
 			if s.BackoffLimit == nil || *s.BackoffLimit != 0 {
 				l.errf(o, "backoffLimit must be 0 (a retry is another run)")
@@ -358,15 +361,126 @@ func (l *linter) workloads() {
 			}
 			for _, c := range s.Template.Spec.Containers {
 				args := " " + strings.Join(c.Args, " ")
-				if !strings.Contains(args, " --expect-workers") {
-					l.errf(o, "container %s: a headless master needs --expect-workers", c.Name)
+				if _, ok := ExpectWorkers(c); !ok {
+					l.errf(o, "container %s: a headless master needs --expect-workers (or LOCUST_EXPECT_WORKERS)", c.Name)
 				}
 				if !strings.Contains(args, " --headless") && !strings.Contains(args, " --autostart") {
 					l.errf(o, "container %s: a master Job needs --headless or --autostart", c.Name)
 				}
 			}
+			if !l.has(func(x any) bool {
+				j, ok := x.(*batchv1.Job)
+				_, hpa := x.(*autoscalingv2.HorizontalPodAutoscaler)
+				return hpa || ok && j.Spec.Template.Labels["app.kubernetes.io/component"] == "worker"
+			}) {
+				l.errf(o, "a master Job needs its workers in the set: a worker Job (or an HPA'd Deployment)")
+			}
 		}
 	}
+}
+
+// workerJob checks workers that run as a Job (a headless run's): a fixed
+// count, the master's --expect-workers, that completes when the master sends
+// quit; a failed worker is retried a little, on its own budget, evictions
+// are not held against it, and the Job outlives the master Job.
+func (l *linter) workerJob(o Object, w *batchv1.Job) {
+	s := w.Spec
+	if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		l.errf(o, "restartPolicy must be Never (a failed worker gets a new pod; podFailurePolicy needs Never)")
+	}
+	if s.Parallelism == nil || s.Completions == nil || *s.Parallelism != *s.Completions || *s.Parallelism < 1 {
+		l.errf(o, "completions (%s) must equal parallelism (%s): one run-long pod per worker", i32(s.Completions), i32(s.Parallelism))
+	}
+	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion || s.BackoffLimitPerIndex == nil {
+		l.errf(o, "a worker Job must be Indexed with backoffLimitPerIndex (one worker's failures must not end the others)")
+	} else if n := *s.BackoffLimitPerIndex; n < 1 || n > 3 {
+		l.errf(o, "backoffLimitPerIndex %d: want 1 to 3 (retry a crashed worker, but not for long)", n)
+	}
+	if s.BackoffLimit != nil || s.MaxFailedIndexes != nil {
+		l.errf(o, "backoffLimit and maxFailedIndexes end every worker when some fail; leave them unset")
+	}
+	ignoresDisruption := false
+	if s.PodFailurePolicy != nil {
+		for _, r := range s.PodFailurePolicy.Rules {
+			for _, c := range r.OnPodConditions {
+				ignoresDisruption = ignoresDisruption || (r.Action == batchv1.PodFailurePolicyActionIgnore && c.Type == corev1.DisruptionTarget)
+			}
+		}
+	}
+	if !ignoresDisruption {
+		l.errf(o, "podFailurePolicy must Ignore DisruptionTarget (an evicted worker is replaced, not counted as a failure; no PDB covers Job workers)")
+	}
+	if s.TTLSecondsAfterFinished == nil {
+		l.errf(o, "ttlSecondsAfterFinished must be set")
+	}
+	if s.ActiveDeadlineSeconds == nil {
+		l.errf(o, "activeDeadlineSeconds must be set")
+	}
+	masters := 0
+	for _, m := range l.objs {
+		mj, ok := m.Obj.(*batchv1.Job)
+		if !ok || mj.Spec.Template.Labels["app.kubernetes.io/component"] != "master" {
+			continue
+		}
+		masters++
+		if s.ActiveDeadlineSeconds != nil && (mj.Spec.ActiveDeadlineSeconds == nil || *s.ActiveDeadlineSeconds <= *mj.Spec.ActiveDeadlineSeconds) {
+			l.errf(o, "activeDeadlineSeconds %d must exceed %s's (%s): workers must outlive the master", *s.ActiveDeadlineSeconds, m, i64(mj.Spec.ActiveDeadlineSeconds))
+		}
+		if s.TTLSecondsAfterFinished != nil && (mj.Spec.TTLSecondsAfterFinished == nil || *mj.Spec.TTLSecondsAfterFinished != *s.TTLSecondsAfterFinished) {
+			l.errf(o, "ttlSecondsAfterFinished %d differs from %s's (%s): the Jobs of a run go together", *s.TTLSecondsAfterFinished, m, i32(mj.Spec.TTLSecondsAfterFinished))
+		}
+		for _, c := range mj.Spec.Template.Spec.Containers {
+			n, ok := ExpectWorkers(c)
+			if ok && (s.Parallelism == nil || int(*s.Parallelism) != n) {
+				l.errf(o, "parallelism %s is not %s's --expect-workers=%d", i32(s.Parallelism), m, n)
+			}
+			if !contains(c.Args, "--enable-rebalancing") {
+				l.errf(containerRef{m, c.Name}, "a retried worker joins mid-run: the master needs --enable-rebalancing")
+			}
+		}
+	}
+	if masters != 1 {
+		l.errf(o, "a worker Job needs exactly one master Job in its set, have %d", masters)
+	}
+}
+
+// has reports whether some object of the set satisfies f.
+func (l *linter) has(f func(any) bool) bool {
+	for _, o := range l.objs {
+		if f(o.Obj) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpectWorkers is the --expect-workers a container passes, as an argument
+// or as LOCUST_EXPECT_WORKERS (a literal value).
+func ExpectWorkers(c corev1.Container) (int, bool) {
+	if n, ok := argInt(c.Args, "--expect-workers"); ok {
+		return n, true
+	}
+	for _, e := range c.Env {
+		if e.Name == "LOCUST_EXPECT_WORKERS" && e.ValueFrom == nil {
+			n, err := strconv.Atoi(e.Value)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+func i32(p *int32) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.Itoa(int(*p))
+}
+
+func i64(p *int64) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.FormatInt(*p, 10)
 }
 
 // podsSelected returns the pod templates a selector in this set selects.
@@ -490,6 +604,11 @@ func (l *linter) pdbs() {
 		}
 	}
 	for _, p := range l.pods {
+		if p.Role() == "worker" && p.Owner.GVK.Kind == "Job" {
+			// A Job's pods have no scale for maxUnavailable to work from; an
+			// evicted worker is replaced instead (podFailurePolicy, workerJob).
+			continue
+		}
 		if !covered[p.Owner.String()] {
 			l.errf(p.Owner, "no PodDisruptionBudget covers it")
 		}
@@ -527,7 +646,7 @@ func (l *linter) hpas() {
 		}
 		for _, p := range l.pods {
 			for _, c := range p.Spec.Containers {
-				if n, ok := argInt(c.Args, "--expect-workers"); ok && n > int(min) {
+				if n, ok := ExpectWorkers(c); ok && n > int(min) {
 					l.errf(o, "minReplicas %d is below %s's --expect-workers=%d", min, p.Owner, n)
 				}
 				if p.Role() == "master" && !contains(c.Args, "--enable-rebalancing") {
@@ -537,7 +656,7 @@ func (l *linter) hpas() {
 		}
 	}
 	for _, p := range l.pods {
-		if p.Role() == "worker" && !scaled[p.Owner.Name] {
+		if p.Role() == "worker" && p.Owner.GVK.Kind == "Deployment" && !scaled[p.Owner.Name] {
 			l.errf(p.Owner, "no HorizontalPodAutoscaler targets the workers")
 		}
 	}
@@ -564,4 +683,15 @@ func contains(args []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// PodSecurityRestricted returns why a pod template breaks Pod Security
+// "restricted" (latest), as the admission plugin evaluates it; none if it
+// passes.
+func PodSecurityRestricted(p Pod) []string {
+	res := psapolicy.AggregateCheckResults(psa.EvaluatePod(psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.LatestVersion()}, p.Meta, p.Spec))
+	if res.Allowed {
+		return nil
+	}
+	return res.ForbiddenReasons
 }
