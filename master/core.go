@@ -75,6 +75,8 @@ type core struct {
 	anyException bool
 	limiter      *rateLimiter
 	counters     counters
+	dec          protocol.Decoder
+	release      func([]byte) // gives a handled frame's payload back to the transport; may be nil
 }
 
 // counters feed /metrics and tests.
@@ -99,7 +101,9 @@ func epochOf(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // handleFrame decodes and handles one received frame.
 func (c *core) handleFrame(f protocol.Frame, now time.Time) {
-	env, err := protocol.Decode(f.Payload, protocol.FromWorker)
+	// The decoder reuses its memory: the payload is only used until the
+	// next frame (handle copies what it keeps).
+	env, err := c.dec.Decode(f.Payload, protocol.FromWorker, f.Peer)
 	if err != nil {
 		c.counters.badFrames++
 		if c.reg.get(f.Peer) != nil {
@@ -119,6 +123,13 @@ func (c *core) handleFrame(f protocol.Frame, now time.Time) {
 	}
 	c.handle(env, now)
 	c.checkStopped()
+	if c.release != nil {
+		switch env.Payload.(type) {
+		case *protocol.Stats, *protocol.Heartbeat:
+			// Handled and not referenced any more (strings are copies).
+			c.release(f.Payload)
+		}
+	}
 }
 
 // badFrame handles a frame the transport rejected (wrong frame count,

@@ -28,5 +28,9 @@
 // and through the methods built on it (Start, Stop, Quit, ResetStats...).
 // A reader goroutine feeds received frames to the loop and a sender
 // goroutine writes outgoing frames, so a slow transport never blocks state
-// handling. All exported methods are safe for concurrent use.
+// handling. With a transport whose Send never waits for a peer (the native
+// ROUTER: SendNeverBlocks), the loop sends itself, without the hop. The
+// loop decodes with one reused protocol.Decoder and hands the payloads of
+// handled stats and heartbeats back to a transport that can reuse them
+// (ReleasePayload). All exported methods are safe for concurrent use.
 package master

@@ -26,6 +26,8 @@ type Master struct {
 
 	cmds    chan func()
 	outq    chan protocol.Frame
+	direct  bool   // tr's Send never waits for a peer: the loop sends itself
+	encBuf  []byte // direct sends: the encoding buffer (Send copies)
 	badq    chan *protocol.BadFrame
 	done    chan struct{}
 	started chan struct{}
@@ -40,14 +42,42 @@ func New(tr protocol.Transport, cfg Config) *Master {
 	m := &Master{tr: tr, cfg: cfg, cmds: make(chan func()), outq: make(chan protocol.Frame, 4096),
 		badq: make(chan *protocol.BadFrame, 256),
 		done: make(chan struct{}), started: make(chan struct{})}
+	if nb, ok := tr.(interface{ SendNeverBlocks() bool }); ok && nb.SendNeverBlocks() {
+		m.direct = true
+	}
 	m.c = newCore(cfg, m.enqueue)
+	if rl, ok := tr.(interface{ ReleasePayload([]byte) }); ok {
+		m.c.release = rl.ReleasePayload
+	}
 	return m
 }
 
 // enqueue encodes p for peer and queues it for the sender goroutine. It
 // runs on the loop goroutine; a full queue blocks the loop (back-pressure)
-// rather than dropping a spawn or quit.
+// rather than dropping a spawn or quit. With a transport whose Send never
+// waits (the native ROUTER), it sends directly.
 func (m *Master) enqueue(peer string, p protocol.Payload) {
+	if m.direct {
+		// The transport queues a copy and never waits: no hop through
+		// the sender goroutine, no allocation per frame.
+		select {
+		case <-m.done:
+			return // as the queue does once Run ended
+		default:
+		}
+		b, err := protocol.AppendEncode(m.encBuf[:0], peer, p)
+		if err != nil {
+			m.cfg.Logger.Error("cannot encode message", "type", p.MessageType(), "err", err)
+			return
+		}
+		if cap(b) <= 64<<10 {
+			m.encBuf = b
+		}
+		if err := m.tr.Send(context.Background(), protocol.Frame{Peer: peer, Payload: b}); err != nil {
+			m.cfg.Logger.Debug("send failed", "worker", peer, "err", err)
+		}
+		return
+	}
 	b, err := protocol.Encode(peer, p)
 	if err != nil {
 		m.cfg.Logger.Error("cannot encode message", "type", p.MessageType(), "err", err)

@@ -80,7 +80,8 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 	tot := agg.Total()
 	buckets := make(map[float64]uint64, len(latencyBounds))
 	var count uint64
-	for ms, n := range tot.ResponseTimes {
+	for _, kc := range tot.ResponseTimes.Sorted() {
+		ms, n := kc.Key, kc.Count
 		sec := float64(ms) / 1000
 		for _, b := range latencyBounds {
 			if sec <= b {

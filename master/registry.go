@@ -120,6 +120,9 @@ func (r *registry) setState(w *worker, state string) {
 
 // setCounts replaces a registered worker's reported user_classes_count.
 func (r *registry) setCounts(w *worker, cc []protocol.ClassCount) {
+	if sameCounts(w.counts, cc) {
+		return // the usual report: nothing changed
+	}
 	counts := make(map[string]int64, len(cc))
 	for _, c := range cc {
 		counts[c.Class] = c.Count
@@ -134,6 +137,26 @@ func (r *registry) clearCounts(w *worker) {
 	r.tally.account(w, -1)
 	w.counts, w.users = nil, 0
 	r.tally.account(w, 1)
+}
+
+// sameCounts reports whether setting cc would leave m as it is: m is not
+// nil and holds exactly cc's classes and counts. It only answers true for
+// a few classes (a repeated class in cc makes the check quadratic).
+func sameCounts(m map[string]int64, cc []protocol.ClassCount) bool {
+	if m == nil || len(m) != len(cc) || len(cc) > 16 {
+		return false
+	}
+	for i, c := range cc {
+		if n, ok := m[c.Class]; !ok || n != c.Count {
+			return false
+		}
+		for _, d := range cc[:i] {
+			if d.Class == c.Class {
+				return false // a repeated class: m has a class cc lacks
+			}
+		}
+	}
+	return true
 }
 
 func sumCounts(m map[string]int64) int64 {

@@ -109,6 +109,7 @@ type reader struct {
 	b     []byte
 	pos   int
 	arena []Bucket // decodeFast's bucket chunks
+	dec   *Decoder // decodeFast's reusable memory; nil: allocate everything
 }
 
 func (r *reader) need(n uint64) ([]byte, error) {

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"encoding/binary"
 	"math"
 	"strconv"
 )
@@ -260,57 +259,6 @@ func (r *reader) atom(depth int) (a atom, ok bool) {
 	return atom{kind: kOther}, r.skip(depth) == nil
 }
 
-// quickInt decodes the int encodings of the bucket maps in place (what
-// atom gives as kInt); on anything else it returns false and may have
-// moved the position, which the caller restores.
-func (r *reader) quickInt() (int64, bool) {
-	if r.pos >= len(r.b) {
-		return 0, false
-	}
-	c := r.b[r.pos]
-	if c <= 0x7f {
-		r.pos++
-		return int64(c), true
-	}
-	if c >= 0xe0 {
-		r.pos++
-		return int64(int8(c)), true
-	}
-	switch c {
-	case 0xcc:
-		if len(r.b)-r.pos >= 2 {
-			r.pos += 2
-			return int64(r.b[r.pos-1]), true
-		}
-	case 0xcd:
-		if len(r.b)-r.pos >= 3 {
-			r.pos += 3
-			return int64(binary.BigEndian.Uint16(r.b[r.pos-2:])), true
-		}
-	case 0xce:
-		if len(r.b)-r.pos >= 5 {
-			r.pos += 5
-			return int64(binary.BigEndian.Uint32(r.b[r.pos-4:])), true
-		}
-	case 0xd0:
-		if len(r.b)-r.pos >= 2 {
-			r.pos += 2
-			return int64(int8(r.b[r.pos-1])), true
-		}
-	case 0xd1:
-		if len(r.b)-r.pos >= 3 {
-			r.pos += 3
-			return int64(int16(binary.BigEndian.Uint16(r.b[r.pos-2:]))), true
-		}
-	case 0xd2:
-		if len(r.b)-r.pos >= 5 {
-			r.pos += 5
-			return int64(int32(binary.BigEndian.Uint32(r.b[r.pos-4:]))), true
-		}
-	}
-	return 0, false
-}
-
 // mapHeader reads a map header (n entries, bounded by the remaining bytes
 // as mapBody bounds it). ok is false, with the position unchanged, if the
 // value is not a valid map.
@@ -380,6 +328,12 @@ func (r *reader) arrayHeader() (n int, ok bool) {
 // key reads a map key at depth: a str key as a byte slice aliasing the
 // frame (isStr true), any other key validated and skipped.
 func (r *reader) key(depth int) (k []byte, isStr bool, ok bool) {
+	if p := r.pos; p < len(r.b) && r.b[p]&0xe0 == 0xa0 && depth <= MaxDepth { // fixstr, the usual key
+		if end := p + 1 + int(r.b[p]&0x1f); end <= len(r.b) {
+			r.pos = end
+			return r.b[p+1 : end], true, true
+		}
+	}
 	a, ok := r.atom(depth)
 	return a.s, a.kind == kStr, ok
 }
@@ -412,9 +366,80 @@ func (r *reader) mapKeys(n, depth int, f func(k []byte) bool) bool {
 	return true
 }
 
+// Decoder decodes frames as Decode does, reusing its memory from one
+// call to the next: the master decodes a stats report and a heartbeat per
+// worker and second, and they need not cost the garbage collector. The
+// *Stats and *Heartbeat payloads it returns, and everything they hold
+// (entries, buckets, errors, user classes), are only valid until the next
+// Decode on the same Decoder; strings stay valid. Other payloads are
+// allocated as by Decode. The zero Decoder is ready to use; it is not safe
+// for concurrent use.
+type Decoder struct {
+	stats   Stats
+	hb      Heartbeat
+	entries []StatsEntry
+	errs    []StatsError
+	classes []ClassCount
+	arena   []Bucket
+	buckets int               // buckets the last stats report needed
+	names   map[string]string // interned entry, class and error strings
+}
+
+// A Decoder interns at most decoderMaxNames strings of at most
+// decoderMaxNameLen bytes (4 MiB); other strings are allocated per frame.
+const (
+	decoderMaxNames   = 1 << 14
+	decoderMaxNameLen = 256
+)
+
+// Decode is Decode (the package function) with reused memory. peer, when
+// it equals the frame's node id, is returned as Envelope.NodeID without
+// allocating a copy (pass the transport's Frame.Peer, or "").
+func (d *Decoder) Decode(frame []byte, side Side, peer string) (Envelope, error) {
+	if env, ok := decodeFastWith(frame, side, d, peer); ok {
+		return env, nil
+	}
+	return decodeGeneric(frame, side)
+}
+
+// intern returns b as a string, without allocating when it was seen
+// before.
+func (d *Decoder) intern(b []byte) string {
+	if d == nil {
+		return string(b)
+	}
+	if s, ok := d.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.names) < decoderMaxNames && len(b) <= decoderMaxNameLen {
+		if d.names == nil {
+			d.names = map[string]string{}
+		}
+		d.names[s] = s
+	}
+	return s
+}
+
+// internStr is a.str(), interned by the reader's Decoder.
+func (r *reader) internStr(a *atom) string {
+	if a.kind != kStr {
+		return ""
+	}
+	return r.dec.intern(a.s)
+}
+
 // decodeFast decodes frame when its type is one of the fast ones.
 func decodeFast(frame []byte, side Side) (Envelope, bool) {
-	r := reader{b: frame}
+	return decodeFastWith(frame, side, nil, "")
+}
+
+func decodeFastWith(frame []byte, side Side, d *Decoder, peer string) (Envelope, bool) {
+	r := reader{b: frame, dec: d}
+	if d != nil {
+		r.arena = d.arena[:0]
+		d.classes = d.classes[:0]
+	}
 	if n, err := r.arrayLen(); err != nil || n != 3 {
 		return Envelope{}, false
 	}
@@ -463,6 +488,15 @@ func decodeFast(frame []byte, side Side) (Envelope, bool) {
 	if !ok || (node.kind != kStr && node.kind != kNil) || r.pos != len(r.b) {
 		return Envelope{}, false
 	}
+	if d != nil {
+		if _, isStats := p.(*Stats); isStats && r.dec.buckets > cap(d.arena) {
+			// Next time one chunk holds every bucket of a report.
+			d.arena = make([]Bucket, 0, r.dec.buckets+r.dec.buckets/4)
+		}
+		if string(node.s) == peer {
+			return Envelope{NodeID: peer, Payload: p}, true
+		}
+	}
 	return Envelope{NodeID: string(node.s), Payload: p}, true
 }
 
@@ -488,7 +522,13 @@ func (r *reader) first(seen *uint32, bit uint32, depth int) (first bool, ok bool
 }
 
 func (r *reader) fastHeartbeat() (Payload, bool) {
-	h := &Heartbeat{}
+	var h *Heartbeat
+	if r.dec != nil {
+		h = &r.dec.hb
+		*h = Heartbeat{}
+	} else {
+		h = &Heartbeat{}
+	}
 	var seen uint32
 	ok := r.dataMap(func(k []byte) bool {
 		var bit uint32
@@ -582,7 +622,7 @@ func (r *reader) fastException() (Payload, bool) {
 
 // classCounts decodes a user_classes_count value at depth: nil stays nil,
 // a map gives a (non-nil) slice, anything else declines (generic: error).
-func (r *reader) classCounts(depth int) ([]ClassCount, bool) {
+func (r *reader) classCounts(depth int, reuse bool) ([]ClassCount, bool) {
 	if r.peekNil() {
 		r.pos++
 		return nil, true
@@ -591,7 +631,16 @@ func (r *reader) classCounts(depth int) ([]ClassCount, bool) {
 	if !ok {
 		return nil, false
 	}
-	out := make([]ClassCount, 0, n)
+	var out []ClassCount
+	d := r.dec
+	if !reuse {
+		d = nil // the payload owns its slice
+	}
+	if d != nil && cap(d.classes)-len(d.classes) >= n {
+		out = d.classes[len(d.classes):len(d.classes)] // a window: appends stay inside it
+	} else {
+		out = make([]ClassCount, 0, n)
+	}
 	for range n {
 		k, isStr, ok := r.key(depth + 1)
 		if !ok || !isStr || (n == 2 && string(k) == "as_str") {
@@ -602,7 +651,18 @@ func (r *reader) classCounts(depth int) ([]ClassCount, bool) {
 			return nil, false
 		}
 		c, _ := a.toInt()
-		out = append(out, ClassCount{Class: string(k), Count: c})
+		out = append(out, ClassCount{Class: r.dec.intern(k), Count: c})
+	}
+	if out == nil {
+		out = []ClassCount{} // a map gives a non-nil slice
+	}
+	out = out[:n:n]
+	if d != nil {
+		if cap(d.classes)-len(d.classes) >= n {
+			d.classes = d.classes[:len(d.classes)+n]
+		} else {
+			d.classes = make([]ClassCount, 0, max(2*(len(d.classes)+n), 8)) // used from the next frame on
+		}
 	}
 	return out, true
 }
@@ -617,7 +677,7 @@ func (r *reader) fastSpawningComplete() (Payload, bool) {
 				return ok
 			}
 			var ok bool
-			s.UserClassesCount, ok = r.classCounts(1)
+			s.UserClassesCount, ok = r.classCounts(1, false)
 			return ok
 		case "user_count":
 			if first, ok := r.first(&seen, 2, 1); !first {
@@ -685,7 +745,7 @@ func (r *reader) fastSpawn() (Payload, bool) {
 		switch bit {
 		case 2:
 			var ok bool
-			s.UserClassesCount, ok = r.classCounts(1)
+			s.UserClassesCount, ok = r.classCounts(1, false)
 			return ok
 		case 16:
 			v, err := r.value(1)
@@ -743,7 +803,14 @@ const (
 )
 
 func (r *reader) fastStats() (Payload, bool) {
-	s := &Stats{}
+	var s *Stats
+	if d := r.dec; d != nil {
+		s = &d.stats
+		*s = Stats{}
+		d.buckets = 0
+	} else {
+		s = &Stats{}
+	}
 	var seen uint32
 	ok := r.dataMap(func(k []byte) bool {
 		var bit uint32
@@ -778,7 +845,15 @@ func (r *reader) fastStats() (Payload, bool) {
 			if !ok {
 				return false
 			}
-			s.Stats = make([]StatsEntry, n)
+			if d := r.dec; d != nil {
+				if d.entries == nil || cap(d.entries) < n { // never nil: an empty list is [], as decoded without a Decoder
+					d.entries = make([]StatsEntry, n)
+				}
+				s.Stats = d.entries[:n]
+				clear(s.Stats)
+			} else {
+				s.Stats = make([]StatsEntry, n)
+			}
 			for i := range s.Stats {
 				if !r.statsEntry(&s.Stats[i], 2, true) {
 					return false
@@ -791,7 +866,7 @@ func (r *reader) fastStats() (Payload, bool) {
 			return r.statsErrors(s)
 		default:
 			var ok bool
-			s.UserClassesCount, ok = r.classCounts(1)
+			s.UserClassesCount, ok = r.classCounts(1, true) // a stats report: the Decoder may reuse it
 			return ok
 		}
 	})
@@ -863,7 +938,7 @@ func (r *reader) statsEntry(e *StatsEntry, depth int, mustMap bool) bool {
 		a, ok := r.atom(depth + 1)
 		switch bit {
 		case fName:
-			e.Name = a.str()
+			e.Name = r.internStr(&a)
 		case fMethod:
 			e.Method = internMethod(&a)
 		case fLastTS:
@@ -949,39 +1024,69 @@ func (r *reader) buckets(depth int) ([]Bucket, bool) {
 	// capacity-capped window (an append by a consumer copies). A chunk
 	// holds at most the buckets the remaining bytes can encode (2 bytes
 	// each).
+	if r.dec != nil {
+		r.dec.buckets += n
+	}
 	if cap(r.arena)-len(r.arena) < n {
 		r.arena = make([]Bucket, 0, max(n, min(1024, (len(r.b)-r.pos)/2)))
 	}
 	start := len(r.arena)
+	b, pos, arena := r.b, r.pos, r.arena
 	for range n {
-		// Common case first: int key, int count.
-		save := r.pos
-		if key, ok := r.quickInt(); ok {
-			if c, ok := r.quickInt(); ok {
-				r.arena = append(r.arena, Bucket{Key: key, Count: c})
+		// Common case first, in locals: unsigned int key and count.
+		if key, p, ok := uintAt(b, pos); ok {
+			if c, p, ok := uintAt(b, p); ok {
+				arena = append(arena, Bucket{Key: key, Count: c})
+				pos = p
 				continue
 			}
 		}
-		r.pos = save
-		k, ok := r.atom(depth + 1)
-		if !ok || (n == 2 && k.kind == kStr && string(k.s) == "as_str") {
+		r.pos, r.arena = pos, arena
+		if !r.bucket(depth, n) {
 			return nil, false
 		}
-		v, ok := r.atom(depth + 1)
-		if !ok {
-			return nil, false
-		}
-		var key int64
-		if k.kind == kFloat {
-			key = int64(math.RoundToEven(k.f))
-		} else if key, ok = k.toInt(); !ok {
-			continue
-		}
-		c, _ := v.toInt()
-		r.arena = append(r.arena, Bucket{Key: key, Count: c})
+		pos, arena = r.pos, r.arena
 	}
+	r.pos, r.arena = pos, arena
 	end := len(r.arena)
 	return r.arena[start:end:end], true
+}
+
+// uintAt decodes a positive fixint or uint16 at b[pos] (as atom and toInt
+// would) and returns the position after it; ok is false for any other
+// encoding. It is small enough to inline: the other encodings take the
+// general path.
+func uintAt(b []byte, pos int) (v int64, next int, ok bool) {
+	if pos < len(b) {
+		if c := b[pos]; c <= 0x7f {
+			return int64(c), pos + 1, true
+		} else if c == 0xcd && pos+2 < len(b) {
+			return int64(b[pos+1])<<8 | int64(b[pos+2]), pos + 3, true
+		}
+	}
+	return 0, pos, false
+}
+
+// bucket decodes one bucket of a map of n at depth in the general way,
+// appending it to the arena unless its key is dropped.
+func (r *reader) bucket(depth, n int) bool {
+	k, ok := r.atom(depth + 1)
+	if !ok || (n == 2 && k.kind == kStr && string(k.s) == "as_str") {
+		return false
+	}
+	v, ok := r.atom(depth + 1)
+	if !ok {
+		return false
+	}
+	var key int64
+	if k.kind == kFloat {
+		key = int64(math.RoundToEven(k.f))
+	} else if key, ok = k.toInt(); !ok {
+		return true // dropped
+	}
+	c, _ := v.toInt()
+	r.arena = append(r.arena, Bucket{Key: key, Count: c})
+	return true
 }
 
 // statsErrors decodes the errors map (at depth 1) into s.Errors; a value
@@ -992,14 +1097,21 @@ func (r *reader) statsErrors(s *Stats) bool {
 		return r.skip(1) == nil
 	}
 	if n > 0 {
-		s.Errors = make([]StatsError, 0, n)
+		if d := r.dec; d != nil {
+			if cap(d.errs) < n {
+				d.errs = make([]StatsError, 0, n)
+			}
+			s.Errors = d.errs[:0:n]
+		} else {
+			s.Errors = make([]StatsError, 0, n)
+		}
 	}
 	for range n {
 		k, ok := r.atom(2)
 		if !ok || (n == 2 && k.kind == kStr && string(k.s) == "as_str") {
 			return false
 		}
-		se := StatsError{Key: k.str()}
+		se := StatsError{Key: r.internStr(&k)}
 		en, ok := r.mapHeader()
 		if !ok {
 			return false
@@ -1030,11 +1142,11 @@ func (r *reader) statsErrors(s *Stats) bool {
 			a, ok := r.atom(3)
 			switch bit {
 			case 1:
-				se.Name = a.str()
+				se.Name = r.internStr(&a)
 			case 2:
-				se.Method = a.str()
+				se.Method = r.internStr(&a)
 			case 4:
-				se.Error = a.str()
+				se.Error = r.internStr(&a)
 			case 8:
 				se.Occurrences, _ = a.toInt()
 			case 16:

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -73,10 +74,25 @@ const (
 
 // checkDiff decodes frame for side with the fast path and the generic
 // reference: either the fast path declines (and Decode returns exactly what
-// the reference returns), or both succeed with deep-equal envelopes.
-func checkDiff(t testing.TB, frame []byte, side Side) diffResult {
+// the reference returns), or both succeed with deep-equal envelopes. With a
+// Decoder d (reused from frame to frame by the caller), d.Decode must give
+// the reference's result too.
+func checkDiff(t testing.TB, d *Decoder, frame []byte, side Side) diffResult {
 	t.Helper()
 	want, werr := decodeGeneric(frame, side)
+	if d != nil {
+		peer := ""
+		if len(frame)%2 == 0 {
+			peer = want.NodeID // the usual case: the node id is the transport's peer
+		}
+		got, err := d.Decode(frame, side, peer)
+		if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+			t.Fatalf("%s frame %x: Decoder error %v, reference %v", side, frame, err, werr)
+		}
+		if err == nil && !sameValue(reflect.ValueOf(got), reflect.ValueOf(want)) {
+			t.Fatalf("%s frame %x: Decoder\n %#v\nreference\n %#v", side, frame, got.Payload, want.Payload)
+		}
+	}
 	fast, ok := decodeFast(frame, side)
 	got, gerr := Decode(frame, side)
 	if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
@@ -259,10 +275,11 @@ func TestDecodeDifferential(t *testing.T) {
 	t.Parallel()
 	golden := goldenFrames(t)
 	seeds := append(seedFrames(t), golden...)
+	d := &Decoder{}
 	var counts [3]int
 	for _, f := range seeds {
 		for _, side := range []Side{FromWorker, FromMaster} {
-			counts[checkDiff(t, f, side)]++
+			counts[checkDiff(t, d, f, side)]++
 		}
 	}
 	t.Logf("seeds: %d both failed, %d declined by the fast path, %d fast and equal", counts[0], counts[1], counts[2])
@@ -283,7 +300,7 @@ func TestDecodeDifferential(t *testing.T) {
 		for range n {
 			m := mutate(rng, f)
 			for _, side := range []Side{FromWorker, FromMaster} {
-				counts[checkDiff(t, m, side)]++
+				counts[checkDiff(t, d, m, side)]++
 			}
 		}
 	}
@@ -314,8 +331,17 @@ func FuzzDecodeDifferential(f *testing.F) {
 		if fromMaster {
 			side = FromMaster
 		}
-		checkDiff(t, b, side)
+		fuzzDecoder.Lock()
+		defer fuzzDecoder.Unlock()
+		checkDiff(t, &fuzzDecoder.d, b, side)
 	})
+}
+
+// fuzzDecoder is reused across fuzz inputs, so that state left by one
+// frame would show on the next.
+var fuzzDecoder struct {
+	sync.Mutex
+	d Decoder
 }
 
 func benchFrame(b *testing.B) []byte {
@@ -334,7 +360,7 @@ func BenchmarkDecodeStats(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		fn   func([]byte, Side) (Envelope, error)
-	}{{"fast", Decode}, {"generic", decodeGeneric}} {
+	}{{"fast", Decode}, {"generic", decodeGeneric}, {"decoder", (&Decoder{}).decodeNoPeer}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(f)))
 			b.ReportAllocs()
@@ -352,7 +378,7 @@ func BenchmarkDecodeHeartbeat(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		fn   func([]byte, Side) (Envelope, error)
-	}{{"fast", Decode}, {"generic", decodeGeneric}} {
+	}{{"fast", Decode}, {"generic", decodeGeneric}, {"decoder", (&Decoder{}).decodePeer("fanin_0123456789abcdef0123456789abcdef")}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -394,4 +420,69 @@ func TestDecodeFastAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, func() { _, _ = Decode(st, FromWorker) }); n > 80 {
 		t.Errorf("50-entry report: %.0f allocations, want <= 80", n)
 	}
+	// A Decoder reuses everything: once warm, the hot messages of a known
+	// peer allocate nothing.
+	var d Decoder
+	if n := testing.AllocsPerRun(100, func() { _, _ = d.Decode(hb, FromWorker, "w") }); n > 0 {
+		t.Errorf("heartbeat with a Decoder: %.0f allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(20, func() { _, _ = d.Decode(st, FromWorker, "w") }); n > 0 {
+		t.Errorf("50-entry report with a Decoder: %.0f allocations, want 0", n)
+	}
+}
+
+// TestDecoderReuse: a Decoder's reports are right however their sizes
+// vary from one frame to the next.
+func TestDecoderReuse(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	var d Decoder
+	for i := range 60 {
+		s := benchStats(rng)
+		s.Stats = s.Stats[:rng.IntN(len(s.Stats)+1)]
+		if i%3 == 0 {
+			s.UserClassesCount = append(s.UserClassesCount, ClassCount{fmt.Sprintf("C%d", i), int64(i)})
+		}
+		if i%4 == 0 {
+			s.Errors = nil
+		}
+		f, err := Encode("w", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDiff(t, &d, f, FromWorker)
+		hb, _ := Encode("w", &Heartbeat{State: "running", CurrentCPUUsage: float64(i)})
+		checkDiff(t, &d, hb, FromWorker)
+	}
+}
+
+// TestDecoderKeepsOtherPayloads: only stats and heartbeats are reused; a
+// spawning_complete decoded before a report keeps its user classes.
+func TestDecoderKeepsOtherPayloads(t *testing.T) {
+	t.Parallel()
+	var d Decoder
+	st, _ := Encode("w", benchStats(rand.New(rand.NewPCG(1, 2))))
+	if _, err := d.Decode(st, FromWorker, "w"); err != nil { // warm: the Decoder has memory to reuse
+		t.Fatal(err)
+	}
+	sc, _ := Encode("w", &SpawningComplete{UserClassesCount: []ClassCount{{"A", 1}, {"B", 2}}, UserCount: 3})
+	env, err := d.Decode(sc, FromWorker, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := env.Payload.(*SpawningComplete)
+	for range 3 {
+		if _, err := d.Decode(st, FromWorker, "w"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []ClassCount{{"A", 1}, {"B", 2}}; !reflect.DeepEqual(got.UserClassesCount, want) {
+		t.Errorf("spawning_complete classes after later reports: %v, want %v", got.UserClassesCount, want)
+	}
+}
+
+func (d *Decoder) decodeNoPeer(f []byte, side Side) (Envelope, error) { return d.Decode(f, side, "") }
+
+func (d *Decoder) decodePeer(peer string) func([]byte, Side) (Envelope, error) {
+	return func(f []byte, side Side) (Envelope, error) { return d.Decode(f, side, peer) }
 }

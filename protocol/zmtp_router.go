@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -45,10 +47,16 @@ import (
 //     behind Recv) and one writer goroutine. Send looks the identity up in a
 //     map (O(1)), copies the framed payload into that peer's queue and wakes
 //     its writer; it never blocks on a peer. The writer writes everything
-//     queued in one Write with a deadline (WithWriteTimeout). A peer whose
-//     queue is full (zmtpQueueMsgs messages) or whose write misses the
-//     deadline is dropped: its connection is closed, and later sends to its
-//     identity are dropped silently, as libzmq does for unknown peers.
+//     queued at once; if the socket is full, it waits for room at most the
+//     write timeout (WithWriteTimeout). A peer whose queue is full
+//     (zmtpQueueMsgs messages) or whose write misses the deadline is
+//     dropped: its connection is closed, and later sends to its identity
+//     are dropped silently, as libzmq does for unknown peers.
+//   - After the handshake, reads and writes on Linux are raw read(2) and
+//     write(2) calls on the non-blocking socket (zmtp_rawio_linux.go),
+//     waiting through the runtime's poller as net.Conn does; the deadline
+//     timer is only armed when a write finds the socket full. Received
+//     bodies come from free lists that ReleasePayload refills.
 //   - Each handshake runs in its own goroutine, bounded by
 //     WithHandshakeTimeout, so a silent client cannot delay others.
 //   - Duplicate identity: unlike libzmq (which, without ROUTER_HANDOVER,
@@ -182,7 +190,7 @@ func (z *zmtpReader) next() (zmtpMsg, error) {
 		total += size
 		m.nframes++
 		if m.nframes == 1 {
-			m.body = make([]byte, size)
+			m.body = newBody(size)
 			if _, err := io.ReadFull(z.br, m.body); err != nil {
 				return zmtpMsg{}, noEOF(err)
 			}
@@ -195,6 +203,60 @@ func (z *zmtpReader) next() (zmtpMsg, error) {
 		}
 		if flags&flagMore == 0 {
 			return m, nil
+		}
+	}
+}
+
+// Received bodies up to zmtpMaxPooledBody bytes come from free lists, one
+// per power-of-two capacity, which ReleasePayload refills: a master that
+// receives a report and a heartbeat per worker and second need not
+// allocate them.
+const (
+	zmtpMinPooledBody = 512
+	zmtpMaxPooledBody = 64 << 10
+	zmtpPooledBodies  = 64 // kept per capacity
+)
+
+var zmtpBodies = func() (lists [8]chan []byte) { // 512 B .. 64 KiB
+	for i := range lists {
+		lists[i] = make(chan []byte, zmtpPooledBodies)
+	}
+	return lists
+}()
+
+// bodyClass returns the free list for a capacity, or -1.
+func bodyClass(c uint64) int {
+	if c < zmtpMinPooledBody || c > zmtpMaxPooledBody || c&(c-1) != 0 {
+		return -1
+	}
+	return bits.Len64(c) - bits.Len64(zmtpMinPooledBody)
+}
+
+// newBody returns a slice of size bytes (its contents are overwritten by
+// the caller) from the free lists when its class has one.
+func newBody(size uint64) []byte {
+	if size > zmtpMaxPooledBody {
+		return make([]byte, size)
+	}
+	c := uint64(zmtpMinPooledBody)
+	for c < size {
+		c <<= 1
+	}
+	select {
+	case b := <-zmtpBodies[bodyClass(c)]:
+		return b[:size]
+	default:
+		return make([]byte, size, c)
+	}
+}
+
+// releaseBody puts a body back on its free list (if it came from one and
+// the list has room).
+func releaseBody(b []byte) {
+	if i := bodyClass(uint64(cap(b))); i >= 0 {
+		select {
+		case zmtpBodies[i] <- b[:0]:
+		default:
 		}
 	}
 }
@@ -248,6 +310,7 @@ var _ Transport = (*zmtpRouter)(nil)
 type zmtpConn struct {
 	r      *zmtpRouter
 	nc     net.Conn
+	rc     syscall.RawConn // after the handshake, for raw reads and writes (nil: use nc)
 	remote string
 	id     string
 	wake   chan struct{}
@@ -335,7 +398,8 @@ func (r *zmtpRouter) violation(c *zmtpConn, reason string) {
 func (c *zmtpConn) serve() {
 	r := c.r
 	defer r.wg.Done()
-	br := bufio.NewReaderSize(c.nc, zmtpReadBuffer)
+	cr := &connReader{c: c}
+	br := bufio.NewReaderSize(cr, zmtpReadBuffer)
 	zr := &zmtpReader{br: br, max: uint64(r.cfg.maxFrame)}
 	if err := c.handshake(zr); err != nil {
 		c.close(err.Error(), reportHandshake(err))
@@ -354,6 +418,11 @@ func (c *zmtpConn) serve() {
 	if old != nil {
 		r.cfg.logger.Printf("protocol: identity %q reconnected from %s; closing its connection from %s", c.id, c.remote, old.remote)
 		old.close("replaced by a newer connection with the same identity", false)
+	}
+	if sc, ok := c.nc.(syscall.Conn); ok && haveRawIO {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc, cr.raw = rc, true // before the writer starts
+		}
 	}
 	go c.writeLoop()
 	for {
@@ -521,10 +590,7 @@ func (c *zmtpConn) writeLoop() {
 		if len(buf) == 0 {
 			continue
 		}
-		if wt > 0 {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
-		}
-		if _, err := c.nc.Write(buf); err != nil {
+		if err := c.write(buf, wt); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				c.close(fmt.Sprintf("peer did not read for %v; closing its connection", wt), true)
 			} else {
@@ -536,6 +602,89 @@ func (c *zmtpConn) writeLoop() {
 			buf = nil
 		}
 	}
+}
+
+// connReader reads a connection: through the net.Conn during the
+// handshake (which has a deadline), then with raw reads.
+type connReader struct {
+	c   *zmtpConn
+	raw bool
+}
+
+func (cr *connReader) Read(p []byte) (int, error) {
+	if !cr.raw {
+		return cr.c.nc.Read(p)
+	}
+	var n int
+	var errno syscall.Errno
+	err := cr.c.rc.Read(func(fd uintptr) bool {
+		for {
+			n, errno = rawRead(fd, p)
+			if errno != syscall.EINTR {
+				return errno != syscall.EAGAIN // EAGAIN: wait until readable
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
+	case n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// write writes buf to the peer. A peer that does not take it all within
+// wt is an error wrapping os.ErrDeadlineExceeded. The deadline is only
+// armed when the socket is full: the usual write costs no timer.
+func (c *zmtpConn) write(buf []byte, wt time.Duration) error {
+	if c.rc == nil {
+		if wt > 0 {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+		}
+		_, err := c.nc.Write(buf)
+		return err
+	}
+	n, err := c.rawWrite(buf, false)
+	if err != nil || n == len(buf) {
+		return err
+	}
+	if wt > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+		defer func() { _ = c.nc.SetWriteDeadline(time.Time{}) }()
+	}
+	_, err = c.rawWrite(buf[n:], true)
+	return err
+}
+
+// rawWrite writes buf with raw writes; when the socket is full it waits
+// for room (honouring the write deadline) if wait is set, and otherwise
+// returns what it wrote.
+func (c *zmtpConn) rawWrite(buf []byte, wait bool) (int, error) {
+	var done int
+	var errno syscall.Errno
+	err := c.rc.Write(func(fd uintptr) bool {
+		for done < len(buf) {
+			n, e := rawWrite(fd, buf[done:])
+			switch e {
+			case 0:
+				done += n
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return !wait
+			default:
+				errno = e
+				return true
+			}
+		}
+		return true
+	})
+	if err == nil && errno != 0 {
+		err = os.NewSyscallError("write", errno)
+	}
+	return done, err
 }
 
 // close ends the connection once and forgets it.
@@ -599,6 +748,24 @@ func (r *zmtpRouter) Send(ctx context.Context, f Frame) error {
 		c.enqueue(0, f.Payload)
 	}
 	return nil
+}
+
+// ReleasePayload hands the payload of a frame that r's Recv returned back
+// to the transport, which may reuse its memory for a later frame. The
+// caller must hold no reference into it any more (decoded strings are
+// copies; Decoder payloads do not point into the frame).
+func (r *Router) ReleasePayload(p []byte) {
+	if _, ok := r.Transport.(*zmtpRouter); ok {
+		releaseBody(p)
+	}
+}
+
+// SendNeverBlocks reports whether r's Send returns without waiting for
+// any peer (true for the native ROUTER of tcp:// endpoints), so that a
+// caller may send from a loop that must not stall.
+func (r *Router) SendNeverBlocks() bool {
+	_, ok := r.Transport.(*zmtpRouter)
+	return ok
 }
 
 // Close closes the listener and every connection, and waits for all the

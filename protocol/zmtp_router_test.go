@@ -404,7 +404,15 @@ func TestZMTPRouterNonReaderDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer good.Close()
-	// Let the router register both (handshakes finish before READY is sent back).
+	// The router sends its READY before it reads ours and registers the
+	// identity: wait until a frame from "good" comes through, so that the
+	// first send to it is not dropped as one to an unknown peer.
+	if _, err := good.Write(append(appendZMTPHeader(nil, 0, 2), "hi"...)); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := r.Recv(ctx); err != nil || f.Peer != "good" {
+		t.Fatalf("first frame: %v %+v", err, f)
+	}
 	big := make([]byte, 1<<20)
 	var worst time.Duration
 	var delays []time.Duration
@@ -524,4 +532,35 @@ func FuzzZMTPReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestZMTPBodyFreeLists: bodies come in power-of-two capacities up to the
+// pooled limit, a released body is handed out again, and bodies of other
+// capacities are never pooled.
+func TestZMTPBodyFreeLists(t *testing.T) {
+	for _, c := range []struct {
+		size    uint64
+		wantCap int
+	}{{0, 512}, {1, 512}, {512, 512}, {513, 1024}, {21_000, 32 << 10}, {64 << 10, 64 << 10}, {64<<10 + 1, 64<<10 + 1}} {
+		b := newBody(c.size)
+		if len(b) != int(c.size) || cap(b) != c.wantCap {
+			t.Errorf("newBody(%d): len %d cap %d, want cap %d", c.size, len(b), cap(b), c.wantCap)
+		}
+	}
+	for _, c := range []int{100, 700, 511, 64<<10 + 1, 128 << 10} {
+		if i := bodyClass(uint64(c)); i != -1 {
+			t.Errorf("bodyClass(%d) = %d, want -1 (not pooled)", c, i)
+		}
+	}
+	// Drain the 4 KiB list, then check that a released body comes back.
+	for len(zmtpBodies[bodyClass(4096)]) > 0 {
+		<-zmtpBodies[bodyClass(4096)]
+	}
+	b := newBody(3000)
+	b[0] = 42
+	releaseBody(b)
+	if got := newBody(4000); cap(got) != 4096 || &got[:1][0] != &b[:1][0] {
+		t.Errorf("released body not reused")
+	}
+	releaseBody(make([]byte, 10, 700)) // not a pooled capacity: ignored
 }

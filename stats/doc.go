@@ -38,7 +38,13 @@
 // # Master side
 //
 // An Aggregate merges worker reports (Merge) as Locust's master does and
-// exposes sorted Summaries with Locust's derived values.
+// exposes sorted Summaries with Locust's derived values. A Summary's
+// bucket dicts are Counts: the response-time keys Locust's rounding
+// produces below 10 s have a slot in a dense array (indexed like the
+// recording side's counters) and the latest 64 seconds of per-second keys
+// a slot in a ring, so a merge hashes nothing in the usual case; any other
+// key lives in a map. Counts keep Python dict semantics (a key merged with
+// a zero count is present) and list their keys in ascending order.
 //
 // # Concurrency
 //

@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"slices"
 	"time"
 
 	"github.com/glocust/glocust/protocol"
@@ -36,21 +35,22 @@ type Summary struct {
 	MinResponseTime      float64 // valid when HasMin
 	HasMin               bool    // false: min_response_time is None
 	TotalContentLength   int64
-	StartTime            float64         // epoch seconds
-	LastRequestTimestamp float64         // epoch seconds; 0: None
-	ResponseTimes        map[int64]int64 // bucket key (ms) -> count
-	NumReqsPerSec        map[int64]int64 // epoch second -> requests
-	NumFailPerSec        map[int64]int64 // epoch second -> failures
+	StartTime            float64 // epoch seconds
+	LastRequestTimestamp float64 // epoch seconds; 0: None
+	ResponseTimes        Counts  // bucket key (ms) -> count
+	NumReqsPerSec        Counts  // epoch second -> requests
+	NumFailPerSec        Counts  // epoch second -> failures
 
-	agg   *Aggregate    // for the total's start and last request time
-	keys  []int64       // sorted keys of ResponseTimes; nil when stale
-	cache []cachedTimes // response_times_cache, oldest first
+	agg      *Aggregate        // for the total's start and last request time
+	sorted   []protocol.Bucket // ResponseTimes in ascending key order, when sortedOK
+	sortedOK bool
+	cache    []cachedTimes // response_times_cache, oldest first
 }
 
 // cachedTimes is one second of Locust's response_times_cache.
 type cachedTimes struct {
 	sec             int64
-	responseTimes   map[int64]int64
+	responseTimes   []protocol.Bucket // ascending keys
 	numRequests     int64
 	numNoneRequests int64
 }
@@ -66,9 +66,8 @@ func (s *Summary) reset(now time.Time) {
 	*s = Summary{
 		Name: s.Name, Method: s.Method, agg: s.agg,
 		StartTime:     timeToSeconds(now),
-		ResponseTimes: map[int64]int64{},
-		NumReqsPerSec: map[int64]int64{},
-		NumFailPerSec: map[int64]int64{},
+		NumReqsPerSec: newSecondCounts(),
+		NumFailPerSec: newSecondCounts(),
 	}
 	s.cacheResponseTimes(now.Unix())
 }
@@ -98,15 +97,17 @@ func (s *Summary) extend(o *protocol.StatsEntry) {
 	}
 	s.TotalContentLength += o.TotalContentLength
 	for _, b := range o.ResponseTimes {
-		s.ResponseTimes[b.Key] += b.Count
+		s.ResponseTimes.Add(b.Key, b.Count)
 	}
 	for _, b := range o.NumReqsPerSec {
-		s.NumReqsPerSec[b.Key] += b.Count
+		s.NumReqsPerSec.Add(b.Key, b.Count)
 	}
 	for _, b := range o.NumFailPerSec {
-		s.NumFailPerSec[b.Key] += b.Count
+		s.NumFailPerSec.Add(b.Key, b.Count)
 	}
-	s.keys = nil
+	if len(o.ResponseTimes) > 0 {
+		s.sortedOK = false
+	}
 	if last := int64(s.LastRequestTimestamp); last != 0 && last > int64(old) {
 		s.cacheResponseTimes(last)
 	}
@@ -115,26 +116,21 @@ func (s *Summary) extend(o *protocol.StatsEntry) {
 // cacheResponseTimes is Locust's _cache_response_times: an ordered map of
 // the last responseTimesCacheSize snapshots (a re-used second keeps its place).
 func (s *Summary) cacheResponseTimes(sec int64) {
-	c := cachedTimes{sec: sec, responseTimes: cloneMap(s.ResponseTimes),
-		numRequests: s.NumRequests, numNoneRequests: s.NumNoneRequests}
 	for i := range s.cache {
-		if s.cache[i].sec == sec {
-			s.cache[i] = c
+		if c := &s.cache[i]; c.sec == sec {
+			c.responseTimes = s.ResponseTimes.appendSorted(c.responseTimes[:0])
+			c.numRequests, c.numNoneRequests = s.NumRequests, s.NumNoneRequests
 			return
 		}
 	}
-	s.cache = append(s.cache, c)
-	if n := len(s.cache) - responseTimesCacheSize; n > 0 {
-		s.cache = append(s.cache[:0], s.cache[n:]...)
+	var reuse []protocol.Bucket
+	if len(s.cache) >= responseTimesCacheSize {
+		// The oldest snapshot leaves: its slice takes the new one.
+		reuse = s.cache[0].responseTimes[:0]
+		s.cache = append(s.cache[:0], s.cache[1:]...)
 	}
-}
-
-func cloneMap(m map[int64]int64) map[int64]int64 {
-	c := make(map[int64]int64, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	s.cache = append(s.cache, cachedTimes{sec: sec, responseTimes: s.ResponseTimes.appendSorted(reuse),
+		numRequests: s.NumRequests, numNoneRequests: s.NumNoneRequests})
 }
 
 // timed is n in the spec: requests with a response time.
@@ -162,10 +158,10 @@ func (s *Summary) Avg() float64 {
 // Median is Locust's median_response_time: the 0.5 percentile clamped to
 // [min, max]. It is a float because the clamp can return the exact max/min.
 func (s *Summary) Median() float64 {
-	if len(s.ResponseTimes) == 0 {
+	if s.ResponseTimes.Len() == 0 {
 		return 0
 	}
-	median := float64(percentile(s.sortedKeys(), s.ResponseTimes, s.timed(), 0.5))
+	median := float64(percentile(s.sortedTimes(), s.timed(), 0.5))
 	if median > s.MaxResponseTime {
 		median = s.MaxResponseTime
 	} else if s.HasMin && median < s.MinResponseTime {
@@ -176,7 +172,7 @@ func (s *Summary) Median() float64 {
 
 // Percentile is Locust's get_response_time_percentile (p in [0, 1]).
 func (s *Summary) Percentile(p float64) int64 {
-	return percentile(s.sortedKeys(), s.ResponseTimes, s.timed(), p)
+	return percentile(s.sortedTimes(), s.timed(), p)
 }
 
 // CurrentPercentile is Locust's get_current_response_time_percentile: the
@@ -190,14 +186,25 @@ func (s *Summary) CurrentPercentile(p float64, now time.Time) (ms int64, ok bool
 			if c.sec != ts {
 				continue
 			}
-			diff := make(map[int64]int64)
-			for k, n := range s.ResponseTimes {
-				if d := n - c.responseTimes[k]; d != 0 {
-					diff[k] = d
+			// The keys of the snapshot are a subset of the current ones
+			// (keys are never removed but by reset, which clears the cache).
+			cur, old := s.sortedTimes(), c.responseTimes
+			diff := make([]protocol.Bucket, 0, len(cur))
+			j := 0
+			for _, b := range cur {
+				for j < len(old) && old[j].Key < b.Key {
+					j++
+				}
+				var prev int64
+				if j < len(old) && old[j].Key == b.Key {
+					prev = old[j].Count
+				}
+				if d := b.Count - prev; d != 0 {
+					diff = append(diff, protocol.Bucket{Key: b.Key, Count: d})
 				}
 			}
 			n := s.timed() - (c.numRequests - c.numNoneRequests)
-			return percentile(keysOf(diff), diff, n, p), true
+			return percentile(diff, n, p), true
 		}
 	}
 	return 0, false
@@ -217,12 +224,12 @@ func acceptableSeconds(t int64) [17]int64 {
 // [max(L−12, S), L−3], where L and S are the aggregated total's last request
 // time and start time. now is not used: like Locust, the window follows the
 // last request, not the wall clock.
-func (s *Summary) CurrentRPS(now time.Time) float64 { return s.currentPerSec(s.NumReqsPerSec) }
+func (s *Summary) CurrentRPS(now time.Time) float64 { return s.currentPerSec(&s.NumReqsPerSec) }
 
 // CurrentFailPerSec is current_rps for failures.
-func (s *Summary) CurrentFailPerSec(now time.Time) float64 { return s.currentPerSec(s.NumFailPerSec) }
+func (s *Summary) CurrentFailPerSec(now time.Time) float64 { return s.currentPerSec(&s.NumFailPerSec) }
 
-func (s *Summary) currentPerSec(m map[int64]int64) float64 {
+func (s *Summary) currentPerSec(m *Counts) float64 {
 	tot := s.agg.total
 	if tot.LastRequestTimestamp == 0 {
 		return 0
@@ -232,7 +239,8 @@ func (s *Summary) currentPerSec(m map[int64]int64) float64 {
 	var sum float64
 	var n int64
 	for t := from; t < last-2; t++ {
-		sum += float64(m[t])
+		c, _ := m.Get(t)
+		sum += float64(c)
 		n++
 	}
 	return sum / float64(max(n, 1))
@@ -264,32 +272,26 @@ func (s *Summary) AvgContentLength() float64 {
 	return float64(s.TotalContentLength) / float64(s.NumRequests)
 }
 
-func (s *Summary) sortedKeys() []int64 {
-	if s.keys == nil {
-		s.keys = keysOf(s.ResponseTimes)
+// sortedTimes returns ResponseTimes in ascending key order (cached until
+// the next merge).
+func (s *Summary) sortedTimes() []protocol.Bucket {
+	if !s.sortedOK {
+		s.sorted = s.ResponseTimes.appendSorted(s.sorted[:0])
+		s.sortedOK = true
 	}
-	return s.keys
+	return s.sorted
 }
 
-func keysOf(m map[int64]int64) []int64 {
-	keys := make([]int64, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// percentile is Locust's calculate_response_time_percentile over ascending
-// keys: k = int(n·p); walking keys from the largest, the first key where
-// n − seen ≤ k; 0 if none.
-func percentile(keys []int64, m map[int64]int64, n int64, p float64) int64 {
+// percentile is Locust's calculate_response_time_percentile over buckets
+// in ascending key order: k = int(n·p); walking keys from the largest, the
+// first key where n − seen ≤ k; 0 if none.
+func percentile(buckets []protocol.Bucket, n int64, p float64) int64 {
 	k := int64(float64(n) * p)
 	var seen int64
-	for i := len(keys) - 1; i >= 0; i-- {
-		seen += m[keys[i]]
+	for i := len(buckets) - 1; i >= 0; i-- {
+		seen += buckets[i].Count
 		if n-seen <= k {
-			return keys[i]
+			return buckets[i].Key
 		}
 	}
 	return 0

@@ -47,6 +47,37 @@ func BenchmarkMergeStats(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeMergeStats is the master's whole per-report work: the
+// reused Decoder (as master's core runs it) and the merge, over the four
+// variants a simulator sends.
+func BenchmarkDecodeMergeStats(b *testing.B) {
+	g := newLoadGen(DefaultEntries, 7)
+	vs, err := g.variants(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	const peer = "fanin_0123456789abcdef0123456789abcdef"
+	var frames [][]byte
+	for _, v := range vs {
+		frames = append(frames, append(append([]byte(nil), v.prefix...), protocol.AppendString(nil, peer)...))
+	}
+	var dec protocol.Decoder
+	now := time.Now()
+	agg := stats.NewAggregate(now)
+	b.SetBytes(int64(len(frames[0])))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		env, err := dec.Decode(frames[i%len(frames)], protocol.FromWorker, peer)
+		if err != nil {
+			b.Fatal(err)
+		}
+		now = now.Add(3 * time.Millisecond) // 1,000 workers reporting every 3 s
+		agg.Merge(env.Payload.(*protocol.Stats), now)
+		i++
+	}
+}
+
 func BenchmarkDecodeHeartbeat(b *testing.B) {
 	f, _ := protocol.Encode("fanin_0123456789abcdef0123456789abcdef", &protocol.Heartbeat{State: "running", CurrentCPUUsage: 5, CurrentMemoryUsage: 50_000_000})
 	b.ReportAllocs()

@@ -92,12 +92,12 @@ func PrintPercentiles(w io.Writer, a *stats.Aggregate) {
 	sep = sep[:len(sep)-1] + "\n"
 	b.WriteString(sep)
 	for _, s := range a.Entries() {
-		if len(s.ResponseTimes) > 0 {
+		if s.ResponseTimes.Len() > 0 {
 			percentileLine(&b, s)
 		}
 	}
 	b.WriteString(sep)
-	if t := a.Total(); len(t.ResponseTimes) > 0 {
+	if t := a.Total(); t.ResponseTimes.Len() > 0 {
 		percentileLine(&b, t)
 	}
 	b.WriteString("\n")

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/glocust/glocust/stats"
@@ -59,21 +58,17 @@ func jsonEntry(b *strings.Builder, s *stats.Summary) {
 	}
 	raw := func(v string) func() { return func() { b.WriteString(v) } }
 	str := func(v string) func() { return func() { pyJSONString(b, v) } }
-	buckets := func(m map[int64]int64) func() {
+	buckets := func(m *stats.Counts) func() {
 		return func() {
-			if len(m) == 0 {
+			if m.Len() == 0 {
 				b.WriteString("{}")
 				return
 			}
-			keys := make([]int64, 0, len(m))
-			for k := range m {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
+			sorted := m.Sorted()
 			b.WriteString("{\n")
-			for i, k := range keys {
-				fmt.Fprintf(b, "%s    \"%d\": %d", in, k, m[k])
-				if i < len(keys)-1 {
+			for i, kc := range sorted {
+				fmt.Fprintf(b, "%s    \"%d\": %d", in, kc.Key, kc.Count)
+				if i < len(sorted)-1 {
 					b.WriteString(",")
 				}
 				b.WriteString("\n")
@@ -101,8 +96,8 @@ func jsonEntry(b *strings.Builder, s *stats.Summary) {
 	field("max_response_time", false, raw(maxValue(s)))
 	field("min_response_time", false, raw(minRT))
 	field("total_content_length", false, raw(intStr(s.TotalContentLength)))
-	field("response_times", false, buckets(s.ResponseTimes))
-	field("num_reqs_per_sec", false, buckets(s.NumReqsPerSec))
-	field("num_fail_per_sec", true, buckets(s.NumFailPerSec))
+	field("response_times", false, buckets(&s.ResponseTimes))
+	field("num_reqs_per_sec", false, buckets(&s.NumReqsPerSec))
+	field("num_fail_per_sec", true, buckets(&s.NumFailPerSec))
 	b.WriteString("    }")
 }

@@ -46,7 +46,7 @@ func totalRTValue(s *stats.Summary) string {
 // medianValue is median_response_time: an int bucket key, or the float
 // max/min it was clamped to.
 func medianValue(s *stats.Summary) string {
-	if len(s.ResponseTimes) == 0 {
+	if s.ResponseTimes.Len() == 0 {
 		return "0"
 	}
 	p := s.Percentile(0.5)
