@@ -81,7 +81,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	case config.ModeWorker:
 		return runWorker(ctx, opts, env, log, logs)
 	default:
-		return runMaster(ctx, opts, env, log, stdout)
+		return runMaster(ctx, opts, env, log, logs, stdout)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/internal/logging"
 	"github.com/glocust/glocust/master"
 	"github.com/glocust/glocust/master/report"
 	"github.com/glocust/glocust/protocol"
@@ -36,7 +37,7 @@ const (
 // runMaster runs the master (--master, or --processes) and standalone
 // modes: both are a master; standalone adds one in-process worker over an
 // in-memory ROUTER, --processes forks glocust --worker children.
-func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, stdout io.Writer) int {
+func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout io.Writer) int {
 	if opts.Master && opts.Processes != 0 {
 		log.Error("--master cannot be combined with --processes. Remove --master, as it is implicit as long as --worker is not set.")
 		return 1
@@ -117,7 +118,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	stopPeriodic := out.startPeriodic(m)
 
-	web, stopWeb := startWeb(m, opts, log, router != nil)
+	web, stopWeb := startWeb(m, opts, log, logs, router != nil)
 	defer stopWeb()
 
 	ctl := &control{m: m, opts: opts, log: log, web: web}
@@ -321,7 +322,7 @@ func startChildren(ctx context.Context, wg *sync.WaitGroup, n int, port string, 
 // startWeb serves the HTTP API. In headless mode Locust serves nothing;
 // glocust serves /metrics and /healthz there, and a busy port is only a
 // warning.
-func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, distributed bool) (*master.Web, func()) {
+func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, logs *logging.Ring, distributed bool) (*master.Web, func()) {
 	webHost := opts.WebHost
 	if webHost == "*" {
 		webHost = ""
@@ -332,7 +333,9 @@ func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, distribu
 	}
 	web := master.NewWeb(m, master.WebConfig{BasePath: opts.WebBasePath, Headless: opts.Headless,
 		Locustfile: filepath.Base(opts.Locustfile), HistoryCSV: histCSV,
-		Metrics: master.NewMetricsHandler(m, config.Version)})
+		Metrics:     master.NewMetricsHandler(m, config.Version),
+		MasterLogs:  func() []string { l, _ := logs.Lines(); return l },
+		ClassPicker: opts.ClassPicker})
 	addr := net.JoinHostPort(webHost, strconv.Itoa(opts.WebPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -68,6 +68,8 @@ type core struct {
 
 	agg        *stats.Aggregate
 	exceptions *report.Exceptions
+	logs       workerLogs
+	picked     []string // --class-picker selection; nil: all classes
 	history    *report.History
 	started    time.Time // start of the current test (zero before)
 	stopped    time.Time
@@ -199,7 +201,10 @@ func (c *core) handle(env protocol.Envelope, now time.Time) {
 		c.exceptions.Add(id, m.Msg, m.Traceback)
 		c.anyException = true
 	case *protocol.Logs:
-		// Worker logs are not kept (Locust shows them in its web UI only).
+		// Kept from any sender, as Locust does: a Locust worker sends its
+		// start-up lines before its client_ready is acknowledged, and may
+		// not send them again. workerLogs bounds what is kept.
+		c.logs.put(id, m.Logs)
 	case *protocol.Locustfile:
 		c.out(id, &protocol.Locustfile{Data: protocol.NewMap("error",
 			"a glocust master does not distribute locustfiles: start the worker with its own -f")})
@@ -447,7 +452,7 @@ func (c *core) start(users int, rate float64) error {
 		return nil
 	}
 	if c.disp == nil {
-		c.disp = NewDispatcher(active, c.cfg.Classes)
+		c.disp = NewDispatcher(active, c.activeClasses())
 		c.lastSent = nil
 	}
 	if err := c.disp.CheckDispatch(users, rate, nil); err != nil {

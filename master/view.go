@@ -30,6 +30,10 @@ func (v *View) Stats() *stats.Aggregate { return v.c.agg }
 // Exceptions is the merged user exceptions of the current test.
 func (v *View) Exceptions() *report.Exceptions { return v.c.exceptions }
 
+// WorkerLogs returns the last log lines each worker sent (Locust's "logs"
+// message), by node id; workers that left keep theirs, as in Locust.
+func (v *View) WorkerLogs() map[string][]string { return v.c.logs.all() }
+
 // History is the per-second history for charts.
 func (v *View) History() *report.History { return v.c.history }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/glocust/glocust/internal/config"
 	"github.com/glocust/glocust/master/report"
+	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/stats"
 )
 
@@ -35,6 +36,12 @@ type WebConfig struct {
 	HistoryCSV string
 	// Metrics serves GET /metrics; nil disables it.
 	Metrics http.Handler
+	// MasterLogs returns the master's own recent log lines for /logs (nil:
+	// none).
+	MasterLogs func() []string
+	// ClassPicker is --class-picker: POST /swarm may select the user
+	// classes of the run (its repeated user_classes field).
+	ClassPicker bool
 }
 
 // Web serves Locust's HTTP API over a Master.
@@ -72,9 +79,8 @@ func NewWeb(m *Master, cfg WebConfig) *Web {
 	h("/stats/report", w.report)
 	h("/tasks", w.tasks)
 	h("/worker-count", w.workerCount)
-	h("/logs", func(rw http.ResponseWriter, r *http.Request) {
-		writeJSON(rw, map[string]any{"master": []string{}, "workers": map[string]any{}})
-	})
+	h("/logs", w.logs)
+	h("/user", w.updateUser)
 	return w
 }
 
@@ -144,6 +150,14 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 	var users *int
 	var rate *float64
 	var runTime time.Duration
+	var picked []string
+	if w.cfg.ClassPicker {
+		var err error
+		if picked, err = w.m.PickClasses(r.PostForm["user_classes"]); err != nil {
+			fail(err.Error())
+			return
+		}
+	}
 	for key := range r.PostForm {
 		val := r.PostForm.Get(key)
 		switch key {
@@ -186,6 +200,9 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := map[string]any{"success": true, "message": "Swarming started", "host": host}
+	if w.cfg.ClassPicker {
+		resp["user_classes"] = picked
+	}
 	if runTime > 0 {
 		resp["run_time"] = int64(runTime / time.Second)
 		w.mu.Lock()
@@ -439,4 +456,115 @@ func (w *Web) workerCount(rw http.ResponseWriter, r *http.Request) {
 	var n int
 	w.m.Do(func(v *View) { n = v.WorkerCount() })
 	writeJSON(rw, map[string]any{"worker_count": n})
+}
+
+// logs serves Locust's GET /logs: the master's recent lines and each
+// worker's last "logs" message.
+func (w *Web) logs(rw http.ResponseWriter, _ *http.Request) {
+	master := []string{}
+	if w.cfg.MasterLogs != nil {
+		if l := w.cfg.MasterLogs(); l != nil {
+			master = l
+		}
+	}
+	var workers map[string][]string
+	w.m.Do(func(v *View) { workers = v.WorkerLogs() })
+	writeJSON(rw, map[string]any{"master": master, "workers": workers})
+}
+
+// updateUser serves Locust's POST /user (the web UI's user class editor):
+// a JSON object with user_class_name and the attributes to change (weight,
+// fixed_count, host, wait_time, tasks, ...). The master applies weight and
+// fixed_count to its dispatch and sends the object to every worker as
+// update_user_class, as Locust's Environment.update_user_class does.
+func (w *Web) updateUser(rw http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(rw, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	settings, err := jsonToMap(body)
+	if err != nil {
+		http.Error(rw, "POST /user: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := w.m.UpdateUserClass(settings); err != nil {
+		http.Error(rw, "POST /user: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(http.StatusCreated)
+	io.WriteString(rw, "{}\n")
+}
+
+// jsonToMap decodes a JSON object into an ordered protocol map: integral
+// numbers become int64, others float64, nested objects *protocol.Map.
+func jsonToMap(b []byte) (*protocol.Map, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	v, err := jsonValue(dec, 0)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(*protocol.Map)
+	if !ok {
+		return nil, fmt.Errorf("want a JSON object")
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("trailing data after the JSON object")
+	}
+	return m, nil
+}
+
+func jsonValue(dec *json.Decoder, depth int) (protocol.Value, error) {
+	if depth > 32 {
+		return nil, fmt.Errorf("JSON nested too deep")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			m := &protocol.Map{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := jsonValue(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				m.Set(k.(string), v)
+			}
+			_, err := dec.Token() // '}'
+			return m, err
+		case '[':
+			l := []protocol.Value{}
+			for dec.More() {
+				v, err := jsonValue(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				l = append(l, v)
+			}
+			_, err := dec.Token() // ']'
+			return l, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i, nil
+		}
+		return t.Float64()
+	default: // string, bool, nil
+		return t, nil
+	}
 }
