@@ -31,28 +31,21 @@ import csv
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+from benchlib import free_port, log, med
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PCTS = ["50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"]
 
 
-def log(*a):
-    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def build(out, glocust, target):
@@ -136,8 +129,6 @@ def model(q, args):
     return 0.0 if q <= 1 - f else args.stall * (1 - (1 - q) / f)
 
 
-def med(xs):
-    return statistics.median(xs) if xs else None
 
 
 def fmt(v):

@@ -40,9 +40,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
+
+from benchlib import free_port
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -55,12 +56,6 @@ RUN_TIME = 90  # -t, a bound only: the processes are stopped once measured
 DEADLINE = 57  # s after start: measured before any user's 60 s wait ends (no second request)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def start_nginx(tmp):

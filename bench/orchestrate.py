@@ -31,46 +31,25 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchlib import HZ, busy_jiffies, loadavg, log, med, wait_idle
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 TARGET = "http://127.0.0.1:18080"
-HZ = os.sysconf("SC_CLK_TCK")
 CONTENDED = 0.15  # foreign cores above which a run is marked contended
 
 
-def log(*a):
-    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- machine load
 
-def busy_jiffies():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    # user nice system idle iowait irq softirq steal ...
-    return v[0] + v[1] + v[2] + v[5] + v[6]
 
 
-def wait_idle(max_wait, threshold=0.1, need=2):
-    """Waits until `need` consecutive 1 s windows have < threshold busy cores."""
-    t0 = time.monotonic()
-    windows, streak = [], 0
-    while True:
-        b0 = busy_jiffies()
-        time.sleep(1)
-        cores = (busy_jiffies() - b0) / HZ
-        windows.append(round(cores, 2))
-        streak = streak + 1 if cores < threshold else 0
-        if streak >= need:
-            return {"idle": True, "waited_s": round(time.monotonic() - t0, 1), "windows": windows[-10:]}
-        if time.monotonic() - t0 >= max_wait:
-            return {"idle": False, "waited_s": round(time.monotonic() - t0, 1), "windows": windows[-10:]}
 
 
 def proc_ticks():
@@ -122,9 +101,6 @@ def foreign_top(seconds=2.0, n=8):
     return {"busy_cores": round(busy, 2), "top": rows[:n]}
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 FOREIGN_BY_COMM = {}  # process name -> CPU seconds used by foreign processes during runs
@@ -194,9 +170,6 @@ def time_v_cpu(stderr):
     return float(u.group(1)) + float(s.group(1)), (int(rss.group(1)) if rss else None)
 
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 # ---------------------------------------------------------------- goal 1: stats
@@ -340,8 +313,9 @@ def render_stats(ctx, runs, micro, kinds):
 
 # ---------------------------------------------------------------- goal 2: worker
 
-def load_wvl():
-    spec = importlib.util.spec_from_file_location("worker_vs_locust", os.path.join(BENCH, "worker_vs_locust.py"))
+def load_module(name):
+    """Loads bench/<name>.py, one of the scripts that also run alone."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(BENCH, name + ".py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -367,7 +341,7 @@ def agg_row(csv_path):
 
 def section_worker(ctx):
     a = ctx.args
-    wvl = load_wvl()
+    wvl = load_module("worker_vs_locust")
     tmp = ctx.tmp
     nginx = wvl.start_nginx(tmp)
     pids = nginx_pids(nginx.pid)
@@ -536,13 +510,6 @@ def section_fanin(ctx):
             + body.replace("## ", "### ") + "\n")
 
 
-def load_memory():
-    spec = importlib.util.spec_from_file_location("memory_bench", os.path.join(BENCH, "memory.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def section_memory(ctx):
     """Goal 4, memory per user: one glocust process (standalone, and a worker
     under a Locust master) with MEMORY_USERS (100,000) idle users (constant
@@ -554,7 +521,7 @@ def section_memory(ctx):
     docstring). Goal: <= 1 GiB at 100,000 users (10 KiB per user).
     Env: MEMORY_USERS, MEMORY_LOCUST_USERS (comma-separated)."""
     a = ctx.args
-    mem = load_memory()
+    mem = load_module("memory")
     users = int(os.environ.get("MEMORY_USERS", "100000"))
     lusers = [int(x) for x in os.environ.get("MEMORY_LOCUST_USERS", "5000,20000,40000").split(",") if x]
     plan = [("glocust-standalone", [1, users]), ("glocust-worker", [1, users]), ("locust-worker", [1] + lusers)]

@@ -1,11 +1,9 @@
 package master
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,21 +15,8 @@ import (
 // startPicker is startLive with two classes and --class-picker.
 func startPicker(t *testing.T) *liveMaster {
 	t.Helper()
-	r := protocol.NewInprocRouter()
-	m := New(r, Config{Classes: []UserClass{{Name: "A", Weight: 1}, {Name: "B", Weight: 1}}, Host: "http://h",
-		QuitWait: 200 * time.Millisecond})
-	lm := &liveMaster{m: m, r: r, done: make(chan error, 1)}
-	go func() { lm.done <- m.Run(context.Background()) }()
-	web := NewWeb(m, WebConfig{ClassPicker: true})
-	lm.srv = httptest.NewServer(web)
-	t.Cleanup(func() {
-		lm.srv.Close()
-		web.Close()
-		m.Quit()
-		<-lm.done
-		r.Close()
-	})
-	return lm
+	return startLiveWith(t, Config{Classes: []UserClass{{Name: "A", Weight: 1}, {Name: "B", Weight: 1}}, Host: "http://h",
+		QuitWait: 200 * time.Millisecond}, WebConfig{ClassPicker: true})
 }
 
 // TestClassPicker: with --class-picker, POST /swarm's user_classes select

@@ -29,12 +29,20 @@ type liveMaster struct {
 
 func startLive(t *testing.T, headless bool) *liveMaster {
 	t.Helper()
+	return startLiveWith(t, Config{Classes: []UserClass{{Name: "A", Weight: 1}}, Tasks: map[string][]TaskInfo{"A": {{Name: "t", Weight: 1}}},
+		Host: "http://h", QuitWait: 200 * time.Millisecond}, WebConfig{Headless: headless, Locustfile: "s.yaml"})
+}
+
+// startLiveWith runs a master with cfg over an in-memory router and serves
+// its web API (with /metrics) from an httptest server.
+func startLiveWith(t *testing.T, cfg Config, wcfg WebConfig) *liveMaster {
+	t.Helper()
 	r := protocol.NewInprocRouter()
-	m := New(r, Config{Classes: []UserClass{{Name: "A", Weight: 1}}, Tasks: map[string][]TaskInfo{"A": {{Name: "t", Weight: 1}}},
-		Host: "http://h", QuitWait: 200 * time.Millisecond})
+	m := New(r, cfg)
 	lm := &liveMaster{m: m, r: r, done: make(chan error, 1)}
 	go func() { lm.done <- m.Run(context.Background()) }()
-	web := NewWeb(m, WebConfig{Headless: headless, Locustfile: "s.yaml", Metrics: NewMetricsHandler(m, "test")})
+	wcfg.Metrics = NewMetricsHandler(m, "test")
+	web := NewWeb(m, wcfg)
 	lm.srv = httptest.NewServer(web)
 	t.Cleanup(func() {
 		lm.srv.Close()

@@ -262,39 +262,15 @@ func (r *reader) atom(depth int) (a atom, ok bool) {
 // mapHeader reads a map header (n entries, bounded by the remaining bytes
 // as mapBody bounds it). ok is false, with the position unchanged, if the
 // value is not a valid map.
-func (r *reader) mapHeader() (n int, ok bool) {
-	start := r.pos
-	defer func() {
-		if !ok {
-			r.pos = start // the caller may skip (and so validate) the value
-		}
-	}()
-	if r.pos >= len(r.b) {
-		return 0, false
-	}
-	c := r.b[r.pos]
-	var u uint64
-	switch {
-	case c&0xf0 == 0x80:
-		r.pos++
-		u = uint64(c & 0x0f)
-	case c == 0xde || c == 0xdf:
-		r.pos++
-		var err error
-		if u, err = r.uintN(2 << (c - 0xde)); err != nil {
-			return 0, false
-		}
-	default:
-		return 0, false
-	}
-	if u > uint64(len(r.b)-r.pos)/2 {
-		return 0, false
-	}
-	return int(u), true
-}
+func (r *reader) mapHeader() (n int, ok bool) { return r.header(0x80, 0xde, 2) }
 
 // arrayHeader reads an array header, bounded like arrayBody.
-func (r *reader) arrayHeader() (n int, ok bool) {
+func (r *reader) arrayHeader() (n int, ok bool) { return r.header(0x90, 0xdc, 1) }
+
+// header reads a map or array header: fix is the fix form's high nibble,
+// code16 the 16-bit form's type byte (code16+1 the 32-bit one), and an
+// element takes at least minBytes, which bounds n by what is left.
+func (r *reader) header(fix, code16 byte, minBytes uint64) (n int, ok bool) {
 	start := r.pos
 	defer func() {
 		if !ok {
@@ -307,19 +283,19 @@ func (r *reader) arrayHeader() (n int, ok bool) {
 	c := r.b[r.pos]
 	var u uint64
 	switch {
-	case c&0xf0 == 0x90:
+	case c&0xf0 == fix:
 		r.pos++
 		u = uint64(c & 0x0f)
-	case c == 0xdc || c == 0xdd:
+	case c == code16 || c == code16+1:
 		r.pos++
 		var err error
-		if u, err = r.uintN(2 << (c - 0xdc)); err != nil {
+		if u, err = r.uintN(2 << (c - code16)); err != nil {
 			return 0, false
 		}
 	default:
 		return 0, false
 	}
-	if u > uint64(len(r.b)-r.pos) {
+	if u > uint64(len(r.b)-r.pos)/minBytes {
 		return 0, false
 	}
 	return int(u), true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,7 +139,7 @@ func TestLatencyCorrectionYAML(t *testing.T) {
 		}
 	}
 	_, err := Parse("s.yaml", []byte("latency_correction: sometimes\n"+users))
-	if err == nil || !strings.Contains(err.Error(), "scenario.yaml:1: latency_correction") && !strings.Contains(err.Error(), "s.yaml:1") {
-		t.Fatalf("bad latency_correction: error = %v", err)
+	if want := "s.yaml:1: latency_correction: expected true or false"; err == nil || err.Error() != want {
+		t.Fatalf("bad latency_correction: error = %v, want %q", err, want)
 	}
 }

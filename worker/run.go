@@ -124,10 +124,8 @@ func (w *Worker) Run(parent context.Context) error {
 			if l.registered || !l.wantReady {
 				continue
 			}
-			if l.readyTries > w.connectRetries {
-				l.stopUsers(0)
-				return ErrConnect
-			}
+			// Giving up is checkUnregistered's: it bounds the wait whether
+			// or not a connection exists.
 			w.log.Info("no ack from master yet", "master", w.endpoint, "retry", l.readyTries, "of", w.connectRetries)
 			l.sendClientReady()
 		case <-hb.C:

@@ -26,51 +26,29 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import HZ, busy_jiffies, free_port, loadavg, log, med, wait_idle  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
-HZ = os.sysconf("SC_CLK_TCK")
 SATURATED_CPU = 90.0
 
 
-def log(*a):
-    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
 
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 # ---------------------------------------------------------------- machine load
 
-def busy_jiffies():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
 
 
-def wait_idle(max_wait, threshold=0.1, need=2):
-    """Waits (bounded) for `need` consecutive 1 s windows with < threshold busy cores."""
-    t0 = time.monotonic()
-    windows, streak = [], 0
-    while True:
-        b0 = busy_jiffies()
-        time.sleep(1)
-        cores = (busy_jiffies() - b0) / HZ
-        windows.append(round(cores, 2))
-        streak = streak + 1 if cores < threshold else 0
-        if streak >= need:
-            return {"idle": True, "waited_s": round(time.monotonic() - t0, 1), "windows": windows[-6:]}
-        if time.monotonic() - t0 >= max_wait:
-            return {"idle": False, "waited_s": round(time.monotonic() - t0, 1), "windows": windows[-6:]}
 
 
 def proc_ticks():
@@ -106,19 +84,10 @@ def foreign_top(seconds=2.0, n=6, exclude=()):
     return {"busy_cores": round(busy, 2), "top": rows[:n]}
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 # ---------------------------------------------------------------- processes
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, proc, timeout):

@@ -52,9 +52,10 @@ func TestMasterLogsEndpoint(t *testing.T) {
 	_, _ = m.Wait(20 * time.Second)
 }
 
-// TestMasterUpdateUserClass: POST /user on a glocust master reaches a real
-// Locust worker and a glocust worker as update_user_class; both apply it
-// (the Python worker with setattr, without an error) and keep running.
+// TestMasterUpdateUserClass: POST /user on a glocust master is sent to both
+// workers as update_user_class; the glocust worker logs that it applied it,
+// the real Locust worker takes it without an error (it applies it with
+// setattr and logs nothing), and both then run the picked class only.
 func TestMasterUpdateUserClass(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
@@ -72,6 +73,9 @@ func TestMasterUpdateUserClass(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 201 {
 		t.Fatalf("POST /user: %s", resp.Status)
+	}
+	if err := m.WaitOutput("Updated user class WebUser and sent it to 2 workers", 10*time.Second); err != nil {
+		t.Fatalf("the master did not send it to both workers: %v\n%s", err, m.Output())
 	}
 	if err := gw.WaitOutput(`updated user class class=WebUser`, 10*time.Second); err != nil {
 		t.Fatalf("the glocust worker did not apply it: %v\n%s", err, gw.Output())
