@@ -62,7 +62,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		tr = inproc
 	} else {
 		ep := "tcp://" + net.JoinHostPort(opts.MasterBindHost, strconv.Itoa(opts.MasterBindPort))
-		zopts := []protocol.ZMQOption{}
+		zopts := []protocol.ZMQOption{protocol.WithBatchInterval(opts.MasterBatchInterval)}
 		if opts.MaxFrameSize > 0 {
 			zopts = append(zopts, protocol.WithMaxFrameSize(int(opts.MaxFrameSize)))
 		}

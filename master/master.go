@@ -27,6 +27,7 @@ type Master struct {
 	cmds    chan func()
 	outq    chan protocol.Frame
 	direct  bool   // tr's Send never waits for a peer: the loop sends itself
+	flushTr func() // tr holds sent frames until Flush (called when the loop has nothing to handle)
 	encBuf  []byte // direct sends: the encoding buffer (Send copies)
 	badq    chan *protocol.BadFrame
 	done    chan struct{}
@@ -44,6 +45,9 @@ func New(tr protocol.Transport, cfg Config) *Master {
 		done: make(chan struct{}), started: make(chan struct{})}
 	if nb, ok := tr.(interface{ SendNeverBlocks() bool }); ok && nb.SendNeverBlocks() {
 		m.direct = true
+	}
+	if fl, ok := tr.(interface{ Flush() }); ok && m.direct {
+		m.flushTr = fl.Flush
 	}
 	m.c = newCore(cfg, m.enqueue)
 	if rl, ok := tr.(interface{ ReleasePayload([]byte) }); ok {
@@ -130,6 +134,9 @@ func (m *Master) run(ctx context.Context) error {
 		} else {
 			wake.Reset(time.Hour)
 		}
+		if m.flushTr != nil && len(inbox) == 0 {
+			m.flushTr() // the replies to everything received so far, in one burst
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -153,6 +160,9 @@ func (m *Master) run(ctx context.Context) error {
 
 // flush gives the sender a moment to write queued frames (the quits).
 func (m *Master) flush(ctx context.Context) {
+	if m.flushTr != nil {
+		m.flushTr()
+	}
 	deadline := time.Now().Add(500 * time.Millisecond)
 	for len(m.outq) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)

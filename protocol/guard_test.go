@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"testing"
 	"testing/iotest"
@@ -60,8 +61,18 @@ func rawZMTP(t *testing.T, addr, identity string) net.Conn {
 	return c
 }
 
+// listen starts a native ROUTER. GLOCUST_TEST_ROUTER_BATCH (a duration)
+// sets its batch interval: scripts/test runs these tests again with a
+// negative one, for the goroutine-per-connection path.
 func listen(t *testing.T, opts ...ZMQOption) *Router {
 	t.Helper()
+	if v := os.Getenv("GLOCUST_TEST_ROUTER_BATCH"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("GLOCUST_TEST_ROUTER_BATCH: %v", err)
+		}
+		opts = append([]ZMQOption{WithBatchInterval(d)}, opts...)
+	}
 	r, err := ListenRouter("tcp://127.0.0.1:0", opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ type zmqConfig struct {
 	logger           *log.Logger
 	writeTimeout     time.Duration // ROUTER: per-peer write deadline
 	handshakeTimeout time.Duration // ROUTER: bound on a new peer's handshake
+	batchInterval    time.Duration // ROUTER on Linux: the poller's round interval (0: default; < 0: no poller)
 }
 
 // WithMaxFrameSize sets the largest payload Recv accepts.
@@ -39,6 +40,13 @@ func WithWriteTimeout(d time.Duration) ZMQOption { return func(c *zmqConfig) { c
 func WithHandshakeTimeout(d time.Duration) ZMQOption {
 	return func(c *zmqConfig) { c.handshakeTimeout = d }
 }
+
+// WithBatchInterval sets how long the native ROUTER's poller (Linux)
+// gathers incoming messages between rounds (default 50 ms). Longer rounds
+// cost the master fewer wake-ups per worker and delay replies by up to
+// the interval; a negative interval serves each connection from its own
+// goroutines instead.
+func WithBatchInterval(d time.Duration) ZMQOption { return func(c *zmqConfig) { c.batchInterval = d } }
 
 // WithZMQLogger routes go-zeromq's own log lines (default: discarded).
 func WithZMQLogger(l *log.Logger) ZMQOption { return func(c *zmqConfig) { c.logger = l } }

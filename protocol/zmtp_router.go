@@ -42,20 +42,26 @@ import (
 //   - A frame, or a multipart message, larger than the frame limit closes
 //     the connection before anything is allocated for it; so do reserved
 //     flag bits. Recv reports such closes as a *BadFrame with an empty Peer.
-//   - Each connection has one reader goroutine (a bufio.Reader parsing
-//     frames, delivering complete messages to the shared inbound channel
-//     behind Recv) and one writer goroutine. Send looks the identity up in a
-//     map (O(1)), copies the framed payload into that peer's queue and wakes
-//     its writer; it never blocks on a peer. The writer writes everything
-//     queued at once; if the socket is full, it waits for room at most the
-//     write timeout (WithWriteTimeout). A peer whose queue is full
-//     (zmtpQueueMsgs messages) or whose write misses the deadline is
-//     dropped: its connection is closed, and later sends to its identity
-//     are dropped silently, as libzmq does for unknown peers.
+//   - On Linux, after its handshake every connection is served by one
+//     poller goroutine with an epoll set of its own, in rounds a batch
+//     interval apart (WithBatchInterval; zmtp_poller_linux.go): it parses
+//     what arrived with a push parser (zmtp_parser.go) and delivers the
+//     messages to the shared inbound channel behind Recv; Send queues and
+//     Flush (or the next round) writes. Elsewhere, or with a negative
+//     interval, each connection has one reader goroutine (a bufio.Reader
+//     parsing frames, delivering to the same channel) and one writer
+//     goroutine.
+//   - Send looks the identity up in a map (O(1)) and copies the framed
+//     payload into that peer's queue; it never blocks on a peer. Queued
+//     messages are written at once (the writer goroutine, or Flush); what
+//     a full socket does not take waits for room at most the write timeout
+//     (WithWriteTimeout). A peer whose queue is full (zmtpQueueMsgs
+//     messages) or whose write misses the deadline is dropped: its
+//     connection is closed, and later sends to its identity are dropped
+//     silently, as libzmq does for unknown peers.
 //   - After the handshake, reads and writes on Linux are raw read(2) and
-//     write(2) calls on the non-blocking socket (zmtp_rawio_linux.go),
-//     waiting through the runtime's poller as net.Conn does; the deadline
-//     timer is only armed when a write finds the socket full. Received
+//     write(2) calls on the non-blocking socket (zmtp_rawio_linux.go), so
+//     the runtime's monitor thread is not woken per message. Received
 //     bodies come from free lists that ReleasePayload refills.
 //   - Each handshake runs in its own goroutine, bounded by
 //     WithHandshakeTimeout, so a silent client cannot delay others.
@@ -303,6 +309,8 @@ type zmtpRouter struct {
 	closed bool
 	peers  map[string]*zmtpConn   // identity → connection (handshake done)
 	conns  map[*zmtpConn]struct{} // every open connection
+
+	poller *zmtpPoller // Linux: serves every handshaken connection (nil: a goroutine pair per connection)
 }
 
 var _ Transport = (*zmtpRouter)(nil)
@@ -319,8 +327,18 @@ type zmtpConn struct {
 
 	mu      sync.Mutex
 	closed  bool
-	pending []byte // framed messages waiting for the writer
+	pending []byte // framed messages waiting for the writer (or, polled, for room)
 	nmsgs   int
+
+	// Polled connections (Linux): the socket's own descriptor, outside the
+	// runtime's poller; -1 before the handshake or without the poller.
+	fd           int
+	fdOnce       sync.Once
+	parser       zmtpParser
+	emit         func(zmtpMsg) bool
+	waitingOut   bool      // pending waits for EPOLLOUT
+	dirty        bool      // pending waits for the next flush
+	blockedSince time.Time // when a write last found the socket full
 }
 
 func listenZMTPRouter(addr string, cfg zmqConfig) (*zmtpRouter, error) {
@@ -340,6 +358,20 @@ func listenZMTPRouter(addr string, cfg zmqConfig) (*zmtpRouter, error) {
 	r := &zmtpRouter{cfg: cfg, ln: ln, in: make(chan recvResult, zmtpInboundBacklog), viol: make(chan Violation, 64),
 		done: make(chan struct{}), peers: map[string]*zmtpConn{}, conns: map[*zmtpConn]struct{}{}}
 	r.seq.Store(rand.Uint32())
+	if havePoller && cfg.batchInterval >= 0 {
+		iv := cfg.batchInterval
+		if iv == 0 {
+			iv = zmtpBatchInterval
+		}
+		p, err := newZMTPPoller(r, iv)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		r.poller = p
+		r.wg.Add(1)
+		go p.run()
+	}
 	r.wg.Add(1)
 	go r.acceptLoop()
 	return r, nil
@@ -368,7 +400,8 @@ func (r *zmtpRouter) acceptLoop() {
 			}
 			continue
 		}
-		c := &zmtpConn{r: r, nc: nc, remote: nc.RemoteAddr().String(), wake: make(chan struct{}, 1), dead: make(chan struct{})}
+		c := &zmtpConn{r: r, nc: nc, remote: nc.RemoteAddr().String(), wake: make(chan struct{}, 1), dead: make(chan struct{}), fd: -1}
+		c.parser.max = uint64(r.cfg.maxFrame)
 		r.mu.Lock()
 		if r.closed {
 			r.mu.Unlock()
@@ -405,6 +438,12 @@ func (c *zmtpConn) serve() {
 		c.close(err.Error(), reportHandshake(err))
 		return
 	}
+	if p := r.poller; p != nil {
+		if err := p.takeFD(c); err != nil {
+			c.close(err.Error(), false)
+			return
+		}
+	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -413,11 +452,18 @@ func (c *zmtpConn) serve() {
 	}
 	old := r.peers[c.id]
 	r.peers[c.id] = c
-	r.wg.Add(1)
+	if r.poller == nil {
+		r.wg.Add(1) // the writer
+	}
 	r.mu.Unlock()
 	if old != nil {
 		r.cfg.logger.Printf("protocol: identity %q reconnected from %s; closing its connection from %s", c.id, c.remote, old.remote)
 		old.close("replaced by a newer connection with the same identity", false)
+	}
+	if p := r.poller; p != nil {
+		leftover, _ := br.Peek(br.Buffered())
+		p.adopt(c, leftover)
+		return
 	}
 	if sc, ok := c.nc.(syscall.Conn); ok && haveRawIO {
 		if rc, err := sc.SyscallConn(); err == nil {
@@ -431,36 +477,49 @@ func (c *zmtpConn) serve() {
 			c.close(err.Error(), errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrBadFraming))
 			return
 		}
-		var res recvResult
-		switch {
-		case m.cmd:
-			name, data, err := parseZMTPCommand(m.body)
-			if err != nil {
-				c.close(err.Error(), true)
-				return
-			}
-			switch name {
-			case "PING":
-				// PING: TTL (2 bytes) then a context echoed by PONG.
-				if len(data) >= 2 {
-					c.enqueue(flagCommand, append([]byte("\x04PONG"), data[2:]...))
-				}
-			case "ERROR":
-				c.close("peer sent ERROR", false)
-				return
-			}
-			continue
-		case m.nframes != 1:
-			res.err = &BadFrame{Peer: c.id, Reason: fmt.Sprintf("%d frames, want 1", m.nframes)}
-		default:
-			res.f = Frame{Peer: c.id, Payload: m.body}
-		}
-		select {
-		case r.in <- res:
-		case <-r.done:
-			c.close("router closed", false)
+		if !c.dispatch(m) {
 			return
 		}
+	}
+}
+
+// dispatch handles one received message: a command is answered or acted
+// on here, anything else goes to Recv. It returns false once the
+// connection is closed.
+func (c *zmtpConn) dispatch(m zmtpMsg) bool {
+	r := c.r
+	var res recvResult
+	switch {
+	case m.cmd:
+		name, data, err := parseZMTPCommand(m.body)
+		defer releaseBody(m.body)
+		if err != nil {
+			c.close(err.Error(), true)
+			return false
+		}
+		switch name {
+		case "PING":
+			// PING: TTL (2 bytes) then a context echoed by PONG.
+			if len(data) >= 2 {
+				c.enqueue(flagCommand, append([]byte("\x04PONG"), data[2:]...))
+			}
+		case "ERROR":
+			c.close("peer sent ERROR", false)
+			return false
+		}
+		return true
+	case m.nframes != 1:
+		releaseBody(m.body)
+		res.err = &BadFrame{Peer: c.id, Reason: fmt.Sprintf("%d frames, want 1", m.nframes)}
+	default:
+		res.f = Frame{Peer: c.id, Payload: m.body}
+	}
+	select {
+	case r.in <- res:
+		return true
+	case <-r.done:
+		c.close("router closed", false)
+		return false
 	}
 }
 
@@ -561,6 +620,11 @@ func (c *zmtpConn) enqueue(flags byte, p []byte) {
 		n := c.nmsgs
 		c.mu.Unlock()
 		c.close(fmt.Sprintf("peer is not reading: %d messages queued", n), true)
+		return
+	}
+	if c.fd >= 0 {
+		c.sendPolled(c.r.poller, flags, p)
+		c.mu.Unlock()
 		return
 	}
 	c.pending = appendZMTPHeader(c.pending, flags, len(p))
@@ -693,9 +757,14 @@ func (c *zmtpConn) close(reason string, report bool) {
 		c.mu.Lock()
 		c.closed = true
 		c.pending = nil
+		fd := c.fd
 		c.mu.Unlock()
 		close(c.dead)
-		c.nc.Close()
+		if fd >= 0 {
+			c.r.poller.forget(c)
+		} else {
+			c.nc.Close()
+		}
 		r := c.r
 		r.mu.Lock()
 		if c.id != "" && r.peers[c.id] == c {
@@ -760,6 +829,18 @@ func (r *Router) ReleasePayload(p []byte) {
 	}
 }
 
+// Flush writes what Send queued. The native ROUTER on Linux holds sent
+// frames until Flush, or its poller's next round (a few milliseconds), so
+// that a caller replying to a batch of received frames writes the replies
+// in one burst; a caller that sends in reply to what Recv returned calls
+// Flush once it has nothing more to handle. Other transports write at
+// Send, and Flush does nothing.
+func (r *Router) Flush() {
+	if z, ok := r.Transport.(*zmtpRouter); ok && z.poller != nil {
+		z.poller.flushDirty()
+	}
+}
+
 // SendNeverBlocks reports whether r's Send returns without waiting for
 // any peer (true for the native ROUTER of tcp:// endpoints), so that a
 // caller may send from a loop that must not stall.
@@ -773,7 +854,13 @@ func (r *Router) SendNeverBlocks() bool {
 func (r *zmtpRouter) Close() error {
 	var err error
 	r.once.Do(func() {
+		if r.poller != nil {
+			r.poller.flushDirty() // what was sent before Close leaves, as with the writer goroutines
+		}
 		close(r.done)
+		if r.poller != nil {
+			r.poller.ring()
+		}
 		err = r.ln.Close()
 		r.mu.Lock()
 		r.closed = true

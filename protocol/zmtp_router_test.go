@@ -454,8 +454,18 @@ func TestZMTPRouterNonReaderDropped(t *testing.T) {
 // blocked on a full inbox, writers stuck on a non-reader. Not parallel, so
 // goleak sees only this test's goroutines.
 func TestZMTPRouterCloseLeavesNoGoroutines(t *testing.T) {
+	for _, mode := range []struct {
+		name  string
+		batch time.Duration
+	}{{"poller", 0}, {"goroutines", -1}} {
+		t.Run(mode.name, func(t *testing.T) { testCloseLeavesNoGoroutines(t, mode.batch) })
+	}
+}
+
+func testCloseLeavesNoGoroutines(t *testing.T, batch time.Duration) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	r, err := ListenRouter("tcp://127.0.0.1:0", WithWriteTimeout(10*time.Second))
+	fds := openFDs(t)
+	r, err := ListenRouter("tcp://127.0.0.1:0", WithWriteTimeout(10*time.Second), WithBatchInterval(batch))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,6 +505,20 @@ func TestZMTPRouterCloseLeavesNoGoroutines(t *testing.T) {
 	if err := r.Send(ctx, Frame{Peer: "w0"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send after Close = %v", err)
 	}
+	silent.Close()
+	sleeper.Close()
+	if n := openFDs(t); n > fds {
+		t.Fatalf("%d descriptors open after Close, %d before", n, fds)
+	}
+}
+
+// openFDs counts this process's open descriptors (-1 where /proc is missing).
+func openFDs(t *testing.T) int {
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(es)
 }
 
 func FuzzZMTPReader(f *testing.F) {

@@ -15,6 +15,8 @@ const (
 	// DefaultLocustVersion is the Locust version a glocust worker announces in
 	// client_ready and a glocust master expects from its workers.
 	DefaultLocustVersion = "2.47.0"
+	// DefaultMasterBatchInterval is the master's poller round.
+	DefaultMasterBatchInterval = 50 * time.Millisecond
 	// DefaultMaxFrameSize is the largest ZeroMQ frame glocust accepts (64 MiB).
 	DefaultMaxFrameSize int64 = 64 << 20
 	// SkipVersionCheck is the --locust-version value that skips the version check
@@ -142,10 +144,11 @@ type Options struct {
 	UserClasses []string
 
 	// glocust's own options.
-	LocustVersion        string // --locust-version: announced/expected Locust version; "-1" skips the check
-	RebalanceAtSpawnRate bool   // --rebalance-at-spawn-rate: rebalancing moves users at the spawn rate
-	LatencyCorrection    bool   // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
-	MaxFrameSize         int64  // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
+	LocustVersion        string        // --locust-version: announced/expected Locust version; "-1" skips the check
+	RebalanceAtSpawnRate bool          // --rebalance-at-spawn-rate: rebalancing moves users at the spawn rate
+	LatencyCorrection    bool          // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
+	MaxFrameSize         int64         // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
+	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
 
 	// Help and ShowVersion are set by -h/--help and -V/--version. Parse returns
 	// as soon as it meets one of them; the other fields then hold defaults.

@@ -154,6 +154,7 @@ func TestSpecialEnvNames(t *testing.T) {
 		{"LOCUST_CSV=out/run", func(o *Options) bool { return o.CSVPrefix == "out/run" }},
 		{"GLOCUST_LOCUST_VERSION=-1", func(o *Options) bool { return o.SkipVersionCheck() }},
 		{"GLOCUST_MAX_FRAME_SIZE=2MiB", func(o *Options) bool { return o.MaxFrameSize == 2<<20 }},
+		{"GLOCUST_MASTER_BATCH_INTERVAL=-1s", func(o *Options) bool { return o.MasterBatchInterval == -time.Second }},
 		{"GLOCUST_REBALANCE_AT_SPAWN_RATE=TRUE", func(o *Options) bool { return o.RebalanceAtSpawnRate }},
 		// Names that look right but that Locust does not read.
 		{"LOCUST_CONFIG=x.conf", func(o *Options) bool { return o.Config == "" && len(o.ConfigFiles) == 0 }},
@@ -180,7 +181,7 @@ func TestEveryEnvVar(t *testing.T) {
 		"expect-workers": "3", "expect-workers-max-wait": "10", "processes": "4", "master-host": "m",
 		"master-port": "6001", "web-base-path": "/x", "tags": "[a, b]", "exclude-tags": "c",
 		"csv": "out", "html": "r.html", "loglevel": "debug", "logfile": "l.log",
-		"exit-code-on-error": "3", "stop-timeout": "10s", "locust-version": "-1", "max-frame-size": "1MiB",
+		"exit-code-on-error": "3", "stop-timeout": "10s", "locust-version": "-1", "max-frame-size": "1MiB", "master-batch-interval": "20ms",
 	}
 	needs := map[string][]string{
 		"autoquit":         {"LOCUST_AUTOSTART=true"},

@@ -357,6 +357,16 @@ var options = []*option{
 	{names: []string{"--latency-correction"}, env: "GLOCUST_LATENCY_CORRECTION", group: gGlocust, arity: arityFlag,
 		help: "Correct coordinated omission: users with constant_pacing/constant_throughput keep a fixed schedule (late starts are caught up) and record each request from its intended start, as wrk2 does. The uncorrected figures are printed beside them (and written to <csv>_stats_uncorrected.csv).",
 		flag: boolean(func(o *Options) *bool { return &o.LatencyCorrection })},
+	{names: []string{"--master-batch-interval"}, env: "GLOCUST_MASTER_BATCH_INTERVAL", group: gGlocust, metavar: "<duration>", def: "50ms",
+		help: "Master: how long the worker connections' poller gathers messages between rounds (Go duration, e.g. 20ms). Longer rounds cost fewer wake-ups per worker and delay the handling of a message by at most the interval (a message after a quiet spell is handled at once); a negative value serves each connection from its own goroutines.",
+		one: func(o *Options, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("want a duration such as 50ms: %w", err)
+			}
+			o.MasterBatchInterval = d
+			return nil
+		}},
 	{names: []string{"--max-frame-size"}, env: "GLOCUST_MAX_FRAME_SIZE", group: gGlocust, metavar: "<bytes>", def: "64MiB",
 		help: "Largest ZeroMQ frame accepted from a peer (bytes, or with KiB/MiB/GiB); 0 = no limit.",
 		one: func(o *Options, v string) error {
@@ -411,19 +421,20 @@ var otherEnv = []string{
 // defaults returns Options holding every default.
 func defaults() *Options {
 	return &Options{
-		Locustfile:      "locustfile.py",
-		WebPort:         8089,
-		Autoquit:        -time.Second,
-		MasterBindHost:  "*",
-		MasterBindPort:  5557,
-		ExpectWorkers:   1,
-		MasterHost:      "127.0.0.1",
-		MasterPort:      5557,
-		LogLevel:        "INFO",
-		ExitCodeOnError: 1,
-		LocustVersion:   DefaultLocustVersion,
-		MaxFrameSize:    DefaultMaxFrameSize,
-		sources:         map[string]Source{},
+		Locustfile:          "locustfile.py",
+		WebPort:             8089,
+		Autoquit:            -time.Second,
+		MasterBindHost:      "*",
+		MasterBindPort:      5557,
+		ExpectWorkers:       1,
+		MasterHost:          "127.0.0.1",
+		MasterPort:          5557,
+		LogLevel:            "INFO",
+		ExitCodeOnError:     1,
+		LocustVersion:       DefaultLocustVersion,
+		MaxFrameSize:        DefaultMaxFrameSize,
+		MasterBatchInterval: DefaultMasterBatchInterval,
+		sources:             map[string]Source{},
 	}
 }
 

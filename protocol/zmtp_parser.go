@@ -1,0 +1,123 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// zmtpParser is the push form of zmtpReader, for the Linux poller: bytes
+// are fed as they arrive, in pieces of any size, and complete messages come
+// out. It applies the same checks in the same order (reserved flag bits, a
+// command inside a message, the frame and message limit before any
+// allocation), keeps the first frame's body (from the free lists) and
+// skips later frames without storing them.
+type zmtpParser struct {
+	max uint64 // largest frame or message; 0: no limit
+
+	hdr [9]byte // the frame header being read
+	hn  int     // bytes of hdr read
+
+	inFrame bool   // reading a frame's body (or skipping it)
+	flags   byte   // the current frame's flags
+	body    []byte // the first frame's body; filled up to bn
+	bn      int
+	skip    uint64 // bytes of a later frame still to skip
+
+	nframes int
+	total   uint64
+}
+
+// feed consumes p. emit receives each complete message and returns false
+// to stop (feed then returns the unconsumed rest's length as n<len(p) and
+// a nil error; the parser keeps its state). A framing error ends the
+// stream: the parser must not be fed again.
+func (z *zmtpParser) feed(p []byte, emit func(zmtpMsg) bool) (n int, err error) {
+	start := len(p)
+	for len(p) > 0 || (z.inFrame && z.frameComplete()) {
+		if z.inFrame {
+			if z.nframes == 1 {
+				k := copy(z.body[z.bn:], p)
+				z.bn += k
+				p = p[k:]
+			} else {
+				k := uint64(len(p))
+				if k > z.skip {
+					k = z.skip
+				}
+				z.skip -= k
+				p = p[k:]
+			}
+			if !z.frameComplete() {
+				break
+			}
+			z.inFrame = false
+			if z.flags&flagCommand == 0 && z.flags&flagMore != 0 {
+				continue
+			}
+			m := zmtpMsg{body: z.body, nframes: z.nframes, cmd: z.flags&flagCommand != 0}
+			z.body, z.bn, z.nframes, z.total = nil, 0, 0, 0
+			if !emit(m) {
+				return start - len(p), nil
+			}
+			continue
+		}
+		z.hdr[z.hn] = p[0]
+		z.hn++
+		p = p[1:]
+		flags := z.hdr[0]
+		if z.hn == 1 && flags&^(flagMore|flagLong|flagCommand) != 0 {
+			return start - len(p), fmt.Errorf("%w: flags %#02x", ErrBadFraming, flags)
+		}
+		need := 2
+		if flags&flagLong != 0 {
+			need = 9
+		}
+		if z.hn < need {
+			continue
+		}
+		z.hn = 0
+		size := uint64(z.hdr[1])
+		if need == 9 {
+			size = binary.BigEndian.Uint64(z.hdr[1:9])
+		}
+		cmd := flags&flagCommand != 0
+		if cmd && (flags&flagMore != 0 || z.nframes > 0) {
+			return start - len(p), fmt.Errorf("%w: command frame inside a message", ErrBadFraming)
+		}
+		if z.max > 0 && (size > z.max || z.total+size > z.max) {
+			return start - len(p), fmt.Errorf("%w: frame of %d bytes after %d (limit %d)", ErrFrameTooLarge, size, z.total, z.max)
+		}
+		if size > 1<<62 {
+			return start - len(p), fmt.Errorf("%w: frame of %d bytes", ErrFrameTooLarge, size)
+		}
+		z.total += size
+		z.nframes++
+		z.flags = flags
+		z.inFrame = true
+		if z.nframes == 1 {
+			z.body, z.bn = newBody(size), 0
+		} else {
+			z.skip = size
+		}
+	}
+	return start - len(p), nil
+}
+
+func (z *zmtpParser) frameComplete() bool {
+	if z.nframes == 1 {
+		return z.bn == len(z.body)
+	}
+	return z.skip == 0
+}
+
+// midMessage reports whether the stream stopped inside a message (an end
+// of stream there is an unexpected EOF, not a clean close).
+func (z *zmtpParser) midMessage() bool { return z.hn > 0 || z.inFrame || z.nframes > 0 }
+
+// release returns a partly read body to the free lists.
+func (z *zmtpParser) release() {
+	if z.body != nil {
+		releaseBody(z.body)
+		z.body = nil
+	}
+}
