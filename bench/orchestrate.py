@@ -18,7 +18,7 @@ Sections:
   worker  goal 2: on one core against nginx on the other, per round:
           wrk, glocust standalone, glocust worker and Locust FastHttpUser
           worker (both under a Locust master, via worker_vs_locust.py)
-  fanin   goal 3: TODO hook (master fan-in)
+  fanin   goal 3: master fan-in, glocust's master vs Locust's (bench/fanin/run.py)
   memory  goal 4: RSS of one glocust process (standalone, and a worker under a
           Locust master) with 100,000 idle users vs a Locust worker's bytes per
           user (bench/memory.py)
@@ -477,15 +477,11 @@ def render_worker(ctx, runs, standalone_ok):
 # ---------------------------------------------------------------- goals 3 and 4: hooks
 
 def section_fanin(ctx):
-    """Goal 3, master fan-in. TODO (another session): N simulated workers
-    (real DEALER sockets; heartbeat every 1 s; stats every 3 s with 50 entries
-    and realistic response_times maps) against the glocust master and a Python
-    Locust master in the same run, N = 100, 500, 1000, 2000, 5000; report the
-    master's CPU %, heartbeat-reply latency p50/p99 and report-merge latency.
-    Use wait_idle/Meter/ctx.record like the sections above, pin the master
-    (taskset -c 0) and the simulator (taskset -c 1), interleave the two
-    masters per N, and return a markdown section (goal: >= 10x less CPU per
-    worker than the Python master; 5,000 workers with heartbeat p99 < 100 ms)."""
+    """Goal 3, master fan-in: bench/fanin/run.py (N simulated workers over
+    real DEALER connections against the glocust master and a Python Locust
+    master, interleaved per N, master pinned to core 0 and simulator to core
+    1); it writes bench/fanin/RESULTS.md, whose results part becomes this
+    section."""
     # Hook: the fan-in benchmark lives in bench/fanin (run.py writes its own
     # bench/fanin/RESULTS.md); --rounds < 3 runs its --quick mode.
     cmd = [sys.executable, os.path.join(BENCH, "fanin", "run.py"), "--glocust", ctx.glocust, "--locust", ctx.locust,
