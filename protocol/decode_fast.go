@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 )
@@ -1028,19 +1029,21 @@ func (r *reader) buckets(depth int) ([]Bucket, bool) {
 	return r.arena[start:end:end], true
 }
 
-// uintAt decodes a positive fixint, uint8 or uint16 at b[pos] (as atom and toInt
+// uintAt decodes a positive fixint, uint8, uint16 or uint32 at b[pos] (as atom and toInt
 // would) and returns the position after it; ok is false for any other
 // encoding. It is small enough to inline: the other encodings take the
 // general path.
 func uintAt(b []byte, pos int) (v int64, next int, ok bool) {
-	if pos+2 < len(b) { // the last bytes of a payload take the general path
+	if pos+4 < len(b) { // the last bytes of a payload take the general path
 		switch c := b[pos]; {
 		case c <= 0x7f:
 			return int64(c), pos + 1, true
 		case c == 0xcc:
 			return int64(b[pos+1]), pos + 2, true
 		case c == 0xcd:
-			return int64(b[pos+1])<<8 | int64(b[pos+2]), pos + 3, true
+			return int64(binary.BigEndian.Uint16(b[pos+1:])), pos + 3, true
+		case c == 0xce: // per-second keys: Unix times
+			return int64(binary.BigEndian.Uint32(b[pos+1:])), pos + 5, true
 		}
 	}
 	return 0, pos, false
