@@ -29,7 +29,9 @@
 // A reader goroutine feeds received frames to the loop and a sender
 // goroutine writes outgoing frames, so a slow transport never blocks state
 // handling. With a transport whose Send never waits for a peer (the native
-// ROUTER: SendNeverBlocks), the loop sends itself, without the hop. The
+// ROUTER: SendNeverBlocks), the loop sends itself, without the hop, and
+// calls the transport's Flush whenever its inbox is empty, so the replies
+// to a batch of received frames leave together. The
 // loop decodes with one reused protocol.Decoder and hands the payloads of
 // handled stats and heartbeats back to a transport that can reuse them
 // (ReleasePayload). All exported methods are safe for concurrent use.

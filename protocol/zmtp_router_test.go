@@ -348,6 +348,50 @@ func TestZMTPRouterMultiFrameIsBadFrame(t *testing.T) {
 	}
 }
 
+// A message larger than what the poller reads from one connection in a
+// round (16 × 64 KiB) arrives whole, and a small one from another peer
+// arrives meanwhile; so does a message sent in the same write as the
+// handshake's READY (bytes the handshake had already buffered).
+func TestZMTPRouterLargeMessageAndLeftover(t *testing.T) {
+	t.Parallel()
+	r := listen(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := net.DialTimeout("tcp", r.Addr(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ready := appendZMTPCommand(nil, "READY", appendZMTPProperty(appendZMTPProperty(nil, "Socket-Type", "DEALER"), "Identity", "big"))
+	first := append(appendZMTPHeader(nil, 0, 5), "early"...)
+	if _, err := c.Write(append(append(zmtpGreeting[:], ready...), first...)); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := r.Recv(ctx); err != nil || f.Peer != "big" || string(f.Payload) != "early" {
+		t.Fatalf("first frame: %q from %q, %v", f.Payload, f.Peer, err)
+	}
+	big := make([]byte, 3<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	go func() { _, _ = c.Write(append(appendZMTPHeader(nil, 0, len(big)), big...)) }()
+	small := rawZMTP(t, r.Addr(), "small")
+	if _, err := small.Write(append(appendZMTPHeader(nil, 0, 2), "hi"...)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	for len(got) < 2 {
+		f, err := r.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[f.Peer] = f.Payload
+	}
+	if !bytes.Equal(got["big"], big) || string(got["small"]) != "hi" {
+		t.Fatalf("got %d bytes from big (want %d, equal %v), %q from small", len(got["big"]), len(big), bytes.Equal(got["big"], big), got["small"])
+	}
+}
+
 // A PING is answered with a PONG carrying its context.
 func TestZMTPRouterPingPong(t *testing.T) {
 	t.Parallel()
