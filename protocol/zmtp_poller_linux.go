@@ -94,6 +94,7 @@ type zmtpPoller struct {
 
 	buf []byte
 	ev  []epollEvent
+	inq []recvResult // the round's results for Recv
 }
 
 func newZMTPPoller(r *zmtpRouter, interval time.Duration) (p *zmtpPoller, err error) {
@@ -220,6 +221,7 @@ func (p *zmtpPoller) adopt(c *zmtpConn, leftover []byte) {
 		c.close("router closed", false)
 		return
 	}
+	c.emit = c.queue // from now on only the poller reads c
 	err := epollCtl(p.epfd, syscall.EPOLL_CTL_ADD, c.fd, evIn)
 	if err == nil {
 		p.byFD[int32(c.fd)] = c
@@ -298,6 +300,9 @@ func (p *zmtpPoller) run() {
 				break
 			}
 		}
+		if !p.deliver() {
+			return
+		}
 		busy := p.checkBlocked()
 		switch {
 		case events == 0 && !busy:
@@ -310,6 +315,35 @@ func (p *zmtpPoller) run() {
 			p.sleep()
 		}
 	}
+}
+
+// queue is a polled connection's emit: what is for Recv waits in the
+// round's list, and the round hands it over at its end (deliver), so that
+// a consumer on another thread is woken once per round, not per message.
+func (c *zmtpConn) queue(m zmtpMsg) bool {
+	res, deliver, alive := c.interpret(m)
+	if deliver {
+		p := c.r.poller
+		p.inq = append(p.inq, res)
+	}
+	return alive
+}
+
+// deliver hands the round's results to Recv, in order. It returns false
+// when the router closed.
+func (p *zmtpPoller) deliver() bool {
+	defer func() {
+		clear(p.inq)
+		p.inq = p.inq[:0]
+	}()
+	for _, res := range p.inq {
+		select {
+		case p.r.in <- res:
+		case <-p.r.done:
+			return false
+		}
+	}
+	return true
 }
 
 // waitReadable parks until the epoll set has something to report (or the

@@ -483,19 +483,33 @@ func (c *zmtpConn) serve() {
 	}
 }
 
-// dispatch handles one received message: a command is answered or acted
-// on here, anything else goes to Recv. It returns false once the
-// connection is closed.
+// dispatch handles one received message and hands what is for Recv over
+// at once. It returns false once the connection is closed.
 func (c *zmtpConn) dispatch(m zmtpMsg) bool {
-	r := c.r
-	var res recvResult
+	res, deliver, alive := c.interpret(m)
+	if !deliver {
+		return alive
+	}
+	select {
+	case c.r.in <- res:
+		return true
+	case <-c.r.done:
+		c.close("router closed", false)
+		return false
+	}
+}
+
+// interpret handles one received message: a command is answered or acted
+// on here; anything else becomes a result for Recv (deliver). alive is
+// false once the connection is closed.
+func (c *zmtpConn) interpret(m zmtpMsg) (res recvResult, deliver, alive bool) {
 	switch {
 	case m.cmd:
 		name, data, err := parseZMTPCommand(m.body)
 		defer releaseBody(m.body)
 		if err != nil {
 			c.close(err.Error(), true)
-			return false
+			return res, false, false
 		}
 		switch name {
 		case "PING":
@@ -505,22 +519,16 @@ func (c *zmtpConn) dispatch(m zmtpMsg) bool {
 			}
 		case "ERROR":
 			c.close("peer sent ERROR", false)
-			return false
+			return res, false, false
 		}
-		return true
+		return res, false, true
 	case m.nframes != 1:
 		releaseBody(m.body)
 		res.err = &BadFrame{Peer: c.id, Reason: fmt.Sprintf("%d frames, want 1", m.nframes)}
 	default:
 		res.f = Frame{Peer: c.id, Payload: m.body}
 	}
-	select {
-	case r.in <- res:
-		return true
-	case <-r.done:
-		c.close("router closed", false)
-		return false
-	}
+	return res, true, true
 }
 
 type handshakeError struct {
