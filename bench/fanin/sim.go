@@ -1,3 +1,9 @@
+// Package fanin is the master fan-in benchmark (issue 5, goal 3): a
+// simulator of N Locust workers over real ZeroMQ connections (a minimal
+// hand-written ZMTP 3.0 NULL DEALER per worker, internal/zmtptest), a probe
+// that times the master's replies, and the measurement of the master's CPU
+// over a window. cmd/faninsim runs it against a master process; cmd/faninprof
+// runs it against master.New in the same process and takes a CPU profile.
 package fanin
 
 import (
@@ -15,8 +21,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/glocust/glocust/internal/zmtptest"
 	"github.com/glocust/glocust/protocol"
 )
+
+// maxFrame bounds a frame from the master; a DEALER sends exactly one frame
+// per message (no delimiter) and the ROUTER's replies arrive as one frame.
+const maxFrame = 1 << 20
 
 // Config describes one simulated fan-in run.
 type Config struct {
@@ -178,7 +189,7 @@ type simWorker struct {
 	nodeStr []byte // msgpack str of node
 	hbMsg   []byte
 	rdyMsg  []byte
-	d       *dealer
+	d       *zmtptest.Peer
 	q       chan outMsg
 
 	mu     sync.Mutex
@@ -264,7 +275,7 @@ func (s *Sim) Close() {
 	}
 	for _, w := range s.ws {
 		if w.d != nil {
-			w.d.conn.Close()
+			w.d.Close()
 		}
 	}
 	s.wg.Wait()
@@ -292,7 +303,7 @@ func (s *Sim) reader(w *simWorker) {
 	defer s.wg.Done()
 	buf := make([]byte, 256)
 	for {
-		body, cmd, err := w.d.readFrame(buf)
+		body, cmd, err := w.d.ReadFrame(buf, maxFrame)
 		if err != nil {
 			if s.ctx.Err() == nil && !w.dead.Swap(true) {
 				s.disconnects.Add(1)
@@ -379,11 +390,11 @@ func (s *Sim) writer(w *simWorker) {
 			}
 			w.mu.Unlock()
 		}
-		bufs := net.Buffers{frameHeader(hdr[:0], len(m.a)+len(m.b), false), m.a}
+		bufs := net.Buffers{zmtptest.AppendHeader(hdr[:0], len(m.a)+len(m.b), false, false), m.a}
 		if m.b != nil {
 			bufs = append(bufs, m.b)
 		}
-		if _, err := bufs.WriteTo(w.d.conn); err != nil {
+		if _, err := bufs.WriteTo(w.d.Conn()); err != nil {
 			if s.ctx.Err() == nil && !w.dead.Swap(true) {
 				s.writeErrs.Add(1)
 				s.cfg.Logf("worker %d: write: %v", w.idx, err)
@@ -565,10 +576,10 @@ func (s *Sim) Run(ctx context.Context) (*Result, error) {
 		dwg.Add(1)
 		go func() {
 			defer func() { <-sem; dwg.Done() }()
-			var d *dealer
+			var d *zmtptest.Peer
 			var err error
 			for attempt := 0; ; attempt++ {
-				d, err = dialDealer(cfg.Addr, w.node, 10*time.Second)
+				d, err = zmtptest.Dial(cfg.Addr, w.node, 10*time.Second)
 				if err == nil || time.Now().After(regDeadline) || s.ctx.Err() != nil {
 					break
 				}

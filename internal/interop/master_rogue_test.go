@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/internal/testenv"
+	"github.com/glocust/glocust/internal/zmtptest"
 	"github.com/glocust/glocust/protocol"
 )
 
@@ -171,12 +172,12 @@ func rogueMessages(t *testing.T, seed uint64, n int) [][][]byte {
 // in a row.
 func rogue(t *testing.T, addr, identity string, msgs [][][]byte, deadline time.Time) (sent, closes int) {
 	t.Helper()
-	var p *zmtpPeer
+	var p *zmtptest.Peer
 	refused := 0
 	for i := 0; i < len(msgs) && time.Now().Before(deadline); {
 		if p == nil {
 			var err error
-			if p, err = dialZMTP(addr, identity, 0, 2*time.Second); err != nil {
+			if p, err = zmtptest.Dial(addr, identity, 2*time.Second, peerBuf); err != nil {
 				refused++
 				if refused >= 20 {
 					t.Logf("rogue: the master refuses the rogue's handshakes (%v) after %d messages", err, sent)
@@ -186,18 +187,18 @@ func rogue(t *testing.T, addr, identity string, msgs [][][]byte, deadline time.T
 				continue
 			}
 			refused = 0
-			go func(p *zmtpPeer) { _, _ = io.Copy(io.Discard, p.conn) }(p)
+			go func(p *zmtptest.Peer) { _, _ = io.Copy(io.Discard, p.Conn()) }(p)
 		}
 		// a batch of up to 64 messages per write
 		var buf []byte
 		j := i
 		for ; j < len(msgs) && j < i+64; j++ {
 			for k, f := range msgs[j] {
-				buf = appendZMTPFrame(buf, f, k < len(msgs[j])-1, false)
+				buf = zmtptest.AppendFrame(buf, f, k < len(msgs[j])-1, false)
 			}
 		}
-		_ = p.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if _, err := p.conn.Write(buf); err != nil {
+		_ = p.Conn().SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := p.Conn().Write(buf); err != nil {
 			closes++
 			p.Close()
 			p = nil
@@ -274,13 +275,13 @@ func TestMasterHugeFrame(t *testing.T) {
 
 	for _, claim := range []uint64{1 << 40, 1 << 33, 1 << 31} {
 		for _, more := range []bool{false, true} {
-			p, err := dialZMTP(addr, testNodeID("hugeframe"), 0, 5*time.Second)
+			p, err := zmtptest.Dial(addr, testNodeID("hugeframe"), 5*time.Second, peerBuf)
 			if err != nil {
 				t.Fatalf("handshake: %v", err)
 			}
 			var buf []byte
 			if more { // a small first frame with MORE, then the huge one
-				buf = appendZMTPFrame(buf, []byte("x"), true, false)
+				buf = zmtptest.AppendFrame(buf, []byte("x"), true, false)
 			}
 			buf = append(buf, 0x02)
 			for i := 7; i >= 0; i-- {
@@ -288,9 +289,9 @@ func TestMasterHugeFrame(t *testing.T) {
 			}
 			buf = append(buf, bytes.Repeat([]byte{0x93}, 4096)...)
 			start := time.Now()
-			_ = p.conn.SetDeadline(time.Now().Add(5 * time.Second))
-			_, werr := p.conn.Write(buf)
-			_, rerr := io.Copy(io.Discard, p.conn)
+			_ = p.Conn().SetDeadline(time.Now().Add(5 * time.Second))
+			_, werr := p.Conn().Write(buf)
+			_, rerr := io.Copy(io.Discard, p.Conn())
 			p.Close()
 			closed := rerr == nil || isClosedErr(rerr) || (werr != nil && isClosedErr(werr))
 			if !closed {
@@ -305,18 +306,18 @@ func TestMasterHugeFrame(t *testing.T) {
 	}
 
 	// msgpack length bombs inside small, well-framed messages
-	p, err := dialZMTP(addr, testNodeID("hugefield"), 0, 5*time.Second)
+	p, err := zmtptest.Dial(addr, testNodeID("hugefield"), 5*time.Second, peerBuf)
 	if err != nil {
 		t.Fatalf("handshake: %v", err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, p.conn) }()
+	go func() { _, _ = io.Copy(io.Discard, p.Conn()) }()
 	for _, f := range [][]byte{
 		{0xdd, 0xff, 0xff, 0xff, 0xff},                                      // array32 of 4 Gi elements
 		{0x93, 0xdb, 0xff, 0xff, 0xff, 0xff, 'x'},                           // str32 of 4 GiB as type
 		{0x93, 0xa5, 's', 't', 'a', 't', 's', 0xdf, 0xff, 0xff, 0xff, 0xff}, // map32 of 4 Gi pairs
 		{0x93, 0xa4, 'l', 'o', 'g', 's', 0xc6, 0xff, 0xff, 0xff, 0xf0, 0},   // bin32 of ~4 GiB
 	} {
-		_ = p.send(f)
+		_ = p.Send(f)
 	}
 	time.Sleep(500 * time.Millisecond)
 	p.Close()
@@ -374,7 +375,7 @@ func slowPeerCheck(t *testing.T, addr string, registered func() bool) string {
 	}
 
 	goodID := testNodeID("good")
-	good, err := dialZMTP(addr, goodID, 0, 5*time.Second)
+	good, err := zmtptest.Dial(addr, goodID, 5*time.Second, peerBuf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +383,7 @@ func slowPeerCheck(t *testing.T, addr string, registered func() bool) string {
 	replies := make(chan string, 1024)
 	go func() {
 		for {
-			msg, err := good.recv()
+			msg, err := good.Recv(maxRecv)
 			if err != nil {
 				close(replies)
 				return
@@ -399,7 +400,7 @@ func slowPeerCheck(t *testing.T, addr string, registered func() bool) string {
 			replies <- env.Type()
 		}
 	}()
-	if err := good.send(encode(goodID, &protocol.ClientReady{Version: testenv.LocustVersion})); err != nil {
+	if err := good.Send(encode(goodID, &protocol.ClientReady{Version: testenv.LocustVersion})); err != nil {
 		t.Fatal(err)
 	}
 	waitReply := func(want string, timeout time.Duration) (time.Duration, error) {
@@ -425,18 +426,18 @@ func slowPeerCheck(t *testing.T, addr string, registered func() bool) string {
 	}
 
 	badID := testNodeID("slowpeer")
-	bad, err := dialZMTP(addr, badID, 2048, 5*time.Second)
+	bad, err := zmtptest.Dial(addr, badID, 5*time.Second, peerBuf, zmtptest.RcvBuf(2048))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer bad.Close()
-	if err := bad.send(encode(badID, &protocol.ClientReady{Version: testenv.LocustVersion})); err != nil {
+	if err := bad.Send(encode(badID, &protocol.ClientReady{Version: testenv.LocustVersion})); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "both peers registered", 10*time.Second, registered)
 
 	heartbeat := func() (time.Duration, error) {
-		if err := good.send(encode(goodID, &protocol.Heartbeat{State: protocol.StateReady})); err != nil {
+		if err := good.Send(encode(goodID, &protocol.Heartbeat{State: protocol.StateReady})); err != nil {
 			return 0, err
 		}
 		return waitReply(protocol.TypeHeartbeat, 3*time.Second)
@@ -461,7 +462,7 @@ func slowPeerCheck(t *testing.T, addr string, registered func() bool) string {
 	var flood []byte
 	hb := encode(badID, &protocol.Heartbeat{State: protocol.StateReady})
 	for range 512 {
-		flood = appendZMTPFrame(flood, hb, false, false)
+		flood = zmtptest.AppendFrame(flood, hb, false, false)
 	}
 	var (
 		floodBytes int64
@@ -478,8 +479,8 @@ func slowPeerCheck(t *testing.T, addr string, registered func() bool) string {
 			// a write cut short by the deadline resumes where it stopped,
 			// so that the stream stays well framed
 			for off := 0; off < len(flood); {
-				_ = bad.conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-				w, err := bad.conn.Write(flood[off:])
+				_ = bad.Conn().SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+				w, err := bad.Conn().Write(flood[off:])
 				off += w
 				floodBytes += int64(w)
 				if err != nil && !isTimeout(err) {
@@ -510,8 +511,8 @@ func slowPeerCheck(t *testing.T, addr string, registered func() bool) string {
 
 	// how much the master had queued for the bad peer (or whether it hung up)
 	var pending int64
-	_ = bad.conn.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
-	pending, rerr := io.Copy(io.Discard, bad.conn)
+	_ = bad.Conn().SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	pending, rerr := io.Copy(io.Discard, bad.Conn())
 	t.Logf("heartbeat reply latency: worst %v before the flood, worst %v over %d heartbeats during it; "+
 		"the bad peer wrote %d bytes (write error after %v: %v); then read %d pending bytes (%v)",
 		base, worst, n, floodBytes, floodEnd.Round(time.Millisecond), floodErr, pending, rerr)
