@@ -208,21 +208,28 @@ func (p *zmtpPoller) adopt(c *zmtpConn, leftover []byte) {
 	// Registered under p.mu: a close that races with this finds the
 	// connection registered (and the poller closes its fd after the ADD),
 	// or is seen here (and its fd is already queued for closing).
+	// c.mu is held too, so that a write which found the socket full
+	// before the ADD (its MOD failed with ENOENT) is seen here.
 	p.mu.Lock()
 	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.closed {
+		c.mu.Unlock()
 		p.mu.Unlock()
 		return
 	}
 	if p.stopped {
+		c.mu.Unlock()
 		p.mu.Unlock()
 		c.close("router closed", false)
 		return
 	}
 	c.emit = c.queue // from now on only the poller reads c
-	err := epollCtl(p.epfd, syscall.EPOLL_CTL_ADD, c.fd, evIn)
+	events := uint32(evIn)
+	if c.waitingOut {
+		events = evInOut
+	}
+	err := epollCtl(p.epfd, syscall.EPOLL_CTL_ADD, c.fd, events)
+	c.mu.Unlock()
 	if err == nil {
 		p.byFD[int32(c.fd)] = c
 	}
@@ -353,7 +360,7 @@ func (p *zmtpPoller) deliver() bool {
 // runtime is not woken by what arrives. Every call is a raw system call, so
 // the runtime's monitor thread is not woken either.
 func (p *zmtpPoller) waitReadable() bool {
-	if err := epollCtl(p.gate, syscall.EPOLL_CTL_ADD, p.epfd, syscall.EPOLLIN); err != nil {
+	if err := epollCtl(p.gate, syscall.EPOLL_CTL_ADD, p.epfd, syscall.EPOLLIN); err != nil && !errors.Is(err, syscall.EEXIST) {
 		p.r.cfg.logger.Printf("protocol: %v", err)
 		p.sleep()
 		return true
@@ -578,8 +585,8 @@ func (c *zmtpConn) writeOut(p *zmtpPoller) (blocked bool, err error) {
 	}
 	c.waitingOut = true
 	c.blockedSince = time.Now()
-	if err := epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, evInOut); err != nil {
-		return false, err
+	if err := epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, evInOut); err != nil && !errors.Is(err, syscall.ENOENT) {
+		return false, err // ENOENT: not in the set yet; adopt adds it with EPOLLOUT
 	}
 	return true, nil
 }

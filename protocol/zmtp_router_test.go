@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -389,6 +391,60 @@ func TestZMTPRouterLargeMessageAndLeftover(t *testing.T) {
 	}
 	if !bytes.Equal(got["big"], big) || string(got["small"]) != "hi" {
 		t.Fatalf("got %d bytes from big (want %d, equal %v), %q from small", len(got["big"]), len(big), bytes.Equal(got["big"], big), got["small"])
+	}
+}
+
+// A message far larger than the socket buffers reaches a peer that reads
+// slowly: what the socket does not take waits for room (EPOLLOUT on the
+// poller path), and a message sent meanwhile follows it in order.
+func TestZMTPRouterLargeSendToSlowReader(t *testing.T) {
+	t.Parallel()
+	r := listen(t, WithWriteTimeout(10*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, br, err := rawDial(r.Addr(), "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(append(appendZMTPHeader(nil, 0, 2), "hi"...)); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := r.Recv(ctx); err != nil || f.Peer != "slow" {
+		t.Fatalf("first frame: %v %+v", err, f)
+	}
+	big := make([]byte, 8<<20)
+	for i := range big {
+		big[i] = byte(i * 13)
+	}
+	if err := r.Send(ctx, Frame{Peer: "slow", Payload: big}); err != nil {
+		t.Fatal(err)
+	}
+	r.Flush()
+	time.Sleep(100 * time.Millisecond) // the socket is full by now
+	if err := r.Send(ctx, Frame{Peer: "slow", Payload: []byte("after")}); err != nil {
+		t.Fatal(err)
+	}
+	r.Flush()
+	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	slow := iotest.OneByteReader(br) // a reader that takes its time at first
+	hdr := make([]byte, 9)
+	if _, err := io.ReadFull(slow, hdr); err != nil {
+		t.Fatal(err)
+	}
+	if hdr[0] != flagLong || binary.BigEndian.Uint64(hdr[1:]) != uint64(len(big)) {
+		t.Fatalf("header %x", hdr)
+	}
+	got := make([]byte, len(big))
+	if _, err := io.ReadFull(br, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, big) {
+		t.Fatal("the large message arrived altered")
+	}
+	m, err := (&zmtpReader{br: br}).next()
+	if err != nil || string(m.body) != "after" {
+		t.Fatalf("second message: %q, %v", m.body, err)
 	}
 }
 
