@@ -213,8 +213,21 @@ func FuzzResponse(f *testing.F) {
 
 // agreeableForFasthttp leaves out inputs where fasthttp knowingly differs
 // (it accepts things this reader treats differently): header names with
-// odd bytes, repeated framing fields, folded lines.
+// odd bytes, repeated framing fields, folded lines, and versions other than
+// HTTP/1.0 and 1.1 (this reader treats HTTP/1.2 as 1.1, as RFC 9112 section
+// 2.6 asks; fasthttp treats anything but "HTTP/1.1" as an older version and
+// closes).
 func agreeableForFasthttp(in []byte) bool {
+	for rest := in; ; {
+		i := bytes.Index(rest, []byte("HTTP/"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+5:]
+		if !bytes.HasPrefix(rest, []byte("1.0 ")) && !bytes.HasPrefix(rest, []byte("1.1 ")) {
+			return false // also after a 1xx response
+		}
+	}
 	hdr, _, _ := bytes.Cut(in, []byte("\n\n"))
 	hdr, _, _ = bytes.Cut(hdr, []byte("\r\n\r\n"))
 	lower := bytes.ToLower(hdr)
