@@ -211,7 +211,7 @@ func TestMisspellingsFail(t *testing.T) {
 	for _, c := range cases {
 		t.Run(filepath.Base(c.file)+"/"+strings.TrimSpace(c.to), func(t *testing.T) {
 			dir := t.TempDir()
-			copyTree(t, ".", dir, "verify")
+			copyManifests(t, ".", dir)
 			p := filepath.Join(dir, c.file)
 			b, err := os.ReadFile(p)
 			if err != nil {
@@ -238,29 +238,11 @@ func TestMisspellingsFail(t *testing.T) {
 	}
 }
 
-// copyTree copies a directory, skipping the named top-level entries.
-func copyTree(t *testing.T, src, dst string, skip ...string) {
+// copyManifests copies the deploy directory (with its verify module,
+// which kustomize ignores) to dst.
+func copyManifests(t *testing.T, src, dst string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		for _, s := range skip {
-			if rel == s {
-				return filepath.SkipDir
-			}
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 }

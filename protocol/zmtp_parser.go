@@ -1,16 +1,18 @@
 package protocol
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
+	"io"
 )
 
-// zmtpParser is the push form of zmtpReader, for the Linux poller: bytes
-// are fed as they arrive, in pieces of any size, and complete messages come
-// out. It applies the same checks in the same order (reserved flag bits, a
-// command inside a message, the frame and message limit before any
-// allocation), keeps the first frame's body (from the free lists) and
-// skips later frames without storing them.
+// zmtpParser is the one ZMTP framing parser: bytes are fed as they
+// arrive, in pieces of any size, and complete messages come out (the Linux
+// poller feeds it directly; zmtpReader wraps it for a buffered stream). It
+// checks reserved flag bits, a command inside a message, and the frame and
+// message limit before anything is allocated, keeps the first frame's body
+// (from the free lists) and skips later frames without storing them.
 type zmtpParser struct {
 	max uint64 // largest frame or message; 0: no limit
 
@@ -119,5 +121,48 @@ func (z *zmtpParser) release() {
 	if z.body != nil {
 		releaseBody(z.body)
 		z.body = nil
+	}
+}
+
+// zmtpReader reads messages from a buffered stream (the handshake, and the
+// reader goroutine of the path without the poller) with a zmtpParser.
+type zmtpReader struct {
+	br  *bufio.Reader
+	max uint64 // largest frame or message; 0: no limit
+
+	p    zmtpParser
+	m    zmtpMsg
+	got  bool
+	take func(zmtpMsg) bool
+}
+
+// next reads one message: the data frames up to one without MORE, or one
+// command. An end of stream inside a message is io.ErrUnexpectedEOF; a
+// read error is returned as it is.
+func (z *zmtpReader) next() (zmtpMsg, error) {
+	if z.take == nil {
+		z.take = func(m zmtpMsg) bool { z.m, z.got = m, true; return false }
+	}
+	z.p.max = z.max
+	for {
+		if n := z.br.Buffered(); n > 0 {
+			b, _ := z.br.Peek(n)
+			used, err := z.p.feed(b, z.take)
+			_, _ = z.br.Discard(used)
+			if err != nil {
+				return zmtpMsg{}, err
+			}
+			if z.got {
+				m := z.m
+				z.m, z.got = zmtpMsg{}, false
+				return m, nil
+			}
+		}
+		if _, err := z.br.Peek(1); err != nil { // waits for more bytes
+			if err == io.EOF && z.p.midMessage() {
+				err = io.ErrUnexpectedEOF
+			}
+			return zmtpMsg{}, err
+		}
 	}
 }

@@ -38,7 +38,7 @@ func parseAll(data []byte, max uint64, chunks []byte) (msgs []string, class stri
 	return msgs, "EOF"
 }
 
-// readAll runs the blocking reader over data.
+// readAll runs the buffered reader over data.
 func readAll(data []byte, max uint64) (msgs []string, class string) {
 	z := &zmtpReader{br: bufio.NewReaderSize(bytes.NewReader(data), 16), max: max}
 	for {
@@ -64,42 +64,50 @@ func errClass(err error) string {
 	return "other: " + err.Error()
 }
 
-// TestZMTPParserMatchesReader: the poller's push parser, fed a byte at a
-// time or in larger pieces, yields the messages and the error the blocking
-// reader does.
-func TestZMTPParserMatchesReader(t *testing.T) {
+// TestZMTPParser: fed a byte at a time, in larger pieces, or through the
+// buffered zmtpReader, the parser yields the expected messages (body,
+// frame count, command) and ends with the expected error.
+func TestZMTPParser(t *testing.T) {
 	long := bytes.Repeat([]byte("x"), 300)
-	streams := map[string][]byte{
-		"two messages":         {0, 3, 'a', 'b', 'c', 0, 0},
-		"multi-frame":          {flagMore, 1, 'a', flagMore, 0, 0, 1, 'b', 0, 1, 'c'},
-		"long frame":           append([]byte{flagLong, 0, 0, 0, 0, 0, 0, 1, 44}, long...),
-		"command":              appendZMTPCommand([]byte{0, 1, 'z'}, "PING", []byte{0, 1, 'c'}),
-		"command in a message": {flagMore, 1, 'a', flagCommand, 0},
-		"reserved flag":        {0, 1, 'a', 0x80, 1},
-		"too large":            {0, 1, 'a', flagLong, 0, 0, 0, 0, 0, 0, 0x10, 0},
-		"too large in total":   {flagMore, 200, 1},
-		"cut in a header":      {0, 1, 'a', flagLong, 0, 0},
-		"cut in a body":        {0, 5, 'a', 'b'},
-		"cut between frames":   {flagMore, 1, 'a'},
-	}
-	for name, data := range streams {
-		wantMsgs, wantClass := readAll(data, 1000)
-		if name == "too large in total" {
-			wantMsgs, wantClass = readAll(data, 250)
+	for _, c := range []struct {
+		name  string
+		data  []byte
+		max   uint64
+		msgs  []string
+		class string
+	}{
+		{"two messages", []byte{0, 3, 'a', 'b', 'c', 0, 0}, 1000, []string{`"abc"/1/false`, `""/1/false`}, "EOF"},
+		{"multi-frame", []byte{flagMore, 1, 'a', flagMore, 0, 0, 1, 'b', 0, 1, 'c'}, 1000, []string{`"a"/3/false`, `"c"/1/false`}, "EOF"},
+		{"long frame", append([]byte{flagLong, 0, 0, 0, 0, 0, 0, 1, 44}, long...), 1000, []string{fmt.Sprintf("%q/1/false", long)}, "EOF"},
+		{"command", appendZMTPCommand([]byte{0, 1, 'z'}, "PING", []byte{0, 1, 'c'}), 1000, []string{`"z"/1/false`, `"\x04PING\x00\x01c"/1/true`}, "EOF"},
+		{"command in a message", []byte{flagMore, 1, 'a', flagCommand, 0}, 1000, nil, "bad framing"},
+		{"reserved flag", []byte{0, 1, 'a', 0x80, 1}, 1000, []string{`"a"/1/false`}, "bad framing"},
+		{"too large", []byte{0, 1, 'a', flagLong, 0, 0, 0, 0, 0, 0, 0x10, 0}, 1000, []string{`"a"/1/false`}, "too large"},
+		{"too large in total", []byte{flagMore, 200, 1}, 250, nil, "unexpected EOF"},
+		{"too large in total, second frame", append(append([]byte{flagMore, 200}, make([]byte, 200)...), 0, 60), 250, nil, "too large"},
+		{"cut in a header", []byte{0, 1, 'a', flagLong, 0, 0}, 1000, []string{`"a"/1/false`}, "unexpected EOF"},
+		{"cut in a body", []byte{0, 5, 'a', 'b'}, 1000, nil, "unexpected EOF"},
+		{"cut between frames", []byte{flagMore, 1, 'a'}, 1000, nil, "unexpected EOF"},
+	} {
+		want := fmt.Sprint(c.msgs)
+		if len(c.msgs) == 0 {
+			want = "[]"
+		}
+		got, class := readAll(c.data, c.max)
+		if fmt.Sprint(got) != want || class != c.class {
+			t.Errorf("%s, zmtpReader: %v, %s; want %s, %s", c.name, got, class, want, c.class)
 		}
 		for _, chunks := range [][]byte{nil, {0}, {2, 0, 6}, {255}} {
-			max := uint64(1000)
-			if name == "too large in total" {
-				max = 250
-			}
-			got, class := parseAll(data, max, chunks)
-			if fmt.Sprint(got) != fmt.Sprint(wantMsgs) || class != wantClass {
-				t.Errorf("%s, pieces %v: parser %v, %s; reader %v, %s", name, chunks, got, class, wantMsgs, wantClass)
+			got, class := parseAll(c.data, c.max, chunks)
+			if fmt.Sprint(got) != want || class != c.class {
+				t.Errorf("%s, pieces %v: %v, %s; want %s, %s", c.name, chunks, got, class, want, c.class)
 			}
 		}
 	}
 }
 
+// FuzzZMTPParser: however the bytes are cut, the parser yields what the
+// buffered reader (16-byte buffer) yields from the same stream.
 func FuzzZMTPParser(f *testing.F) {
 	f.Add([]byte{0, 3, 'a', 'b', 'c'}, uint16(100), []byte{0})
 	f.Add([]byte{flagMore, 1, 'a', 0, 1, 'b'}, uint16(100), []byte{1, 3})

@@ -77,7 +77,7 @@ import (
 //     goroutines.
 
 const (
-	zmtpReadBuffer     = 4 << 10   // per-connection bufio.Reader; larger bodies are read straight into their slice
+	zmtpReadBuffer     = 4 << 10   // per-connection bufio.Reader (handshake; the path without the poller)
 	zmtpQueueMsgs      = 1024      // messages queued for one peer before it is dropped
 	zmtpQueueBytes     = 256 << 20 // bytes queued for one peer before it is dropped (a single larger message passes)
 	zmtpKeepWriteBuf   = 1 << 20   // a writer buffer that grew past this is released after use
@@ -124,93 +124,12 @@ func appendZMTPHeader(b []byte, flags byte, n int) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(n))
 }
 
-// zmtpReader parses ZMTP frames from a buffered stream.
-type zmtpReader struct {
-	br  *bufio.Reader
-	max uint64 // largest frame or message; 0: no limit
-}
-
 // zmtpMsg is one parsed message: the body of its first frame, its frame
 // count, and whether it is a command.
 type zmtpMsg struct {
 	body    []byte
 	nframes int
 	cmd     bool
-}
-
-func (z *zmtpReader) header() (flags byte, size uint64, err error) {
-	flags, err = z.br.ReadByte()
-	if err != nil {
-		return 0, 0, err
-	}
-	if flags&^(flagMore|flagLong|flagCommand) != 0 {
-		return 0, 0, fmt.Errorf("%w: flags %#02x", ErrBadFraming, flags)
-	}
-	if flags&flagLong == 0 {
-		s, err := z.br.ReadByte()
-		if err != nil {
-			return 0, 0, noEOF(err)
-		}
-		return flags, uint64(s), nil
-	}
-	p, err := z.br.Peek(8)
-	if err != nil {
-		return 0, 0, noEOF(err)
-	}
-	size = binary.BigEndian.Uint64(p)
-	_, _ = z.br.Discard(8)
-	return flags, size, nil
-}
-
-func noEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-// next reads one message: the data frames up to one without MORE, or one
-// command. Sizes are checked before anything is allocated; frames after the
-// first are discarded.
-func (z *zmtpReader) next() (zmtpMsg, error) {
-	var m zmtpMsg
-	var total uint64
-	for {
-		flags, size, err := z.header()
-		if err != nil {
-			if m.nframes > 0 {
-				err = noEOF(err)
-			}
-			return zmtpMsg{}, err
-		}
-		cmd := flags&flagCommand != 0
-		if cmd && (flags&flagMore != 0 || m.nframes > 0) {
-			return zmtpMsg{}, fmt.Errorf("%w: command frame inside a message", ErrBadFraming)
-		}
-		if z.max > 0 && (size > z.max || total+size > z.max) {
-			return zmtpMsg{}, fmt.Errorf("%w: frame of %d bytes after %d (limit %d)", ErrFrameTooLarge, size, total, z.max)
-		}
-		if size > 1<<62 {
-			return zmtpMsg{}, fmt.Errorf("%w: frame of %d bytes", ErrFrameTooLarge, size)
-		}
-		total += size
-		m.nframes++
-		if m.nframes == 1 {
-			m.body = newBody(size)
-			if _, err := io.ReadFull(z.br, m.body); err != nil {
-				return zmtpMsg{}, noEOF(err)
-			}
-		} else if _, err := io.CopyN(io.Discard, z.br, int64(size)); err != nil {
-			return zmtpMsg{}, noEOF(err)
-		}
-		if cmd {
-			m.cmd = true
-			return m, nil
-		}
-		if flags&flagMore == 0 {
-			return m, nil
-		}
-	}
 }
 
 // Received bodies up to zmtpMaxPooledBody bytes come from free lists, one
@@ -838,11 +757,11 @@ func (r *Router) ReleasePayload(p []byte) {
 }
 
 // Flush writes what Send queued. The native ROUTER on Linux holds sent
-// frames until Flush, or its poller's next round (a few milliseconds), so
-// that a caller replying to a batch of received frames writes the replies
-// in one burst; a caller that sends in reply to what Recv returned calls
-// Flush once it has nothing more to handle. Other transports write at
-// Send, and Flush does nothing.
+// frames until Flush, or at the latest its poller's next round (within the
+// batch interval), so that a caller replying to a batch of received frames
+// writes the replies in one burst; a caller that sends in reply to what
+// Recv returned calls Flush once it has nothing more to handle. Other
+// transports write at Send, and Flush does nothing.
 func (r *Router) Flush() {
 	if z, ok := r.Transport.(*zmtpRouter); ok && z.poller != nil {
 		z.poller.flushDirty()

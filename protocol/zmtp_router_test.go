@@ -402,17 +402,7 @@ func TestZMTPRouterLargeSendToSlowReader(t *testing.T) {
 	r := listen(t, WithWriteTimeout(10*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, br, err := rawDial(r.Addr(), "slow")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Write(append(appendZMTPHeader(nil, 0, 2), "hi"...)); err != nil {
-		t.Fatal(err)
-	}
-	if f, err := r.Recv(ctx); err != nil || f.Peer != "slow" {
-		t.Fatalf("first frame: %v %+v", err, f)
-	}
+	c, br := dialAnnounced(ctx, t, r, "slow")
 	big := make([]byte, 8<<20)
 	for i := range big {
 		big[i] = byte(i * 13)
@@ -493,26 +483,33 @@ func TestZMTPRouterFrameLimit(t *testing.T) {
 // A non-reading peer does not delay another by more than the write
 // timeout (in fact not at all: sends never wait), and is dropped. Not
 // parallel: it measures latency, which the 1,000-peer test would disturb.
+// dialAnnounced connects a raw DEALER and waits until a frame from it
+// comes through Recv. The router sends its READY before it reads ours and
+// registers the identity, so a send before that would be dropped as one to
+// an unknown peer.
+func dialAnnounced(ctx context.Context, t *testing.T, r *Router, id string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, br, err := rawDial(r.Addr(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Write(append(appendZMTPHeader(nil, 0, 2), "hi"...)); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := r.Recv(ctx); err != nil || f.Peer != id {
+		t.Fatalf("first frame: %v %+v", err, f)
+	}
+	return c, br
+}
+
 func TestZMTPRouterNonReaderDropped(t *testing.T) {
 	const wt = 250 * time.Millisecond
 	r := listen(t, WithWriteTimeout(wt))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = rawZMTP(t, r.Addr(), "sleeper")
-	good, br, err := rawDial(r.Addr(), "good")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer good.Close()
-	// The router sends its READY before it reads ours and registers the
-	// identity: wait until a frame from "good" comes through, so that the
-	// first send to it is not dropped as one to an unknown peer.
-	if _, err := good.Write(append(appendZMTPHeader(nil, 0, 2), "hi"...)); err != nil {
-		t.Fatal(err)
-	}
-	if f, err := r.Recv(ctx); err != nil || f.Peer != "good" {
-		t.Fatalf("first frame: %v %+v", err, f)
-	}
+	good, br := dialAnnounced(ctx, t, r, "good")
 	big := make([]byte, 1<<20)
 	var worst time.Duration
 	var delays []time.Duration
@@ -543,7 +540,7 @@ func TestZMTPRouterNonReaderDropped(t *testing.T) {
 	if med > wt || worst > time.Second {
 		t.Fatalf("a non-reading peer delayed another: median %v, worst %v", med, worst)
 	}
-	_, err = r.Recv(ctx)
+	_, err := r.Recv(ctx)
 	var bf *BadFrame
 	if !errors.As(err, &bf) || !strings.Contains(bf.Reason, "sleeper") {
 		t.Fatalf("Recv = %v, want the sleeper's drop", err)

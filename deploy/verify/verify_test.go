@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -156,7 +155,7 @@ func TestHeadlessWorkerJob(t *testing.T) {
 // --expect-workers.
 func TestHeadlessWorkerCount(t *testing.T) {
 	dir := t.TempDir()
-	copyDir(t, deployDir, dir, "verify")
+	copyManifests(t, deployDir, dir)
 	p := filepath.Join(dir, "overlays", "headless", "worker-job.yaml")
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -229,29 +228,11 @@ func TestHeadlessWorkerPodMatchesDeployment(t *testing.T) {
 	}
 }
 
-// copyDir copies a directory tree, skipping the named top-level entries.
-func copyDir(t *testing.T, src, dst string, skip ...string) {
+// copyManifests copies the deploy directory (with its verify module,
+// which kustomize ignores) to dst.
+func copyManifests(t *testing.T, src, dst string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		for _, s := range skip {
-			if rel == s {
-				return filepath.SkipDir
-			}
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 }
