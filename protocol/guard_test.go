@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -227,6 +228,14 @@ func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
 	t.Logf("worst delay to the reading peer: %v", worst)
 	if worst > time.Second {
 		t.Fatalf("a non-reading peer delayed another by %v", worst)
+	}
+	// The non-reader is dropped, and the drop reported.
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer rcancel()
+	_, err = r.Recv(rctx)
+	var bf *BadFrame
+	if !errors.As(err, &bf) || !strings.Contains(bf.Reason, `"sleeper"`) || !strings.Contains(bf.Reason, "did not read") {
+		t.Fatalf("Recv = %v, want the sleeper's drop for not reading", err)
 	}
 }
 

@@ -274,10 +274,12 @@ func (c *zmtpConn) consume(b []byte) bool {
 		c.close(err.Error(), errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrBadFraming))
 		return false
 	}
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	return !closed
+	select { // not c.mu: a sender may hold it while it copies a large message
+	case <-c.dead:
+		return false
+	default:
+		return true
+	}
 }
 
 // run is the poller's loop, until the router closes.
@@ -291,7 +293,7 @@ func (p *zmtpPoller) run() {
 		default:
 		}
 		p.closeForgotten()
-		p.flushDirty()
+		p.flushDirty(false)
 		events, more := 0, false
 		for range zmtpWaitsPerRound {
 			n, errno := epollWait(p.epfd, p.ev)
@@ -453,27 +455,44 @@ func (p *zmtpPoller) readConn(c *zmtpConn) (more bool) {
 }
 
 // checkBlocked drops peers whose queued writes are older than the write
-// timeout. It reports whether any write is still waiting for room.
+// timeout. It reports whether any write is still waiting for room. It
+// takes no connection's lock, so a sender copying a large message into
+// one queue does not hold up the round (and so every other peer).
 func (p *zmtpPoller) checkBlocked() bool {
 	p.mu.Lock()
 	if len(p.blocked) == 0 {
 		p.mu.Unlock()
 		return false
 	}
-	wt := p.r.cfg.writeTimeout
 	var late []*zmtpConn
-	for c := range p.blocked {
-		c.mu.Lock()
-		if wt > 0 && !c.blockedSince.IsZero() && time.Since(c.blockedSince) > wt {
-			late = append(late, c)
+	if wt := p.r.cfg.writeTimeout; wt > 0 {
+		now := p.r.clock()
+		for c := range p.blocked {
+			if at := c.blockedAt.Load(); at != 0 && time.Duration(now-at) > wt {
+				late = append(late, c)
+			}
 		}
-		c.mu.Unlock()
 	}
 	p.mu.Unlock()
 	for _, c := range late {
-		c.close(fmt.Sprintf("peer did not read for %v; closing its connection", wt), true)
+		// close takes c.mu: a connection whose lock is busy (its sender
+		// is queueing) is left to that sender, which sees the stall
+		// itself (enqueue), or to the next round.
+		if !c.mu.TryLock() {
+			continue
+		}
+		c.mu.Unlock()
+		c.close(fmt.Sprintf("peer did not read for %v; closing its connection", p.r.cfg.writeTimeout), true)
 	}
 	return true
+}
+
+// stalled reports whether c's queued writes have waited for room longer
+// than the write timeout.
+func (c *zmtpConn) stalled() bool {
+	wt := c.r.cfg.writeTimeout
+	at := c.blockedAt.Load()
+	return wt > 0 && at != 0 && time.Duration(c.r.clock()-at) > wt
 }
 
 func (p *zmtpPoller) closeForgotten() {
@@ -542,16 +561,25 @@ func (c *zmtpConn) sendPolled(p *zmtpPoller, flags byte, msg []byte) {
 }
 
 // flushDirty writes every queued message; the rest of a message the
-// socket does not take waits for room.
-func (p *zmtpPoller) flushDirty() {
+// socket does not take waits for room. Unless wait is set, a connection
+// whose lock is busy (a sender is queueing to it) stays queued for the
+// next flush rather than holding up the others.
+func (p *zmtpPoller) flushDirty(wait bool) {
 	p.fmu.Lock() // one flush at a time: spare is the list the last one wrote
 	defer p.fmu.Unlock()
 	p.dmu.Lock()
 	cs := p.dirty
 	p.dirty = p.spare[:0]
 	p.dmu.Unlock()
+	var busy []*zmtpConn
 	for i, c := range cs {
-		c.mu.Lock()
+		cs[i] = nil
+		if wait {
+			c.mu.Lock()
+		} else if !c.mu.TryLock() {
+			busy = append(busy, c)
+			continue
+		}
 		blocked, err := c.writeOut(p)
 		c.mu.Unlock()
 		switch {
@@ -560,10 +588,10 @@ func (p *zmtpPoller) flushDirty() {
 		case blocked:
 			p.markBlocked(c)
 		}
-		cs[i] = nil
 	}
 	p.dmu.Lock()
 	p.spare = cs[:0]
+	p.dirty = append(p.dirty, busy...) // still marked dirty: nobody else queues them
 	p.dmu.Unlock()
 }
 
@@ -584,7 +612,7 @@ func (c *zmtpConn) writeOut(p *zmtpPoller) (blocked bool, err error) {
 		return false, nil
 	}
 	c.waitingOut = true
-	c.blockedSince = time.Now()
+	c.blockedAt.Store(c.r.clock())
 	if err := epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, evInOut); err != nil && !errors.Is(err, syscall.ENOENT) {
 		return false, err // ENOENT: not in the set yet; adopt adds it with EPOLLOUT
 	}
@@ -616,21 +644,25 @@ func (c *zmtpConn) writePending() (progress bool, err error) {
 	return true, nil
 }
 
-// flush writes queued output when epoll reports room.
+// flush writes queued output when epoll reports room. A busy lock (a
+// sender is queueing) is left for the next round: EPOLLOUT is
+// level-triggered.
 func (c *zmtpConn) flush(p *zmtpPoller) {
-	c.mu.Lock()
+	if !c.mu.TryLock() {
+		return
+	}
 	if c.closed || !c.waitingOut {
 		c.mu.Unlock()
 		return
 	}
 	progress, err := c.writePending()
 	if progress {
-		c.blockedSince = time.Now()
+		c.blockedAt.Store(c.r.clock())
 	}
 	done := err == nil && len(c.pending) == 0
 	if done {
 		c.waitingOut = false
-		c.blockedSince = time.Time{}
+		c.blockedAt.Store(0)
 		err = epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, evIn)
 	}
 	c.mu.Unlock()

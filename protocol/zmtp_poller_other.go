@@ -20,5 +20,5 @@ func (p *zmtpPoller) forget(*zmtpConn)                              {}
 func (p *zmtpPoller) markBlocked(*zmtpConn)                         {}
 func (c *zmtpConn) sendPolled(*zmtpPoller, byte, []byte) {
 }
-func (p *zmtpPoller) ring()       {}
-func (p *zmtpPoller) flushDirty() {}
+func (p *zmtpPoller) ring()           {}
+func (p *zmtpPoller) flushDirty(bool) {}

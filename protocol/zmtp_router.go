@@ -230,7 +230,11 @@ type zmtpRouter struct {
 	conns  map[*zmtpConn]struct{} // every open connection
 
 	poller *zmtpPoller // Linux: serves every handshaken connection (nil: a goroutine pair per connection)
+	epoch  time.Time   // origin of the connections' blockedAt clock
 }
+
+// clock is the time since r's start on the monotonic clock, never 0.
+func (r *zmtpRouter) clock() int64 { return int64(time.Since(r.epoch)) + 1 }
 
 var _ Transport = (*zmtpRouter)(nil)
 
@@ -251,13 +255,13 @@ type zmtpConn struct {
 
 	// Polled connections (Linux): the socket's own descriptor, outside the
 	// runtime's poller; -1 before the handshake or without the poller.
-	fd           int
-	fdOnce       sync.Once
-	parser       zmtpParser
-	emit         func(zmtpMsg) bool
-	waitingOut   bool      // pending waits for EPOLLOUT
-	dirty        bool      // pending waits for the next flush
-	blockedSince time.Time // when a write last found the socket full
+	fd         int
+	fdOnce     sync.Once
+	parser     zmtpParser
+	emit       func(zmtpMsg) bool
+	waitingOut bool         // pending waits for EPOLLOUT
+	dirty      bool         // pending waits for the next flush
+	blockedAt  atomic.Int64 // r.clock() when a write last found the socket full; 0: not waiting
 }
 
 func listenZMTPRouter(addr string, cfg zmqConfig) (*zmtpRouter, error) {
@@ -275,7 +279,7 @@ func listenZMTPRouter(addr string, cfg zmqConfig) (*zmtpRouter, error) {
 		cfg.handshakeTimeout = DefaultHandshakeTimeout
 	}
 	r := &zmtpRouter{cfg: cfg, ln: ln, in: make(chan recvResult, zmtpInboundBacklog), viol: make(chan Violation, 64),
-		done: make(chan struct{}), peers: map[string]*zmtpConn{}, conns: map[*zmtpConn]struct{}{}}
+		done: make(chan struct{}), peers: map[string]*zmtpConn{}, conns: map[*zmtpConn]struct{}{}, epoch: time.Now()}
 	r.seq.Store(rand.Uint32())
 	if havePoller && cfg.batchInterval >= 0 {
 		iv := cfg.batchInterval
@@ -550,6 +554,11 @@ func (c *zmtpConn) enqueue(flags byte, p []byte) {
 		return
 	}
 	if c.fd >= 0 {
+		if c.stalled() {
+			c.mu.Unlock()
+			c.close(fmt.Sprintf("peer did not read for %v; closing its connection", c.r.cfg.writeTimeout), true)
+			return
+		}
 		c.sendPolled(c.r.poller, flags, p)
 		c.mu.Unlock()
 		return
@@ -764,7 +773,7 @@ func (r *Router) ReleasePayload(p []byte) {
 // transports write at Send, and Flush does nothing.
 func (r *Router) Flush() {
 	if z, ok := r.Transport.(*zmtpRouter); ok && z.poller != nil {
-		z.poller.flushDirty()
+		z.poller.flushDirty(false)
 	}
 }
 
@@ -782,7 +791,7 @@ func (r *zmtpRouter) Close() error {
 	var err error
 	r.once.Do(func() {
 		if r.poller != nil {
-			r.poller.flushDirty() // what was sent before Close leaves, as with the writer goroutines
+			r.poller.flushDirty(true) // what was sent before Close leaves, as with the writer goroutines
 		}
 		close(r.done)
 		if r.poller != nil {
