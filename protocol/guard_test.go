@@ -10,7 +10,9 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -185,7 +187,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 }
 
 // A peer that connects, registers and never reads must not delay messages
-// to the others by more than one heartbeat interval.
+// to the others.
 func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
 	r := listen(t, WithWriteTimeout(300*time.Millisecond))
@@ -204,13 +206,18 @@ func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
 	if _, err := r.Recv(ctx); err != nil {
 		t.Fatal(err)
 	}
-	big := make([]byte, 4<<20)
+	big := make([]byte, 1<<20) // the sleeper's socket buffers fill with the first few
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for i := 0; i < 20 && ctx.Err() == nil; i++ {
 			_ = r.Send(ctx, Frame{Peer: "sleeper", Payload: big})
 		}
 	}()
 	var worst time.Duration
+	var delays []time.Duration
 	for i := 0; i < 30; i++ {
 		t0 := time.Now()
 		if err := r.Send(ctx, Frame{Peer: "good", Payload: []byte("hb")}); err != nil {
@@ -223,11 +230,19 @@ func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
 			t.Fatalf("good peer: %v %q", err, f.Payload)
 		}
 		worst = max(worst, time.Since(t0))
+		delays = append(delays, time.Since(t0))
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("worst delay to the reading peer: %v", worst)
-	if worst > time.Second {
-		t.Fatalf("a non-reading peer delayed another by %v", worst)
+	slices.Sort(delays)
+	med := delays[len(delays)/2]
+	t.Logf("delay to the reading peer: median %v, worst %v", med, worst)
+	// A write that waits for the non-reader would hold every later message
+	// for up to the write timeout, twenty times over (the median and the
+	// worst case both catch that). The round trip also includes scheduling
+	// on a machine loaded by other tests under -race: the worst case is
+	// allowed two heartbeat intervals.
+	if med > 300*time.Millisecond || worst > 2*time.Second {
+		t.Fatalf("a non-reading peer delayed another: median %v, worst %v", med, worst)
 	}
 	// The non-reader is dropped, and the drop reported.
 	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)

@@ -293,7 +293,7 @@ func (p *zmtpPoller) run() {
 		default:
 		}
 		p.closeForgotten()
-		p.flushDirty(false)
+		retry := p.flushDirty(false)
 		events, more := 0, false
 		for range zmtpWaitsPerRound {
 			n, errno := epollWait(p.epfd, p.ev)
@@ -312,7 +312,7 @@ func (p *zmtpPoller) run() {
 		if !p.deliver() {
 			return
 		}
-		busy := p.checkBlocked()
+		busy := p.checkBlocked() || retry
 		switch {
 		case events == 0 && !busy:
 			if !p.waitReadable() {
@@ -487,14 +487,6 @@ func (p *zmtpPoller) checkBlocked() bool {
 	return true
 }
 
-// stalled reports whether c's queued writes have waited for room longer
-// than the write timeout.
-func (c *zmtpConn) stalled() bool {
-	wt := c.r.cfg.writeTimeout
-	at := c.blockedAt.Load()
-	return wt > 0 && at != 0 && time.Duration(c.r.clock()-at) > wt
-}
-
 func (p *zmtpPoller) closeForgotten() {
 	p.mu.Lock()
 	cs := p.closing
@@ -542,29 +534,29 @@ func (p *zmtpPoller) unblock(c *zmtpConn) {
 // the next flush; c.mu is held. Writes wait for Flush (or the poller's
 // next round) so that the replies to a round of messages leave in one
 // burst: a peer host woken by the first write is still awake for the
-// next ones.
-func (c *zmtpConn) sendPolled(p *zmtpPoller, flags byte, msg []byte) {
+// next ones. It reports whether the caller, once it has released c.mu,
+// must wake the idle poller (nobody may call Flush: the poller flushes).
+func (c *zmtpConn) sendPolled(p *zmtpPoller, flags byte, msg []byte) (ring bool) {
 	c.pending = appendZMTPHeader(c.pending, flags, len(msg))
 	c.pending = append(c.pending, msg...)
 	c.nmsgs++
 	if c.waitingOut || c.dirty {
-		return
+		return false
 	}
 	c.dirty = true
 	p.dmu.Lock()
 	p.dirty = append(p.dirty, c)
 	first := len(p.dirty) == 1
 	p.dmu.Unlock()
-	if first && p.idle.Load() {
-		p.ring() // nobody may call Flush: the idle poller flushes
-	}
+	return first && p.idle.Load()
 }
 
 // flushDirty writes every queued message; the rest of a message the
 // socket does not take waits for room. Unless wait is set, a connection
 // whose lock is busy (a sender is queueing to it) stays queued for the
-// next flush rather than holding up the others.
-func (p *zmtpPoller) flushDirty(wait bool) {
+// next flush rather than holding up the others; flushDirty reports
+// whether it left any.
+func (p *zmtpPoller) flushDirty(wait bool) (left bool) {
 	p.fmu.Lock() // one flush at a time: spare is the list the last one wrote
 	defer p.fmu.Unlock()
 	p.dmu.Lock()
@@ -593,6 +585,7 @@ func (p *zmtpPoller) flushDirty(wait bool) {
 	p.spare = cs[:0]
 	p.dirty = append(p.dirty, busy...) // still marked dirty: nobody else queues them
 	p.dmu.Unlock()
+	return len(busy) > 0
 }
 
 // writeOut writes c's queue; c.mu is held. It reports whether the

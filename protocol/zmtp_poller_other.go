@@ -18,7 +18,6 @@ func (p *zmtpPoller) takeFD(*zmtpConn) error                        { return nil
 func (p *zmtpPoller) adopt(*zmtpConn, []byte)                       {}
 func (p *zmtpPoller) forget(*zmtpConn)                              {}
 func (p *zmtpPoller) markBlocked(*zmtpConn)                         {}
-func (c *zmtpConn) sendPolled(*zmtpPoller, byte, []byte) {
-}
-func (p *zmtpPoller) ring()           {}
-func (p *zmtpPoller) flushDirty(bool) {}
+func (c *zmtpConn) sendPolled(*zmtpPoller, byte, []byte) bool       { return false }
+func (p *zmtpPoller) ring()                                         {}
+func (p *zmtpPoller) flushDirty(bool) bool                          { return false }

@@ -559,8 +559,11 @@ func (c *zmtpConn) enqueue(flags byte, p []byte) {
 			c.close(fmt.Sprintf("peer did not read for %v; closing its connection", c.r.cfg.writeTimeout), true)
 			return
 		}
-		c.sendPolled(c.r.poller, flags, p)
+		ring := c.sendPolled(c.r.poller, flags, p)
 		c.mu.Unlock()
+		if ring {
+			c.r.poller.ring()
+		}
 		return
 	}
 	c.pending = appendZMTPHeader(c.pending, flags, len(p))
@@ -571,6 +574,14 @@ func (c *zmtpConn) enqueue(flags byte, p []byte) {
 	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// stalled reports whether c's queued writes have waited for room longer
+// than the write timeout.
+func (c *zmtpConn) stalled() bool {
+	wt := c.r.cfg.writeTimeout
+	at := c.blockedAt.Load()
+	return wt > 0 && at != 0 && time.Duration(c.r.clock()-at) > wt
 }
 
 func (c *zmtpConn) writeLoop() {
