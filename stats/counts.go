@@ -71,6 +71,41 @@ func (m *Counts) Add(k, c int64) {
 	m.other[k] += c
 }
 
+// AddAll adds every bucket of bs, as Add does one by one. A report's
+// response times go through here (the master merges about 1,600 a
+// report): the dense slots are written in a loop without calls.
+func (m *Counts) AddAll(bs []protocol.Bucket) {
+	if len(bs) == 0 {
+		return
+	}
+	if m.sec {
+		for _, b := range bs {
+			m.Add(b.Key, b.Count)
+		}
+		return
+	}
+	if m.slots == nil {
+		m.init(0)
+	}
+	slots, has := m.slots[:lowBuckets], m.has[:(lowBuckets+63)/64]
+	for _, b := range bs {
+		i, ok := rtIndex(b.Key)
+		if !ok {
+			if m.other == nil {
+				m.other = map[int64]int64{}
+			}
+			m.other[b.Key] += b.Count
+			continue
+		}
+		w, bit := i>>6, uint64(1)<<(i&63)
+		if has[w]&bit == 0 {
+			has[w] |= bit
+			m.n++
+		}
+		slots[i] += b.Count
+	}
+}
+
 func (m *Counts) init(first int64) {
 	if m.sec {
 		m.slots = make([]int64, countsWindow)
@@ -99,6 +134,12 @@ func (m *Counts) index(k int64) (int, bool) {
 		}
 		return 0, false
 	}
+	return rtIndex(k)
+}
+
+// rtIndex is the dense slot of response-time key k, if it has one: the
+// keys Locust's rounding produces below 10 s.
+func rtIndex(k int64) (int, bool) {
 	switch {
 	case uint64(k) < 100:
 		return int(k), true

@@ -80,6 +80,13 @@ func TestCountsMatchesMap(t *testing.T) {
 	for seed := uint64(0); seed < 200; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		rt, sec := Counts{}, newSecondCounts()
+		rtAll, secAll := Counts{}, newSecondCounts() // the same buckets through AddAll, in batches
+		var batchRT, batchSec []protocol.Bucket
+		flush := func() {
+			rtAll.AddAll(batchRT)
+			secAll.AddAll(batchSec)
+			batchRT, batchSec = batchRT[:0], batchSec[:0]
+		}
 		refRT, refSec := map[int64]int64{}, map[int64]int64{}
 		now := 1_700_000_000 + rng.Int64N(1000)
 		if seed%7 == 0 {
@@ -97,9 +104,17 @@ func TestCountsMatchesMap(t *testing.T) {
 			sec.Add(s, c)
 			refSec[s] += c
 			probes = append(probes, k, s, k+1, s+1)
+			batchRT = append(batchRT, protocol.Bucket{Key: k, Count: c})
+			batchSec = append(batchSec, protocol.Bucket{Key: s, Count: c})
+			if rng.IntN(30) == 0 {
+				flush()
+			}
 		}
+		flush()
 		checkCounts(t, "rt", &rt, refRT, probes)
 		checkCounts(t, "sec", &sec, refSec, probes)
+		checkCounts(t, "rt AddAll", &rtAll, refRT, probes)
+		checkCounts(t, "sec AddAll", &secAll, refSec, probes)
 	}
 }
 

@@ -96,9 +96,7 @@ func (s *Summary) extend(o *protocol.StatsEntry) {
 		}
 	}
 	s.TotalContentLength += o.TotalContentLength
-	for _, b := range o.ResponseTimes {
-		s.ResponseTimes.Add(b.Key, b.Count)
-	}
+	s.ResponseTimes.AddAll(o.ResponseTimes)
 	for _, b := range o.NumReqsPerSec {
 		s.NumReqsPerSec.Add(b.Key, b.Count)
 	}
