@@ -694,7 +694,11 @@ def machine_info(ctx):
             if m:
                 mods[m.group(1)] = m.group(2)
     head = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+    # The run's own outputs (this report, the raw results) do not count:
+    # the raw file is already open for writing here.
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!bench/RESULTS.md", ":!bench/results", ":!bench/fanin/RESULTS.md",
+                            ":!bench/fanin/results.jsonl"],
                            capture_output=True, text=True).stdout.strip()
     return {
         "cpu": f"{os.cpu_count()} vCPU, {model}", "mem_gib": round(mem, 1), "os": osname,

@@ -35,6 +35,34 @@ type Master struct {
 	runOnce sync.Once
 	after   sync.Mutex // serialises Do once the loop ended
 	err     error
+	waiters []readyWaiter // WaitForWorkers calls; loop goroutine only
+}
+
+// readyWaiter is a WaitForWorkers call: ch is closed once n workers are
+// ready for a start.
+type readyWaiter struct {
+	n  int
+	ch chan struct{}
+}
+
+// wakeWaiters closes the channels of the WaitForWorkers calls whose count
+// is reached; it runs on the loop goroutine, once per message (a running
+// count, no scan).
+func (m *Master) wakeWaiters() {
+	if len(m.waiters) == 0 {
+		return
+	}
+	ready := m.c.readyForStart()
+	kept := m.waiters[:0]
+	for _, w := range m.waiters {
+		if ready >= w.n {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(m.waiters[len(kept):])
+	m.waiters = kept
 }
 
 // New returns a master that will serve tr once Run is called.
@@ -125,6 +153,7 @@ func (m *Master) run(ctx context.Context) error {
 		now := m.cfg.Now()
 		m.c.step(now)
 		m.c.checkQuit(now)
+		m.wakeWaiters()
 		if m.c.finished {
 			m.flush(ctx)
 			return nil
@@ -294,34 +323,68 @@ func (m *Master) SetHost(host string) { m.Do(func(v *View) { v.c.host = host }) 
 // forever. It logs progress like Locust.
 func (m *Master) WaitForWorkers(ctx context.Context, n int, maxWait time.Duration) error {
 	start := time.Now()
-	var lastLog time.Time
+	reached := make(chan struct{})
+	ready := m.readyWait(n, reached)
+	// The loop closes reached when the count is met: nothing polls in
+	// between (an idle master waiting for workers stays idle). Progress is
+	// logged once a second, as Locust does.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var limit <-chan time.Time
+	if maxWait > 0 {
+		t := time.NewTimer(maxWait)
+		defer t.Stop()
+		limit = t.C
+	}
 	for {
-		var ready int
-		m.Do(func(v *View) { ready = v.c.readyForStart() })
-		if ready >= n {
-			return nil
-		}
-		if maxWait > 0 && time.Since(start) > maxWait {
-			m.cfg.Logger.Error("Gave up waiting for workers to connect")
-			return ErrExpectWorkersTimeout
-		}
-		if time.Since(lastLog) >= time.Second {
-			lastLog = time.Now()
-			msg := fmt.Sprintf("Waiting for workers to be ready, %d of %d connected", ready, n)
-			if time.Since(start) > 5*time.Second {
-				m.cfg.Logger.Info(msg)
-			} else {
-				m.cfg.Logger.Debug(msg)
-			}
+		msg := fmt.Sprintf("Waiting for workers to be ready, %d of %d connected", ready, n)
+		if time.Since(start) > 5*time.Second {
+			m.cfg.Logger.Info(msg)
+		} else {
+			m.cfg.Logger.Debug(msg)
 		}
 		select {
+		case <-reached:
+			return nil
+		case <-limit:
+			select {
+			case <-reached:
+				return nil
+			default:
+			}
+			m.cfg.Logger.Error("Gave up waiting for workers to connect")
+			return ErrExpectWorkersTimeout
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-m.done:
+			select {
+			case <-reached:
+				return nil
+			default:
+			}
 			return ErrExpectWorkersTimeout
-		case <-time.After(50 * time.Millisecond):
+		case <-tick.C:
+			m.Do(func(v *View) { ready = v.c.readyForStart() })
 		}
 	}
+}
+
+// readyWait registers reached to be closed once n workers are ready (at
+// once if they are) and returns the current count.
+func (m *Master) readyWait(n int, reached chan struct{}) (ready int) {
+	m.Do(func(v *View) {
+		ready = v.c.readyForStart()
+		if ready >= n {
+			close(reached)
+			return
+		}
+		select {
+		case <-m.done: // Do ran inline: no loop will close it
+		default:
+			m.waiters = append(m.waiters, readyWaiter{n: n, ch: reached})
+		}
+	})
+	return ready
 }
 
 func (c *core) readyForStart() int {
