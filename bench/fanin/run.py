@@ -537,7 +537,7 @@ def main():
     ctx.runs, ctx.commands, ctx.skipped, ctx.notes = [], {}, {}, []
     ctx.extra_md = args.extra_md
     ctx.tmp = tempfile.mkdtemp(prefix="glocust-fanin-")
-    ctx.locust = args.locust
+    ctx.locust = os.path.abspath(args.locust)  # the masters run in a temporary directory
     t_start = time.time()
     try:
         log("building what was not given (glocust, faninsim)")
@@ -548,6 +548,7 @@ def main():
         log("idle:", idle, "busy:", ctx.start_state["foreign"])
         masters = args.masters.split(",")
         py_sat_at = None
+        py_failed, py_failed_why = None, ""
         raw = open(args.jsonl, "w")
         budget_end = t_start + args.budget_min * 60
         for rnd in range(args.rounds):
@@ -561,7 +562,8 @@ def main():
                             log(note)
                         continue
                     if kind == "python" and py_sat_at is not None and n > py_sat_at:
-                        ctx.skipped[n] = f"Python saturated at N={py_sat_at:,}"
+                        ctx.skipped[n] = (f"Python saturated at N={py_sat_at:,}" if py_failed is None
+                                          else f"the Python master failed at N={py_failed:,}: {py_failed_why}")
                         continue
                     log(f"round {rnd} N={n} {kind}")
                     rec = run_one(ctx, kind, n, rnd)
@@ -574,6 +576,9 @@ def main():
                     raw.write(json.dumps(rec) + "\n")
                     raw.flush()
                     if kind == "python" and rec.get("saturated", True):
+                        # A run that failed (no figures) is no saturation; later N are skipped all the same.
+                        if rec.get("error") or s.get("error"):
+                            py_failed, py_failed_why = n, (rec.get("error") or s.get("error"))[:120]
                         py_sat_at = n if py_sat_at is None else min(py_sat_at, n)
         raw.close()
         ctx.end_state = dict(foreign_top(), loadavg=loadavg())
