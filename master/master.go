@@ -347,25 +347,30 @@ func (m *Master) WaitForWorkers(ctx context.Context, n int, maxWait time.Duratio
 		case <-reached:
 			return nil
 		case <-limit:
-			select {
-			case <-reached:
+			if isClosed(reached) { // both ready at once
 				return nil
-			default:
 			}
 			m.cfg.Logger.Error("Gave up waiting for workers to connect")
 			return ErrExpectWorkersTimeout
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-m.done:
-			select {
-			case <-reached:
+			if isClosed(reached) {
 				return nil
-			default:
 			}
 			return ErrExpectWorkersTimeout
 		case <-tick.C:
 			m.Do(func(v *View) { ready = v.c.readyForStart() })
 		}
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -378,9 +383,7 @@ func (m *Master) readyWait(n int, reached chan struct{}) (ready int) {
 			close(reached)
 			return
 		}
-		select {
-		case <-m.done: // Do ran inline: no loop will close it
-		default:
+		if !isClosed(m.done) { // else Do ran inline: no loop would close it
 			m.waiters = append(m.waiters, readyWaiter{n: n, ch: reached})
 		}
 	})

@@ -40,6 +40,17 @@ func TestWaitForWorkers(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	returned := func(what string) {
+		t.Helper()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s: did not return", what)
+		}
+	}
 	var ws []*fakeWorker
 	join := func(id string) {
 		w := lm.worker(t, id)
@@ -52,14 +63,7 @@ func TestWaitForWorkers(t *testing.T) {
 	join("w1")
 	pending(2)
 	join("w2")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("n=2 after two workers: %v", err)
-		}
-	case <-ctx.Done():
-		t.Fatal("n=2 did not return after two workers")
-	}
+	returned("n=2 after two ready workers")
 	pending(1)
 	// w2 quits: two more are needed for three.
 	ws[1].send(&protocol.ClientStopped{})
@@ -67,14 +71,7 @@ func TestWaitForWorkers(t *testing.T) {
 	join("w3")
 	pending(1)
 	join("w4")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("n=3: %v", err)
-		}
-	case <-ctx.Done():
-		t.Fatal("n=3 did not return after three ready workers")
-	}
+	returned("n=3 after three ready workers")
 	// Already reached: at once.
 	if err := lm.m.WaitForWorkers(ctx, 3, time.Millisecond); err != nil {
 		t.Fatalf("already reached: %v", err)

@@ -18,49 +18,16 @@ import (
 	"time"
 )
 
-// rawZMTP performs a NULL-mechanism DEALER handshake by hand and returns the
-// raw connection, so tests can send arbitrary frames or stop reading.
+// rawZMTP completes a DEALER handshake with internal/zmtptest's client
+// (which shares no code with the router) and returns the raw connection,
+// so tests can send arbitrary frames or stop reading.
 func rawZMTP(t *testing.T, addr, identity string) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	c, _, err := rawDial(addr, identity)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	g := make([]byte, 64)
-	g[0], g[9], g[10], g[11] = 0xff, 0x7f, 3, 0
-	copy(g[12:], "NULL")
-	if _, err := c.Write(g); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	if _, err := io.ReadFull(c, make([]byte, 64)); err != nil {
-		t.Fatal("greeting:", err)
-	}
-	// READY command with Socket-Type and Identity properties.
-	var body []byte
-	body = append(body, 5)
-	body = append(body, "READY"...)
-	prop := func(k, v string) {
-		body = append(body, byte(len(k)))
-		body = append(body, k...)
-		body = binary.BigEndian.AppendUint32(body, uint32(len(v)))
-		body = append(body, v...)
-	}
-	prop("Socket-Type", "DEALER")
-	prop("Identity", identity)
-	if _, err := c.Write(append([]byte{flagCommand, byte(len(body))}, body...)); err != nil {
-		t.Fatal(err)
-	}
-	// Read the master's READY.
-	hdr := make([]byte, 2)
-	if _, err := io.ReadFull(c, hdr); err != nil {
-		t.Fatal("ready:", err)
-	}
-	if _, err := io.ReadFull(c, make([]byte, hdr[1])); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Time{})
 	return c
 }
 
@@ -216,7 +183,6 @@ func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
 			_ = r.Send(ctx, Frame{Peer: "sleeper", Payload: big})
 		}
 	}()
-	var worst time.Duration
 	var delays []time.Duration
 	for i := 0; i < 30; i++ {
 		t0 := time.Now()
@@ -229,12 +195,10 @@ func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
 		if err != nil || string(f.Payload) != "hb" {
 			t.Fatalf("good peer: %v %q", err, f.Payload)
 		}
-		worst = max(worst, time.Since(t0))
 		delays = append(delays, time.Since(t0))
 		time.Sleep(50 * time.Millisecond)
 	}
-	slices.Sort(delays)
-	med := delays[len(delays)/2]
+	med, worst := medianMax(delays)
 	t.Logf("delay to the reading peer: median %v, worst %v", med, worst)
 	// A write that waits for the non-reader would hold every later message
 	// for up to the write timeout, twenty times over (the median and the
@@ -252,6 +216,12 @@ func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
 	if !errors.As(err, &bf) || !strings.Contains(bf.Reason, `"sleeper"`) || !strings.Contains(bf.Reason, "did not read") {
 		t.Fatalf("Recv = %v, want the sleeper's drop for not reading", err)
 	}
+}
+
+// medianMax returns the median and the largest of ds (which it sorts).
+func medianMax(ds []time.Duration) (med, worst time.Duration) {
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[len(ds)-1]
 }
 
 func TestGuardSilentConnectionDoesNotBlockAccept(t *testing.T) {

@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -225,7 +224,7 @@ func (p *zmtpPoller) adopt(c *zmtpConn, leftover []byte) {
 	}
 	c.emit = c.queue // from now on only the poller reads c
 	events := uint32(evIn)
-	if c.waitingOut {
+	if c.waitingOut() {
 		events = evInOut
 	}
 	err := epollCtl(p.epfd, syscall.EPOLL_CTL_ADD, c.fd, events)
@@ -465,12 +464,9 @@ func (p *zmtpPoller) checkBlocked() bool {
 		return false
 	}
 	var late []*zmtpConn
-	if wt := p.r.cfg.writeTimeout; wt > 0 {
-		now := p.r.clock()
-		for c := range p.blocked {
-			if at := c.blockedAt.Load(); at != 0 && time.Duration(now-at) > wt {
-				late = append(late, c)
-			}
+	for c := range p.blocked {
+		if c.stalled() {
+			late = append(late, c)
 		}
 	}
 	p.mu.Unlock()
@@ -482,7 +478,7 @@ func (p *zmtpPoller) checkBlocked() bool {
 			continue
 		}
 		c.mu.Unlock()
-		c.close(fmt.Sprintf("peer did not read for %v; closing its connection", p.r.cfg.writeTimeout), true)
+		c.closeStalled()
 	}
 	return true
 }
@@ -540,7 +536,7 @@ func (c *zmtpConn) sendPolled(p *zmtpPoller, flags byte, msg []byte) (ring bool)
 	c.pending = appendZMTPHeader(c.pending, flags, len(msg))
 	c.pending = append(c.pending, msg...)
 	c.nmsgs++
-	if c.waitingOut || c.dirty {
+	if c.waitingOut() || c.dirty {
 		return false
 	}
 	c.dirty = true
@@ -595,7 +591,7 @@ func (c *zmtpConn) writeOut(p *zmtpPoller) (blocked bool, err error) {
 		return false, nil
 	}
 	c.dirty = false
-	if c.waitingOut {
+	if c.waitingOut() {
 		return false, nil
 	}
 	if _, err := c.writePending(); err != nil {
@@ -604,7 +600,6 @@ func (c *zmtpConn) writeOut(p *zmtpPoller) (blocked bool, err error) {
 	if len(c.pending) == 0 {
 		return false, nil
 	}
-	c.waitingOut = true
 	c.blockedAt.Store(c.r.clock())
 	if err := epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, evInOut); err != nil && !errors.Is(err, syscall.ENOENT) {
 		return false, err // ENOENT: not in the set yet; adopt adds it with EPOLLOUT
@@ -644,7 +639,7 @@ func (c *zmtpConn) flush(p *zmtpPoller) {
 	if !c.mu.TryLock() {
 		return
 	}
-	if c.closed || !c.waitingOut {
+	if c.closed || !c.waitingOut() {
 		c.mu.Unlock()
 		return
 	}
@@ -654,7 +649,6 @@ func (c *zmtpConn) flush(p *zmtpPoller) {
 	}
 	done := err == nil && len(c.pending) == 0
 	if done {
-		c.waitingOut = false
 		c.blockedAt.Store(0)
 		err = epollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, evIn)
 	}

@@ -255,13 +255,12 @@ type zmtpConn struct {
 
 	// Polled connections (Linux): the socket's own descriptor, outside the
 	// runtime's poller; -1 before the handshake or without the poller.
-	fd         int
-	fdOnce     sync.Once
-	parser     zmtpParser
-	emit       func(zmtpMsg) bool
-	waitingOut bool         // pending waits for EPOLLOUT
-	dirty      bool         // pending waits for the next flush
-	blockedAt  atomic.Int64 // r.clock() when a write last found the socket full; 0: not waiting
+	fd        int
+	fdOnce    sync.Once
+	parser    zmtpParser
+	emit      func(zmtpMsg) bool
+	dirty     bool         // pending waits for the next flush
+	blockedAt atomic.Int64 // r.clock() when a write last found the socket full (or last made progress); 0: not waiting for EPOLLOUT
 }
 
 func listenZMTPRouter(addr string, cfg zmqConfig) (*zmtpRouter, error) {
@@ -556,7 +555,7 @@ func (c *zmtpConn) enqueue(flags byte, p []byte) {
 	if c.fd >= 0 {
 		if c.stalled() {
 			c.mu.Unlock()
-			c.close(fmt.Sprintf("peer did not read for %v; closing its connection", c.r.cfg.writeTimeout), true)
+			c.closeStalled()
 			return
 		}
 		ring := c.sendPolled(c.r.poller, flags, p)
@@ -576,12 +575,21 @@ func (c *zmtpConn) enqueue(flags byte, p []byte) {
 	}
 }
 
+// waitingOut reports whether c's queue waits for EPOLLOUT.
+func (c *zmtpConn) waitingOut() bool { return c.blockedAt.Load() != 0 }
+
 // stalled reports whether c's queued writes have waited for room longer
 // than the write timeout.
 func (c *zmtpConn) stalled() bool {
 	wt := c.r.cfg.writeTimeout
 	at := c.blockedAt.Load()
 	return wt > 0 && at != 0 && time.Duration(c.r.clock()-at) > wt
+}
+
+// closeStalled drops a peer that did not take its messages within the
+// write timeout, and reports it.
+func (c *zmtpConn) closeStalled() {
+	c.close(fmt.Sprintf("peer did not read for %v; closing its connection", c.r.cfg.writeTimeout), true)
 }
 
 func (c *zmtpConn) writeLoop() {
@@ -603,7 +611,7 @@ func (c *zmtpConn) writeLoop() {
 		}
 		if err := c.write(buf, wt); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				c.close(fmt.Sprintf("peer did not read for %v; closing its connection", wt), true)
+				c.closeStalled()
 			} else {
 				c.close("write: "+err.Error(), false)
 			}
