@@ -1,217 +1,26 @@
 // Package glocust is the glocust program as a library: Main runs it with
-// Locust's flags, so people who register their own Go user classes
-// (scenario.Register) can build a binary that behaves exactly like the
-// stock one:
+// Locust's flags, LOCUST_* variables and locust.conf, so people who
+// register their own Go user classes (scenario.Register) can build a
+// binary that behaves exactly like the stock one:
 //
 //	func main() {
 //		scenario.Register(&scenario.Class{Name: "ApiUser", Tasks: ...})
 //		os.Exit(glocust.Main(os.Args[1:]))
 //	}
+//
+// The application itself (modes, outputs, the demo) lives in
+// internal/app; this package is only its public entry.
 package glocust
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"syscall"
-	"time"
 
-	"github.com/glocust/glocust/internal/config"
-	"github.com/glocust/glocust/internal/logging"
-	"github.com/glocust/glocust/scenario"
-	"github.com/glocust/glocust/stats"
-	"github.com/glocust/glocust/worker"
+	"github.com/glocust/glocust/internal/app"
 )
 
 // Main runs glocust with command-line args (without the program name) and
-// the process environment, and returns the exit code.
+// the process environment, and returns the exit code. "demo" as the first
+// argument runs the self-contained demonstration (glocust demo -h).
 func Main(args []string) int {
-	return run(args, os.Environ(), os.Stdout, os.Stderr)
-}
-
-func run(args, env []string, stdout, stderr io.Writer) int {
-	opts, err := config.Parse(args, env)
-	if err != nil {
-		// Locust (argparse) exits 2 on usage errors; glocust exits 1 on
-		// every configuration error, bad flags and bad scenarios alike.
-		fmt.Fprintf(stderr, "glocust: error: %v\n", err)
-		return 1
-	}
-	if opts.Help {
-		config.Usage(stdout)
-		return 0
-	}
-	if opts.ShowVersion {
-		config.WriteVersion(stdout)
-		return 0
-	}
-	logOut := stderr
-	if opts.LogFile != "" {
-		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			fmt.Fprintf(stderr, "glocust: error: --logfile: %v\n", err)
-			return 1
-		}
-		defer f.Close()
-		logOut = f
-	}
-	level, err := logging.ParseLevel(opts.LogLevel)
-	if err != nil {
-		fmt.Fprintf(stderr, "glocust: error: --loglevel: %v\n", err)
-		return 1
-	}
-	// The last lines also go to a ring: workers send them to the master
-	// (Locust's "logs" message) and the master serves them on /logs.
-	logs := &logging.Ring{}
-	log := logging.New(io.MultiWriter(logOut, logs), level, "glocust."+opts.Mode().String())
-	for _, w := range opts.Warnings {
-		log.Warn(w)
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-
-	switch opts.Mode() {
-	case config.ModeWorker:
-		return runWorker(ctx, opts, env, log, logs)
-	default:
-		return runMaster(ctx, opts, env, log, logs, stdout)
-	}
-}
-
-// loadClasses reads the scenario (-f) and adds Go classes registered with
-// scenario.Register; positional user class names restrict the set.
-func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
-	var classes []*scenario.Class
-	host := ""
-	files := opts.Locustfiles()
-	if !opts.IsSet("locustfile") {
-		// Locust's default is ./locustfile.py; glocust's is a YAML scenario
-		// next to it, if there is one, else only the registered Go classes.
-		files = nil
-		for _, f := range []string{"scenario.yaml", "locustfile.yaml"} {
-			if _, err := os.Stat(f); err == nil {
-				files = []string{f}
-				break
-			}
-		}
-	}
-	for _, f := range files {
-		switch {
-		case f == "-":
-			return nil, "", errors.New("-f - (download the locustfile from the master) is not supported: give glocust its YAML scenario")
-		case strings.HasSuffix(f, ".py"):
-			return nil, "", fmt.Errorf("%s: glocust cannot run Python; give it the YAML scenario whose user classes match the locustfile (-f scenario.yaml)", f)
-		}
-		sc, err := scenario.Load(f)
-		if err != nil {
-			return nil, "", err
-		}
-		if host == "" {
-			host = sc.Host
-		}
-		if sc.LatencyCorrection {
-			opts.LatencyCorrection = true
-		}
-		classes = append(classes, sc.Classes...)
-	}
-	classes = append(classes, scenario.Registered()...)
-	if len(classes) == 0 {
-		return nil, "", errors.New("no user classes: give a scenario with -f scenario.yaml (or LOCUST_LOCUSTFILE), or register Go classes")
-	}
-	seen := map[string]bool{}
-	for _, c := range classes {
-		if seen[c.Name] {
-			return nil, "", fmt.Errorf("user class %q is defined twice", c.Name)
-		}
-		seen[c.Name] = true
-	}
-	if len(opts.UserClasses) > 0 {
-		var picked []*scenario.Class
-		for _, name := range opts.UserClasses {
-			if !seen[name] {
-				return nil, "", fmt.Errorf("unknown user class %q", name)
-			}
-			for _, c := range classes {
-				if c.Name == name {
-					picked = append(picked, c)
-				}
-			}
-		}
-		classes = picked
-	}
-	if opts.Host != "" {
-		host = opts.Host
-	}
-	return classes, host, nil
-}
-
-func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring) int {
-	classes, host, err := loadClasses(opts)
-	if err != nil {
-		log.Error(err.Error())
-		return 1
-	}
-	reg := stats.NewRegistry(stats.WithLogger(log))
-	raw := newUncorrected(opts, log)
-	var w *worker.Worker
-	runner := scenario.NewRunner(classes,
-		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
-		append([]scenario.RunnerOption{
-			scenario.WithHost(host),
-			scenario.WithLogger(log),
-			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
-		}, raw.runnerOptions()...)...,
-	)
-	defer runner.Close()
-	wopts := []worker.Option{
-		worker.WithLogger(log),
-		worker.WithLocustVersion(opts.LocustVersion),
-		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
-		worker.WithTags(opts.Tags, opts.ExcludeTags),
-		worker.WithLogs(logs.Lines, 0),
-	}
-	if s := lookupEnv(env, "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil {
-			wopts = append(wopts, worker.WithWaitAfterStop(time.Duration(n)*time.Second))
-		}
-	}
-	w = worker.New(opts.MasterHost, opts.MasterPort, runner, reg, wopts...)
-	if opts.IsSet("web-port") {
-		// A probe port that cannot be bound is not fatal: the worker still
-		// serves its master, and a failing probe says what is wrong.
-		if stopHealth, err := serveWorkerHealth(opts, w, runner, log); err != nil {
-			log.Warn(err.Error())
-		} else {
-			defer stopHealth()
-		}
-	}
-	err = w.Run(ctx)
-	if raw != nil {
-		now := time.Now()
-		raw.print(os.Stdout, now)
-		if err := raw.writeCSV(opts.CSVPrefix, now); err != nil {
-			log.Error("writing the uncorrected CSV", "err", err)
-		}
-	}
-	if err != nil {
-		log.Error("worker stopped", "err", err)
-		return 1
-	}
-	return 0
-}
-
-func lookupEnv(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if len(env[i]) > len(key) && env[i][:len(key)] == key && env[i][len(key)] == '=' {
-			return env[i][len(key)+1:]
-		}
-	}
-	return ""
+	return app.Main(args, os.Environ(), os.Stdout, os.Stderr)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/glocust/glocust/master/report"
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/stats"
 )
 
@@ -102,7 +103,7 @@ func epochOf(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // ---- messages ----
 
 // handleFrame decodes and handles one received frame.
-func (c *core) handleFrame(f protocol.Frame, now time.Time) {
+func (c *core) handleFrame(f zmq.Frame, now time.Time) {
 	// The decoder reuses its memory: the payload is only used until the
 	// next frame (handle copies what it keeps).
 	env, err := c.dec.Decode(f.Payload, protocol.FromWorker, f.Peer)
@@ -136,7 +137,7 @@ func (c *core) handleFrame(f protocol.Frame, now time.Time) {
 
 // badFrame handles a frame the transport rejected (wrong frame count,
 // oversized, or a connection the guard closed).
-func (c *core) badFrame(bf *protocol.BadFrame) {
+func (c *core) badFrame(bf *zmq.BadFrame) {
 	c.counters.badFrames++
 	if bf.Peer != "" && c.reg.get(bf.Peer) != nil {
 		c.log.Error("RPCError when receiving from worker, asking it to reconnect", "worker", bf.Peer, "err", bf.Reason)

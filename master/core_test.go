@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 )
 
 type sent struct {
@@ -38,7 +39,7 @@ func (h *harness) recv(id string, p protocol.Payload) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.c.handleFrame(protocol.Frame{Peer: id, Payload: b}, h.now)
+	h.c.handleFrame(zmq.Frame{Peer: id, Payload: b}, h.now)
 }
 
 func (h *harness) take() []sent { o := h.out; h.out = nil; return o }
@@ -358,7 +359,7 @@ func TestRogueFramesDoNotAffectWorkers(t *testing.T) {
 				f[rng.IntN(len(f))] = byte(rng.UintN(256))
 			}
 		}
-		h.c.handleFrame(protocol.Frame{Peer: "rogue", Payload: f}, h.now)
+		h.c.handleFrame(zmq.Frame{Peer: "rogue", Payload: f}, h.now)
 	}
 	w := h.c.reg.get("h_real")
 	if w == nil || w.state != protocol.StateReady || h.c.agg.Total().NumRequests != 5 || h.c.agg.Entry("GET", "/").NumRequests != 5 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 )
 
 // ErrExpectWorkersTimeout is returned by WaitForWorkers when
@@ -20,16 +21,16 @@ var ErrStopTimeout = errors.New("master: timeout waiting for all workers to stop
 
 // Master is a running Locust-compatible master over one Transport.
 type Master struct {
-	tr  protocol.Transport
+	tr  zmq.Transport
 	c   *core
 	cfg Config
 
 	cmds    chan func()
-	outq    chan protocol.Frame
+	outq    chan zmq.Frame
 	direct  bool   // tr's Send never waits for a peer: the loop sends itself
 	flushTr func() // tr holds sent frames until Flush (called when the loop has nothing to handle)
 	encBuf  []byte // direct sends: the encoding buffer (Send copies)
-	badq    chan *protocol.BadFrame
+	badq    chan *zmq.BadFrame
 	done    chan struct{}
 	started chan struct{}
 	runOnce sync.Once
@@ -66,10 +67,10 @@ func (m *Master) wakeWaiters() {
 }
 
 // New returns a master that will serve tr once Run is called.
-func New(tr protocol.Transport, cfg Config) *Master {
+func New(tr zmq.Transport, cfg Config) *Master {
 	cfg = cfg.withDefaults()
-	m := &Master{tr: tr, cfg: cfg, cmds: make(chan func()), outq: make(chan protocol.Frame, 4096),
-		badq: make(chan *protocol.BadFrame, 256),
+	m := &Master{tr: tr, cfg: cfg, cmds: make(chan func()), outq: make(chan zmq.Frame, 4096),
+		badq: make(chan *zmq.BadFrame, 256),
 		done: make(chan struct{}), started: make(chan struct{})}
 	if nb, ok := tr.(interface{ SendNeverBlocks() bool }); ok && nb.SendNeverBlocks() {
 		m.direct = true
@@ -105,7 +106,7 @@ func (m *Master) enqueue(peer string, p protocol.Payload) {
 		if cap(b) <= 64<<10 {
 			m.encBuf = b
 		}
-		if err := m.tr.Send(context.Background(), protocol.Frame{Peer: peer, Payload: b}); err != nil {
+		if err := m.tr.Send(context.Background(), zmq.Frame{Peer: peer, Payload: b}); err != nil {
 			m.cfg.Logger.Debug("send failed", "worker", peer, "err", err)
 		}
 		return
@@ -116,7 +117,7 @@ func (m *Master) enqueue(peer string, p protocol.Payload) {
 		return
 	}
 	select {
-	case m.outq <- protocol.Frame{Peer: peer, Payload: b}:
+	case m.outq <- zmq.Frame{Peer: peer, Payload: b}:
 	case <-m.done:
 	}
 }
@@ -131,7 +132,7 @@ func (m *Master) Run(ctx context.Context) error {
 
 func (m *Master) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	inbox := make(chan protocol.Frame, 1024)
+	inbox := make(chan zmq.Frame, 1024)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); m.readLoop(ctx, inbox) }()
@@ -198,11 +199,11 @@ func (m *Master) flush(ctx context.Context) {
 	}
 }
 
-func (m *Master) readLoop(ctx context.Context, inbox chan<- protocol.Frame) {
+func (m *Master) readLoop(ctx context.Context, inbox chan<- zmq.Frame) {
 	for {
 		f, err := m.tr.Recv(ctx)
 		if err != nil {
-			var bf *protocol.BadFrame
+			var bf *zmq.BadFrame
 			if errors.As(err, &bf) {
 				select {
 				case m.badq <- bf:
@@ -210,7 +211,7 @@ func (m *Master) readLoop(ctx context.Context, inbox chan<- protocol.Frame) {
 				}
 				continue
 			}
-			if ctx.Err() == nil && !errors.Is(err, protocol.ErrClosed) {
+			if ctx.Err() == nil && !errors.Is(err, zmq.ErrClosed) {
 				m.cfg.Logger.Error("master: receive failed", "err", err)
 			}
 			return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 )
 
 // recount is the registry's tally computed from scratch, as the O(N) code
@@ -132,7 +133,7 @@ func TestRegistryTallyProperty(t *testing.T) {
 					h.recv(id, &protocol.Quit{})
 				case k < 80:
 					what = "bad frame"
-					h.c.handleFrame(protocol.Frame{Peer: id, Payload: []byte{0x93, 0xc1}}, h.now)
+					h.c.handleFrame(zmq.Frame{Peer: id, Payload: []byte{0x93, 0xc1}}, h.now)
 				case k < 84:
 					what = "start"
 					_ = h.c.start(1+rng.IntN(30), float64(1+rng.IntN(10)))

@@ -16,13 +16,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type liveMaster struct {
 	m    *Master
-	r    *protocol.InprocRouter
+	r    *zmq.InprocRouter
 	srv  *httptest.Server
 	done chan error
 }
@@ -37,7 +38,7 @@ func startLive(t *testing.T, headless bool) *liveMaster {
 // its web API (with /metrics) from an httptest server.
 func startLiveWith(t *testing.T, cfg Config, wcfg WebConfig) *liveMaster {
 	t.Helper()
-	r := protocol.NewInprocRouter()
+	r := zmq.NewInprocRouter()
 	m := New(r, cfg)
 	lm := &liveMaster{m: m, r: r, done: make(chan error, 1)}
 	go func() { lm.done <- m.Run(context.Background()) }()
@@ -58,7 +59,7 @@ func startLiveWith(t *testing.T, cfg Config, wcfg WebConfig) *liveMaster {
 type fakeWorker struct {
 	t  *testing.T
 	id string
-	tr protocol.Transport
+	tr zmq.Transport
 }
 
 func (lm *liveMaster) worker(t *testing.T, id string) *fakeWorker {
@@ -72,7 +73,7 @@ func (lm *liveMaster) worker(t *testing.T, id string) *fakeWorker {
 func (w *fakeWorker) send(p protocol.Payload) {
 	w.t.Helper()
 	b, _ := protocol.Encode(w.id, p)
-	if err := w.tr.Send(context.Background(), protocol.Frame{Payload: b}); err != nil {
+	if err := w.tr.Send(context.Background(), zmq.Frame{Payload: b}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -326,9 +327,9 @@ func TestMetricsMove(t *testing.T) {
 	w.send(&protocol.Exception{Msg: "oops", Traceback: "tb"})
 	w.send(statsReport(5))
 	rogue := lm.worker(t, "rogue")
-	rogue.tr.Send(context.Background(), protocol.Frame{Payload: []byte{0xc1, 0x00}})
+	rogue.tr.Send(context.Background(), zmq.Frame{Payload: []byte{0xc1, 0x00}})
 	b, _ := protocol.Encode("h_real", hb("running"))
-	rogue.tr.Send(context.Background(), protocol.Frame{Payload: b})
+	rogue.tr.Send(context.Background(), zmq.Frame{Payload: b})
 	waitFor(t, func() bool {
 		m := scrape(t, base+"/metrics")
 		return m[`glocust_requests_total{method="GET",name="/x"}`] == 15 && m[`glocust_master_events_total{event="rogue_frames"}`] > 0

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 )
 
 // handle processes one frame from the master. It returns done=true when Run
 // must return err.
-func (l *loop) handle(f protocol.Frame) (bool, error) {
+func (l *loop) handle(f zmq.Frame) (bool, error) {
 	w := l.w
 	env, err := protocol.Decode(f.Payload, protocol.FromMaster)
 	if err != nil {

@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 )
 
 type dialResult struct {
-	t   protocol.Transport
+	t   zmq.Transport
 	err error
 }
 
 type inbound struct {
 	gen int
-	f   protocol.Frame
+	f   zmq.Frame
 	err error
 }
 
@@ -29,7 +30,7 @@ type loop struct {
 	wg      sync.WaitGroup  // dial and receive goroutines
 	redialT *time.Timer
 
-	t       protocol.Transport
+	t       zmq.Transport
 	gen     int
 	dialing bool
 	dialCh  chan dialResult
@@ -108,7 +109,7 @@ func (w *Worker) Run(parent context.Context) error {
 				continue
 			}
 			if in.err != nil {
-				var bad *protocol.BadFrame
+				var bad *zmq.BadFrame
 				if errors.As(in.err, &bad) {
 					w.log.Warn("ignoring malformed message from master", "err", in.err)
 					continue
@@ -189,7 +190,7 @@ func (l *loop) startDial() {
 	}()
 }
 
-func (l *loop) attach(t protocol.Transport) {
+func (l *loop) attach(t zmq.Transport) {
 	l.t = t
 	l.gen++
 	gen, ctx, ch := l.gen, l.ctx, l.recvCh
@@ -198,7 +199,7 @@ func (l *loop) attach(t protocol.Transport) {
 		defer l.wg.Done()
 		for {
 			f, err := t.Recv(ctx)
-			var bad *protocol.BadFrame
+			var bad *zmq.BadFrame
 			select {
 			case ch <- inbound{gen: gen, f: f, err: err}:
 			case <-ctx.Done():
@@ -246,7 +247,7 @@ func (l *loop) send(p protocol.Payload) bool {
 		l.w.log.Error("cannot encode message", "type", p.MessageType(), "err", err)
 		return false
 	}
-	if err := l.t.Send(l.sendCtx, protocol.Frame{Payload: b}); err != nil {
+	if err := l.t.Send(l.sendCtx, zmq.Frame{Payload: b}); err != nil {
 		if l.sendCtx.Err() == nil {
 			l.w.log.Warn("send to master failed", "type", p.MessageType(), "err", err)
 			l.resetConnection()

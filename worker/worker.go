@@ -16,6 +16,7 @@ import (
 
 	"github.com/glocust/glocust/internal/procstat"
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/stats"
 )
 
@@ -56,7 +57,7 @@ type TagFilter interface {
 }
 
 // Dialer opens a transport to the master. The default dials a ZeroMQ DEALER.
-type Dialer func(ctx context.Context, endpoint, identity string) (protocol.Transport, error)
+type Dialer func(ctx context.Context, endpoint, identity string) (zmq.Transport, error)
 
 // MessageHandler handles a custom message from the master.
 type MessageHandler func(data protocol.Value)
@@ -220,8 +221,8 @@ func New(masterHost string, masterPort int, users Users, reg *stats.Registry, op
 	return w
 }
 
-func defaultDial(ctx context.Context, endpoint, identity string) (protocol.Transport, error) {
-	return protocol.DialDealer(ctx, endpoint, identity, protocol.WithSendTimeout(2*time.Second))
+func defaultDial(ctx context.Context, endpoint, identity string) (zmq.Transport, error) {
+	return zmq.DialDealer(ctx, endpoint, identity, zmq.WithSendTimeout(2*time.Second))
 }
 
 // NodeID returns the worker's id, "<hostname>_<32 hex>" by default.

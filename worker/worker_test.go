@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/stats"
 )
 
@@ -27,23 +28,23 @@ func newPipe() *pipe {
 	return &pipe{toMaster: make(chan []byte, 100), toWorker: make(chan []byte, 100), closed: make(chan struct{})}
 }
 
-func (p *pipe) Send(ctx context.Context, f protocol.Frame) error {
+func (p *pipe) Send(ctx context.Context, f zmq.Frame) error {
 	select {
 	case <-p.closed:
-		return protocol.ErrClosed
+		return zmq.ErrClosed
 	case p.toMaster <- f.Payload:
 		return nil
 	}
 }
 
-func (p *pipe) Recv(ctx context.Context) (protocol.Frame, error) {
+func (p *pipe) Recv(ctx context.Context) (zmq.Frame, error) {
 	select {
 	case b := <-p.toWorker:
-		return protocol.Frame{Payload: b}, nil
+		return zmq.Frame{Payload: b}, nil
 	case <-p.closed:
-		return protocol.Frame{}, protocol.ErrClosed
+		return zmq.Frame{}, zmq.ErrClosed
 	case <-ctx.Done():
-		return protocol.Frame{}, ctx.Err()
+		return zmq.Frame{}, ctx.Err()
 	}
 }
 
@@ -114,7 +115,7 @@ type harness struct {
 func start(t *testing.T, opts ...Option) *harness {
 	t.Helper()
 	h := &harness{t: t, pipes: make(chan *pipe, 10), users: &fakeUsers{counts: map[string]int64{}}, result: make(chan error, 1)}
-	dial := func(ctx context.Context, endpoint, id string) (protocol.Transport, error) {
+	dial := func(ctx context.Context, endpoint, id string) (zmq.Transport, error) {
 		p := newPipe()
 		h.pipes <- p
 		return p, nil
@@ -346,7 +347,7 @@ func TestMasterGoneForGood(t *testing.T) {
 // 60 × 5 s.
 func TestNoMasterAtAll(t *testing.T) {
 	t.Parallel()
-	dial := func(ctx context.Context, endpoint, id string) (protocol.Transport, error) {
+	dial := func(ctx context.Context, endpoint, id string) (zmq.Transport, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}

@@ -10,8 +10,5 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "demo" {
-		os.Exit(glocust.Demo(os.Args[2:]))
-	}
 	os.Exit(glocust.Main(os.Args[1:]))
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/glocust/glocust/bench/fanin"
 	"github.com/glocust/glocust/master"
-	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 )
 
 func main() {
@@ -48,10 +48,10 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var m *master.Master
-	var router *protocol.Router
+	var router *zmq.Router
 	pprof.Do(ctx, pprof.Labels("side", "master"), func(ctx context.Context) {
 		var err error
-		router, err = protocol.ListenRouter("tcp://127.0.0.1:0")
+		router, err = zmq.ListenRouter("tcp://127.0.0.1:0")
 		if err != nil {
 			logger.Fatal(err)
 		}

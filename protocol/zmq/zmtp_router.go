@@ -1,4 +1,4 @@
-package protocol
+package zmq
 
 import (
 	"bufio"
@@ -18,63 +18,8 @@ import (
 	"time"
 )
 
-// The native ZMTP 3.0 ROUTER serves ListenRouter's tcp:// endpoints. It
-// replaces go-zeromq's ROUTER on the master, whose send scans every
-// connection (O(N) per message) and writes each frame in two syscalls from
-// a fresh goroutine. Workers keep go-zeromq's (or libzmq's) DEALER; the
-// wire format is ZMTP 3.0 (RFC 23) with the NULL mechanism:
-//
-//   - Greeting: 64 bytes (signature FF 00×8 7F, version 3.0, mechanism
-//     "NULL", as-server 0). A peer's version 3.x is accepted as libzmq does.
-//   - Then one READY command each way. Ours carries Socket-Type=ROUTER; the
-//     peer's must say Socket-Type=DEALER, and its Identity property is the
-//     routing id (Locust's node id). An empty identity gets a generated one
-//     as libzmq does (a zero byte and a 32-bit counter): such a peer is an
-//     unknown node to the master.
-//   - Then frames: a flags byte (MORE, LONG, COMMAND), a 1- or 8-byte size
-//     and the body. A DEALER's message is a single frame here; a multi-frame
-//     message is reported by Recv as a *BadFrame (its extra frames are
-//     discarded without being allocated). PING is answered with PONG; other
-//     commands are ignored.
-//
-// Guarantees (the same as the former guard around go-zeromq):
-//
-//   - A frame, or a multipart message, larger than the frame limit closes
-//     the connection before anything is allocated for it; so do reserved
-//     flag bits. Recv reports such closes as a *BadFrame with an empty Peer.
-//   - On Linux, after its handshake every connection is served by one
-//     poller goroutine with an epoll set of its own, in rounds a batch
-//     interval apart (WithBatchInterval; zmtp_poller_linux.go): it parses
-//     what arrived with a push parser (zmtp_parser.go) and delivers the
-//     messages to the shared inbound channel behind Recv; Send queues and
-//     Flush (or the next round) writes. Elsewhere, or with a negative
-//     interval, each connection has one reader goroutine (a bufio.Reader
-//     parsing frames, delivering to the same channel) and one writer
-//     goroutine.
-//   - Send looks the identity up in a map (O(1)) and copies the framed
-//     payload into that peer's queue; it never blocks on a peer. Queued
-//     messages are written at once (the writer goroutine, or Flush); what
-//     a full socket does not take waits for room at most the write timeout
-//     (WithWriteTimeout). A peer whose queue is full (zmtpQueueMsgs
-//     messages) or whose write misses the deadline is dropped: its
-//     connection is closed, and later sends to its identity are dropped
-//     silently, as libzmq does for unknown peers.
-//   - After the handshake, reads and writes on Linux are raw read(2) and
-//     write(2) calls on the non-blocking socket (zmtp_rawio_linux.go), so
-//     the runtime's monitor thread is not woken per message. Received
-//     bodies come from free lists that ReleasePayload refills.
-//   - Each handshake runs in its own goroutine, bounded by
-//     WithHandshakeTimeout, so a silent client cannot delay others.
-//   - Duplicate identity: unlike libzmq (which, without ROUTER_HANDOVER,
-//     refuses the newcomer), the newer connection takes the identity over
-//     and the older one is closed. A worker that reconnects with the same
-//     node id is served at once, even before the master noticed that its
-//     old connection died.
-//   - A connection that ends is forgotten; Recv is not told (Locust's
-//     master learns it from missing heartbeats), except for the closes
-//     described above.
-//   - Close closes the listener and every connection and waits for all
-//     goroutines.
+// The native ZMTP 3.0 ROUTER behind ListenRouter: doc.go describes its
+// wire format, its guarantees and how it serves connections.
 
 const (
 	zmtpReadBuffer     = 4 << 10   // per-connection bufio.Reader (handshake; the path without the poller)
@@ -84,9 +29,16 @@ const (
 	zmtpInboundBacklog = 1024
 )
 
+// violation says why the ROUTER closed a connection (Recv reports it as a
+// *BadFrame with an empty Peer).
+type violation struct {
+	remote string // the peer's TCP address (and identity, once known)
+	reason string
+}
+
 var (
 	zmtpSignature = [10]byte{0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f}
-	errZMTPClosed = errors.New("protocol: connection closed")
+	errZMTPClosed = errors.New("zmq: connection closed")
 )
 
 // zmtpGreeting is the 64-byte ZMTP 3.0 NULL greeting of a client (as-server 0).
@@ -218,7 +170,7 @@ type zmtpRouter struct {
 	cfg  zmqConfig
 	ln   net.Listener
 	in   chan recvResult
-	viol chan Violation
+	viol chan violation
 	done chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
@@ -277,7 +229,7 @@ func listenZMTPRouter(addr string, cfg zmqConfig) (*zmtpRouter, error) {
 	if cfg.handshakeTimeout <= 0 {
 		cfg.handshakeTimeout = DefaultHandshakeTimeout
 	}
-	r := &zmtpRouter{cfg: cfg, ln: ln, in: make(chan recvResult, zmtpInboundBacklog), viol: make(chan Violation, 64),
+	r := &zmtpRouter{cfg: cfg, ln: ln, in: make(chan recvResult, zmtpInboundBacklog), viol: make(chan violation, 64),
 		done: make(chan struct{}), peers: map[string]*zmtpConn{}, conns: map[*zmtpConn]struct{}{}, epoch: time.Now()}
 	r.seq.Store(rand.Uint32())
 	if havePoller && cfg.batchInterval >= 0 {
@@ -314,7 +266,7 @@ func (r *zmtpRouter) acceptLoop() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			r.cfg.logger.Printf("protocol: accept: %v", err)
+			r.cfg.logger.Printf("zmq: accept: %v", err)
 			select { // e.g. EMFILE: do not spin
 			case <-time.After(10 * time.Millisecond):
 			case <-r.done:
@@ -342,9 +294,9 @@ func (r *zmtpRouter) violation(c *zmtpConn, reason string) {
 	if c.id != "" {
 		who += fmt.Sprintf(" (identity %q)", c.id)
 	}
-	r.cfg.logger.Printf("protocol: closing connection from %s: %s", who, reason)
+	r.cfg.logger.Printf("zmq: closing connection from %s: %s", who, reason)
 	select {
-	case r.viol <- Violation{Remote: who, Reason: reason}:
+	case r.viol <- violation{remote: who, reason: reason}:
 	default: // flooded with bad peers: drop the report
 	}
 }
@@ -379,7 +331,7 @@ func (c *zmtpConn) serve() {
 	}
 	r.mu.Unlock()
 	if old != nil {
-		r.cfg.logger.Printf("protocol: identity %q reconnected from %s; closing its connection from %s", c.id, c.remote, old.remote)
+		r.cfg.logger.Printf("zmq: identity %q reconnected from %s; closing its connection from %s", c.id, c.remote, old.remote)
 		old.close("replaced by a newer connection with the same identity", false)
 	}
 	if p := r.poller; p != nil {
@@ -745,7 +697,7 @@ func (r *zmtpRouter) Recv(ctx context.Context) (Frame, error) {
 	case res := <-r.in:
 		return res.f, res.err
 	case v := <-r.viol:
-		return Frame{}, &BadFrame{Reason: "connection from " + v.Remote + " closed: " + v.Reason}
+		return Frame{}, &BadFrame{Reason: "connection from " + v.remote + " closed: " + v.reason}
 	case <-ctx.Done():
 		return Frame{}, ctx.Err()
 	case <-r.done:
@@ -778,31 +730,25 @@ func (r *zmtpRouter) Send(ctx context.Context, f Frame) error {
 // to the transport, which may reuse its memory for a later frame. The
 // caller must hold no reference into it any more (decoded strings are
 // copies; Decoder payloads do not point into the frame).
-func (r *Router) ReleasePayload(p []byte) {
-	if _, ok := r.Transport.(*zmtpRouter); ok {
-		releaseBody(p)
-	}
-}
+func (r *Router) ReleasePayload(p []byte) { releaseBody(p) }
 
 // Flush writes what Send queued. The native ROUTER on Linux holds sent
 // frames until Flush, or at the latest its poller's next round (within the
 // batch interval), so that a caller replying to a batch of received frames
 // writes the replies in one burst; a caller that sends in reply to what
-// Recv returned calls Flush once it has nothing more to handle. Other
-// transports write at Send, and Flush does nothing.
+// Recv returned calls Flush once it has nothing more to handle. Without the
+// poller (other systems, or a negative batch interval) the writer
+// goroutines write at Send, and Flush does nothing.
 func (r *Router) Flush() {
-	if z, ok := r.Transport.(*zmtpRouter); ok && z.poller != nil {
-		z.poller.flushDirty(false)
+	if r.poller != nil {
+		r.poller.flushDirty(false)
 	}
 }
 
-// SendNeverBlocks reports whether r's Send returns without waiting for
-// any peer (true for the native ROUTER of tcp:// endpoints), so that a
-// caller may send from a loop that must not stall.
-func (r *Router) SendNeverBlocks() bool {
-	_, ok := r.Transport.(*zmtpRouter)
-	return ok
-}
+// SendNeverBlocks reports that r's Send returns without waiting for any
+// peer, so that a caller may send from a loop that must not stall. It is
+// the capability the master looks for (an in-memory router lacks it).
+func (r *Router) SendNeverBlocks() bool { return true }
 
 // Close closes the listener and every connection, and waits for all the
 // router's goroutines.

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package glocust
+package app
 
 import "syscall"
 

@@ -1,4 +1,4 @@
-package protocol
+package zmq
 
 import (
 	"bufio"
@@ -51,7 +51,7 @@ func listen(t *testing.T, opts ...ZMQOption) *Router {
 	return r
 }
 
-func TestGuardRefusesHugeFrameWithoutAllocating(t *testing.T) {
+func TestRouterRefusesHugeFrameWithoutAllocating(t *testing.T) {
 	t.Parallel()
 	r := listen(t, WithMaxFrameSize(1<<20))
 	c := rawZMTP(t, r.Addr(), "rogue")
@@ -103,7 +103,7 @@ func TestGuardRefusesHugeFrameWithoutAllocating(t *testing.T) {
 	}
 }
 
-func TestGuardScanStates(t *testing.T) {
+func TestRouterScanStates(t *testing.T) {
 	t.Parallel()
 	data := []byte{flagMore, 10}
 	data = append(data, make([]byte, 10)...)
@@ -155,7 +155,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 
 // A peer that connects, registers and never reads must not delay messages
 // to the others.
-func TestGuardNonReaderDoesNotBlockOthers(t *testing.T) {
+func TestRouterNonReaderDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
 	r := listen(t, WithWriteTimeout(300*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -224,7 +224,7 @@ func medianMax(ds []time.Duration) (med, worst time.Duration) {
 	return ds[len(ds)/2], ds[len(ds)-1]
 }
 
-func TestGuardSilentConnectionDoesNotBlockAccept(t *testing.T) {
+func TestRouterSilentConnectionDoesNotBlockAccept(t *testing.T) {
 	t.Parallel()
 	r := listen(t, WithHandshakeTimeout(time.Second))
 	silent, err := net.Dial("tcp", r.Addr())

@@ -1,4 +1,4 @@
-package protocol
+package zmq
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 const DefaultMaxFrameSize = 64 << 20
 
 // ErrClosed is returned by a Transport after Close.
-var ErrClosed = errors.New("protocol: transport closed")
+var ErrClosed = errors.New("zmq: transport closed")
 
 // Frame is one message on a socket. On a master (ROUTER) Peer is the
 // sender's or receiver's identity, which Locust keeps equal to the node id;
@@ -40,7 +40,7 @@ type BadFrame struct {
 }
 
 func (e *BadFrame) Error() string {
-	return "protocol: bad frame from " + quotePeer(e.Peer) + ": " + e.Reason
+	return "zmq: bad frame from " + quotePeer(e.Peer) + ": " + e.Reason
 }
 
 func quotePeer(p string) string {

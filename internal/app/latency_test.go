@@ -1,4 +1,4 @@
-package glocust
+package app
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package protocol
+package zmq
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/glocust/glocust/internal/testenv"
 	"github.com/glocust/glocust/internal/zmtptest"
 	"go.uber.org/goleak"
 )
@@ -69,18 +70,6 @@ func (e *echo) snapshot() (map[string]int, []*BadFrame) {
 	return m, append([]*BadFrame(nil), e.bad...)
 }
 
-func pythonBin(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("GLOCUST_PYTHON")
-	if py == "" {
-		py, _ = filepath.Abs("../.venv/bin/python")
-	}
-	if _, err := os.Stat(py); err != nil {
-		t.Fatalf("python with pyzmq needed for the libzmq interop test (set GLOCUST_PYTHON): %v", err)
-	}
-	return py
-}
-
 const pyDealer = `
 import sys, zmq
 ep, mode = sys.argv[1], sys.argv[2]
@@ -121,18 +110,27 @@ elif mode == "reconnect":
 print("ok")
 `
 
-func runPy(t *testing.T, args ...string) {
+// pyDealerScript writes the pyzmq dealer script and returns the Python
+// (with pyzmq, from the pinned Locust's virtualenv) and the script's path;
+// it runs on the test goroutine.
+func pyDealerScript(t *testing.T) (python, script string) {
 	t.Helper()
-	script := filepath.Join(t.TempDir(), "dealer.py")
+	script = filepath.Join(t.TempDir(), "dealer.py")
 	if err := os.WriteFile(script, []byte(pyDealer), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return testenv.Python(t), script
+}
+
+// runPy runs the dealer script with args; safe on any goroutine.
+func runPy(python, script string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, pythonBin(t), append([]string{script}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, python, append([]string{script}, args...)...).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ok") {
-		t.Fatalf("python dealer %v: %v\n%s", args, err, out)
+		return fmt.Errorf("python dealer %v: %v\n%s", args, err, out)
 	}
+	return nil
 }
 
 func TestZMTPRouterPyzmqDealers(t *testing.T) {
@@ -140,15 +138,21 @@ func TestZMTPRouterPyzmqDealers(t *testing.T) {
 	r := listen(t)
 	e := startEcho(t, r)
 	ep := "tcp://" + r.Addr()
+	py, script := pyDealerScript(t)
+	ids := []string{"py-a", "py-b", ""}
+	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
-	for _, id := range []string{"py-a", "py-b", ""} {
+	for i, id := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runPy(t, ep, "echo", id, "300", fmt.Sprint(1<<20))
+			errs[i] = runPy(py, script, ep, "echo", id, "300", fmt.Sprint(1<<20))
 		}()
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	peers, bad := e.snapshot()
 	if peers["py-a"] != 302 || peers["py-b"] != 302 || len(bad) != 0 {
 		t.Fatalf("peers %v, bad frames %v", peers, bad)
@@ -168,7 +172,10 @@ func TestZMTPRouterPyzmqReconnectSameIdentity(t *testing.T) {
 	t.Parallel()
 	r := listen(t)
 	startEcho(t, r)
-	runPy(t, "tcp://"+r.Addr(), "reconnect")
+	py, script := pyDealerScript(t)
+	if err := runPy(py, script, "tcp://"+r.Addr(), "reconnect"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestZMTPRouterGoDealers(t *testing.T) {
@@ -522,7 +529,7 @@ func TestZMTPRouterNonReaderDropped(t *testing.T) {
 	t.Logf("delay to the reading peer: median %v, worst %v", med, worst)
 	// Send never waits (checked above); the round trip includes scheduling
 	// on a possibly loaded machine under -race, so its worst case gets the
-	// old guard test's one-second allowance and its median the write timeout.
+	// former test's one-second allowance and its median the write timeout.
 	if med > wt || worst > time.Second {
 		t.Fatalf("a non-reading peer delayed another: median %v, worst %v", med, worst)
 	}

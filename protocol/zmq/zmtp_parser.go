@@ -1,11 +1,29 @@
-package protocol
+package zmq
 
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
+
+// ZMTP 3.0 sizes and frame flags (RFC 23).
+const (
+	zmtpGreetingLen  = 64
+	zmtpSignatureLen = 10
+	flagMore         = 0x01
+	flagLong         = 0x02
+	flagCommand      = 0x04
+)
+
+// ErrFrameTooLarge is the read error of a ROUTER connection whose peer
+// announced a frame (or multipart message) larger than the limit.
+var ErrFrameTooLarge = errors.New("zmq: frame exceeds size limit")
+
+// ErrBadFraming is the read error of a ROUTER connection whose peer sent
+// a frame header with reserved flag bits set, or otherwise broke ZMTP.
+var ErrBadFraming = errors.New("zmq: invalid ZMTP frame header")
 
 // zmtpParser is the one ZMTP framing parser: bytes are fed as they
 // arrive, in pieces of any size, and complete messages come out (the Linux

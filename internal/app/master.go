@@ -1,4 +1,4 @@
-package glocust
+package app
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/glocust/glocust/master"
 	"github.com/glocust/glocust/master/report"
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/scenario"
 	"github.com/glocust/glocust/stats"
 	"github.com/glocust/glocust/worker"
@@ -54,19 +55,19 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	standalone := opts.Mode() == config.ModeStandalone
 	log.Info("Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)")
 
-	var tr protocol.Transport
-	var inproc *protocol.InprocRouter
-	var router *protocol.Router
+	var tr zmq.Transport
+	var inproc *zmq.InprocRouter
+	var router *zmq.Router
 	if standalone {
-		inproc = protocol.NewInprocRouter()
+		inproc = zmq.NewInprocRouter()
 		tr = inproc
 	} else {
 		ep := "tcp://" + net.JoinHostPort(opts.MasterBindHost, strconv.Itoa(opts.MasterBindPort))
-		zopts := []protocol.ZMQOption{protocol.WithBatchInterval(opts.MasterBatchInterval)}
+		zopts := []zmq.ZMQOption{zmq.WithBatchInterval(opts.MasterBatchInterval)}
 		if opts.MaxFrameSize > 0 {
-			zopts = append(zopts, protocol.WithMaxFrameSize(int(opts.MaxFrameSize)))
+			zopts = append(zopts, zmq.WithMaxFrameSize(int(opts.MaxFrameSize)))
 		}
-		router, err = protocol.ListenRouter(ep, zopts...)
+		router, err = zmq.ListenRouter(ep, zopts...)
 		if err != nil {
 			log.Error(fmt.Sprintf("The Locust master port (%s) was busy. Close any applications using that port - perhaps an old instance of Locust master is still running? (%v)", ep, err))
 			return 1
@@ -249,7 +250,7 @@ func parsedOptions(o *config.Options) *protocol.Map {
 }
 
 // runInprocWorker runs the real worker code against the in-memory router.
-func runInprocWorker(ctx context.Context, r *protocol.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, raw *uncorrected, log *slog.Logger) {
+func runInprocWorker(ctx context.Context, r *zmq.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, raw *uncorrected, log *slog.Logger) {
 	reg := stats.NewRegistry(stats.WithLogger(log))
 	var w *worker.Worker
 	runner := scenario.NewRunner(classes,
@@ -266,7 +267,7 @@ func runInprocWorker(ctx context.Context, r *protocol.InprocRouter, classes []*s
 		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
 		worker.WithConnectRetry(100*time.Millisecond, 600),
 		worker.WithMasterTimeouts(0, 0, 0),
-		worker.WithDialer(func(ctx context.Context, _, id string) (protocol.Transport, error) { return r.Dial(ctx, id) }),
+		worker.WithDialer(func(ctx context.Context, _, id string) (zmq.Transport, error) { return r.Dial(ctx, id) }),
 	)
 	if err := w.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Debug("local worker ended", "err", err)

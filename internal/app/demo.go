@@ -1,4 +1,4 @@
-package glocust
+package app
 
 import (
 	_ "embed"
@@ -18,12 +18,10 @@ import (
 //go:embed demo_scenario.yaml
 var demoScenario []byte
 
-// Demo runs "glocust demo": an embedded target server, a glocust master and
+// demo runs "glocust demo": an embedded target server, a glocust master and
 // two glocust workers talking ZeroMQ over 127.0.0.1, a short ramp, the live
 // table, the summary and glocust-demo-report.html. It returns the exit code.
-func Demo(args []string) int { return demo(args, os.Stdout, os.Stderr) }
-
-func demo(args []string, stdout, stderr io.Writer) int {
+func demo(args, env []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("glocust demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	users := fs.Int("u", 20, "users")
@@ -63,7 +61,6 @@ func demo(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "glocust demo: target %s, master tcp://127.0.0.1:%d, %d workers, %d users at %g/s for %s; metrics on http://127.0.0.1:%d/metrics\n",
 		target, port, *workers, *users, *rate, *runTime, webPort)
-	env := os.Environ()
 	var wg sync.WaitGroup
 	for i := 0; i < *workers; i++ {
 		wg.Add(1)

@@ -1,4 +1,4 @@
-package protocol
+package zmq
 
 import (
 	"context"
@@ -10,6 +10,14 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+)
+
+// Defaults of the ROUTER transport.
+const (
+	// DefaultWriteTimeout bounds one write to one peer of a ROUTER.
+	DefaultWriteTimeout = 250 * time.Millisecond
+	// DefaultHandshakeTimeout bounds a new connection's ZMTP handshake.
+	DefaultHandshakeTimeout = 5 * time.Second
 )
 
 // ZMQOption configures a ZeroMQ transport.
@@ -65,10 +73,9 @@ type recvResult struct {
 	err error
 }
 
-// zmqTransport adapts a go-zeromq socket to Transport.
+// zmqTransport adapts a go-zeromq DEALER socket to Transport.
 type zmqTransport struct {
 	sock   zmq4.Socket
-	router bool
 	cfg    zmqConfig
 	cancel context.CancelFunc
 
@@ -104,9 +111,9 @@ func DialDealer(ctx context.Context, endpoint, identity string, opts ...ZMQOptio
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("protocol: dial %s: %w", endpoint, err)
+		return nil, fmt.Errorf("zmq: dial %s: %w", endpoint, err)
 	}
-	return start(sock, false, cfg, cancel), nil
+	return start(sock, cfg, cancel), nil
 }
 
 // ListenRouter binds a ROUTER socket on endpoint, e.g. "tcp://*:5557".
@@ -118,38 +125,30 @@ func DialDealer(ctx context.Context, endpoint, identity string, opts ...ZMQOptio
 // (sends never block), slow handshakes are bounded, and a new connection
 // with an identity in use takes it over. Connections closed for
 // misbehaving are reported by Recv as *BadFrame errors with an empty Peer.
-// Other endpoints (ipc://, inproc://) use go-zeromq's ROUTER.
+// Only tcp:// endpoints are served (Locust's master binds TCP only).
 func ListenRouter(endpoint string, opts ...ZMQOption) (*Router, error) {
 	cfg := newZMQConfig(opts)
-	if rest, ok := strings.CutPrefix(endpoint, "tcp://"); ok {
-		zr, err := listenZMTPRouter(rest, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("protocol: listen %s: %w", endpoint, err)
-		}
-		return &Router{Transport: zr, addr: zr.addr}, nil
+	rest, ok := strings.CutPrefix(endpoint, "tcp://")
+	if !ok {
+		return nil, fmt.Errorf("zmq: listen %s: only tcp:// endpoints are supported", endpoint)
 	}
-	sctx, cancel := context.WithCancel(context.Background())
-	sock := zmq4.NewRouter(sctx, zmq4.WithTimeout(cfg.sendTimeout), zmq4.WithLogger(cfg.logger))
-	if err := sock.Listen(endpoint); err != nil {
-		cancel()
-		sock.Close()
-		return nil, fmt.Errorf("protocol: listen %s: %w", endpoint, err)
+	zr, err := listenZMTPRouter(rest, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("zmq: listen %s: %w", endpoint, err)
 	}
-	t := start(sock, true, cfg, cancel)
-	return &Router{Transport: t, addr: func() string { return sock.Addr().String() }}, nil
+	return &Router{zmtpRouter: zr}, nil
 }
 
 // Router is a bound ROUTER transport.
 type Router struct {
-	Transport
-	addr func() string
+	*zmtpRouter
 }
 
 // Addr returns the bound address (host:port).
-func (r *Router) Addr() string { return r.addr() }
+func (r *Router) Addr() string { return r.zmtpRouter.addr() }
 
-func start(sock zmq4.Socket, router bool, cfg zmqConfig, cancel context.CancelFunc) *zmqTransport {
-	t := &zmqTransport{sock: sock, router: router, cfg: cfg, cancel: cancel,
+func start(sock zmq4.Socket, cfg zmqConfig, cancel context.CancelFunc) *zmqTransport {
+	t := &zmqTransport{sock: sock, cfg: cfg, cancel: cancel,
 		in: make(chan recvResult, 256), done: make(chan struct{})}
 	go t.readLoop()
 	return t
@@ -162,7 +161,7 @@ func (t *zmqTransport) readLoop() {
 		msg, err := t.sock.Recv()
 		if err != nil {
 			select {
-			case t.in <- recvResult{err: fmt.Errorf("protocol: recv: %w", err)}:
+			case t.in <- recvResult{err: fmt.Errorf("zmq: recv: %w", err)}:
 			case <-t.done:
 			}
 			return
@@ -181,20 +180,13 @@ func (t *zmqTransport) readLoop() {
 
 func (t *zmqTransport) frame(msg zmq4.Msg) recvResult {
 	frames := msg.Frames
-	var peer string
-	if t.router {
-		if len(frames) == 0 {
-			return recvResult{err: &BadFrame{Reason: "empty message"}}
-		}
-		peer, frames = string(frames[0]), frames[1:]
-	}
 	if len(frames) != 1 {
-		return recvResult{err: &BadFrame{Peer: peer, Reason: fmt.Sprintf("%d frames, want 1", len(frames))}}
+		return recvResult{err: &BadFrame{Reason: fmt.Sprintf("%d frames, want 1", len(frames))}}
 	}
 	if len(frames[0]) > t.cfg.maxFrame {
-		return recvResult{err: &BadFrame{Peer: peer, Reason: fmt.Sprintf("frame of %d bytes exceeds limit %d", len(frames[0]), t.cfg.maxFrame)}}
+		return recvResult{err: &BadFrame{Reason: fmt.Sprintf("frame of %d bytes exceeds limit %d", len(frames[0]), t.cfg.maxFrame)}}
 	}
-	return recvResult{f: Frame{Peer: peer, Payload: frames[0]}}
+	return recvResult{f: Frame{Payload: frames[0]}}
 }
 
 // Recv returns the next frame, a *BadFrame error for a malformed message
@@ -213,8 +205,7 @@ func (t *zmqTransport) Recv(ctx context.Context) (Frame, error) {
 	}
 }
 
-// Send writes one frame. On a ROUTER f.Peer selects the connection; a frame
-// for an unknown peer is dropped silently, as with libzmq.
+// Send writes one frame to the master (f.Peer is ignored).
 func (t *zmqTransport) Send(ctx context.Context, f Frame) error {
 	select {
 	case <-t.done:
@@ -226,14 +217,8 @@ func (t *zmqTransport) Send(ctx context.Context, f Frame) error {
 	}
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
-	var err error
-	if t.router {
-		err = t.sock.SendMulti(zmq4.NewMsgFrom([]byte(f.Peer), f.Payload))
-	} else {
-		err = t.sock.Send(zmq4.NewMsg(f.Payload))
-	}
-	if err != nil {
-		return fmt.Errorf("protocol: send: %w", err)
+	if err := t.sock.Send(zmq4.NewMsg(f.Payload)); err != nil {
+		return fmt.Errorf("zmq: send: %w", err)
 	}
 	return nil
 }

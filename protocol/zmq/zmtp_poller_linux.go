@@ -1,4 +1,4 @@
-package protocol
+package zmq
 
 import (
 	"errors"
@@ -297,7 +297,7 @@ func (p *zmtpPoller) run() {
 		for range zmtpWaitsPerRound {
 			n, errno := epollWait(p.epfd, p.ev)
 			if errno != 0 {
-				p.r.cfg.logger.Printf("protocol: epoll_wait: %v", errno)
+				p.r.cfg.logger.Printf("zmq: epoll_wait: %v", errno)
 				break
 			}
 			for i := 0; i < n; i++ {
@@ -362,7 +362,7 @@ func (p *zmtpPoller) deliver() bool {
 // the runtime's monitor thread is not woken either.
 func (p *zmtpPoller) waitReadable() bool {
 	if err := epollCtl(p.gate, syscall.EPOLL_CTL_ADD, p.epfd, syscall.EPOLLIN); err != nil && !errors.Is(err, syscall.EEXIST) {
-		p.r.cfg.logger.Printf("protocol: %v", err)
+		p.r.cfg.logger.Printf("zmq: %v", err)
 		p.sleep()
 		return true
 	}
