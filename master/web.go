@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/internal/timespan"
 	"github.com/glocust/glocust/master/report"
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/stats"
@@ -182,7 +182,7 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 			if val == "" {
 				continue
 			}
-			d, err := config.ParseTimespan(val)
+			d, err := timespan.Parse(val)
 			if err != nil {
 				fail("Valid run_time formats are : 20, 20s, 3m, 2h, 1h20m, 3h30m10s, etc.")
 				return

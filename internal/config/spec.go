@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/glocust/glocust/internal/timespan"
 )
 
 // arity is how many values an option takes, in argparse terms.
@@ -115,11 +117,18 @@ func seconds(field func(*Options) *time.Duration) func(*Options, string) error {
 	}
 }
 
-func timespan(field func(*Options) *time.Duration) func(*Options, string) error {
+// span reads a time span with Locust's messages (its parse_timespan's
+// ValueError texts).
+func span(field func(*Options) *time.Duration) func(*Options, string) error {
 	return func(o *Options, v string) error {
-		d, err := ParseTimespan(v)
-		if err != nil {
-			return capitalize(err)
+		d, err := timespan.Parse(v)
+		switch {
+		case v == "":
+			return errors.New("Invalid time span format")
+		case errors.Is(err, timespan.ErrRange):
+			return errors.New("Time span out of range")
+		case err != nil:
+			return errors.New("Invalid time span format. Valid formats: 20, 20s, 3m, 2h, 1h20m, 3h30m10s, etc.")
 		}
 		*field(o) = d
 		return nil
@@ -128,11 +137,6 @@ func timespan(field func(*Options) *time.Duration) func(*Options, string) error 
 
 func boolean(field func(*Options) *bool) func(*Options, bool) {
 	return func(o *Options, v bool) { *field(o) = v }
-}
-
-func capitalize(err error) error {
-	s := err.Error()
-	return errors.New(strings.ToUpper(s[:1]) + s[1:])
 }
 
 // options is the table of every option, in Locust's registration order (which
@@ -171,7 +175,7 @@ var options = []*option{
 		}},
 	{names: []string{"-t", "--run-time"}, env: "LOCUST_RUN_TIME", group: gCommon, metavar: "<time string>",
 		help: "Stop after this long, e.g. 300s, 20m, 3h, 1h30m (with --headless or --autostart). Default: run until stopped.",
-		one:  timespan(func(o *Options) *time.Duration { return &o.RunTime })},
+		one:  span(func(o *Options) *time.Duration { return &o.RunTime })},
 	{names: []string{"-l", "--list"}, group: gCommon, arity: arityFlag,
 		help: "List the user classes and exit.",
 		flag: boolean(func(o *Options) *bool { return &o.List })},
@@ -331,7 +335,7 @@ var options = []*option{
 	{names: []string{"-s", "--stop-timeout"}, env: "LOCUST_STOP_TIMEOUT", group: gOther, metavar: "<number>", def: "0",
 		help: "How long a stopping user may finish its current task (a time span: 30, 30s, 1m). " +
 			"Distributed: only the master's value counts.",
-		one: timespan(func(o *Options) *time.Duration { return &o.StopTimeout })},
+		one: span(func(o *Options) *time.Duration { return &o.StopTimeout })},
 	{names: []string{"--equal-weights"}, group: gOther, arity: arityFlag,
 		help: "Give every task the same weight, ignoring the configured ones.",
 		flag: boolean(func(o *Options) *bool { return &o.EqualWeights })},

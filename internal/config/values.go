@@ -7,71 +7,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// ParseTimespan parses a time span the way Locust's parse_timespan does: a bare
-// integer is seconds ("90"), otherwise hours, minutes and seconds in that order,
-// each optional but at least one present ("1h30m10s", "20m", "2h5s").
-func ParseTimespan(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, errors.New("invalid time span format")
-	}
-	if allDigits(s) {
-		return secondsDuration(s, 1)
-	}
-	var total time.Duration
-	rest := s
-	seen := false
-	for _, u := range []struct {
-		suffix byte
-		mult   int64
-	}{{'h', 3600}, {'m', 60}, {'s', 1}} {
-		i := 0
-		for i < len(rest) && isDigit(rest[i]) {
-			i++
-		}
-		if i == 0 || i == len(rest) || rest[i] != u.suffix {
-			continue // this unit is absent; the digits (if any) belong to a later unit
-		}
-		d, err := secondsDuration(rest[:i], u.mult)
-		if err != nil {
-			return 0, err
-		}
-		if total > math.MaxInt64-d {
-			return 0, errors.New("time span out of range")
-		}
-		total += d
-		rest = rest[i+1:]
-		seen = true
-	}
-	if rest != "" || !seen {
-		return 0, errors.New("invalid time span format. Valid formats: 20, 20s, 3m, 2h, 1h20m, 3h30m10s, etc.")
-	}
-	return total, nil
-}
-
-func secondsDuration(digits string, mult int64) (time.Duration, error) {
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || n > math.MaxInt64/int64(time.Second)/mult {
-		return 0, errors.New("time span out of range")
-	}
-	return time.Duration(n*mult) * time.Second, nil
-}
-
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return false
-		}
-	}
-	return true
-}
 
 // pyNumber normalises a number the way Python's int() and float() read one:
 // surrounding whitespace is ignored and single underscores may sit between digits.
