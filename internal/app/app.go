@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -83,7 +82,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 
 	switch opts.Mode() {
 	case config.ModeWorker:
-		return runWorker(ctx, opts, env, log, logs)
+		return runWorker(ctx, opts, log, logs)
 	default:
 		return runMaster(ctx, opts, env, log, logs, stdout)
 	}
@@ -156,7 +155,7 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	return classes, host, nil
 }
 
-func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring) int {
+func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
@@ -180,11 +179,7 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
 		worker.WithTags(opts.Tags, opts.ExcludeTags),
 		worker.WithLogs(logs.Lines, 0),
-	}
-	if s := lookupEnv(env, "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil {
-			wopts = append(wopts, worker.WithWaitAfterStop(time.Duration(n)*time.Second))
-		}
+		worker.WithWaitAfterStop(opts.WorkerWaitBeforeReady),
 	}
 	w = worker.New(opts.MasterHost, opts.MasterPort, runner, reg, wopts...)
 	if opts.IsSet("web-port") {
@@ -209,13 +204,4 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		return 1
 	}
 	return 0
-}
-
-func lookupEnv(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if len(env[i]) > len(key) && env[i][:len(key)] == key && env[i][len(key)] == '=' {
-			return env[i][len(key)+1:]
-		}
-	}
-	return ""
 }

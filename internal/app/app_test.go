@@ -18,22 +18,24 @@ func TestCLIErrors(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		args []string
+		env  []string
 		code int
 		want string
 	}{
-		{"bad flag", []string{"--worker", "--hots", "x"}, 1, "unrecognized arguments: --hots"},
-		{"bad value", []string{"--worker", "-u", "many"}, 1, "-u/--users"},
-		{"bad yaml", []string{"--worker", "-f", bad}, 1, bad + ":3:"},
-		{"missing file", []string{"--worker", "-f", filepath.Join(dir, "nope.yaml")}, 1, "nope.yaml"},
-		{"no classes", []string{"--worker"}, 1, "no user classes"},
-		{"python file", []string{"--worker", "-f", "locustfile.py"}, 1, "glocust cannot run Python"},
-		{"version", []string{"--version"}, 0, "glocust"},
-		{"help", []string{"-h"}, 0, "--master-host"},
+		{"bad flag", []string{"--worker", "--hots", "x"}, nil, 1, "unrecognized arguments: --hots"},
+		{"bad value", []string{"--worker", "-u", "many"}, nil, 1, "-u/--users"},
+		{"bad yaml", []string{"--worker", "-f", bad}, nil, 1, bad + ":3:"},
+		{"missing file", []string{"--worker", "-f", filepath.Join(dir, "nope.yaml")}, nil, 1, "nope.yaml"},
+		{"no classes", []string{"--worker"}, nil, 1, "no user classes"},
+		{"python file", []string{"--worker", "-f", "locustfile.py"}, nil, 1, "glocust cannot run Python"},
+		{"bad env", []string{"--worker"}, []string{"LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP=soon"}, 1, "LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP: invalid float value: 'soon'"},
+		{"version", []string{"--version"}, nil, 0, "glocust"},
+		{"help", []string{"-h"}, nil, 0, "--master-host"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var out, errOut bytes.Buffer
-			code := run(c.args, nil, &out, &errOut)
+			code := run(c.args, c.env, &out, &errOut)
 			all := out.String() + errOut.String()
 			if code != c.code || !strings.Contains(all, c.want) {
 				t.Fatalf("exit %d (want %d), output does not contain %q:\n%s", code, c.code, c.want, all)

@@ -76,7 +76,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	defer tr.Close()
 
-	m := master.New(tr, masterConfig(opts, classes, host, env, log))
+	m := master.New(tr, masterConfig(opts, classes, host, log))
 	runErr := make(chan error, 1)
 	go func() { runErr <- m.Run(context.Background()) }()
 
@@ -135,12 +135,17 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	return out.finish(m, code)
 }
 
-func masterConfig(opts *config.Options, classes []*scenario.Class, host string, env []string, log *slog.Logger) master.Config {
+func masterConfig(opts *config.Options, classes []*scenario.Class, host string, log *slog.Logger) master.Config {
 	cfg := master.Config{
 		Host: host, StopTimeout: opts.StopTimeout, ParsedOptions: parsedOptions(opts),
 		Headless: opts.Headless, EnableRebalancing: opts.EnableRebalancing,
 		RebalanceAtSpawnRate: opts.RebalanceAtSpawnRate, ResetStats: opts.ResetStats,
 		Logger: log, Tasks: map[string][]master.TaskInfo{},
+		WaitForReports: opts.WaitForWorkersReport,
+	}
+	if cfg.WaitForReports == 0 {
+		// No wait (Locust's 0); master.Config's zero is its default.
+		cfg.WaitForReports = time.Nanosecond
 	}
 	if opts.LocustVersion != "" && !opts.SkipVersionCheck() {
 		cfg.LocustVersion = opts.LocustVersion
@@ -159,32 +164,7 @@ func masterConfig(opts *config.Options, classes []*scenario.Class, host string, 
 			cfg.Tasks[c.Name] = append(cfg.Tasks[c.Name], master.TaskInfo{Name: name, Weight: t.Weight})
 		}
 	}
-	if s := lookupEnv(env, "LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP"); s != "" {
-		if d, ok := parseReportWait(s); ok {
-			cfg.WaitForReports = d
-		}
-	}
 	return cfg
-}
-
-// parseReportWait accepts a number of seconds or "k * WORKER_REPORT_INTERVAL".
-func parseReportWait(s string) (time.Duration, bool) {
-	if k, ok := strings.CutSuffix(strings.TrimSpace(s), "WORKER_REPORT_INTERVAL"); ok {
-		k = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(k), "*"))
-		f, err := strconv.ParseFloat(k, 64)
-		if err != nil || f < 0 {
-			return 0, false
-		}
-		return time.Duration(f * float64(worker.DefaultReportInterval)), true
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || f < 0 {
-		return 0, false
-	}
-	if f == 0 {
-		return time.Nanosecond, true
-	}
-	return time.Duration(f * float64(time.Second)), true
 }
 
 // parsedOptions mirrors vars(options) of Locust 2.47's parser: every dest

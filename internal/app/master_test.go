@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/glocust/glocust/internal/config"
 )
 
 func freeTestPort(t *testing.T) string {
@@ -133,5 +136,26 @@ func TestMasterWithGlocustWorkersOverZMQ(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "All users spawned") {
 		t.Fatalf("log:\n%s", errb.String())
+	}
+}
+
+// TestMasterConfigReportWait: LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP
+// reaches the master, 0 as no wait at all rather than master.Config's
+// default.
+func TestMasterConfigReportWait(t *testing.T) {
+	t.Parallel()
+	for env, want := range map[string]time.Duration{
+		"": time.Second,
+		"LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP=2":                            2 * time.Second,
+		"LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP=0.5 * WORKER_REPORT_INTERVAL": 1500 * time.Millisecond,
+		"LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP=0":                            time.Nanosecond,
+	} {
+		opts, err := config.Parse([]string{"--master"}, []string{env})
+		if err != nil {
+			t.Fatalf("%s: %v", env, err)
+		}
+		if got := masterConfig(opts, nil, "", slog.New(slog.DiscardHandler)).WaitForReports; got != want {
+			t.Errorf("%s: WaitForReports %v, want %v", env, got, want)
+		}
 	}
 }

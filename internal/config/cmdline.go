@@ -216,6 +216,9 @@ func KnownEnv() []string {
 			out = append(out, op.env)
 		}
 	}
+	for _, e := range envOnly {
+		out = append(out, e.env)
+	}
 	out = append(out, otherEnv...)
 	sort.Strings(out)
 	return out

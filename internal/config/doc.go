@@ -14,6 +14,11 @@
 // and -u=10, unique prefixes of long options (--spawn for --spawn-rate), "--" to end
 // options, and user class names as positional arguments in one run.
 //
+// Two settings Locust reads only from the environment, where it uses them,
+// are parsed here too: LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP
+// and LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP. A bad value is an error
+// naming the variable, reported before the run starts.
+//
 // What Locust does that glocust does not: pyproject.toml's [tool.locust] section is
 // not read (a warning says so when it exists); LOCUST_CONFIG is ignored, as in Locust
 // (--config has no environment variable).

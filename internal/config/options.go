@@ -22,7 +22,15 @@ const (
 	// SkipVersionCheck is the --locust-version value that skips the version check
 	// (the bypass boomer uses, and that Locust masters accept).
 	SkipVersionCheck = "-1"
+	// DefaultWaitForWorkersReport is how long a master waits for its
+	// workers' reports after a ramp-up when
+	// LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP is not set (Locust's 1 s).
+	DefaultWaitForWorkersReport = time.Second
 )
+
+// workerReportInterval is Locust's WORKER_REPORT_INTERVAL, the unit of
+// LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP="k * WORKER_REPORT_INTERVAL".
+const workerReportInterval = 3 * time.Second
 
 // Mode is the role a run plays.
 type Mode int
@@ -149,6 +157,11 @@ type Options struct {
 	LatencyCorrection    bool          // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
 	MaxFrameSize         int64         // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
 	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
+
+	// Settings Locust reads only from the environment (os.getenv in its
+	// runners.py): no flag or config-file key sets them.
+	WorkerWaitBeforeReady time.Duration // LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP: whole seconds a stopped worker adds to the stop timeout before client_ready; may be negative, as in Locust
+	WaitForWorkersReport  time.Duration // LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP: how long a master waits for its workers' reports after a ramp-up; 0 = not at all
 
 	// Help and ShowVersion are set by -h/--help and -V/--version. Parse returns
 	// as soon as it meets one of them; the other fields then hold defaults.

@@ -85,6 +85,13 @@ func (p *Parser) Parse(args, env []string) (*Options, error) {
 		o.UserClasses = strings.Fields(envMap[userClassesEnv])
 		o.sources["user-classes"] = SourceEnv
 	}
+	for _, e := range envOnly {
+		if v, ok := envMap[e.env]; ok {
+			if err := e.set(o, v); err != nil {
+				return nil, &Error{Msg: fmt.Sprintf("%s: %v", e.env, err), Code: 1}
+			}
+		}
+	}
 	if err := validateConfigUsers(o.ConfigUsers, p.readFile); err != nil {
 		return nil, argErr(byName["--config-users"], err)
 	}

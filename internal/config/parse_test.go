@@ -3,10 +3,14 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/glocust/glocust/master"
+	"github.com/glocust/glocust/worker"
 )
 
 // fakeFS is a Parser whose files live in a map.
@@ -167,6 +171,73 @@ func TestSpecialEnvNames(t *testing.T) {
 		if !tc.check(o) {
 			t.Errorf("%s: wrong result %+v", tc.env, o)
 		}
+	}
+}
+
+// TestEnvOnlySettings: the settings Locust reads only from the environment,
+// with Locust's syntax and defaults.
+func TestEnvOnlySettings(t *testing.T) {
+	t.Parallel()
+	const (
+		wait   = "LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP"
+		report = "LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP"
+	)
+	o := mustParse(t, fakeFS(nil), nil, nil)
+	if o.WorkerWaitBeforeReady != 0 || o.WaitForWorkersReport != time.Second {
+		t.Errorf("defaults: wait %v, report %v; want 0, 1s", o.WorkerWaitBeforeReady, o.WaitForWorkersReport)
+	}
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+	}{
+		{wait + "=5", 5 * time.Second},
+		{wait + "= +1_0 ", 10 * time.Second},
+		{wait + "=-2", -2 * time.Second}, // Locust adds it to the stop timeout as is
+		{wait + "=0", 0},
+		{report + "=0", 0},
+		{report + "=2.5", 2500 * time.Millisecond},
+		{report + "= 1e1 ", 10 * time.Second},
+		{report + "=1.25 * WORKER_REPORT_INTERVAL", 3750 * time.Millisecond},
+		{report + "=2*WORKER_REPORT_INTERVAL", 6 * time.Second},
+		{report + "=0 *  WORKER_REPORT_INTERVAL", 0},
+		{report + "=2 * WORKER_REPORT_INTERVAL\n", 6 * time.Second},
+		{report + "=inf", math.MaxInt64},
+		{report + "=1e300", math.MaxInt64},
+	} {
+		o := mustParse(t, fakeFS(nil), nil, []string{tc.env})
+		got := o.WorkerWaitBeforeReady
+		if strings.HasPrefix(tc.env, report) {
+			got = o.WaitForWorkersReport
+		}
+		if got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.env, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ env, msg string }{
+		{wait + "=", wait + ": invalid int value: ''"},
+		{wait + "=1.5", wait + ": invalid int value: '1.5'"},
+		{wait + "=soon", wait + ": invalid int value: 'soon'"},
+		{wait + "=99999999999", wait + ": value out of range: '99999999999'"},
+		{report + "=", report + ": invalid float value: ''"},
+		{report + "=-1", report + ": must be >= 0, got '-1'"},
+		{report + "=nan", report + ": must be >= 0, got 'nan'"},
+		{report + "=1s", report + ": invalid float value: '1s'"},
+		// Locust's pattern wants the '*' and a plain positive coefficient.
+		{report + "=1.5 WORKER_REPORT_INTERVAL", report + ": invalid float value"},
+		{report + "=-1 * WORKER_REPORT_INTERVAL", report + ": invalid float value"},
+		{report + "=.5 * WORKER_REPORT_INTERVAL", report + ": invalid float value"},
+		{report + "= 1 * WORKER_REPORT_INTERVAL", report + ": invalid float value"},
+	} {
+		_, err := fakeFS(nil).Parse(nil, []string{tc.env})
+		var e *Error
+		if !errors.As(err, &e) || !strings.HasPrefix(e.Msg, tc.msg) || e.Code != 1 {
+			t.Errorf("%s: %v, want an *Error %q with code 1", tc.env, err, tc.msg)
+		}
+	}
+	// Locust's constants, which config cannot import.
+	if workerReportInterval != worker.DefaultReportInterval || DefaultWaitForWorkersReport != master.DefaultWaitForReports {
+		t.Errorf("WORKER_REPORT_INTERVAL %v (worker %v), report wait %v (master %v)",
+			workerReportInterval, worker.DefaultReportInterval, DefaultWaitForWorkersReport, master.DefaultWaitForReports)
 	}
 }
 

@@ -409,12 +409,31 @@ var allNames = func() []string {
 // userClassesEnv is read as the default of the positional user classes.
 const userClassesEnv = "LOCUST_USER_CLASSES"
 
-// otherEnv are LOCUST_* and GLOCUST_* variables that are not options but that
-// Locust (or glocust's tests) read, so UnknownEnv must not flag them.
+// envOnly are the settings Locust reads with os.getenv where it uses them
+// (runners.py) rather than through its option parser. Parse reads them from
+// its environment; a bad value is an error naming the variable (Locust
+// would fail later, when it first uses the value).
+var envOnly = []struct {
+	env string
+	set func(o *Options, v string) error
+}{
+	// Whole seconds, read with int() as Locust reads them.
+	{"LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP", seconds(func(o *Options) *time.Duration { return &o.WorkerWaitBeforeReady })},
+	{"LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP", func(o *Options, v string) error {
+		d, err := parseReportWait(v)
+		if err != nil {
+			return err
+		}
+		o.WaitForWorkersReport = d
+		return nil
+	}},
+}
+
+// otherEnv are LOCUST_* and GLOCUST_* variables that are neither options nor
+// envOnly but that Locust (or glocust's tests) read, so UnknownEnv must not
+// flag them.
 var otherEnv = []string{
 	userClassesEnv,
-	"LOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP",
-	"LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP",
 	"LOCUST_PLAYWRIGHT",
 	"LOCUST_SKIP_MONKEY_PATCH",
 	"LOCUST_SKIP_URLLIB3_PATCH",
@@ -425,20 +444,21 @@ var otherEnv = []string{
 // defaults returns Options holding every default.
 func defaults() *Options {
 	return &Options{
-		Locustfile:          "locustfile.py",
-		WebPort:             8089,
-		Autoquit:            -time.Second,
-		MasterBindHost:      "*",
-		MasterBindPort:      5557,
-		ExpectWorkers:       1,
-		MasterHost:          "127.0.0.1",
-		MasterPort:          5557,
-		LogLevel:            "INFO",
-		ExitCodeOnError:     1,
-		LocustVersion:       DefaultLocustVersion,
-		MaxFrameSize:        DefaultMaxFrameSize,
-		MasterBatchInterval: DefaultMasterBatchInterval,
-		sources:             map[string]Source{},
+		Locustfile:           "locustfile.py",
+		WebPort:              8089,
+		Autoquit:             -time.Second,
+		MasterBindHost:       "*",
+		MasterBindPort:       5557,
+		ExpectWorkers:        1,
+		MasterHost:           "127.0.0.1",
+		MasterPort:           5557,
+		LogLevel:             "INFO",
+		ExitCodeOnError:      1,
+		LocustVersion:        DefaultLocustVersion,
+		MaxFrameSize:         DefaultMaxFrameSize,
+		MasterBatchInterval:  DefaultMasterBatchInterval,
+		WaitForWorkersReport: DefaultWaitForWorkersReport,
+		sources:              map[string]Source{},
 	}
 }
 

@@ -5,11 +5,47 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// reportIntervals matches LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP's
+// "k * WORKER_REPORT_INTERVAL" form with Locust's regular expression (Python's
+// $ also matches before a final newline).
+var reportIntervals = regexp.MustCompile(`^(\d+|\d+\.\d+) *\* *WORKER_REPORT_INTERVAL\n?$`)
+
+// parseReportWait reads LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP as
+// Locust's _wait_for_workers_report_after_ramp_up does: "k *
+// WORKER_REPORT_INTERVAL" (k digits, with an optional fraction) is k times
+// 3 s; anything else is a number of seconds as Python's float() reads it,
+// which must be >= 0. Infinity (Locust then waits until every report came)
+// and spans too long for a time.Duration become the longest Duration.
+func parseReportWait(s string) (time.Duration, error) {
+	var secs float64
+	if m := reportIntervals.FindStringSubmatch(s); m != nil {
+		// Only an overflow fails on these digits; k is then +Inf, as
+		// Python's float() makes it.
+		k, _ := strconv.ParseFloat(m[1], 64)
+		secs = k * workerReportInterval.Seconds()
+	} else {
+		f, err := parseFloat(s)
+		if err != nil {
+			return 0, fmt.Errorf("%w (want seconds, or k * WORKER_REPORT_INTERVAL)", err)
+		}
+		if !(f >= 0) {
+			return 0, fmt.Errorf("must be >= 0, got '%s'", s)
+		}
+		secs = f
+	}
+	if secs*float64(time.Second) >= math.MaxInt64 {
+		return math.MaxInt64, nil
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
 
 // pyNumber normalises a number the way Python's int() and float() read one:
 // surrounding whitespace is ignored and single underscores may sit between digits.
