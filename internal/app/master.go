@@ -37,16 +37,10 @@ const (
 
 // runMaster runs the master (--master, or --processes) and standalone
 // modes: both are a master; standalone adds one in-process worker over an
-// in-memory ROUTER, --processes forks glocust --worker children.
+// in-memory ROUTER, --processes forks glocust --worker children. opts was
+// validated by config.Parse (--master with --processes, --autoquit without
+// --autostart, --processes below -1 are rejected there).
 func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout io.Writer) int {
-	if opts.Master && opts.Processes != 0 {
-		log.Error("--master cannot be combined with --processes. Remove --master, as it is implicit as long as --worker is not set.")
-		return 1
-	}
-	if opts.Autoquit >= 0 && !opts.Autostart {
-		log.Error("--autoquit is only meaningful in combination with --autostart")
-		return 1
-	}
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
@@ -94,11 +88,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		wg.Add(1)
 		go func() { defer wg.Done(); runInprocWorker(workerCtx, inproc, classes, host, opts, raw, log) }()
 	case opts.Processes != 0:
-		n := opts.Processes
-		if n < -1 {
-			log.Error(fmt.Sprintf("Invalid --processes count %d", n))
-			return 1
-		}
+		n := opts.Processes // config rejects counts below -1
 		if n == -1 {
 			n = runtime.NumCPU()
 		}
@@ -358,9 +348,6 @@ type control struct {
 func (c *control) run(ctx context.Context, standalone bool) int {
 	o := c.opts
 	if o.Headless || o.Autostart {
-		if o.Autostart && o.Headless {
-			c.log.Info("The --autostart argument is implied by --headless, no need to set both.")
-		}
 		expect := o.ExpectWorkers
 		if standalone {
 			expect = 1
