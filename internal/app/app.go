@@ -161,27 +161,15 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 		log.Error(err.Error())
 		return 1
 	}
-	reg := stats.NewRegistry(stats.WithLogger(log))
 	raw := newUncorrected(opts, log)
-	var w *worker.Worker
-	runner := scenario.NewRunner(classes,
-		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
-		append([]scenario.RunnerOption{
-			scenario.WithHost(host),
-			scenario.WithLogger(log),
-			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
-		}, raw.runnerOptions()...)...,
-	)
-	defer runner.Close()
-	wopts := []worker.Option{
-		worker.WithLogger(log),
+	setup := workerSetup{opts: opts, classes: classes, host: host, raw: raw, log: log}
+	runner, w := setup.newWorker(opts.MasterHost, opts.MasterPort,
 		worker.WithLocustVersion(opts.LocustVersion),
-		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
 		worker.WithTags(opts.Tags, opts.ExcludeTags),
 		worker.WithLogs(logs.Lines, 0),
 		worker.WithWaitAfterStop(opts.WorkerWaitBeforeReady),
-	}
-	w = worker.New(opts.MasterHost, opts.MasterPort, runner, reg, wopts...)
+	)
+	defer runner.Close()
 	if opts.IsSet("web-port") {
 		// A probe port that cannot be bound is not fatal: the worker still
 		// serves its master, and a failing probe says what is wrong.
@@ -204,4 +192,39 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 		return 1
 	}
 	return 0
+}
+
+// workerSetup is what glocust's two workers are built from: a --worker
+// process (runWorker) and standalone mode's in-process worker
+// (runInprocWorker). They differ in the master's address and in options.
+type workerSetup struct {
+	opts    *config.Options
+	classes []*scenario.Class
+	host    string       // the target host
+	raw     *uncorrected // the uncorrected latencies; nil without --latency-correction
+	log     *slog.Logger
+}
+
+// newWorker builds a stats registry, a user runner (exceptions go to the
+// master; latencies are corrected when s.raw is not nil) and a worker
+// serving them for the master at masterHost:masterPort. The worker logs to
+// s.log and resets its stats with --reset-stats; options, applied after,
+// may replace either. The caller closes the runner once the worker's Run
+// returned.
+func (s workerSetup) newWorker(masterHost string, masterPort int, options ...worker.Option) (*scenario.Runner, *worker.Worker) {
+	reg := stats.NewRegistry(stats.WithLogger(s.log))
+	var w *worker.Worker
+	runner := scenario.NewRunner(s.classes,
+		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
+		append([]scenario.RunnerOption{
+			scenario.WithHost(s.host),
+			scenario.WithLogger(s.log),
+			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+		}, s.raw.runnerOptions()...)...,
+	)
+	w = worker.New(masterHost, masterPort, runner, reg, append([]worker.Option{
+		worker.WithLogger(s.log),
+		worker.WithResetStatsOnSpawningComplete(s.opts.ResetStats),
+	}, options...)...)
+	return runner, w
 }

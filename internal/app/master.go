@@ -24,7 +24,6 @@ import (
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/scenario"
-	"github.com/glocust/glocust/stats"
 	"github.com/glocust/glocust/worker"
 )
 
@@ -221,24 +220,15 @@ func parsedOptions(o *config.Options) *protocol.Map {
 
 // runInprocWorker runs the real worker code against the in-memory router.
 func runInprocWorker(ctx context.Context, r *zmq.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, raw *uncorrected, log *slog.Logger) {
-	reg := stats.NewRegistry(stats.WithLogger(log))
-	var w *worker.Worker
-	runner := scenario.NewRunner(classes,
-		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
-		append([]scenario.RunnerOption{
-			scenario.WithHost(host), scenario.WithLogger(log),
-			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
-		}, raw.runnerOptions()...)...,
-	)
-	defer runner.Close()
-	w = worker.New("inproc", 0, runner, reg,
+	setup := workerSetup{opts: opts, classes: classes, host: host, raw: raw, log: log}
+	runner, w := setup.newWorker("inproc", 0,
 		worker.WithLogger(log.With("worker", "local")),
 		worker.WithLocustVersion(master.LocustVersion),
-		worker.WithResetStatsOnSpawningComplete(opts.ResetStats),
 		worker.WithConnectRetry(100*time.Millisecond, 600),
 		worker.WithMasterTimeouts(0, 0, 0),
 		worker.WithDialer(func(ctx context.Context, _, id string) (zmq.Transport, error) { return r.Dial(ctx, id) }),
 	)
+	defer runner.Close()
 	if err := w.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Debug("local worker ended", "err", err)
 	}
