@@ -2,10 +2,9 @@
 // master (a Python Locust master or a glocust master) over ZeroMQ, runs the
 // users the master dispatches, and reports stats.
 //
-// The protocol behaviour mirrors Locust's WorkerRunner (see
-// ../shared/docs/locust-protocol.md): client_ready every 5 s until ack,
-// heartbeat every second with state, CPU and RSS, stats every 3 s as
-// deltas, spawn with absolute per-class targets and a timestamp watermark,
+// The protocol behaviour mirrors Locust 2.47's WorkerRunner (runners.py):
+// client_ready every 5 s until ack, heartbeat every second with state, CPU
+// and RSS, stats every 3 s as deltas, spawn with absolute per-class targets and a timestamp watermark,
 // stop → client_stopped → client_ready, quit → final stats → quit, the
 // master-heartbeat timeout (60 s), reconnect, update_user_class and custom
 // messages.
@@ -19,7 +18,12 @@
 // so does waiting 60 × 5 s for an ack, whether or not the master's port
 // accepts connections: a worker never waits forever.
 //
+// Also beyond Locust, a worker can serve HTTP probes for Kubernetes
+// (ServeHealth, HealthHandler): /healthz (liveness) and /readyz (200 once
+// the master acknowledged it).
+//
 // Concurrency: a Worker is driven by one goroutine (Run). SendMessage,
-// OnMessage registration before Run, and the exception reporter are safe to
-// call from any goroutine.
+// OnMessage registration before Run, the exception reporter and the health
+// probes (Health, HealthHandler, ServeHealth) are safe to use from any
+// goroutine.
 package worker

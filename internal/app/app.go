@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -171,11 +172,15 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 	)
 	defer runner.Close()
 	if opts.IsSet("web-port") {
-		// A probe port that cannot be bound is not fatal: the worker still
-		// serves its master, and a failing probe says what is wrong.
-		if stopHealth, err := serveWorkerHealth(opts, w, runner, log); err != nil {
-			log.Warn(err.Error())
+		// The worker's probes (glocust's addition). A port that cannot be
+		// bound is not fatal: the worker still serves its master, and a
+		// failing probe says what is wrong.
+		ln, err := net.Listen("tcp", webAddr(opts))
+		if err != nil {
+			log.Warn(fmt.Sprintf("worker health endpoint: %v", err))
 		} else {
+			log.Info("worker health endpoint", "addr", ln.Addr().String())
+			stopHealth := w.ServeHealth(ln)
 			defer stopHealth()
 		}
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -280,14 +281,25 @@ func startChildren(ctx context.Context, wg *sync.WaitGroup, n int, port string, 
 	return nil
 }
 
+// webHost is --web-host as net.Listen takes it: Locust's "*" (all
+// interfaces) is "".
+func webHost(opts *config.Options) string {
+	if opts.WebHost == "*" {
+		return ""
+	}
+	return opts.WebHost
+}
+
+// webAddr is the address the HTTP API (a worker's probes) listens on:
+// --web-host and --web-port.
+func webAddr(opts *config.Options) string {
+	return net.JoinHostPort(webHost(opts), strconv.Itoa(opts.WebPort))
+}
+
 // startWeb serves the HTTP API. In headless mode Locust serves nothing;
 // glocust serves /metrics and /healthz there, and a busy port is only a
 // warning.
 func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, logs *logging.Ring, distributed bool) (*master.Web, func()) {
-	webHost := opts.WebHost
-	if webHost == "*" {
-		webHost = ""
-	}
 	histCSV := ""
 	if opts.CSVPrefix != "" && opts.CSVFullHistory {
 		histCSV = opts.CSVPrefix + "_stats_history.csv"
@@ -297,8 +309,7 @@ func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, logs *lo
 		Metrics:     master.NewMetricsHandler(m, config.Version),
 		MasterLogs:  func() []string { l, _ := logs.Lines(); return l },
 		ClassPicker: opts.ClassPicker})
-	addr := net.JoinHostPort(webHost, strconv.Itoa(opts.WebPort))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", webAddr(opts))
 	if err != nil {
 		if opts.Headless {
 			log.Warn("glocust: /metrics and /healthz not served (headless extension): " + err.Error())
@@ -309,14 +320,11 @@ func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, logs *lo
 	}
 	srv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	shown := webHost
-	if shown == "" {
-		shown = "0.0.0.0"
-	}
+	shown := net.JoinHostPort(cmp.Or(webHost(opts), "0.0.0.0"), strconv.Itoa(opts.WebPort))
 	if opts.Headless {
-		log.Info(fmt.Sprintf("Serving /metrics and /healthz at http://%s%s (glocust extension)", net.JoinHostPort(shown, strconv.Itoa(opts.WebPort)), opts.WebBasePath))
+		log.Info(fmt.Sprintf("Serving /metrics and /healthz at http://%s%s (glocust extension)", shown, opts.WebBasePath))
 	} else {
-		log.Info(fmt.Sprintf("Starting web interface at http://%s%s", net.JoinHostPort(shown, strconv.Itoa(opts.WebPort)), opts.WebBasePath))
+		log.Info(fmt.Sprintf("Starting web interface at http://%s%s", shown, opts.WebBasePath))
 	}
 	return web, func() {
 		web.Close()
