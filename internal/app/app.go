@@ -42,10 +42,11 @@ func Main(args, env []string, stdout, stderr io.Writer) int {
 func run(args, env []string, stdout, stderr io.Writer) int {
 	opts, err := config.Parse(args, env)
 	if err != nil {
-		// Locust (argparse) exits 2 on usage errors; glocust exits 1 on
-		// every configuration error, bad flags and bad scenarios alike.
+		// Locust's exit code for the same mistake: 2 for usage errors
+		// (argparse's: bad flags, values, config files), 1 for the checks
+		// Locust makes after parsing, 255 for --master with --worker.
 		fmt.Fprintf(stderr, "glocust: error: %v\n", err)
-		return 1
+		return config.ExitCode(err)
 	}
 	if opts.Help {
 		config.Usage(stdout)

@@ -22,8 +22,13 @@ func TestCLIErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"bad flag", []string{"--worker", "--hots", "x"}, nil, 1, "unrecognized arguments: --hots"},
-		{"bad value", []string{"--worker", "-u", "many"}, nil, 1, "-u/--users"},
+		// Locust's exit codes: 2 for argparse's usage errors, 1 or 255 for
+		// its later checks; 1 for a scenario glocust cannot run.
+		{"bad flag", []string{"--worker", "--hots", "x"}, nil, 2, "unrecognized arguments: --hots"},
+		{"bad value", []string{"--worker", "-u", "many"}, nil, 2, "-u/--users"},
+		{"bad env value", []string{"--worker"}, []string{"LOCUST_USERS=many"}, 2, "-u/--users: invalid int value: 'many'"},
+		{"autoquit", []string{"--autoquit", "5"}, nil, 1, "--autoquit is only meaningful in combination with --autostart"},
+		{"master and worker", []string{"--master", "--worker"}, nil, 255, "The --master argument cannot be combined with --worker"},
 		{"bad yaml", []string{"--worker", "-f", bad}, nil, 1, bad + ":3:"},
 		{"missing file", []string{"--worker", "-f", filepath.Join(dir, "nope.yaml")}, nil, 1, "nope.yaml"},
 		{"no classes", []string{"--worker"}, nil, 1, "no user classes"},
