@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 		{"--host=\x00--", "LOCUST_USER_CLASSES=X Y", "host = \"a # b\" ; c\n"},
 		{"-s\x001h\x00--max-frame-size\x001MiB", "GLOCUST_LOCUST_VERSION=-1", "--spawn-rate 3\n"},
 		{"--autostart\x00--autoquit\x00-1", "", "foo = 1\n"},
+		{"--master", "LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP=1.5 * WORKER_REPORT_INTERVAL\nLOCUST_WORKER_ADDITIONAL_WAIT_BEFORE_READY_AFTER_STOP=x", ""},
 		{"-", "=", ":"},
 	}
 	for _, s := range seeds {
