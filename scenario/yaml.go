@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Scenario is a parsed scenario file.
@@ -31,7 +31,7 @@ type Scenario struct {
 // ParseError is an error at a position of a scenario file.
 type ParseError struct {
 	File string
-	Line int    // 1-based; 0 if unknown
+	Line int    // 1-based; 0 for an empty scenario
 	Path string // e.g. "users[0].wait_time"
 	Msg  string
 }
@@ -60,11 +60,11 @@ func Load(path string) (*Scenario, error) {
 }
 
 // Parse parses a scenario; name is used in error messages. Errors are
-// *ParseError (or wrap the YAML syntax error) and name the line.
+// *ParseError and name the line (except for an empty scenario).
 func Parse(name string, data []byte) (*Scenario, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, syntaxError(name, err)
+		return nil, syntaxError(name, data, err)
 	}
 	p := &parser{file: name}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -77,16 +77,64 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	return sc, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// syntaxError reports an error of yaml.Unmarshal into a yaml.Node, which is
+// always a syntax error (decoding into a Node converts nothing), as a
+// *ParseError naming the line.
+//
+// go.yaml.in/yaml/v3 (v3.0.6) has no typed syntax error: the parser fails
+// with a plain fmt error that carries its position only in its text, as
+// "yaml: line N: ...". That N is not reliable: for parser errors it is a
+// 0-based line, mostly that of the enclosing construct (so one or more lines
+// above the problem), and it is left out altogether for errors on the first
+// line, for reader errors (invalid UTF-8, control characters) and for unknown
+// anchors. The library's error has no other field to read it from.
+// So the line is found by parsing instead: it is the last line of the
+// shortest run of whole lines from the start that fails with the same error
+// (yamlLine). The text is used only to drop the library's prefix from the
+// message (yamlMessage); if that prefix ever changes, the message keeps it and
+// the line is still right.
+func syntaxError(file string, data []byte, err error) error {
+	return &ParseError{File: file, Line: yamlLine(data, err.Error()), Msg: yamlMessage(err.Error())}
+}
 
-// syntaxError reports a YAML syntax error as a *ParseError when it names a
-// line, keeping the original error wrapped otherwise.
-func syntaxError(file string, err error) error {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &ParseError{File: file, Line: line, Msg: m[2]}
+// yamlLine returns the 1-based number of the first line l such that lines 1
+// to l of data fail to parse with the error text msg, which data as a whole
+// fails with. Parsing is sequential, so every run that holds the failing
+// spot fails the same way and the search is a bisection: log2(lines) parses,
+// only on the error path. A shorter run may happen to fail the same way too
+// (an unclosed bracket fails alike wherever the text is cut); the line found
+// is then one where the same error already shows, never a later one.
+func yamlLine(data []byte, msg string) int {
+	var ends []int // ends[i] is the length of lines 1 to i+1
+	for i, c := range data {
+		// Line breaks as the library counts them for Node.Line: LF, CRLF, CR.
+		if c == '\n' || c == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			ends = append(ends, i+1)
+		}
 	}
-	return fmt.Errorf("scenario: %s: %w", file, err)
+	if len(ends) == 0 || ends[len(ends)-1] < len(data) {
+		ends = append(ends, len(data))
+	}
+	// The last run is data itself, which fails with msg, so the result is
+	// at most len(ends)-1 and the line at most the number of lines.
+	return 1 + sort.Search(len(ends), func(i int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:ends[i]], &n)
+		return err != nil && err.Error() == msg
+	})
+}
+
+// yamlMessage drops the library's "yaml: " and "line N: " prefixes.
+func yamlMessage(msg string) string {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, m, ok := strings.Cut(rest, ": "); ok {
+			if _, err := strconv.Atoi(num); err == nil {
+				return m
+			}
+		}
+	}
+	return msg
 }
 
 type parser struct{ file string }
@@ -599,6 +647,13 @@ func setDefaultHeader(r *Request, k, v string) {
 func (p *parser) jsonBody(n *yaml.Node, path string) ([]byte, error) {
 	var v any
 	if err := n.Decode(&v); err != nil {
+		// A *yaml.TypeError (a duplicate key) lists its errors on separate
+		// lines, each starting with its own "line N: "; keep the message on
+		// one line.
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, p.errf(n, path, "%s", strings.Join(te.Errors, "; "))
+		}
 		return nil, p.errf(n, path, "%v", err)
 	}
 	var buf bytes.Buffer

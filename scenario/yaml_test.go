@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,21 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"empty", ``, "scenario.yaml: empty scenario"},
 		{"syntax", "users: [", "scenario.yaml:1: did not find expected node content"},
-		{"syntax 2", "users:\n  - {path: /a?b}\n", "scenario.yaml:1: did not find expected"},
+		// For several of these the library gives no line, or one above the problem.
+		{"syntax 2", "users:\n  - {path: /a?b}\n", "scenario.yaml:2: did not find expected ',' or '}'"},
+		{"syntax first line", "\tusers: []\n", "scenario.yaml:1: found character that cannot start any token"},
+		{"syntax dedent", "users:\n  - class: A\n  x: 1\n", "scenario.yaml:3: did not find expected '-' indicator"},
+		{"syntax unclosed", "users:\n  - class: A\n    tasks: [{request: {path: /}}\n    weight: 1\n",
+			"scenario.yaml:3: did not find expected ',' or ']'"},
+		{"syntax tab", "users:\n  - class: A\n\tweight: 1\n", "scenario.yaml:3: found a tab character that violates indentation"},
+		{"syntax mapping value", "users:\n  - class: A\n    weight: a: b\n", "scenario.yaml:3: mapping values are not allowed in this context"},
+		{"syntax quote", "users:\n  - class: A\n    x: 'abc\n", "scenario.yaml:3: found unexpected end of stream"},
+		{"syntax CR", "users:\r  - class: A\r  x: 1\r", "scenario.yaml:3: did not find expected '-' indicator"},
+		{"unknown anchor", "host: http://x\nusers: *u\n", "scenario.yaml:2: unknown anchor 'u' referenced"},
+		{"control character", "users:\n  - class: A\x01\n", "scenario.yaml:2: control characters are not allowed"},
+		{"invalid UTF-8", "users:\n  - class: A\n    tasks: [{request: {path: /\xff}}]\n", "scenario.yaml:3: invalid leading UTF-8 octet"},
+		{"CR lines", "users:\r  - class: A\r    weight: -1\r    tasks: [{request: {path: /}}]\r",
+			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, users)`},
@@ -127,6 +142,31 @@ func TestParseErrors(t *testing.T) {
 		{"header newline", "users:\n  - class: A\n    tasks:\n      - request: {path: /, headers: {X: \"a\\nb\"}}\n", `invalid header "X"`},
 		{"bad method", "users:\n  - class: A\n    tasks:\n      - request: {path: /, method: \"G T\"}\n", `invalid method "G T"`},
 		{"users not list", "users: {a: 1}\n", "scenario.yaml:1: users: expected a list"},
+		{"unknown class key", "users:\n  - class: A\n    wieght: 1\n", `scenario.yaml:3: users[0]: unknown key "wieght"`},
+		{"unknown task key", "users:\n  - class: A\n    tasks:\n      - nmae: x\n", `scenario.yaml:4: users[0].tasks[0]: unknown key "nmae"`},
+		{"unknown step key", "users:\n  - class: A\n    tasks:\n      - name: s\n        steps:\n          - requests: {path: /}\n",
+			`scenario.yaml:6: users[0].tasks[0].steps[0]: unknown key "requests" (want request)`},
+		{"bool type", "latency_correction: 1\nusers: []\n", "scenario.yaml:1: latency_correction: expected true or false"},
+		{"string type", "host: [a]\nusers: []\n", "scenario.yaml:1: host: expected a string"},
+		{"null string", "users:\n  - class:\n", "scenario.yaml:2: users[0].class: expected a string"},
+		{"float weight", "users:\n  - class: A\n    weight: 1.5\n", "scenario.yaml:3: users[0].weight: expected an integer"},
+		{"huge weight", "users:\n  - class: A\n    weight: 99999999999999999999\n", "scenario.yaml:3: users[0].weight: expected an integer"},
+		{"tasks type", "users:\n  - class: A\n    tasks: {a: 1}\n", "scenario.yaml:3: users[0].tasks: expected a list"},
+		{"wait type", "users:\n  - class: A\n    wait_time: 3\n", "scenario.yaml:3: users[0].wait_time: expected one of"},
+		{"wait arg type", "users:\n  - class: A\n    wait_time: {between: [1, x]}\n",
+			"scenario.yaml:3: users[0].wait_time.between[1]: expected a number"},
+		{"headers type", "users:\n  - class: A\n    tasks:\n      - request: {path: /, headers: [a]}\n",
+			"scenario.yaml:4: users[0].tasks[0].request.headers: expected a mapping"},
+		{"status type", "users:\n  - class: A\n    tasks:\n      - request: {path: /, expect_status: ok}\n",
+			"scenario.yaml:4: users[0].tasks[0].request.expect_status: expected an integer"},
+		{"negative timeout", "users:\n  - class: A\n    tasks:\n      - request: {path: /, timeout: -1}\n",
+			"scenario.yaml:4: users[0].tasks[0].request.timeout: invalid duration -1"},
+		{"json duplicate key", "users:\n  - class: A\n    tasks:\n      - request: {path: /, json: {a: 1, a: 2}}\n",
+			`scenario.yaml:4: users[0].tasks[0].request.json: line 4: mapping key "a" already defined at line 4`},
+		{"json self alias", "users:\n  - class: A\n    tasks:\n      - request: {path: /, json: &a [*a]}\n",
+			"scenario.yaml:4: users[0].tasks[0].request.json: yaml: anchor 'a' value contains itself"},
+		{"json NaN", "users:\n  - class: A\n    tasks:\n      - request: {path: /, json: .nan}\n",
+			"scenario.yaml:4: users[0].tasks[0].request.json: cannot encode as JSON"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,8 +175,8 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.want)
 			}
-			if got := err.Error(); !strings.Contains(got, tc.want) {
-				t.Errorf("error = %q, want it to contain %q", got, tc.want)
+			if got := err.Error(); !strings.Contains(got, tc.want) || strings.Contains(got, "\n") {
+				t.Errorf("error = %q, want one line containing %q", got, tc.want)
 			}
 		})
 	}
@@ -167,10 +207,36 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("users:\n  - class: A\n    tasks: [{request: {path: /}}]\n"))
 	f.Add([]byte("users:\n  - class: A\n    wait_time: {between: [1, 2]}\n    tasks: [{steps: [{request: {path: /}}], name: s}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("users:\n  - class: A\n  x: 1\n"))
+	f.Add([]byte("users: *u\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse("fuzz.yaml", data)
-		if err == nil && (sc == nil || len(sc.Classes) == 0) {
-			t.Fatalf("nil error but no classes")
+		if err == nil {
+			if sc == nil || len(sc.Classes) == 0 {
+				t.Fatalf("nil error but no classes")
+			}
+			return
+		}
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Fatalf("error %q (%T) is not a *ParseError", err, err)
+		}
+		if pe.Line < 1 && pe.Msg != "empty scenario" {
+			t.Fatalf("error %q names no line", err)
 		}
 	})
+}
+
+func TestYAMLMessage(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"yaml: line 3: did not find expected key": "did not find expected key",
+		"yaml: unknown anchor 'a' referenced":     "unknown anchor 'a' referenced",
+		"yaml: line x: y":                         "line x: y",
+		"something else: entirely":                "something else: entirely",
+	} {
+		if got := yamlMessage(in); got != want {
+			t.Errorf("yamlMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
