@@ -2,7 +2,7 @@
 """Runs glocust's comparisons side by side and writes bench/RESULTS.md.
 
 Called by bench/run (which installs the tools and builds the binaries first).
-Method, as in the project's perf baseline:
+Method:
   * before the whole run, wait (bounded) until the machine is idle: two
     consecutive 1 s windows with < 0.1 busy cores; record what else ran;
   * before each run, a shorter bounded idle wait;

@@ -19,8 +19,8 @@ import (
 	"time"
 )
 
-// docClasses and docWorkers are the verified example of
-// ../shared/docs/locust-protocol.md section 4.
+// docClasses and docWorkers are the example of docs/protocol.md section
+// 4.3, whose steps were checked against Locust's own UsersDispatcher.
 var (
 	docWorkers = []string{"hostb_2", "hosta_1", "hosta_0"}
 	docClasses = []UserClass{{Name: "A", Weight: 3}, {Name: "B", Weight: 1}, {Name: "F", Weight: 1, FixedCount: 1}}

@@ -3,8 +3,8 @@
 // with Dispatcher (Locust's UsersDispatcher), merges their stats and
 // exceptions, and serves Locust's HTTP API plus /metrics and /healthz.
 //
-// Behaviour mirrors Locust 2.47's MasterRunner (../shared/docs/locust-protocol.md
-// sections 3, 4 and 6): ack indexes stable per node id, heartbeat replies,
+// Behaviour mirrors Locust 2.47's MasterRunner (docs/protocol.md sections
+// 3, 4 and 6): ack indexes stable per node id, heartbeat replies,
 // liveness counter 3 decremented every second (missing below 0, deleted at
 // -60, self-heal on the next heartbeat), client_ready "" and -1 accepted,
 // spawn messages with absolute counts and strictly increasing timestamps,

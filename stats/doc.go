@@ -1,8 +1,8 @@
 // Package stats implements Locust-exact request statistics: lock-free
 // recording and delta reports on the worker side, merging and derived
 // values (percentiles, current RPS, ...) on the master side. Section 5 of
-// the Locust protocol notes is the specification; locust/stats.py (2.47)
-// is the reference for every rounding and edge case.
+// docs/protocol.md is the specification; locust/stats.py (2.47) is the
+// reference for every rounding and edge case.
 //
 // # Worker side
 //

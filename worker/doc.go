@@ -2,9 +2,10 @@
 // master (a Python Locust master or a glocust master) over ZeroMQ, runs the
 // users the master dispatches, and reports stats.
 //
-// The protocol behaviour mirrors Locust 2.47's WorkerRunner (runners.py):
-// client_ready every 5 s until ack, heartbeat every second with state, CPU
-// and RSS, stats every 3 s as deltas, spawn with absolute per-class targets and a timestamp watermark,
+// The protocol behaviour mirrors Locust 2.47's WorkerRunner (docs/protocol.md
+// sections 3 and 4.1): client_ready every 5 s until ack, heartbeat every
+// second with state, CPU and RSS, stats every 3 s as deltas, spawn with
+// absolute per-class targets and a timestamp watermark,
 // stop → client_stopped → client_ready, quit → final stats → quit, the
 // master-heartbeat timeout (60 s), reconnect, update_user_class and custom
 // messages.

@@ -10,7 +10,8 @@ import (
 	"github.com/glocust/glocust/protocol"
 )
 
-// Report shape, as locust-master-fanin.md describes the simulated load.
+// Report shape: the load of the Locust 2.12.1 reference measurement that
+// the results are compared with (bench/README.md, "Master fan-in").
 const (
 	DefaultEntries  = 50
 	BucketsPerEntry = 30

@@ -10,8 +10,9 @@ import (
 
 // The master's per-message work without transport, on the simulator's
 // frames: what one report and one heartbeat cost glocust's decoder and
-// merge (compare locust-master-fanin.md's microbench: 0.63-0.70 ms per
-// 50-entry report and 8-11 us per heartbeat in Python 2.12).
+// merge (compare the Python figures of the Locust 2.12.1 reference
+// measurement in bench/README.md, "Master fan-in": 0.63-0.70 ms per
+// 50-entry report and about 8-11 us per heartbeat).
 
 func statsFrame(b *testing.B) []byte {
 	g := newLoadGen(DefaultEntries, 7)

@@ -381,7 +381,7 @@ def write_results(ctx, t_start, t_end):
           f"(`running`, 116-byte frame), a stats report every 3 s with {a.entries} entries of 30 log-normal "
           f"response-time buckets each (int keys rounded as Locust 2.47 does; medians 15–400 ms), 3 per-second keys, "
           f"stats_total with about {buckets} buckets, about 5.5k req/s claimed; **{frame} bytes** per report "
-          "(the anchor's 30.7 KB used 2.12's float keys; int keys make it smaller). Phases staggered: heartbeat "
+          "(the Locust 2.12.1 reference measurement in bench/README.md had 30.7 KB with 2.12's float keys; int keys make it smaller). Phases staggered: heartbeat "
           "at (i+0.5)/N s, report at 3·frac(0.618·i) s. Encoded with glocust's `protocol` package "
           "(Python-byte-exact), 4 variants re-drawn each second. Transport: one hand-written ZMTP 3.0 NULL DEALER "
           "per worker (one TCP connection each), in one Go process pinned to core 1. "
@@ -467,7 +467,7 @@ def write_results(ctx, t_start, t_end):
             (r["log"]["error_lines"] or r["log"]["warning_lines"])]
     L += ["## Caveats", "",
           "- Both masters are idle (state ready, waiting for 100,000 workers, so no test starts): the per-message "
-          "path only, as in the anchor doc. The heartbeats say `running`.",
+          "path only, as in the Locust 2.12.1 reference measurement (bench/README.md). The heartbeats say `running`.",
           "- Saturated = master CPU ≥ 90% of its core, incomplete registration, HWM drops, heartbeat reply "
           "p99 > 1 s or a request total that does not match. A saturated Python master skips the larger N of that round and later rounds.",
           "- CPU is utime+stime of the whole master process (all threads) over the window; the simulator "

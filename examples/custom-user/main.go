@@ -5,7 +5,7 @@
 // Run it as a worker of a Locust master whose locustfile defines
 // "class ApiUser(HttpUser)" (the Python body is not used by glocust):
 //
-//	go run ./examples/custom-user worker --master-host 127.0.0.1 --host http://127.0.0.1:8080
+//	go run ./examples/custom-user --worker --master-host 127.0.0.1 --host http://127.0.0.1:8080
 package main
 
 import (

@@ -344,7 +344,9 @@ func TestMasterHugeFrame(t *testing.T) {
 // never reading, with a tiny receive buffer, so that the master's socket to
 // it fills up. A well-behaved worker's heartbeats must still be answered
 // within one heartbeat interval (1 s) the whole time. (go-zeromq/zmq4's
-// ROUTER holds one writer lock during a blocked TCP write: style.md 5.)
+// ROUTER holds one writer lock during a TCP write, so one peer that does
+// not read blocks the sends to every other peer; glocust's own ROUTER
+// drops such a peer instead, see protocol/zmq/doc.go.)
 func TestMasterSlowPeer(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
