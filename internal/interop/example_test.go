@@ -48,7 +48,7 @@ func TestGoUserExample(t *testing.T) {
 	t.Cleanup(srv.Close)
 	csv := filepath.Join(c.dir, "ex")
 	m := testenv.Start(t, testenv.Command{Path: c.locust, Dir: c.dir, Args: []string{
-		"-f", testdata("example_locustfile.py"), "--master", "--master-bind-host", "127.0.0.1",
+		"-f", testdata(t, "example_locustfile.py"), "--master", "--master-bind-host", "127.0.0.1",
 		"--master-bind-port", strconv.Itoa(c.port), "-H", srv.URL, "--headless", "--expect-workers", "1",
 		"-u", "4", "-r", "4", "-t", "6s", "--csv", csv, "--exit-code-on-error", "0"}})
 	w := testenv.Start(t, testenv.Command{Path: bin, Dir: c.dir, Args: []string{"--worker",
@@ -70,7 +70,7 @@ func TestGoUserExample(t *testing.T) {
 	if got["get item"][0] == 0 {
 		t.Errorf("no CACHE records: %v", got)
 	}
-	if strings.Contains(w.Output(), "user exception") {
-		t.Errorf("the example raised user exceptions:\n%s", w.Output())
+	if out := w.MustOutput(t); strings.Contains(out, "user exception") {
+		t.Errorf("the example raised user exceptions:\n%s", out)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,36 +19,19 @@ func TestMasterLogsEndpoint(t *testing.T) {
 	waitWeb(t, web, m)
 	pw := c.probedPythonWorker()
 	gw := c.glocustWorker()
-	waitFor(t, "two workers", 20*time.Second, func() bool { return len(masterWorkers(t, web)) == 2 })
+	waitWorkers(t, web, "two workers", 20*time.Second, nWorkers(2))
 	pid, gid := pythonWorkerID(t, pw), glocustWorkerID(t, gw)
 
-	has := func(lines []any, sub string) bool {
-		for _, l := range lines {
-			if s, _ := l.(string); strings.Contains(s, sub) {
-				return true
-			}
-		}
-		return false
-	}
-	var logs map[string]any
-	waitFor(t, "both workers' lines on /logs", 25*time.Second, func() bool {
-		var err error
-		if logs, err = getJSON(web + "/logs"); err != nil {
-			return false
-		}
-		workers, _ := logs["workers"].(map[string]any)
-		p, _ := workers[pid].([]any)
-		g, _ := workers[gid].([]any)
+	logs := waitLogs(t, web, "both workers' lines on /logs", 25*time.Second, func(l logsDoc) bool {
 		// Locust's worker logs "Starting Locust <version>"; glocust's its node id.
-		return has(p, "Starting Locust") && has(g, "starting worker node_id="+gid)
+		return hasLine(l.Workers[pid], "Starting Locust") && hasLine(l.Workers[gid], "starting worker node_id="+gid)
 	})
-	if master, _ := logs["master"].([]any); !has(master, "/INFO/glocust.master: Starting glocust") {
-		t.Errorf("the master's own lines are missing from /logs: %v", logs["master"])
+	if !hasLine(logs.Master, "/INFO/glocust.master: Starting glocust") {
+		t.Errorf("the master's own lines are missing from /logs: %q", logs.Master)
 	}
-	_ = m.Signal(syscall.SIGTERM)
+	stopMaster(t, m, 20*time.Second)
 	mustExit(t, pw, 20*time.Second, 0)
 	mustExit(t, gw, 20*time.Second, 0)
-	_, _ = m.Wait(20 * time.Second)
 }
 
 // TestMasterUpdateUserClass: POST /user on a glocust master is sent to both
@@ -64,7 +46,7 @@ func TestMasterUpdateUserClass(t *testing.T) {
 	waitWeb(t, web, m)
 	pw := c.probedPythonWorker()
 	gw := c.glocustWorker()
-	waitFor(t, "two workers", 20*time.Second, func() bool { return len(masterWorkers(t, web)) == 2 })
+	waitWorkers(t, web, "two workers", 20*time.Second, nWorkers(2))
 	resp, err := httpClient.Post(web+"/user", "application/json",
 		strings.NewReader(`{"user_class_name": "WebUser", "weight": 2, "fixed_count": 0}`))
 	if err != nil {
@@ -75,21 +57,20 @@ func TestMasterUpdateUserClass(t *testing.T) {
 		t.Fatalf("POST /user: %s", resp.Status)
 	}
 	if err := m.WaitOutput("Updated user class WebUser and sent it to 2 workers", 10*time.Second); err != nil {
-		t.Fatalf("the master did not send it to both workers: %v\n%s", err, m.Output())
+		t.Fatalf("the master did not send it to both workers: %v\n%s", err, m.MustOutput(t))
 	}
 	if err := gw.WaitOutput(`updated user class class=WebUser`, 10*time.Second); err != nil {
-		t.Fatalf("the glocust worker did not apply it: %v\n%s", err, gw.Output())
+		t.Fatalf("the glocust worker did not apply it: %v\n%s", err, gw.MustOutput(t))
 	}
 	// Only WebUser, 4 users: both workers run it after the update.
 	swarmForm(t, web, url.Values{"user_count": {"4"}, "spawn_rate": {"10"}, "user_classes": {"WebUser"}})
-	waitFor(t, "4 WebUsers running", 20*time.Second, func() bool {
-		_, u := runningUsers(masterWorkers(t, web))
+	waitWorkers(t, web, "4 WebUsers running", 20*time.Second, func(ws []workerInfo) bool {
+		_, u := runningUsers(ws)
 		return u == 4
 	})
-	_ = m.Signal(syscall.SIGTERM)
+	stopMaster(t, m, 20*time.Second)
 	mustExit(t, pw, 20*time.Second, 0)
 	mustExit(t, gw, 20*time.Second, 0)
-	_, _ = m.Wait(20 * time.Second)
 	checkPythonWorkerLog(t, pw)
 	if _, users := pythonWorkerCounts(t, pw); users["ApiUser"] != 0 || users["AdminUser"] != 0 {
 		t.Errorf("the Python worker ran unpicked classes: %v", users)

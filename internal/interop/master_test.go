@@ -5,12 +5,12 @@ package interop
 // The rogue-peer tests are in master_rogue_test.go.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -89,45 +89,44 @@ func TestMasterWorkerKilled(t *testing.T) {
 		"--csv", csv, "--exit-code-on-error", "0", "--web-host", "127.0.0.1", "--web-port", webPort)
 	ws := []*testenv.Process{c.glocustWorker(), c.glocustWorker(), c.glocustWorker()}
 	waitWeb(t, web, m)
-	waitFor(t, "3 workers running 30 users", 30*time.Second, func() bool {
-		n, u := runningUsers(masterWorkers(t, web))
-		return n == 3 && u == 30
-	})
-	// Let every worker report (every 3 s) at least once with its users running.
-	time.Sleep(4 * time.Second)
-
 	victim, survivors := ws[2], ws[:2]
 	victimID := glocustWorkerID(t, victim)
-	vi, ok := workerByID(masterWorkers(t, web), victimID)
+	running := waitWorkers(t, web, "3 workers running 30 users", 30*time.Second, func(ws []workerInfo) bool {
+		n, u := runningUsers(ws)
+		return n == 3 && u == 30
+	})
+	vi, ok := workerByID(running, victimID)
 	if !ok {
-		t.Fatalf("victim %s not in the master's workers list", victimID)
+		t.Fatalf("victim %s not in the master's workers list %+v", victimID, running)
 	}
-	before := apiRequestCounts(t, web)
+	// Every worker runs its users: wait until the master has counted what
+	// the target had served by now, so that the counts taken before the
+	// kill hold reports made with the users running.
+	before := waitCaughtUp(t, web, c.target, 20*time.Second)
 	killedAt := time.Now()
-	victim.Kill()
-	_, _ = victim.Wait(10 * time.Second)
+	kill(t, victim)
 
 	// Missing: from /stats/requests, or from a master log line naming the
 	// worker and "missing" (its timestamp), whichever is earlier: the API
 	// of a Locust-like master may serve a response cached for up to 2 s.
 	var missingAt time.Time
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if w, ok := workerByID(masterWorkers(t, web), victimID); ok && w.State == "missing" {
+	waitFor(t, "the killed worker "+victimID+" marked missing", 10*time.Second, func() error {
+		ws, err := masterWorkers(web)
+		if w, ok := workerByID(ws, victimID); err == nil && ok && w.State == "missing" && missingAt.IsZero() {
 			missingAt = time.Now()
 		}
-		if ts, ok := firstLogLine(m.Output(), victimID, "missing"); ok && ts.After(killedAt.Add(-time.Second)) &&
-			(missingAt.IsZero() || ts.Before(missingAt)) {
+		ts, found, lerr := firstLogLine(m.MustOutput(t), victimID, "missing")
+		if lerr != nil {
+			return lerr
+		}
+		if found && ts.After(killedAt.Add(-time.Second)) && (missingAt.IsZero() || ts.Before(missingAt)) {
 			missingAt = ts
 		}
-		if !missingAt.IsZero() {
-			break
+		if missingAt.IsZero() {
+			return fmt.Errorf("no master log line; workers %+v (%v)", ws, err)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if missingAt.IsZero() {
-		t.Fatalf("the killed worker %s was not marked missing within 10 s (workers %+v)", victimID, masterWorkers(t, web))
-	}
+		return nil
+	})
 	if d := missingAt.Sub(killedAt); d > 5*time.Second+200*time.Millisecond {
 		t.Errorf("the killed worker was marked missing %v after the kill, want <= 5 s", d.Round(10*time.Millisecond))
 	} else {
@@ -135,17 +134,16 @@ func TestMasterWorkerKilled(t *testing.T) {
 	}
 
 	ids := []string{glocustWorkerID(t, survivors[0]), glocustWorkerID(t, survivors[1])}
-	waitFor(t, "the killed worker's users moved to the two others", 10*time.Second, func() bool {
-		got := masterWorkers(t, web)
+	waitWorkers(t, web, "the killed worker's users moved to the two others", 10*time.Second, func(got []workerInfo) bool {
 		a, okA := workerByID(got, ids[0])
 		b, okB := workerByID(got, ids[1])
 		return okA && okB && a.State == "running" && b.State == "running" && a.UserCount+b.UserCount == 30
 	})
-	time.Sleep(4 * time.Second) // a report from each survivor after the rebalance
-	if err := m.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	mustExit(t, m, 30*time.Second, 0)
+	// Reports from the survivors after the rebalance: the master catches up
+	// with what the target has served by now (the killed worker's unreported
+	// requests included, which the survivors' newer requests make up for).
+	waitCaughtUp(t, web, c.target, 20*time.Second)
+	stopMaster(t, m, 30*time.Second)
 	for _, w := range survivors {
 		mustExit(t, w, 20*time.Second, 0)
 	}
@@ -197,56 +195,49 @@ func TestMasterRestartedMidRun(t *testing.T) {
 	waitWeb(t, web1, m1)
 	gw := c.glocustWorker()
 	pw := c.probedPythonWorker()
-	waitFor(t, "2 workers ready", 30*time.Second, func() bool { return len(masterWorkers(t, web1)) == 2 })
+	waitWorkers(t, web1, "2 workers ready", 30*time.Second, nWorkers(2))
 	swarm(t, web1, 6, 10)
-	waitFor(t, "6 users running", 20*time.Second, func() bool {
-		n, u := runningUsers(masterWorkers(t, web1))
+	waitWorkers(t, web1, "6 users running", 20*time.Second, func(ws []workerInfo) bool {
+		n, u := runningUsers(ws)
 		return n == 2 && u == 6
 	})
 	pid := pythonWorkerID(t, pw)
-	m1.Kill()
-	_, _ = m1.Wait(10 * time.Second)
+	kill(t, m1)
 
 	port2, web2 := webUI(t)
 	m2 := c.glocustMaster("--web-host", "127.0.0.1", "--web-port", port2, "--exit-code-on-error", "0")
 	waitWeb(t, web2, m2)
 	var gid string
-	waitFor(t, "both workers back with the new master", 30*time.Second, func() bool {
-		ws := masterWorkers(t, web2)
+	waitWorkers(t, web2, "both workers back with the new master", 30*time.Second, func(ws []workerInfo) bool {
 		gid = glocustWorkerID(t, gw)
 		p, okP := workerByID(ws, pid)
 		g, okG := workerByID(ws, gid)
 		return len(ws) == 2 && okP && okG && p.State != "missing" && g.State != "missing"
 	})
 	swarm(t, web2, 8, 10)
-	waitFor(t, "8 users on the two workers", 20*time.Second, func() bool {
-		ws := masterWorkers(t, web2)
+	waitWorkers(t, web2, "8 users on the two workers", 20*time.Second, func(ws []workerInfo) bool {
 		p, okP := workerByID(ws, pid)
 		g, okG := workerByID(ws, gid)
 		return okP && okG && p.State == "running" && g.State == "running" && p.UserCount+g.UserCount == 8
 	})
 	before := c.target.Count("GET /")
-	waitFor(t, "requests after the restart", 10*time.Second, func() bool { return c.target.Count("GET /") > before })
-	time.Sleep(3 * time.Second)
-	if got := apiRequestCounts(t, web2); got["home"] == 0 {
-		t.Errorf("the new master counted no requests: %v", got)
-	}
-	if err := m2.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	mustExit(t, m2, 30*time.Second, 0)
+	waitTarget(t, c.target, "GET /", before, 10*time.Second)
+	waitRequests(t, web2, "the new master to count home requests", 10*time.Second,
+		func(got map[string]int64) bool { return got["home"] > 0 })
+	stopMaster(t, m2, 30*time.Second)
 	mustExit(t, gw, 20*time.Second, 0)
 	mustExit(t, pw, 20*time.Second, 0)
-	if n := strings.Count(pw.Output(), "glocust-probe starting worker"); n != 1 {
+	pout := pw.MustOutput(t)
+	if n := strings.Count(pout, "glocust-probe starting worker"); n != 1 {
 		t.Errorf("the Python worker started %d times", n)
 	}
-	if strings.Contains(pw.Output(), "Traceback") {
-		t.Errorf("Python worker log has a traceback:\n%s", pw.Output())
+	if strings.Contains(pout, "Traceback") {
+		t.Errorf("Python worker log has a traceback:\n%s", pout)
 	}
 	_, pgot := pythonWorkerCounts(t, pw)
 	gid, ggot := glocustWorkerFinal(t, gw)
 	checkOracle(t, 8, 10, map[string]map[string]int{pid: pgot, gid: ggot})
-	for line := range strings.Lines(m2.Output()) {
+	for line := range strings.Lines(m2.MustOutput(t)) {
 		if strings.Contains(line, pid) || strings.Contains(line, gid) {
 			t.Logf("new master: %s", strings.TrimSpace(line))
 		}
@@ -267,34 +258,42 @@ func TestMasterRestartPythonReference(t *testing.T) {
 	m1 := c.master("--web-host", "127.0.0.1", "--web-port", port1)
 	waitWeb(t, web1, m1)
 	pw := c.probedPythonWorker()
-	waitFor(t, "worker ready", 30*time.Second, func() bool { return len(masterWorkers(t, web1)) == 1 })
+	waitWorkers(t, web1, "worker ready", 30*time.Second, nWorkers(1))
 	swarm(t, web1, 4, 10)
-	waitFor(t, "4 users", 20*time.Second, func() bool {
-		n, u := runningUsers(masterWorkers(t, web1))
+	waitWorkers(t, web1, "4 users", 20*time.Second, func(ws []workerInfo) bool {
+		n, u := runningUsers(ws)
 		return n == 1 && u == 4
 	})
 	id := pythonWorkerID(t, pw)
-	m1.Kill()
-	_, _ = m1.Wait(10 * time.Second)
+	kill(t, m1)
 
 	port2, web2 := webUI(t)
 	m2 := c.master("--web-host", "127.0.0.1", "--web-port", port2)
 	waitWeb(t, web2, m2)
 	before := c.target.Count("GET /")
-	if err := m2.WaitOutput("Discarded report from unrecognized worker "+id, 15*time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, m2.Output())
+	// Two discarded reports (the worker reports every 3 s): the new master
+	// has then had a whole report cycle in which to list the worker.
+	discarded := "Discarded report from unrecognized worker " + id
+	waitFor(t, "two discarded reports", 20*time.Second, func() error {
+		if n := strings.Count(m2.MustOutput(t), discarded); n < 2 {
+			return fmt.Errorf("%d lines %q", n, discarded)
+		}
+		return nil
+	})
+	ws, err := masterWorkers(web2)
+	if err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	if ws := masterWorkers(t, web2); len(ws) != 0 {
+	if len(ws) != 0 {
 		t.Errorf("the restarted Locust master lists workers %+v", ws)
 	}
 	if !pw.Running() {
-		t.Fatalf("the Python worker exited:\n%s", pw.Output())
+		t.Fatalf("the Python worker exited:\n%s", pw.MustOutput(t))
 	}
 	if c.target.Count("GET /") <= before {
 		t.Errorf("the orphaned Python worker stopped its users")
 	}
-	if n := len(probeSpawnedLine.FindAllString(pw.Output(), -1)); n == 0 {
+	if n := len(probeSpawnedLine.FindAllString(pw.MustOutput(t), -1)); n == 0 {
 		t.Errorf("no spawn applied by the worker")
 	}
 }
@@ -369,43 +368,55 @@ func TestMasterStatsRequestsKeys(t *testing.T) {
 	cg.glocustWorker()
 	cp.glocustWorker()
 	for _, web := range []string{gweb, pweb} {
-		waitFor(t, "worker ready at "+web, 30*time.Second, func() bool { return len(masterWorkers(t, web)) == 1 })
+		waitWorkers(t, web, "worker ready at "+web, 30*time.Second, nWorkers(1))
 		swarm(t, web, 6, 10)
 	}
 	var gbody, pbody map[string]any
-	waitFor(t, "stats of every request name and an error in both masters", 30*time.Second, func() bool {
+	waitFor(t, "stats of every request name and an error in both masters", 30*time.Second, func() error {
 		var err error
 		if gbody, err = getJSON(gweb + "/stats/requests"); err != nil {
-			return false
+			return err
 		}
 		if pbody, err = getJSON(pweb + "/stats/requests"); err != nil {
-			return false
+			return err
 		}
-		return statsComplete(gbody) && statsComplete(pbody)
+		return errors.Join(statsComplete("glocust", gbody), statsComplete("locust", pbody))
 	})
 	compareJSONShape(t, "", gbody, pbody)
 
 	for _, m := range []*testenv.Process{gm, pm} {
-		_ = m.Signal(syscall.SIGTERM)
-		_, _ = m.Wait(30 * time.Second)
+		stopMaster(t, m, 30*time.Second)
 	}
 }
 
-// statsComplete reports whether a /stats/requests body has entries for the
-// scenario's four names, an error and a running worker.
-func statsComplete(body map[string]any) bool {
+// statsComplete checks that a /stats/requests body has entries for the
+// scenario's four names and Aggregated, an error and one worker.
+func statsComplete(what string, body map[string]any) error {
+	var missing []string
 	names := map[string]bool{}
-	entries, _ := body["stats"].([]any)
+	entries, _ := body["stats"].([]any) // absent: no names, reported below
 	for _, e := range entries {
 		if m, ok := e.(map[string]any); ok {
-			n, _ := m["name"].(string)
-			names[n] = true
+			if n, ok := m["name"].(string); ok {
+				names[n] = true
+			}
 		}
 	}
-	errs, _ := body["errors"].([]any)
-	ws, _ := body["workers"].([]any)
-	return names["home"] && names["item"] && names["fail"] && names["login"] && names["Aggregated"] &&
-		len(errs) > 0 && len(ws) == 1
+	for _, n := range []string{"home", "item", "fail", "login", "Aggregated"} {
+		if !names[n] {
+			missing = append(missing, "stats for "+n)
+		}
+	}
+	if errs, _ := body["errors"].([]any); len(errs) == 0 {
+		missing = append(missing, "an error")
+	}
+	if ws, _ := body["workers"].([]any); len(ws) != 1 {
+		missing = append(missing, fmt.Sprintf("one worker (has %d)", len(ws)))
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s /stats/requests lacks %s", what, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 func jsonKind(v any) string {
@@ -575,6 +586,9 @@ func checkFailuresArithmetic(t *testing.T, what string, failures []map[string]st
 	stats, err := testenv.ReadCSV(statsPath)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(stats) == 0 {
+		t.Fatalf("%s: %s has no rows", what, statsPath)
 	}
 	occ := map[string]int64{}
 	for _, f := range failures {

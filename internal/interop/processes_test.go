@@ -16,12 +16,12 @@ func TestProcesses(t *testing.T) {
 	c := newCluster(t)
 	csv := filepath.Join(c.dir, "procs")
 	p := testenv.Start(t, testenv.Command{Path: c.glocust, Dir: c.dir, Args: []string{
-		"-f", testdata("scenario.yaml"), "--processes", "2", "--headless", "-u", "8", "-r", "8", "-t", "6s",
+		"-f", testdata(t, "scenario.yaml"), "--processes", "2", "--headless", "-u", "8", "-r", "8", "-t", "6s",
 		"--csv", csv, "--exit-code-on-error", "0", "-H", c.target.URL,
 		"--master-bind-host", "127.0.0.1", "--master-bind-port", "0"}})
 	mustExit(t, p, 60*time.Second, 0)
-	if !strings.Contains(p.Output(), "2 workers connected") {
-		t.Errorf("the master did not see two forked workers:\n%s", p.Output())
+	if out := p.MustOutput(t); !strings.Contains(out, "2 workers connected") {
+		t.Errorf("the master did not see two forked workers:\n%s", out)
 	}
 	checkCountsMatchTarget(t, csv+"_stats.csv", c.target)
 }

@@ -38,7 +38,7 @@ func TestTagsFromLocustMaster(t *testing.T) {
 			t.Errorf("%s: master counted %d, target received %d (want equal and > 0)", name, got[name][0], n)
 		}
 	}
-	if !strings.Contains(g.Output(), "filtering tasks by tags") {
-		t.Errorf("the glocust worker did not log its tag filter:\n%s", g.Output())
+	if out := g.MustOutput(t); !strings.Contains(out, "filtering tasks by tags") {
+		t.Errorf("the glocust worker did not log its tag filter:\n%s", out)
 	}
 }

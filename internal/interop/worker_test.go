@@ -2,12 +2,12 @@ package interop
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -41,25 +41,31 @@ func newCluster(t *testing.T) *cluster {
 	}
 }
 
-func testdata(name string) string {
-	p, _ := filepath.Abs(filepath.Join("testdata", name))
+// testdata returns the absolute path of a file in testdata (the processes
+// run in other directories).
+func testdata(t testing.TB, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 
 func (c *cluster) master(args ...string) *testenv.Process {
-	base := []string{"-f", testdata("locustfile.py"), "--master", "--master-bind-host", "127.0.0.1",
+	base := []string{"-f", testdata(c.t, "locustfile.py"), "--master", "--master-bind-host", "127.0.0.1",
 		"--master-bind-port", strconv.Itoa(c.port), "-H", c.target.URL}
 	return testenv.Start(c.t, testenv.Command{Path: c.locust, Args: append(base, args...), Dir: c.dir})
 }
 
 func (c *cluster) glocustWorker(args ...string) *testenv.Process {
-	base := []string{"--worker", "-f", testdata("scenario.yaml"), "--master-host", "127.0.0.1",
+	base := []string{"--worker", "-f", testdata(c.t, "scenario.yaml"), "--master-host", "127.0.0.1",
 		"--master-port", strconv.Itoa(c.port)}
 	return testenv.Start(c.t, testenv.Command{Path: c.glocust, Args: append(base, args...), Dir: c.dir})
 }
 
 func (c *cluster) pythonWorker() *testenv.Process {
-	return testenv.Start(c.t, testenv.Command{Path: c.locust, Args: []string{"-f", testdata("locustfile.py"), "--worker",
+	return testenv.Start(c.t, testenv.Command{Path: c.locust, Args: []string{"-f", testdata(c.t, "locustfile.py"), "--worker",
 		"--master-host", "127.0.0.1", "--master-port", strconv.Itoa(c.port)}, Dir: c.dir})
 }
 
@@ -67,18 +73,36 @@ func mustExit(t *testing.T, p *testenv.Process, timeout time.Duration, want int)
 	t.Helper()
 	code, err := p.Wait(timeout)
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", p.Name, err, p.Output())
+		t.Fatalf("%s: %v\n%s", p.Name, err, p.MustOutput(t))
 	}
 	if code != want {
-		t.Fatalf("%s exited %d, want %d\n%s", p.Name, code, want, p.Output())
+		t.Fatalf("%s exited %d, want %d\n%s", p.Name, code, want, p.MustOutput(t))
 	}
+}
+
+// stopMaster sends SIGTERM to a master and checks that it exits 0.
+func stopMaster(t *testing.T, m *testenv.Process, timeout time.Duration) {
+	t.Helper()
+	if err := m.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM to the master: %v", err)
+	}
+	mustExit(t, m, timeout, 0)
+}
+
+// kill SIGKILLs p and waits for it to die.
+func kill(t *testing.T, p *testenv.Process) {
+	t.Helper()
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	mustExit(t, p, 10*time.Second, -1)
 }
 
 // cleanMasterLog fails on the log lines that show a protocol problem,
 // except those listed in allowed.
 func cleanMasterLog(t *testing.T, p *testenv.Process, allowed ...string) {
 	t.Helper()
-	out := p.Output()
+	out := p.MustOutput(t)
 	for _, bad := range []string{"Unknown message type", "Traceback", "unknown worker", "Discarded report", "pre 2.0"} {
 		if strings.Contains(out, bad) && !slices.Contains(allowed, bad) {
 			t.Errorf("master log contains %q:\n%s", bad, out)
@@ -86,7 +110,8 @@ func cleanMasterLog(t *testing.T, p *testenv.Process, allowed ...string) {
 	}
 }
 
-// csvCounts returns name -> (requests, failures) from a Locust _stats.csv.
+// csvCounts returns name -> (requests, failures) from a Locust _stats.csv,
+// which must have at least one row besides Aggregated.
 func csvCounts(t *testing.T, path string) map[string][2]int64 {
 	t.Helper()
 	rows, err := testenv.ReadCSV(path)
@@ -98,11 +123,17 @@ func csvCounts(t *testing.T, path string) map[string][2]int64 {
 		if r["Type"] == "" {
 			continue // Aggregated
 		}
-		n, _ := strconv.ParseInt(r["Request Count"], 10, 64)
-		f, _ := strconv.ParseInt(r["Failure Count"], 10, 64)
+		n, err1 := strconv.ParseInt(r["Request Count"], 10, 64)
+		f, err2 := strconv.ParseInt(r["Failure Count"], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("%s, row %v: %v", path, r, err)
+		}
 		key := r["Name"]
 		v := out[key]
 		out[key] = [2]int64{v[0] + n, v[1] + f}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s has no request rows: %v", path, rows)
 	}
 	return out
 }
@@ -134,6 +165,9 @@ func checkCountsMatchTarget(t *testing.T, csvPath string, tg *testenv.Target) {
 		t.Errorf("fail: %d failures of %d requests", got["fail"][1], got["fail"][0])
 	}
 	for name, c := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("%s: the master counted %d requests of a name the target does not serve", name, c[0])
+		}
 		if name != "fail" && c[1] != 0 {
 			t.Errorf("%s: %d unexpected failures", name, c[1])
 		}
@@ -141,34 +175,19 @@ func checkCountsMatchTarget(t *testing.T, csvPath string, tg *testenv.Target) {
 }
 
 var quitLine = regexp.MustCompile(`got quit message from master, shutting down users="([^"]*)"`)
-var nodeLine = regexp.MustCompile(`starting worker node_id=(\S+)`)
-
-// workerCounts reads a glocust worker's node id and the users it ran when
-// the master said quit.
-func workerCounts(t *testing.T, p *testenv.Process) (string, map[string]int) {
-	t.Helper()
-	out := p.Output()
-	id := nodeLine.FindStringSubmatch(out)
-	q := quitLine.FindStringSubmatch(out)
-	if id == nil || q == nil {
-		t.Fatalf("cannot find node id and final users in worker log:\n%s", out)
-	}
-	counts := map[string]int{}
-	for _, f := range strings.Fields(q[1]) {
-		k, v, _ := strings.Cut(f, "=")
-		counts[k], _ = strconv.Atoi(v)
-	}
-	return id[1], counts
-}
 
 // dispatchOracle asks Locust's own UsersDispatcher for the final assignment.
 func dispatchOracle(t *testing.T, users int, rate float64, ids ...string) map[string]map[string]int {
 	t.Helper()
-	args := append([]string{testdata("dispatch_final.py"), testdata("locustfile.py"), strconv.Itoa(users),
+	args := append([]string{testdata(t, "dispatch_final.py"), testdata(t, "locustfile.py"), strconv.Itoa(users),
 		strconv.FormatFloat(rate, 'f', -1, 64)}, ids...)
 	out, err := exec.Command(testenv.Python(t), args...).Output()
 	if err != nil {
-		t.Fatalf("dispatch oracle: %v", err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("dispatch oracle: %v\n%s", err, stderr)
 	}
 	var res map[string]map[string]int
 	if err := json.Unmarshal(out, &res); err != nil {
@@ -193,25 +212,10 @@ func TestGlocustWorkersUnderLocustMaster(t *testing.T) {
 	cleanMasterLog(t, m)
 	checkCountsMatchTarget(t, csv+"_stats.csv", c.target)
 
-	id1, got1 := workerCounts(t, w1)
-	id2, got2 := workerCounts(t, w2)
-	want := dispatchOracle(t, 30, 15, id1, id2)
-	if !reflect.DeepEqual(got1, want[id1]) || !reflect.DeepEqual(got2, want[id2]) {
-		t.Errorf("users per worker: got %s=%v %s=%v, Locust's dispatcher says %v", id1, got1, id2, got2, want)
-	}
-	failures, err := testenv.ReadCSV(csv + "_failures.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, f := range failures {
-		if f["Name"] == "fail" && strings.Contains(f["Error"], "500") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("no failure row for the 500 endpoint: %v", failures)
-	}
+	id1, got1 := glocustWorkerFinal(t, w1)
+	id2, got2 := glocustWorkerFinal(t, w2)
+	checkOracle(t, 30, 15, map[string]map[string]int{id1: got1, id2: got2})
+	checkFailureRow(t, csv+"_failures.csv")
 }
 
 // TestMixedWorkersUnderLocustMaster runs one glocust and one Python worker.
@@ -236,43 +240,71 @@ type workerInfo struct {
 	UserCount int    `json:"user_count"`
 }
 
-func masterWorkers(t *testing.T, web string) []workerInfo {
-	t.Helper()
-	resp, err := http.Get(web + "/stats/requests")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
+// masterWorkers returns the workers a master's /stats/requests lists; a
+// response without a "workers" array is an error.
+func masterWorkers(web string) ([]workerInfo, error) {
 	var body struct {
-		Workers []workerInfo `json:"workers"`
+		Workers *[]workerInfo `json:"workers"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return body.Workers
+	if err := getJSONInto(web+"/stats/requests", &body); err != nil {
+		return nil, err
+	}
+	if body.Workers == nil {
+		return nil, fmt.Errorf("GET %s/stats/requests: no workers array", web)
+	}
+	return *body.Workers, nil
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+// waitUntil polls get every 200 ms until ok accepts what it returns, and
+// returns that value. An error from get means "not yet". When timeout
+// passes, it fails the test with the last value or error seen.
+func waitUntil[T any](t *testing.T, what string, timeout time.Duration, get func() (T, error), ok func(T) bool) T {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if ok() {
-			return
+	for {
+		v, err := get()
+		if err == nil && ok(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
+			}
+			t.Fatalf("timed out after %v waiting for %s; last seen: %+v", timeout, what, v)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
+
+// waitFor is waitUntil for a condition that returns nil when met, else an
+// error saying what it saw.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() error) {
+	t.Helper()
+	waitUntil(t, what, timeout, func() (struct{}, error) { return struct{}{}, cond() }, func(struct{}) bool { return true })
+}
+
+// waitWorkers waits until ok accepts the master's workers list and returns it.
+func waitWorkers(t *testing.T, web, what string, timeout time.Duration, ok func([]workerInfo) bool) []workerInfo {
+	t.Helper()
+	return waitUntil(t, what, timeout, func() ([]workerInfo, error) { return masterWorkers(web) }, ok)
+}
+
+// nWorkers accepts a workers list of n entries.
+func nWorkers(n int) func([]workerInfo) bool {
+	return func(ws []workerInfo) bool { return len(ws) == n }
+}
+
+// waitTarget waits until the target has served more than n requests of key
+// ("METHOD /path").
+func waitTarget(t *testing.T, tg *testenv.Target, key string, n int64, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("more than %d %s on the target", n, key), timeout,
+		func() (int64, error) { return tg.Count(key), nil }, func(got int64) bool { return got > n })
 }
 
 func swarm(t *testing.T, web string, users int, rate float64) {
 	t.Helper()
-	resp, err := http.PostForm(web+"/swarm", url.Values{"user_count": {strconv.Itoa(users)},
-		"spawn_rate": {strconv.FormatFloat(rate, 'f', -1, 64)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("/swarm: %s", resp.Status)
-	}
+	swarmForm(t, web, url.Values{"user_count": {strconv.Itoa(users)}, "spawn_rate": {strconv.FormatFloat(rate, 'f', -1, 64)}})
 }
 
 // TestStopThenSwarmAgain: /stop, then /swarm with new numbers; the worker
@@ -280,24 +312,19 @@ func swarm(t *testing.T, web string, users int, rate float64) {
 func TestStopThenSwarmAgain(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	webPort := testenv.FreePort(t)
-	web := fmt.Sprintf("http://127.0.0.1:%d", webPort)
-	m := c.master("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(webPort))
-	if err := testenv.WaitHTTP(web+"/", 20*time.Second); err != nil {
-		t.Fatalf("master web UI: %v\n%s", err, m.Output())
-	}
+	webPort, web := webUI(t)
+	m := c.master("--web-host", "127.0.0.1", "--web-port", webPort, "--exit-code-on-error", "0")
+	waitWeb(t, web, m)
 	w := c.glocustWorker()
-	waitFor(t, "worker ready", 20*time.Second, func() bool {
-		ws := masterWorkers(t, web)
+	waitWorkers(t, web, "worker ready", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "ready"
 	})
 	swarm(t, web, 6, 10)
-	waitFor(t, "6 users running", 20*time.Second, func() bool {
-		ws := masterWorkers(t, web)
+	waitWorkers(t, web, "6 users running", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "running" && ws[0].UserCount == 6
 	})
 	// Locust 2.47 serves /stop on POST (older versions on GET).
-	resp, err := http.Post(web+"/stop", "", nil)
+	resp, err := httpClient.Post(web+"/stop", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,37 +332,23 @@ func TestStopThenSwarmAgain(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/stop: %s", resp.Status)
 	}
-	waitFor(t, "worker ready again", 20*time.Second, func() bool {
-		ws := masterWorkers(t, web)
+	waitWorkers(t, web, "worker ready again", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "ready" && ws[0].UserCount == 0
 	})
 	before := c.target.Count("GET /")
 	swarm(t, web, 3, 10)
-	waitFor(t, "3 users running", 20*time.Second, func() bool {
-		ws := masterWorkers(t, web)
+	waitWorkers(t, web, "3 users running", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "running" && ws[0].UserCount == 3
 	})
-	waitFor(t, "new requests", 10*time.Second, func() bool { return c.target.Count("GET /") > before })
+	waitTarget(t, c.target, "GET /", before, 10*time.Second)
 	// The worker sends its log lines every 10 s (Locust's "logs"); the
 	// master's /logs shows them under the worker's id.
 	id := glocustWorkerID(t, w)
-	waitFor(t, "the worker's lines on the master's /logs", 25*time.Second, func() bool {
-		logs, err := getJSON(web + "/logs")
-		if err != nil {
-			return false
-		}
-		workers, _ := logs["workers"].(map[string]any)
-		lines, _ := workers[id].([]any)
-		for _, l := range lines {
-			if s, _ := l.(string); strings.Contains(s, "/INFO/glocust.worker: starting worker node_id="+id) {
-				return true
-			}
-		}
-		return false
+	waitLogs(t, web, "the worker's lines on the master's /logs", 25*time.Second, func(l logsDoc) bool {
+		return hasLine(l.Workers[id], "/INFO/glocust.worker: starting worker node_id="+id)
 	})
-	_ = m.Signal(syscall.SIGTERM)
+	stopMaster(t, m, 20*time.Second)
 	mustExit(t, w, 20*time.Second, 0)
-	_, _ = m.Wait(20 * time.Second)
 	cleanMasterLog(t, m)
 }
 
@@ -344,21 +357,16 @@ func TestStopThenSwarmAgain(t *testing.T) {
 func TestMasterRestart(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	webPort := testenv.FreePort(t)
-	web := fmt.Sprintf("http://127.0.0.1:%d", webPort)
-	m1 := c.master("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(webPort))
-	if err := testenv.WaitHTTP(web+"/", 20*time.Second); err != nil {
-		t.Fatalf("master web UI: %v\n%s", err, m1.Output())
-	}
+	webPort, web := webUI(t)
+	m1 := c.master("--web-host", "127.0.0.1", "--web-port", webPort)
+	waitWeb(t, web, m1)
 	w := c.glocustWorker()
-	waitFor(t, "worker ready", 20*time.Second, func() bool { return len(masterWorkers(t, web)) == 1 })
+	waitWorkers(t, web, "worker ready", 20*time.Second, nWorkers(1))
 	swarm(t, web, 4, 10)
-	waitFor(t, "4 users", 20*time.Second, func() bool {
-		ws := masterWorkers(t, web)
+	waitWorkers(t, web, "4 users", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].UserCount == 4
 	})
-	m1.Kill()
-	_, _ = m1.Wait(10 * time.Second)
+	kill(t, m1)
 
 	csv := filepath.Join(c.dir, "second")
 	m2 := c.master("--headless", "--expect-workers", "1", "-u", "5", "-r", "5", "-t", "8s",
@@ -370,10 +378,10 @@ func TestMasterRestart(t *testing.T) {
 	cleanMasterLog(t, m2, "Discarded report")
 	got := csvCounts(t, csv+"_stats.csv")
 	if got["home"][0] == 0 {
-		t.Fatalf("the restarted master saw no requests: %v\n%s", got, m2.Output())
+		t.Fatalf("the restarted master saw no requests: %v\n%s", got, m2.MustOutput(t))
 	}
-	if !strings.Contains(w.Output(), "registering again") {
-		t.Errorf("worker log does not show the re-registration:\n%s", w.Output())
+	if out := w.MustOutput(t); !strings.Contains(out, "registering again") {
+		t.Errorf("worker log does not show the re-registration:\n%s", out)
 	}
 }
 
@@ -383,44 +391,26 @@ func TestMasterRestart(t *testing.T) {
 func TestWorkerSIGTERM(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	webPort := testenv.FreePort(t)
-	web := fmt.Sprintf("http://127.0.0.1:%d", webPort)
-	m := c.master("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(webPort))
-	if err := testenv.WaitHTTP(web+"/", 20*time.Second); err != nil {
-		t.Fatalf("master web UI: %v\n%s", err, m.Output())
-	}
+	webPort, web := webUI(t)
+	m := c.master("--web-host", "127.0.0.1", "--web-port", webPort)
+	waitWeb(t, web, m)
 	w := c.glocustWorker()
-	waitFor(t, "worker ready", 20*time.Second, func() bool { return len(masterWorkers(t, web)) == 1 })
+	waitWorkers(t, web, "worker ready", 20*time.Second, nWorkers(1))
 	swarm(t, web, 4, 10)
-	waitFor(t, "requests", 20*time.Second, func() bool { return c.target.Count("GET /") > 20 })
+	waitTarget(t, c.target, "GET /", 20, 20*time.Second)
 	if err := w.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	mustExit(t, w, 10*time.Second, 0)
-	waitFor(t, "worker gone from the master", 10*time.Second, func() bool { return len(masterWorkers(t, web)) == 0 })
-	time.Sleep(2100 * time.Millisecond) // Locust caches /stats/requests for 2 s
-	resp, err := http.Get(web + "/stats/requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Stats []struct {
-			Name        string `json:"name"`
-			NumRequests int64  `json:"num_requests"`
-		} `json:"stats"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
+	waitWorkers(t, web, "worker gone from the master", 10*time.Second, nWorkers(0))
+	// The only worker has exited: the target's counts are final. Locust
+	// caches /stats/requests for 2 s, so the master's counts are polled
+	// until they are equal (a name missing on one side counts 0).
 	want := targetByName(c.target)
-	for _, s := range body.Stats {
-		if n, ok := want[s.Name]; ok && s.NumRequests != n {
-			t.Errorf("%s: master has %d requests, target received %d", s.Name, s.NumRequests, n)
-		}
-	}
-	if !strings.Contains(m.Output(), "quit") {
-		t.Errorf("master did not log the worker's quit:\n%s", m.Output())
+	waitRequests(t, web, fmt.Sprintf("the master's counts to equal the target's %v", want), 10*time.Second,
+		func(got map[string]int64) bool { return sameCounts(got, want) })
+	if out := m.MustOutput(t); !strings.Contains(out, "quit") {
+		t.Errorf("master did not log the worker's quit:\n%s", out)
 	}
 	cleanMasterLog(t, m)
 }
@@ -433,20 +423,23 @@ func TestWorkerHealthEndpoints(t *testing.T) {
 	hp := testenv.FreePort(t)
 	health := fmt.Sprintf("http://127.0.0.1:%d", hp)
 	w := c.glocustWorker("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(hp))
-	status := func(path string) int {
-		resp, err := http.Get(health + path)
-		if err != nil {
-			return 0
+	status := func(path string) func() (int, error) {
+		return func() (int, error) {
+			resp, err := httpClient.Get(health + path)
+			if err != nil {
+				return 0, err
+			}
+			resp.Body.Close()
+			return resp.StatusCode, nil
 		}
-		resp.Body.Close()
-		return resp.StatusCode
 	}
-	waitFor(t, "/healthz", 10*time.Second, func() bool { return status("/healthz") == 200 })
-	if got := status("/readyz"); got != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz before any master: %d, want 503", got)
+	is200 := func(code int) bool { return code == http.StatusOK }
+	waitUntil(t, "/healthz", 10*time.Second, status("/healthz"), is200)
+	if got, err := status("/readyz")(); err != nil || got != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz before any master: %d, %v; want 503", got, err)
 	}
 	m := c.master("--headless", "--expect-workers", "1", "-u", "1", "-r", "1", "-t", "3s", "--exit-code-on-error", "0")
-	waitFor(t, "/readyz", 20*time.Second, func() bool { return status("/readyz") == 200 })
+	waitUntil(t, "/readyz", 20*time.Second, status("/readyz"), is200)
 	mustExit(t, m, 30*time.Second, 0)
 	mustExit(t, w, 15*time.Second, 0)
 }

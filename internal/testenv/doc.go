@@ -9,4 +9,6 @@
 // Concurrency: Target is safe for concurrent requests and Counts calls. A
 // Process may be waited on, signalled and read from several goroutines.
 // BuildGlocust builds once per test binary, whichever goroutine asks first.
+// The functions and methods that take a testing.TB may fail the test, so
+// they must be called from the test's goroutine.
 package testenv

@@ -23,7 +23,8 @@ type Command struct {
 
 // Process is a started child process. Its stdout and stderr go to one log file
 // under t.TempDir(); the log is printed when the test fails. The process (and
-// its process group, so forked children too) is killed at test cleanup.
+// its process group, so forked children too) is killed at test cleanup; a
+// failed kill fails the test.
 type Process struct {
 	Name    string // short name used in logs: the executable's base name
 	LogPath string
@@ -33,7 +34,7 @@ type Process struct {
 	done chan struct{}
 
 	mu   sync.Mutex
-	err  error // from cmd.Wait
+	err  error // from cmd.Wait, unless it is an *exec.ExitError
 	code int
 }
 
@@ -70,6 +71,10 @@ func Start(t testing.TB, c Command) *Process {
 	p := &Process{Name: name, LogPath: logPath, cmd: cmd, log: f, done: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			err = nil // the exit code says it
+		}
 		p.mu.Lock()
 		p.err, p.code = err, cmd.ProcessState.ExitCode()
 		p.mu.Unlock()
@@ -78,12 +83,16 @@ func Start(t testing.TB, c Command) *Process {
 	}()
 	t.Logf("testenv: started %s (pid %d): %s %s; log %s", name, cmd.Process.Pid, c.Path, strings.Join(c.Args, " "), logPath)
 	t.Cleanup(func() {
-		if p.Running() {
-			p.Kill()
+		if err := p.Kill(); err != nil {
+			t.Errorf("testenv: %v", err)
 		}
 		<-p.done
 		if t.Failed() {
-			t.Logf("testenv: output of %s (pid %d):\n%s", name, cmd.Process.Pid, tail(p.Output(), 64<<10))
+			out, err := p.Output()
+			if err != nil {
+				t.Logf("testenv: %v", err)
+			}
+			t.Logf("testenv: output of %s (pid %d):\n%s", name, cmd.Process.Pid, tail(out, 64<<10))
 		}
 	})
 	return p
@@ -106,7 +115,8 @@ func (p *Process) Running() bool {
 }
 
 // Wait waits up to timeout for the process to exit and returns its exit code
-// (-1 when killed by a signal). It returns ErrTimeout if it is still running.
+// (-1 when killed by a signal). It returns ErrTimeout if it is still running,
+// and the error of waiting for it if that failed otherwise.
 func (p *Process) Wait(timeout time.Duration) (int, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -117,6 +127,9 @@ func (p *Process) Wait(timeout time.Duration) (int, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.code, fmt.Errorf("testenv: waiting for %s (pid %d): %w", p.Name, p.PID(), p.err)
+	}
 	return p.code, nil
 }
 
@@ -129,32 +142,60 @@ func (p *Process) Signal(sig os.Signal) error {
 }
 
 // Kill sends SIGKILL to the process group, so children it forked die too.
-func (p *Process) Kill() {
+// A process (or group) that is already gone is not an error.
+func (p *Process) Kill() error {
 	if !p.Running() {
-		return
+		return nil
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	_ = p.cmd.Process.Kill()
+	gerr := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	if errors.Is(gerr, syscall.ESRCH) {
+		gerr = nil
+	}
+	perr := p.cmd.Process.Kill()
+	if errors.Is(perr, os.ErrProcessDone) {
+		perr = nil
+	}
+	if err := errors.Join(gerr, perr); err != nil {
+		return fmt.Errorf("kill %s (pid %d): %w", p.Name, p.PID(), err)
+	}
+	return nil
 }
 
 // Output returns everything the process wrote so far (stdout and stderr).
-func (p *Process) Output() string {
-	b, _ := os.ReadFile(p.LogPath)
-	return string(b)
+func (p *Process) Output() (string, error) {
+	b, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		return "", fmt.Errorf("testenv: output of %s: %w", p.Name, err)
+	}
+	return string(b), nil
+}
+
+// MustOutput returns Output, failing the test (from the test's goroutine
+// only) if the log cannot be read.
+func (p *Process) MustOutput(t testing.TB) string {
+	t.Helper()
+	out, err := p.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // WaitOutput waits up to timeout until the output contains substr.
 func (p *Process) WaitOutput(substr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		if strings.Contains(p.Output(), substr) {
+		exited := !p.Running() // before reading: what it printed before exiting is in the log
+		out, err := p.Output()
+		switch {
+		case err != nil:
+			return err
+		case strings.Contains(out, substr):
 			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("testenv: %s did not print %q within %v", p.Name, substr, timeout)
-		}
-		if !p.Running() && !strings.Contains(p.Output(), substr) {
+		case exited:
 			return fmt.Errorf("testenv: %s exited without printing %q", p.Name, substr)
+		case time.Now().After(deadline):
+			return fmt.Errorf("testenv: %s did not print %q within %v", p.Name, substr, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

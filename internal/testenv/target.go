@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,7 +20,7 @@ import (
 //	GET  /item        200 "item"
 //	POST /login       200, sets the cookie session=glocust (other methods: 405)
 //	ANY  /fail        500
-//	GET  /slow?ms=N   200 after N milliseconds
+//	GET  /slow?ms=N   200 after N milliseconds (400 if N is not a number)
 //	ANY  /echo        200, the request body back, X-Method set to the method
 //
 // Anything else is 404. Every request is counted by method and path.
@@ -29,13 +31,16 @@ type Target struct {
 	srv *http.Server
 	ln  net.Listener
 
-	mu     sync.Mutex
-	counts map[string]*atomic.Int64
-	closed sync.Once
-	done   chan struct{}
+	mu       sync.Mutex
+	counts   map[string]*atomic.Int64
+	closed   sync.Once
+	closeErr error
+	done     chan struct{}
+	serveErr error // from Serve, read after done is closed
 }
 
-// NewTarget starts a Target on a random port; it is closed at test cleanup.
+// NewTarget starts a Target on a random port; it is closed at test cleanup,
+// which fails the test if the server failed.
 func NewTarget(t testing.TB) *Target {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -51,9 +56,13 @@ func NewTarget(t testing.TB) *Target {
 	tg.srv = &http.Server{Handler: tg, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(tg.done)
-		_ = tg.srv.Serve(ln)
+		tg.serveErr = tg.srv.Serve(ln)
 	}()
-	t.Cleanup(tg.Close)
+	t.Cleanup(func() {
+		if err := tg.Close(); err != nil {
+			t.Errorf("testenv: %v", err)
+		}
+	})
 	return tg
 }
 
@@ -90,7 +99,11 @@ func (tg *Target) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/fail":
 		http.Error(w, "fail", http.StatusInternalServerError)
 	case "/slow":
-		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil {
+			http.Error(w, "ms: "+err.Error(), http.StatusBadRequest)
+			return
+		}
 		select {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 		case <-r.Context().Done():
@@ -122,14 +135,24 @@ func (tg *Target) Counts() map[string]int64 {
 // Count returns the requests served for one "METHOD /path" key.
 func (tg *Target) Count(key string) int64 { return tg.counter(key).Load() }
 
-// Close stops the server, interrupting slow requests. It is idempotent.
-func (tg *Target) Close() {
+// Close stops the server, interrupting requests still running after 2 s. It
+// returns an error if the server had failed or could not be closed; it is
+// idempotent (later calls return the first one's error).
+func (tg *Target) Close() error {
 	tg.closed.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		if err := tg.srv.Shutdown(ctx); err != nil {
-			_ = tg.srv.Close()
+		err := tg.srv.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) { // requests still running: cut them off
+			err = tg.srv.Close()
 		}
 		<-tg.done
+		if !errors.Is(tg.serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve: %w", tg.serveErr))
+		}
+		if err != nil {
+			tg.closeErr = fmt.Errorf("testenv: target %s: %w", tg.URL, err)
+		}
 	})
+	return tg.closeErr
 }

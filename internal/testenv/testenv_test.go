@@ -32,7 +32,11 @@ func TestTarget(t *testing.T) {
 		return resp
 	}
 	read := func(r *http.Response) string {
-		b, _ := io.ReadAll(r.Body)
+		t.Helper()
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return string(b)
 	}
 
@@ -56,6 +60,9 @@ func TestTarget(t *testing.T) {
 	if r := do("GET", "/slow?ms=100", ""); r.StatusCode != 200 || time.Since(start) < 100*time.Millisecond {
 		t.Errorf("GET /slow = %d after %v", r.StatusCode, time.Since(start))
 	}
+	if r := do("GET", "/slow?ms=x", ""); r.StatusCode != 400 {
+		t.Errorf("GET /slow?ms=x = %d, want 400", r.StatusCode)
+	}
 	if r := do("PUT", "/echo", "hello"); r.StatusCode != 200 || read(r) != "hello" || r.Header.Get("X-Method") != "PUT" {
 		t.Errorf("PUT /echo = %d", r.StatusCode)
 	}
@@ -74,8 +81,12 @@ func TestTarget(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				io.Copy(io.Discard, resp.Body)
+				_, err = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				if err != nil {
+					t.Error(err)
+					return
+				}
 			}
 		}()
 	}
@@ -83,7 +94,7 @@ func TestTarget(t *testing.T) {
 
 	want := map[string]int64{
 		"GET /": 1, "GET /item": 201, "POST /login": 1, "GET /login": 1, "GET /fail": 1,
-		"GET /slow": 1, "PUT /echo": 1, "GET /nope": 1,
+		"GET /slow": 2, "PUT /echo": 1, "GET /nope": 1,
 	}
 	got := tg.Counts()
 	for k, v := range want {
@@ -94,30 +105,54 @@ func TestTarget(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("Counts() = %v, want keys of %v", got, want)
 	}
-	tg.Close()
-	tg.Close() // idempotent
+	if err := tg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
 }
 
 func TestTargetCloseInterruptsSlow(t *testing.T) {
 	t.Parallel()
 	tg := NewTarget(t)
-	errc := make(chan error, 1)
+	type result struct {
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
 	go func() {
 		resp, err := http.Get(tg.URL + "/slow?ms=60000")
-		if err == nil {
-			resp.Body.Close()
+		if err != nil {
+			done <- result{err: err}
+			return
 		}
-		errc <- err
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{string(b), err}
 	}()
+	deadline := time.Now().Add(10 * time.Second)
 	for tg.Count("GET /slow") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow request did not arrive within 10 s")
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	start := time.Now()
-	tg.Close()
+	if err := tg.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	<-errc
+	select {
+	case r := <-done:
+		if r.err == nil && r.body == "slow" {
+			t.Error("the slow request completed: Close did not interrupt it")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow request was still running 10 s after Close")
+	}
 }
 
 func TestProcessExitCodeAndOutput(t *testing.T) {
@@ -127,7 +162,7 @@ func TestProcessExitCodeAndOutput(t *testing.T) {
 	if err != nil || code != 3 {
 		t.Fatalf("Wait = %d, %v; want 3", code, err)
 	}
-	if out := p.Output(); !strings.Contains(out, "out") || !strings.Contains(out, "err") {
+	if out := p.MustOutput(t); !strings.Contains(out, "out") || !strings.Contains(out, "err") {
 		t.Errorf("Output = %q", out)
 	}
 	if filepath.Dir(p.LogPath) == "" {
@@ -142,7 +177,7 @@ func TestProcessEnvAndDir(t *testing.T) {
 	if _, err := p.Wait(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.TrimSpace(p.Output()), "42 "+dir; got != want {
+	if got, want := strings.TrimSpace(p.MustOutput(t)), "42 "+dir; got != want {
 		t.Errorf("output %q, want %q", got, want)
 	}
 }
@@ -163,8 +198,8 @@ func TestProcessSignalAndTimeout(t *testing.T) {
 	if err != nil || code != 7 {
 		t.Fatalf("Wait = %d, %v; want 7", code, err)
 	}
-	if !strings.Contains(p.Output(), "got TERM") {
-		t.Errorf("output %q", p.Output())
+	if out := p.MustOutput(t); !strings.Contains(out, "got TERM") {
+		t.Errorf("output %q", out)
 	}
 	if err := p.Signal(syscall.SIGTERM); !errors.Is(err, os.ErrProcessDone) {
 		t.Errorf("Signal after exit = %v", err)
@@ -178,10 +213,15 @@ func TestProcessKillKillsGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	var child int
-	if _, err := fmt.Sscanf(p.Output(), "child %d", &child); err != nil {
+	if _, err := fmt.Sscanf(p.MustOutput(t), "child %d", &child); err != nil {
 		t.Fatal(err)
 	}
-	p.Kill()
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Kill(); err != nil { // already dead: not an error
+		t.Fatal(err)
+	}
 	if code, err := p.Wait(10 * time.Second); err != nil || code != -1 {
 		t.Fatalf("Wait after Kill = %d, %v", code, err)
 	}
@@ -211,7 +251,13 @@ func TestFreePortAndWaitHTTP(t *testing.T) {
 func TestReadCSV(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s.csv")
-	os.WriteFile(path, []byte("Type,Name,Request Count\nGET,/item,10\n,Aggregated,10\n"), 0o644)
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Type,Name,Request Count\nGET,/item,10\n,Aggregated,10\n")
 	rows, err := ReadCSV(path)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +265,7 @@ func TestReadCSV(t *testing.T) {
 	if len(rows) != 2 || rows[0]["Name"] != "/item" || rows[1]["Request Count"] != "10" || rows[1]["Type"] != "" {
 		t.Errorf("rows = %v", rows)
 	}
-	os.WriteFile(path, []byte("a,b\n1\n"), 0o644)
+	write("a,b\n1\n")
 	if _, err := ReadCSV(path); err == nil {
 		t.Error("short row accepted")
 	}
