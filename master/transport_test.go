@@ -357,6 +357,9 @@ func TestDirectPath(t *testing.T) {
 		if n := len(v.Stats().Entries()); n != len(ws) {
 			problems = append(problems, fmt.Sprintf("%d stats entries, want %d", n, len(ws)))
 		}
+		if n := len(v.Stats().Errors()); n != len(ws) {
+			problems = append(problems, fmt.Sprintf("%d errors, want %d", n, len(ws)))
+		}
 		for _, e := range v.Stats().Errors() {
 			if e.Error != "boom from "+strings.TrimPrefix(e.Name, "/page/") || e.Occurrences != rounds {
 				problems = append(problems, fmt.Sprintf("error %+v", e))
@@ -374,8 +377,8 @@ func TestDirectPath(t *testing.T) {
 	}
 	sends, flushes, bufs := sr.stats()
 	t.Logf("%d frames sent from %d buffers with %d flushes", sends, bufs, flushes)
-	if flushes == 0 || bufs*4 > sends {
-		t.Errorf("%d frames sent from %d buffers with %d flushes: the encode buffer is not reused", sends, bufs, flushes)
+	if bufs*4 > sends {
+		t.Errorf("%d frames sent from %d buffers: the encode buffer is not reused", sends, bufs)
 	}
 
 	// Quit: every worker gets its quit (only a Flush delivers it) and
@@ -425,10 +428,7 @@ func TestDirectPathFlushesBeforeRunReturns(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return once the only worker quit")
 	}
-	w.expect(protocol.TypeQuit)
-	if _, flushes, _ := sr.stats(); flushes == 0 {
-		t.Fatal("no Flush")
-	}
+	w.expect(protocol.TypeQuit) // only a Flush delivers it
 }
 
 // waitUntil polls cond until it holds or d passed.
