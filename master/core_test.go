@@ -15,11 +15,15 @@ type sent struct {
 	at   time.Time
 }
 
+// harness drives a core directly. Received frames are lent to it the way
+// the native ROUTER lends them (lender): the payloads it releases are
+// poisoned and reused, so a reference it kept into one shows.
 type harness struct {
-	t   *testing.T
-	now time.Time
-	c   *core
-	out []sent
+	t    *testing.T
+	now  time.Time
+	c    *core
+	out  []sent
+	lend lender
 }
 
 func newHarness(t *testing.T, mod func(*Config)) *harness {
@@ -30,6 +34,12 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 		mod(&cfg)
 	}
 	h.c = newCore(cfg.withDefaults(), func(peer string, p protocol.Payload) { h.out = append(h.out, sent{peer, p, h.now}) })
+	h.c.release = h.lend.release
+	t.Cleanup(func() {
+		if err := h.lend.err(); err != nil {
+			t.Error(err)
+		}
+	})
 	return h
 }
 
@@ -39,7 +49,12 @@ func (h *harness) recv(id string, p protocol.Payload) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.c.handleFrame(zmq.Frame{Peer: id, Payload: b}, h.now)
+	h.frame(id, b)
+}
+
+// frame hands the core a received frame with payload b.
+func (h *harness) frame(peer string, b []byte) {
+	h.c.handleFrame(zmq.Frame{Peer: peer, Payload: h.lend.lend(b)}, h.now)
 }
 
 func (h *harness) take() []sent { o := h.out; h.out = nil; return o }
@@ -359,7 +374,7 @@ func TestRogueFramesDoNotAffectWorkers(t *testing.T) {
 				f[rng.IntN(len(f))] = byte(rng.UintN(256))
 			}
 		}
-		h.c.handleFrame(zmq.Frame{Peer: "rogue", Payload: f}, h.now)
+		h.frame("rogue", f)
 	}
 	w := h.c.reg.get("h_real")
 	if w == nil || w.state != protocol.StateReady || h.c.agg.Total().NumRequests != 5 || h.c.agg.Entry("GET", "/").NumRequests != 5 {

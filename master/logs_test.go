@@ -16,36 +16,39 @@ import (
 // too: a Locust worker sends its start-up lines before its ack.
 func TestLogsEndpoint(t *testing.T) {
 	t.Parallel()
-	lm := startLive(t, false)
-	w := lm.worker(t, "w1")
-	w.send(&protocol.ClientReady{Version: "2.47.0"})
-	w.expect("ack")
-	w.send(&protocol.Logs{WorkerID: "w1", Logs: []string{"a", "b"}})
-	w.send(&protocol.Logs{WorkerID: "w1", Logs: []string{"a", "b", "c"}})
-	early := lm.worker(t, "early")
-	early.send(&protocol.Logs{WorkerID: "early", Logs: []string{"x"}})
+	eachTransport(t, func(t *testing.T, tk transportKind) {
+		t.Parallel()
+		lm := startLive(t, tk, false)
+		w := lm.worker(t, "w1")
+		w.send(&protocol.ClientReady{Version: "2.47.0"})
+		w.expect("ack")
+		w.send(&protocol.Logs{WorkerID: "w1", Logs: []string{"a", "b"}})
+		w.send(&protocol.Logs{WorkerID: "w1", Logs: []string{"a", "b", "c"}})
+		early := lm.worker(t, "early")
+		early.send(&protocol.Logs{WorkerID: "early", Logs: []string{"x"}})
 
-	var got struct {
-		Master  []string            `json:"master"`
-		Workers map[string][]string `json:"workers"`
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		_, _, body := get(t, lm.srv.URL+"/logs")
-		if err := json.Unmarshal([]byte(body), &got); err != nil {
-			t.Fatalf("/logs: %v: %s", err, body)
+		var got struct {
+			Master  []string            `json:"master"`
+			Workers map[string][]string `json:"workers"`
 		}
-		if (slices.Equal(got.Workers["w1"], []string{"a", "b", "c"}) && len(got.Workers["early"]) == 1) || time.Now().After(deadline) {
-			break
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, _, body := get(t, lm.srv.URL+"/logs")
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("/logs: %v: %s", err, body)
+			}
+			if (slices.Equal(got.Workers["w1"], []string{"a", "b", "c"}) && len(got.Workers["early"]) == 1) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !slices.Equal(got.Workers["w1"], []string{"a", "b", "c"}) || got.Master == nil {
-		t.Fatalf("/logs = %+v", got)
-	}
-	if !slices.Equal(got.Workers["early"], []string{"x"}) || len(got.Workers) != 2 {
-		t.Fatalf("workers' logs = %+v", got.Workers)
-	}
+		if !slices.Equal(got.Workers["w1"], []string{"a", "b", "c"}) || got.Master == nil {
+			t.Fatalf("/logs = %+v", got)
+		}
+		if !slices.Equal(got.Workers["early"], []string{"x"}) || len(got.Workers) != 2 {
+			t.Fatalf("workers' logs = %+v", got.Workers)
+		}
+	})
 }
 
 func TestWorkerLogsBounds(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
-	"github.com/glocust/glocust/protocol/zmq"
 )
 
 // recount is the registry's tally computed from scratch, as the O(N) code
@@ -133,7 +132,7 @@ func TestRegistryTallyProperty(t *testing.T) {
 					h.recv(id, &protocol.Quit{})
 				case k < 80:
 					what = "bad frame"
-					h.c.handleFrame(zmq.Frame{Peer: id, Payload: []byte{0x93, 0xc1}}, h.now)
+					h.frame(id, []byte{0x93, 0xc1})
 				case k < 84:
 					what = "start"
 					_ = h.c.start(1+rng.IntN(30), float64(1+rng.IntN(10)))
