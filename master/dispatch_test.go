@@ -81,6 +81,21 @@ func addedUsers(prev, cur map[string]map[string]int) []string {
 	return out
 }
 
+// klPicks runs a KL generator over classes A and B with weights a and b, skips
+// its first skip picks and returns the next n as a string of A and B.
+func klPicks(a, b, skip, n int) string {
+	g := newKLGen([]klWeight{{class: 0, weight: a}, {class: 1, weight: b}})
+	for range skip {
+		g.next()
+	}
+	var sb strings.Builder
+	for range n {
+		c, _ := g.next()
+		sb.WriteByte("AB"[c])
+	}
+	return sb.String()
+}
+
 func TestDispatchKLSequence(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -91,18 +106,34 @@ func TestDispatchKLSequence(t *testing.T) {
 		{3, 1, "ABAAABAAABAA"},
 		{1, 1, "ABABABAB"},
 	} {
-		g := newKLGen([]klWeight{{class: 0, weight: tc.a}, {class: 1, weight: tc.b}})
-		var sb strings.Builder
-		for range len(tc.want) {
-			c, _ := g.next()
-			sb.WriteByte("AB"[c])
-		}
-		if got := sb.String(); got != tc.want {
+		if got := klPicks(tc.a, tc.b, 0, len(tc.want)); got != tc.want {
 			t.Errorf("weights %d:%d: got %s, want %s", tc.a, tc.b, got, tc.want)
 		}
 	}
 	if _, ok := newKLGen(nil).next(); ok {
 		t.Error("empty KL generator yielded a class")
+	}
+}
+
+// TestDispatchKLLastBit pins two places where the KL order depends on the last
+// bit of log2, so that Go's math.Log2 instead of log2 would swap two users.
+// The wanted windows are what Locust's _kl_generator yields.
+func TestDispatchKLLastBit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		a, b, skip int
+		want       string
+	}{
+		// Picks 143,913 and 143,914: A at n = 65160 and B at n = 78878 are
+		// equal in CPython (n breaks the tie); with math.Log2, B is smaller.
+		{57, 69, 143908, "ABABABBABA"},
+		// Picks 246,150 and 246,151: B at n = 135393 is 2 ulp below A at
+		// n = 110776 in CPython; with math.Log2 they are equal.
+		{9, 11, 246145, "ABABBABABA"},
+	} {
+		if got := klPicks(tc.a, tc.b, tc.skip, len(tc.want)); got != tc.want {
+			t.Errorf("weights %d:%d after %d picks: got %s, want %s", tc.a, tc.b, tc.skip, got, tc.want)
+		}
 	}
 }
 
@@ -534,6 +565,12 @@ func oracleCases() []oracleCase {
 		{Workers: []string{"m_1", "n_1"}, Classes: []oracleClass{{"F", 1, 3}, {"G", 1, 2}, {"A", 1, 0}}, Ops: []oracleOp{
 			nd(2, 1), next(stepsUntilDone), nd(1, 1), next(stepsUntilDone), nd(6, 2), next(stepsUntilDone),
 			nd(3, 1), next(1), add("m_2"), nd(9, 1), next(stepsUntilDone)}},
+		// Ramps across the two places of TestDispatchKLLastBit, where Go's
+		// math.Log2 would give two workers a user of the other class.
+		{Workers: []string{"h_1", "h_2"}, Classes: []oracleClass{{"A", 57, 0}, {"B", 69, 0}}, Ops: []oracleOp{
+			nd(143914, 1e9), next(stepsUntilDone)}},
+		{Workers: []string{"h_1", "h_2"}, Classes: []oracleClass{{"A", 9, 0}, {"B", 11, 0}}, Ops: []oracleOp{
+			nd(246151, 1e9), next(stepsUntilDone)}},
 		// A zero weight, a single class, a huge rate.
 		{Workers: []string{"w_1", "w_2", "v_1"}, Classes: []oracleClass{{"Z", 0, 0}, {"A", 2, 0}}, Ops: []oracleOp{
 			nd(9, 1e9), next(stepsUntilDone), nd(0, 0.1), next(stepsUntilDone)}},

@@ -260,7 +260,7 @@ func checkResponse(req *Request, resp *Response) error {
 		if code >= 400 {
 			return &StatusError{StatusCode: code}
 		}
-	} else if !containsInt(req.ExpectStatus, code) {
+	} else if !slices.Contains(req.ExpectStatus, code) {
 		return &StatusError{StatusCode: code, Expected: req.ExpectStatus}
 	}
 	if req.ExpectBodyContains != "" && !bytes.Contains(resp.Body(), []byte(req.ExpectBodyContains)) {
@@ -270,15 +270,6 @@ func checkResponse(req *Request, resp *Response) error {
 		return req.Check(resp)
 	}
 	return nil
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // roundTrip sends p and reads the response into resp, following redirects

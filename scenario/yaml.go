@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,7 +168,7 @@ func (p *parser) fields(n *yaml.Node, path string, known []string, fn func(key s
 			return p.errf(k, path, "keys must be strings")
 		}
 		key := k.Value
-		if !containsStr(known, key) {
+		if !slices.Contains(known, key) {
 			return p.errf(k, path, "unknown key %q (want %s)", key, strings.Join(known, ", "))
 		}
 		if seen[key] {
@@ -186,15 +187,6 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func containsStr(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) str(n *yaml.Node, path string) (string, error) {
@@ -409,7 +401,7 @@ func (p *parser) waitTime(n *yaml.Node, path string) (WaitTime, error) {
 		return nil, p.errf(n, path, "expected one of {between: [min, max]}, {constant: s}, {constant_pacing: s}, {constant_throughput: n}")
 	}
 	k, v := resolve(n.Content[0]), n.Content[1]
-	if k == nil || !containsStr(waitKinds, k.Value) {
+	if k == nil || !slices.Contains(waitKinds, k.Value) {
 		kv := ""
 		if k != nil {
 			kv = k.Value

@@ -150,10 +150,11 @@ func TestObserveCloseConcurrent(t *testing.T) {
 }
 
 // TestSpillShards runs more Ps than the entry has shards (GOMAXPROCS raised
-// after creation, and a one-shard registry), so records go through both
-// the per-P shards and the locked spill shards, with reports running:
-// nothing lost or counted twice, every snapshot consistent. Not parallel:
-// it changes GOMAXPROCS.
+// after creation, and a one-shard registry), and more error texts than the
+// copy-on-write map takes, so records go through both the entry's own
+// shards and the locked spill shards, with reports running: nothing lost
+// or counted twice, every snapshot consistent. Not parallel: it changes
+// GOMAXPROCS.
 func TestSpillShards(t *testing.T) {
 	for _, shards := range []int{0, 1} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
@@ -185,9 +186,12 @@ func TestSpillShards(t *testing.T) {
 						case 0:
 							e.Observe(time.Duration(i)*time.Millisecond, 1)
 						case 1:
-							// More texts than the copy-on-write map takes: the
-							// slow map, recorded through the spill shards.
-							e.RecordFailure(t0, time.Millisecond, 1, fmt.Sprintf("e%d", (w*per+i)%(maxFastErrors+200)))
+							// More texts per entry than the copy-on-write map
+							// takes: the slow map, recorded through the spill
+							// shards. Divided by 4 (this case only sees i ≡ 1
+							// mod 4), w*per+i gives each entry all
+							// maxFastErrors+200 texts.
+							e.RecordFailure(t0, time.Millisecond, 1, fmt.Sprintf("e%d", (w*per+i)/4%(maxFastErrors+200)))
 						case 2:
 							e.ObserveUntimed(1)
 						default:

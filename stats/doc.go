@@ -1,8 +1,9 @@
 // Package stats implements Locust-exact request statistics: lock-free
 // recording and delta reports on the worker side, merging and derived
-// values (percentiles, current RPS, ...) on the master side. Section 5 of
-// docs/protocol.md is the specification; locust/stats.py (2.47) is the
-// reference for every rounding and edge case.
+// values (percentiles, current RPS, ...) on the master side. The reports
+// are Locust's own: the stats, stats_total and errors of a worker's "stats"
+// message (protocol.Stats; docs/protocol.md section 5), and locust/stats.py (2.47) is the reference for
+// every rounding and edge case.
 //
 // # Worker side
 //
@@ -24,11 +25,13 @@
 // records started), updates the hot buffer, and increments that buffer's
 // count last. Report flips the index, waits (runtime.Gosched) until the
 // cold buffer's count equals the records started on it, then reads and
-// zeroes it: intervals are deltas, never cumulative. A record stays pinned
-// to its P (runtime.procPin) from the word to the count, so a shard has
-// one writer at a time and the buffer itself is plain memory: two atomic
-// operations per record. Ps without a shard of their own, and records
-// that must block, use mutex-guarded spill shards (see Entry). Response
+// zeroes it: intervals are deltas, never cumulative. A record holds its
+// shard alone from the word to the count, pinned to its P (runtime.procPin)
+// or, built with the tag glocust_nolinkname, by the shard's mutex (see
+// shard.go), so a shard has one writer at a time and the buffer itself is
+// plain memory: two atomic operations per record (four with the tag).
+// Records that find no shard to hold, and records that must block, use
+// mutex-guarded spill shards (see Entry). Response
 // times are counted in one counter per Locust bucket key up to
 // MaxBucketedResponseTime; per-second counts use a small ring of
 // (second, count) slots. Rare values (negative or huge response times, a

@@ -15,22 +15,24 @@ const cacheLine = 64
 //
 // # Recording
 //
-// Each entry has one shard per P (the scheduler's processor, see shard.go),
-// up to the registry's shard count. A record pins its goroutine to its P
-// (runtime.procPin, as sync.Pool does: no preemption, no other goroutine
-// on that P) for the whole update, so the P's shard has exactly one writer
-// at a time and its counters are plain memory, not atomics. Only two
-// atomic operations remain per record: the shard's started count (word)
-// and the hot buffer's completion count, which order the record with the
-// reporter (see shard). Records from a P without a shard of its own (more
-// Ps than shards: WithShards, or GOMAXPROCS raised after the entry was
-// created), and records that need to block (a new error text beyond the
+// Each entry has one shard per P (the scheduler's processor), up to the
+// registry's shard count. A record holds one shard alone for the whole
+// update (see shard.go: by default it pins its goroutine to its P with
+// runtime.procPin, as sync.Pool does, so no other goroutine runs on that
+// P; built with glocust_nolinkname it locks the shard), so the shard has
+// exactly one writer at a time and its counters are plain memory, not
+// atomics. Two atomic operations order the record with the reporter: the
+// shard's started count (word) and the hot buffer's completion count (see
+// shard). Records that find no shard to hold (a P without a shard of its
+// own: more Ps than shards, from WithShards or GOMAXPROCS raised after the
+// entry was created; or, in the glocust_nolinkname build, every shard
+// held), and records that need to block (a new error text beyond the
 // copy-on-write map), take a mutex-guarded spill shard instead.
 //
-// The race detector agrees with this: consecutive writers on one P are
+// The race detector agrees with this: consecutive writers of a shard are
 // ordered by the completion count (each writer loads it before writing and
-// adds to it after), and the reporter by the started word and the
-// completion count, as before.
+// adds to it after) or by the shard's mutex, and the reporter by the
+// started word and the completion count.
 type Entry struct {
 	name, method string
 	shards       []shard // one per P id; len is a power of two
@@ -49,10 +51,12 @@ type Entry struct {
 // started. A record adds 1 to word, updates the hot buffer, and increments
 // that buffer's count last; the reporter flips bit 63 and waits until the
 // cold buffer's count matches the records started on it. Only one writer
-// updates a shard at a time (its P's pinned goroutine, or the holder of a
-// spill shard's mutex), so the buffer is plain memory besides count.
+// updates a shard at a time (the record that holds it: see Entry.acquire,
+// or the holder of a spill shard's mutex), so the buffer is plain memory
+// besides count.
 type shard struct {
 	_           [cacheLine]byte // keep the previous shard's tail off word's line
+	shardLock                   // empty unless built with glocust_nolinkname
 	word        atomic.Uint64
 	lastStarted uint64 // guarded by the report mutex: word's count at the last flip
 	cold        uint8  // guarded by the report mutex: cold index after the last flip
@@ -72,9 +76,10 @@ func (s *shard) begin() (*buffer, int) {
 	hot := int(s.word.Add(1) >> 63)
 	b := &s.bufs[hot]
 	// Acquire the previous writer's completion (another goroutine that ran
-	// on this P, or held the spill mutex): its plain writes happen before
-	// ours. The runtime's scheduling already orders them; this load makes
-	// the order visible to the Go memory model and the race detector.
+	// on this P, or held the shard's mutex): its plain writes happen before
+	// ours. The runtime's scheduling (or the mutex) already orders them; this
+	// load makes the order visible to the Go memory model and the race
+	// detector.
 	b.count.Load()
 	return b, hot
 }
@@ -114,16 +119,16 @@ func (e *Entry) Observe(responseTime time.Duration, contentLength int64) {
 }
 
 func (e *Entry) record(nowNs int64, rt time.Duration, contentLength int64) {
-	pid := runtimeProcPin()
-	if pid < len(e.shards) {
-		b, _ := e.shards[pid].begin()
+	si := e.acquire()
+	if si < len(e.shards) {
+		b, _ := e.shards[si].begin()
 		b.observe(nowNs, rt, contentLength)
 		b.count.Add(1)
-		runtimeProcUnpin()
+		e.release(si)
 		return
 	}
-	runtimeProcUnpin()
-	sp := e.spillShard(pid)
+	e.release(si)
+	sp := e.spillShard(si)
 	sp.mu.Lock()
 	b, _ := sp.begin()
 	b.observe(nowNs, rt, contentLength)
@@ -150,18 +155,18 @@ func (e *Entry) recordFailure(nowNs int64, rt time.Duration, contentLength int64
 	if c == nil {
 		c = e.errs.create(e, err) // nil: a text beyond the copy-on-write map
 	}
-	pid := runtimeProcPin()
-	if pid < len(e.shards) && c != nil {
-		b, hot := e.shards[pid].begin()
+	si := e.acquire()
+	if si < len(e.shards) && c != nil {
+		b, hot := e.shards[si].begin()
 		b.observe(nowNs, rt, contentLength)
 		b.fail(nowNs)
-		c.sides[pid<<1|hot].add(nowNs)
+		c.sides[si<<1|hot].add(nowNs)
 		b.count.Add(1)
-		runtimeProcUnpin()
+		e.release(si)
 		return
 	}
-	runtimeProcUnpin()
-	id := pid & e.mask
+	e.release(si)
+	id := si & e.mask
 	sp := &(*e.spillShards())[id]
 	sp.mu.Lock()
 	b, hot := sp.begin()
@@ -190,17 +195,17 @@ func (e *Entry) ObserveUntimed(contentLength int64) {
 }
 
 func (e *Entry) recordUntimed(nowNs int64, contentLength int64) {
-	pid := runtimeProcPin()
-	if pid < len(e.shards) {
-		b, _ := e.shards[pid].begin()
+	si := e.acquire()
+	if si < len(e.shards) {
+		b, _ := e.shards[si].begin()
 		b.none++
 		b.stamp(nowNs, contentLength)
 		b.count.Add(1)
-		runtimeProcUnpin()
+		e.release(si)
 		return
 	}
-	runtimeProcUnpin()
-	sp := e.spillShard(pid)
+	e.release(si)
+	sp := e.spillShard(si)
 	sp.mu.Lock()
 	b, _ := sp.begin()
 	b.none++
@@ -209,9 +214,9 @@ func (e *Entry) recordUntimed(nowNs int64, contentLength int64) {
 	sp.mu.Unlock()
 }
 
-// spillShard returns the spill shard of P pid.
-func (e *Entry) spillShard(pid int) *spillShard {
-	return &(*e.spillShards())[pid&e.mask]
+// spillShard returns the spill shard for acquire's index si.
+func (e *Entry) spillShard(si int) *spillShard {
+	return &(*e.spillShards())[si&e.mask]
 }
 
 func (e *Entry) spillShards() *[]spillShard {

@@ -3,6 +3,7 @@ package manifests
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -434,7 +435,7 @@ func (l *linter) workerJob(o Object, w *batchv1.Job) {
 			if ok && (s.Parallelism == nil || int(*s.Parallelism) != n) {
 				l.errf(o, "parallelism %s is not %s's --expect-workers=%d", i32(s.Parallelism), m, n)
 			}
-			if !contains(c.Args, "--enable-rebalancing") {
+			if !slices.Contains(c.Args, "--enable-rebalancing") {
 				l.errf(containerRef{m, c.Name}, "a retried worker joins mid-run: the master needs --enable-rebalancing")
 			}
 		}
@@ -649,7 +650,7 @@ func (l *linter) hpas() {
 				if n, ok := ExpectWorkers(c); ok && n > int(min) {
 					l.errf(o, "minReplicas %d is below %s's --expect-workers=%d", min, p.Owner, n)
 				}
-				if p.Role() == "master" && !contains(c.Args, "--enable-rebalancing") {
+				if p.Role() == "master" && !slices.Contains(c.Args, "--enable-rebalancing") {
 					l.errf(containerRef{p.Owner, c.Name}, "workers are autoscaled: the master needs --enable-rebalancing")
 				}
 			}
@@ -674,15 +675,6 @@ func argInt(args []string, name string) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-func contains(args []string, s string) bool {
-	for _, a := range args {
-		if a == s {
-			return true
-		}
-	}
-	return false
 }
 
 // PodSecurityRestricted returns why a pod template breaks Pod Security
