@@ -530,19 +530,9 @@ func (o *outputs) finish(m *master.Master, code int) int {
 }
 
 func (o *outputs) writeHTML(v *master.View) {
-	name := htmlFileName(o.opts)
-	if dir := filepath.Dir(name); dir != "" {
-		_ = os.MkdirAll(dir, 0o755)
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		o.log.Error("--html", "err", err)
-		return
-	}
-	defer f.Close()
-	if err := report.HTML(f, v.Stats(), v.Exceptions(), v.History(), master.RunInfo(v, filepath.Base(o.opts.Locustfile))); err != nil {
-		o.log.Error("--html", "err", err)
-	}
+	o.writeFile(htmlFileName(o.opts), "--html", func(w io.Writer) error {
+		return report.HTML(w, v.Stats(), v.Exceptions(), v.History(), master.RunInfo(v, filepath.Base(o.opts.Locustfile)))
+	})
 }
 
 func (o *outputs) writeJSONFile(v *master.View) {
@@ -550,17 +540,30 @@ func (o *outputs) writeJSONFile(v *master.View) {
 	if !strings.HasSuffix(name, ".json") {
 		name += ".json"
 	}
-	if dir := filepath.Dir(name); dir != "" {
-		_ = os.MkdirAll(dir, 0o755)
-	}
-	f, err := os.Create(name)
+	o.writeFile(name, "--json-file", func(w io.Writer) error { return report.JSON(w, v.Stats()) })
+}
+
+// writeFile creates name (and its directory) and fills it with write; a
+// failure is logged under the option that asked for the file.
+func (o *outputs) writeFile(name, option string, write func(io.Writer) error) {
+	err := func() error {
+		if dir := filepath.Dir(name); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		f, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}()
 	if err != nil {
-		o.log.Error("--json-file", "err", err)
-		return
-	}
-	defer f.Close()
-	if err := report.JSON(f, v.Stats()); err != nil {
-		o.log.Error("--json-file", "err", err)
+		o.log.Error(option, "err", err)
 	}
 }
 
