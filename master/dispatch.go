@@ -310,6 +310,25 @@ func (d *Dispatcher) RemoveWorker(id string) {
 	d.prepareRebalance()
 }
 
+// Resume makes users the current user count, placed over the workers as a
+// rebalance places them (the assignment a dispatch of users from zero
+// ends with), as if the dispatcher had dispatched them. The next dispatch
+// yields that assignment first, then ramps from users to its target. The
+// master resumes a run it took over from a previous master this way (a
+// run it adopted), so that a new target ramps from the users the workers
+// already run instead of from zero. Python has no such call. With no
+// worker it only sets the count.
+func (d *Dispatcher) Resume(users int) {
+	if users < 0 {
+		panic(fmt.Sprintf("master: Dispatcher.Resume: %d users", users))
+	}
+	d.current = users
+	if len(d.workers) == 0 {
+		return
+	}
+	d.prepareRebalance()
+}
+
 // sortWorkers orders workers like _sort_workers: by their index among the
 // workers of the same host (host = id up to the first "_"), then by id, so that
 // consecutive users land on different hosts.

@@ -198,6 +198,82 @@ func TestDispatchCheck(t *testing.T) {
 	}
 }
 
+// drain runs d's current dispatch to its end and returns the steps it
+// yielded; it gives up after limit steps (a dispatch that never ends).
+func drain(d *Dispatcher, limit int) ([]map[string]map[string]int, error) {
+	var steps []map[string]map[string]int
+	for {
+		m, ok := d.Next()
+		if !ok {
+			return steps, nil
+		}
+		if steps = append(steps, m); len(steps) > limit {
+			return steps, fmt.Errorf("dispatch not finished after %d steps", limit)
+		}
+	}
+}
+
+// fresh returns where a dispatch of users from zero ends.
+func fresh(ws []string, classes []UserClass, users int) (map[string]map[string]int, error) {
+	d := NewDispatcher(ws, classes)
+	d.NewDispatch(users, math.MaxInt32, nil)
+	_, err := drain(d, users+2)
+	return d.Counts(), err
+}
+
+// TestDispatchResume: a dispatcher resumed at n users (a run the master
+// adopted) first yields where a dispatch of n from zero ends, then ramps
+// from n, step by step, and ends where a dispatch of m from zero ends,
+// whether m is above or below n.
+func TestDispatchResume(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		workers []string
+		classes []UserClass
+	}{
+		{docWorkers, docClasses},
+		{[]string{"h_a", "h_b"}, []UserClass{{Name: "A", Weight: 3}, {Name: "B", Weight: 1}}},
+		{[]string{"x_1"}, []UserClass{{Name: "A", Weight: 1}, {Name: "F", Weight: 1, FixedCount: 2}}},
+	}
+	const rate = 2 // 2 users per step
+	for ci, c := range cases {
+		for n := 0; n <= 12; n++ {
+			start, err := fresh(c.workers, c.classes, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for m := 0; m <= 12; m++ {
+				want, err := fresh(c.workers, c.classes, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := NewDispatcher(c.workers, c.classes)
+				d.Resume(n)
+				d.NewDispatch(m, rate, nil)
+				steps, err := drain(d, 100)
+				if err != nil {
+					t.Fatalf("case %d, %d -> %d: %v", ci, n, m, err)
+				}
+				if wantSteps := 1 + (max(n-m, m-n)+rate-1)/rate; len(steps) != wantSteps {
+					t.Errorf("case %d, %d -> %d: %d steps, want %d", ci, n, m, len(steps), wantSteps)
+				}
+				if len(steps) == 0 || !maps.EqualFunc(steps[0], start, maps.Equal) {
+					t.Errorf("case %d, %d -> %d: first step %v, want the assignment of %d users %v", ci, n, m, steps, n, start)
+				}
+				if got := d.Counts(); !maps.EqualFunc(got, want, maps.Equal) {
+					t.Errorf("case %d, %d -> %d: ends at %v, want %v", ci, n, m, got, want)
+				}
+			}
+		}
+	}
+	// No worker: only the count.
+	d := NewDispatcher(nil, docClasses)
+	d.Resume(3)
+	if d.current != 3 || d.rebalance {
+		t.Errorf("resumed with no worker: current %d, rebalance %v", d.current, d.rebalance)
+	}
+}
+
 // ---- the oracle: Locust's own UsersDispatcher ----
 
 type oracleClass struct {
