@@ -50,6 +50,11 @@ type core struct {
 	target            int
 	rate              float64
 	spawningCompleted bool
+	// adopted: the run is one this master took over from workers it took
+	// back, not one it started. Its target is the sum of their users, its
+	// dispatcher is made only when a join, a leave or a start needs one
+	// (dispatcher), and a start or stop ends it.
+	adopted bool
 
 	dispatching      bool
 	nextStep         time.Time
@@ -247,7 +252,7 @@ func (c *core) clientReady(id string, m *protocol.ClientReady) {
 
 // joined adds a worker to the dispatcher and re-dispatches as Locust does.
 func (c *core) joined(id string) {
-	if c.disp == nil {
+	if c.dispatcher() == nil {
 		return
 	}
 	c.disp.RemoveWorker(id) // a duplicate client_ready must not count twice
@@ -270,7 +275,7 @@ func (c *core) dispatchBusy() bool {
 
 func (c *core) removeWorker(id string, now time.Time) {
 	c.reg.del(id)
-	if c.disp != nil && !c.quitting {
+	if !c.quitting && c.dispatcher() != nil {
 		c.disp.RemoveWorker(id)
 		c.pendingRebalance = true
 		if !c.dispatchBusy() && c.state == StateRunning {
@@ -351,22 +356,100 @@ func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
 			}
 			return
 		}
-		w = c.takeBack(id, cand)
+		w = c.takeBack(id, cand, m.UserClassesCount, now)
 	}
 	c.agg.Merge(m, now)
 	c.reg.setCounts(w, m.UserClassesCount)
 }
 
-// takeBack registers a worker that never sent client_ready to this master.
-func (c *core) takeBack(id string, cand *candidate) *worker {
+// takeBack registers a worker that never sent client_ready to this master,
+// with the users its report cc says it runs. A master with no run of its
+// own adopts the run of a worker that has users (adopt); further such
+// workers add their users to the adopted run's target. In a run the
+// master started, a taken-back worker is a join (its users are
+// re-dispatched); while the master stops, it is told to stop too.
+func (c *core) takeBack(id string, cand *candidate, cc []protocol.ClassCount, now time.Time) *worker {
 	delete(c.candidates, id)
 	w := &worker{id: id, state: cand.state, heartbeat: HeartbeatLiveness, cpu: cand.cpu, mem: cand.mem, takenBack: true}
 	c.reg.put(w)
+	c.reg.setCounts(w, cc)
 	c.counters.takenBack++
-	c.log.Info(fmt.Sprintf("Worker %s (index %d) taken back: it was running under a previous master. %d workers connected.",
-		id, c.reg.index(id), c.reg.workerCount()))
-	c.joined(id)
+	c.log.Info(fmt.Sprintf("Worker %s (index %d) taken back with %d users: it was running under a previous master. %d workers connected.",
+		id, c.reg.index(id), w.users, c.reg.workerCount()))
+	users, limit := w.users, int64(maxAdoptedUsers)
+	if c.adopted {
+		limit -= int64(c.target)
+	}
+	if users > limit {
+		c.log.Warn(fmt.Sprintf("Worker %s reports %d users, more than a run taken over may have (%d): its users are not taken over", id, users, maxAdoptedUsers))
+		users = 0
+	}
+	switch {
+	case users > 0 && (c.state == StateReady || c.state == StateStopped):
+		c.adopt(w, int(users), now)
+	case users > 0 && c.adopted:
+		c.target += int(users)
+		if c.disp != nil {
+			// The adopted run was re-dispatched already: again, from
+			// the new target and over this worker too.
+			c.disp = nil
+			c.start(c.target, c.rate)
+		}
+	case w.users > 0 && c.state == StateStopping:
+		c.out(id, &protocol.Stop{})
+	default:
+		c.joined(id)
+	}
 	return w
+}
+
+// adoptedSpawnRate is an adopted run's spawn rate (Locust's default -r):
+// the master never learns the rate of a run it did not start. It paces
+// the re-dispatches of joins and leaves until a start sets a rate.
+const adoptedSpawnRate = 1.0
+
+// maxAdoptedUsers bounds an adopted run's target: the users a report
+// claims are placed by Dispatcher.Resume, in memory proportional to them.
+const maxAdoptedUsers = 1 << 22
+
+// adopt makes the run of w, a taken-back worker with users, this master's
+// run: state running (its ramp-up is over), target w's users. Nothing is
+// sent: the workers keep running what they run. The stats are kept.
+func (c *core) adopt(w *worker, users int, now time.Time) {
+	c.adopted = true
+	c.target, c.rate = users, adoptedSpawnRate
+	c.spawningCompleted = true
+	c.started, c.stopped = now, time.Time{}
+	c.setState(StateRunning)
+	c.log.Info(fmt.Sprintf("Taking over the running test of a previous master: %s runs %s", w.id, formatCounts(w.counts)))
+}
+
+// dispatcher returns the dispatcher, making an adopted run's on first
+// use: its users (the target) are placed as a dispatch from zero would
+// place them over the active workers (Dispatcher.Resume), so the next
+// dispatch starts with that assignment and ramps from there. It is nil
+// when no dispatch has begun since the last stop and the run is not an
+// adopted one with active workers.
+func (c *core) dispatcher() *Dispatcher {
+	if c.disp != nil || !c.adopted {
+		return c.disp
+	}
+	active := c.reg.active()
+	if len(active) == 0 {
+		return nil
+	}
+	c.disp = NewDispatcher(active, c.activeClasses())
+	c.disp.Resume(c.target)
+	// What the workers run, for a rebalance at the spawn rate.
+	c.lastSent = make(map[string]map[string]int, len(active))
+	for _, id := range active {
+		counts := map[string]int{}
+		for cls, n := range c.reg.get(id).counts {
+			counts[cls] = int(n)
+		}
+		c.lastSent[id] = counts
+	}
+	return c.disp
 }
 
 // ---- liveness ----
@@ -385,7 +468,7 @@ func (c *core) tick(now time.Time) {
 			c.counters.missing++
 			c.reg.setState(w, protocol.StateMissing)
 			c.reg.clearCounts(w)
-			if c.disp != nil {
+			if c.dispatcher() != nil {
 				c.disp.RemoveWorker(w.id)
 				c.pendingRebalance = true
 				if c.cfg.EnableRebalancing && c.state == StateRunning && c.spawningCompleted {
@@ -434,6 +517,9 @@ func (c *core) setState(s string) {
 	if s == StateStopped && c.stopped.IsZero() && !c.started.IsZero() {
 		c.stopped = c.cfg.Now()
 	}
+	if s == StateStopping || s == StateStopped {
+		c.adopted = false // a stopped run is no longer one to take over
+	}
 	c.state = s
 }
 
@@ -446,20 +532,20 @@ func (c *core) start(users int, rate float64) error {
 		return nil
 	}
 	c.spawningCompleted = false
-	c.target = users
 	active := c.reg.active()
 	if len(active) == 0 {
+		c.target = users
 		c.log.Warn("You can't start a distributed test before at least one worker processes has connected")
 		return nil
 	}
-	if c.disp == nil {
+	if c.dispatcher() == nil { // an adopted run's resumes at its target
 		c.disp = NewDispatcher(active, c.activeClasses())
 		c.lastSent = nil
 	}
 	if err := c.disp.CheckDispatch(users, rate, nil); err != nil {
 		return err
 	}
-	c.rate = rate
+	c.target, c.rate = users, rate
 	c.log.Info(fmt.Sprintf("Sending spawn jobs of %d users at %.2f spawn rate to %d ready workers", users, rate, len(active)))
 	if rate/float64(len(active)) > 100 {
 		c.log.Warn("Your selected spawn rate is very high (>100/worker), and this is known to sometimes cause issues. Do you really need to ramp up that fast?")
@@ -478,6 +564,18 @@ func (c *core) start(users int, rate float64) error {
 	c.dispatching = true
 	c.nextStep = now
 	return nil
+}
+
+// swarm is a start the user asked for (Master.Start: POST /swarm, a
+// headless or autostart run). In an adopted run it is an edit: the ramp
+// goes from the users the workers run to users, and the run is the
+// master's own from then on.
+func (c *core) swarm(users int, rate float64) error {
+	err := c.start(users, rate)
+	if err == nil {
+		c.adopted = false
+	}
+	return err
 }
 
 // step runs one step of the dispatch loop when it is due.

@@ -257,11 +257,12 @@ func (m *Master) Do(fn func(v *View)) {
 }
 
 // Start starts or changes a test: users at rate users/s (Locust's start,
-// non-blocking). With no worker connected it logs a warning and does
-// nothing, as Locust does.
+// non-blocking). A test the master took over from a previous master's
+// workers is changed: the ramp starts from the users they run. With no
+// worker connected it logs a warning and does nothing, as Locust does.
 func (m *Master) Start(users int, rate float64) error {
 	var err error
-	m.Do(func(v *View) { err = v.c.start(users, rate) })
+	m.Do(func(v *View) { err = v.c.swarm(users, rate) })
 	return err
 }
 

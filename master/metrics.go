@@ -1,7 +1,9 @@
 package master
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,8 +25,10 @@ var (
 		"Response times of all requests, from the merged Locust response-time buckets.", nil, nil)
 	descUsers = prometheus.NewDesc("glocust_users",
 		"Users the workers report running.", nil, nil)
+	descClassUsers = prometheus.NewDesc("glocust_class_users",
+		"Users the workers report running, per user class (every configured class, and any other a worker reports).", []string{"class"}, nil)
 	descTarget = prometheus.NewDesc("glocust_target_users",
-		"User count of the current or last swarm.", nil, nil)
+		"User count of the current or last swarm (of a test taken over from a previous master: the users its workers ran).", nil, nil)
 	descWorkers = prometheus.NewDesc("glocust_workers",
 		"Workers known to the master, by state.", []string{"state"}, nil)
 	descState = prometheus.NewDesc("glocust_master_state",
@@ -53,7 +57,7 @@ func NewMetricsHandler(m *Master, version string) http.Handler {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descFailures, descLatency, descUsers, descTarget,
+	for _, d := range []*prometheus.Desc{descRequests, descFailures, descLatency, descUsers, descClassUsers, descTarget,
 		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents} {
 		ch <- d
 	}
@@ -92,6 +96,13 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 	}
 	out = append(out, prometheus.MustNewConstHistogram(descLatency, count, tot.TotalResponseTime/1000, buckets))
 	add(descUsers, prometheus.GaugeValue, float64(v.UserCount()))
+	byClass := v.ClassCounts()
+	for _, cls := range v.Classes() {
+		byClass[cls] += 0 // listed at 0 too
+	}
+	for _, cls := range slices.Sorted(maps.Keys(byClass)) {
+		add(descClassUsers, prometheus.GaugeValue, float64(byClass[cls]), cls)
+	}
 	add(descTarget, prometheus.GaugeValue, float64(v.TargetUserCount()))
 	byState := v.WorkersByState()
 	for _, st := range []string{protocol.StateReady, protocol.StateSpawning, protocol.StateRunning, protocol.StateMissing} {
