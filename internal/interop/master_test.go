@@ -5,11 +5,16 @@ package interop
 // The rogue-peer tests are in master_rogue_test.go.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,16 +182,17 @@ func TestMasterWorkerKilled(t *testing.T) {
 }
 
 // TestMasterRestartedMidRun: the glocust master is SIGKILLed mid-run and
-// started again on the same port. The glocust worker rejoins (taken back or
-// registered again) and runs the new master's swarm. The Python worker does
-// what it does under a restarted Python master (see
-// TestMasterRestartPythonReference): it keeps its users, keeps sending
-// heartbeats and stats under its old id and never sends client_ready again.
-// A Python master orphans it (it quits after 60 s without master
-// heartbeats); issue 3 asks the glocust master to take such workers back, so
-// this test requires the Python worker to be taken back: listed by the new
-// master, given its share of the new swarm (Locust's dispatcher's answer for
-// the two workers) and told to quit at the end.
+// started again on the same port. The Python worker does what it does
+// under a restarted Python master (see TestMasterRestartPythonReference):
+// it keeps its users, keeps sending heartbeats and stats under its old id
+// and never sends client_ready again; the glocust worker does the same. A
+// Python master orphans such workers (a Python worker quits after 60 s
+// without master heartbeats); the glocust master takes them back and takes
+// over their test (issue 11): its API shows the test running with the
+// users each worker runs, per class; an edit (POST /swarm) ramps from
+// them to Locust's dispatcher's answer for the two workers; POST /stop
+// stops them (the target stops receiving requests); a new swarm runs on
+// them, and they quit with the master.
 func TestMasterRestartedMidRun(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
@@ -201,19 +207,21 @@ func TestMasterRestartedMidRun(t *testing.T) {
 		n, u := runningUsers(ws)
 		return n == 2 && u == 6
 	})
-	pid := pythonWorkerID(t, pw)
+	pid, gid := pythonWorkerID(t, pw), glocustWorkerID(t, gw)
+	ran := dispatchOracle(t, 6, 10, pid, gid) // what the first master gave each
 	kill(t, m1)
 
 	port2, web2 := webUI(t)
 	m2 := c.glocustMaster("--web-host", "127.0.0.1", "--web-port", port2, "--exit-code-on-error", "0")
 	waitWeb(t, web2, m2)
-	var gid string
-	waitWorkers(t, web2, "both workers back with the new master", 30*time.Second, func(ws []workerInfo) bool {
-		gid = glocustWorkerID(t, gw)
-		p, okP := workerByID(ws, pid)
-		g, okG := workerByID(ws, gid)
-		return len(ws) == 2 && okP && okG && p.State != "missing" && g.State != "missing"
+	waitFor(t, "the new master to take over the test of both workers", 30*time.Second, func() error {
+		return takenOver(web2, ran)
 	})
+	if id := glocustWorkerID(t, gw); id != gid {
+		t.Fatalf("the glocust worker registered again as %s instead of being taken back as %s", id, gid)
+	}
+
+	// Edit: 8 users, from the 6 they run.
 	swarm(t, web2, 8, 10)
 	waitWorkers(t, web2, "8 users on the two workers", 20*time.Second, func(ws []workerInfo) bool {
 		p, okP := workerByID(ws, pid)
@@ -224,6 +232,36 @@ func TestMasterRestartedMidRun(t *testing.T) {
 	waitTarget(t, c.target, "GET /", before, 10*time.Second)
 	waitRequests(t, web2, "the new master to count home requests", 10*time.Second,
 		func(got map[string]int64) bool { return got["home"] > 0 })
+	_, pgot := pythonWorkerCounts(t, pw)
+	if want := dispatchOracle(t, 8, 10, pid, gid)[pid]; !sameCounts(pgot, want) {
+		t.Errorf("after the edit the Python worker runs %v, Locust's dispatcher says %v", pgot, want)
+	}
+
+	// Stop: the workers stop; the target hears no more requests.
+	if err := postStop(web2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the target to stop receiving requests", 20*time.Second, quietFor(c.target, 1500*time.Millisecond))
+	waitWorkers(t, web2, "both workers ready after the stop", 20*time.Second, func(ws []workerInfo) bool {
+		p, okP := workerByID(ws, pid)
+		g, okG := workerByID(ws, gid)
+		return len(ws) == 2 && okP && okG && p.State == "ready" && g.State == "ready"
+	})
+
+	// A new swarm runs on them.
+	stoppedAt := total(c.target)
+	swarm(t, web2, 4, 10)
+	waitWorkers(t, web2, "4 users on the two workers", 20*time.Second, func(ws []workerInfo) bool {
+		p, okP := workerByID(ws, pid)
+		g, okG := workerByID(ws, gid)
+		return okP && okG && p.State == "running" && g.State == "running" && p.UserCount+g.UserCount == 4
+	})
+	waitFor(t, "the new swarm's requests on the target", 10*time.Second, func() error {
+		if n := total(c.target); n <= stoppedAt {
+			return fmt.Errorf("the target has %d requests, as when the workers stopped", n)
+		}
+		return nil
+	})
 	stopMaster(t, m2, 30*time.Second)
 	mustExit(t, gw, 20*time.Second, 0)
 	mustExit(t, pw, 20*time.Second, 0)
@@ -234,13 +272,118 @@ func TestMasterRestartedMidRun(t *testing.T) {
 	if strings.Contains(pout, "Traceback") {
 		t.Errorf("Python worker log has a traceback:\n%s", pout)
 	}
-	_, pgot := pythonWorkerCounts(t, pw)
-	gid, ggot := glocustWorkerFinal(t, gw)
-	checkOracle(t, 8, 10, map[string]map[string]int{pid: pgot, gid: ggot})
+	_, pgot = pythonWorkerCounts(t, pw)
+	_, ggot := glocustWorkerFinal(t, gw)
+	checkOracle(t, 4, 10, map[string]map[string]int{pid: pgot, gid: ggot})
 	for line := range strings.Lines(m2.MustOutput(t)) {
-		if strings.Contains(line, pid) || strings.Contains(line, gid) {
+		if strings.Contains(line, pid) || strings.Contains(line, gid) || strings.Contains(line, "Taking over") {
 			t.Logf("new master: %s", strings.TrimSpace(line))
 		}
+	}
+}
+
+// takenOver checks that a master's API shows the test of the workers in
+// ran (id -> class -> users) as its own: /stats/requests says running,
+// with their users in total and per worker, and /metrics has their users
+// per class.
+func takenOver(web string, ran map[string]map[string]int) error {
+	doc, err := getJSON(web + "/stats/requests")
+	if err != nil {
+		return err
+	}
+	ws, err := masterWorkers(web)
+	if err != nil {
+		return err
+	}
+	want, perClass := 0, map[string]int{}
+	for id, classes := range ran {
+		n := 0
+		for cls, k := range classes {
+			n += k
+			perClass[cls] += k
+		}
+		want += n
+		if w, ok := workerByID(ws, id); !ok || w.State != "running" || w.UserCount != n {
+			return fmt.Errorf("worker %s: %+v (listed %v), want running with %d users", id, w, ok, n)
+		}
+	}
+	if doc["state"] != "running" || doc["user_count"] != float64(want) {
+		return fmt.Errorf("state %v, user_count %v; want running, %d", doc["state"], doc["user_count"], want)
+	}
+	got, err := classUsers(web)
+	if err != nil {
+		return err
+	}
+	if !sameCounts(got, perClass) {
+		return fmt.Errorf("/metrics users per class %v, want %v", got, perClass)
+	}
+	return nil
+}
+
+var classUsersLine = regexp.MustCompile(`(?m)^glocust_class_users\{class="([^"]*)"\} (\S+)$`)
+
+// classUsers reads glocust_class_users from a glocust master's /metrics.
+func classUsers(web string) (map[string]int, error) {
+	resp, err := httpClient.Get(web + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		return nil, fmt.Errorf("GET %s/metrics: %s %v", web, resp.Status, err)
+	}
+	out := map[string]int{}
+	for _, m := range classUsersLine.FindAllStringSubmatch(string(b), -1) {
+		n, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return nil, fmt.Errorf("glocust_class_users %q: %w", m[2], err)
+		}
+		out[m[1]] = int(n)
+	}
+	return out, nil
+}
+
+// postStop calls POST /stop, which returns once the workers stopped (the
+// client allows Locust's stop_timeout + 60 s wait).
+func postStop(web string) error {
+	client := &http.Client{Timeout: 70 * time.Second}
+	resp, err := client.Post(web+"/stop", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return fmt.Errorf("POST /stop: %w", err)
+	}
+	if out["success"] != true || out["message"] != "Test stopped" {
+		return fmt.Errorf("POST /stop: %v", out)
+	}
+	return nil
+}
+
+// total is the number of requests the target has served.
+func total(tg *testenv.Target) int64 {
+	var n int64
+	for _, k := range tg.Counts() {
+		n += k
+	}
+	return n
+}
+
+// quietFor returns a condition, to poll, that holds once the target's
+// request count has not changed for d.
+func quietFor(tg *testenv.Target, d time.Duration) func() error {
+	last, since := int64(-1), time.Time{}
+	return func() error {
+		if n := total(tg); n != last {
+			last, since = n, time.Now()
+		}
+		if held := time.Since(since); held < d {
+			return fmt.Errorf("%d requests served, the last less than %v ago", last, d)
+		}
+		return nil
 	}
 }
 
