@@ -282,6 +282,68 @@ func TestMasterRestartedMidRun(t *testing.T) {
 	}
 }
 
+// TestMasterRestartedHeadless: a master restarted as a headless run
+// (--expect-workers 2 -u 4 -r 10 -t 6s) over two glocust workers that a
+// previous master left running 6 users: it takes over their test, then
+// its own start edits it to -u at -r (the users are not stopped and
+// restarted), and -t counts from that start. At the end the workers quit
+// with Locust's dispatcher's answer for 4 users, and the master exits 0
+// with the requests it counted since the take-over in its CSV.
+func TestMasterRestartedHeadless(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	port1, web1 := webUI(t)
+	m1 := c.glocustMaster("--web-host", "127.0.0.1", "--web-port", port1, "--exit-code-on-error", "0")
+	waitWeb(t, web1, m1)
+	ws := []*testenv.Process{c.glocustWorker(), c.glocustWorker()}
+	waitWorkers(t, web1, "2 workers ready", 30*time.Second, nWorkers(2))
+	swarm(t, web1, 6, 10)
+	waitWorkers(t, web1, "6 users running", 20*time.Second, func(ws []workerInfo) bool {
+		n, u := runningUsers(ws)
+		return n == 2 && u == 6
+	})
+	kill(t, m1)
+
+	csv := filepath.Join(c.dir, "run")
+	port2, _ := webUI(t)
+	m2 := c.glocustMaster("--headless", "--expect-workers", "2", "-u", "4", "-r", "10", "-t", "6s",
+		"--csv", csv, "--exit-code-on-error", "0", "--web-host", "127.0.0.1", "--web-port", port2)
+	mustExit(t, m2, 60*time.Second, 0)
+	got := map[string]map[string]int{}
+	for _, w := range ws {
+		mustExit(t, w, 20*time.Second, 0)
+		id, users := glocustWorkerFinal(t, w)
+		got[id] = users
+		if n := len(glocustNodeLine.FindAllString(w.MustOutput(t), -1)); n != 1 {
+			t.Errorf("worker %s registered again (%d node ids)", id, n)
+		}
+	}
+	checkOracle(t, 4, 10, got)
+
+	// In this order: the take-over, the master's own start, the run time
+	// set, and reached -t after it.
+	out := m2.MustOutput(t)
+	var at [4]time.Time
+	pos := -1
+	for i, line := range []string{"Taking over the running test", "Sending spawn jobs of 4 users", "Run time limit set to 6 seconds", "--run-time limit reached"} {
+		k := strings.Index(out, line)
+		ts, found, err := firstLogLine(out, line)
+		if k <= pos || err != nil || !found {
+			t.Fatalf("master log line %q missing or out of order (%v):\n%s", line, err, out)
+		}
+		pos, at[i] = k, ts
+	}
+	if d := at[3].Sub(at[2]); d < 6*time.Second || d > 8*time.Second {
+		t.Errorf("the run lasted %v from the restarted master's start, want -t (6 s)", d)
+	}
+	counted, served := csvCounts(t, csv+"_stats.csv"), targetByName(c.target)
+	for name, n := range served {
+		if counted[name][0] == 0 || counted[name][0] > n {
+			t.Errorf("%s: the restarted master counted %d requests, the target served %d in all", name, counted[name][0], n)
+		}
+	}
+}
+
 // takenOver checks that a master's API shows the test of the workers in
 // ran (id -> class -> users) as its own: /stats/requests says running,
 // with their users in total and per worker, and /metrics has their users
