@@ -12,7 +12,11 @@
 //
 // Beyond Locust:
 //   - workers that heartbeat and report stats without client_ready (they
-//     ran under a previous master) are taken back instead of orphaned;
+//     ran under a previous master) are taken back instead of orphaned, and
+//     a master with no test of its own takes over theirs: state running,
+//     target the sum of their users, nothing sent to them; Stop stops them,
+//     Start edits the test from the users they run (Dispatcher.Resume), and
+//     joins and leaves re-dispatch as in a test the master started;
 //   - with RebalanceAtSpawnRate a rebalance moves users at the spawn rate
 //     (Locust #2332) instead of all at once;
 //   - frames whose envelope node_id differs from the ZeroMQ identity, and
