@@ -223,11 +223,7 @@ func TestMasterRestartedMidRun(t *testing.T) {
 
 	// Edit: 8 users, from the 6 they run.
 	swarm(t, web2, 8, 10)
-	waitWorkers(t, web2, "8 users on the two workers", 20*time.Second, func(ws []workerInfo) bool {
-		p, okP := workerByID(ws, pid)
-		g, okG := workerByID(ws, gid)
-		return okP && okG && p.State == "running" && g.State == "running" && p.UserCount+g.UserCount == 8
-	})
+	waitWorkers(t, web2, "8 users on the two workers", 20*time.Second, both(pid, gid, "running", 8))
 	before := c.target.Count("GET /")
 	waitTarget(t, c.target, "GET /", before, 10*time.Second)
 	waitRequests(t, web2, "the new master to count home requests", 10*time.Second,
@@ -242,20 +238,12 @@ func TestMasterRestartedMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the target to stop receiving requests", 20*time.Second, quietFor(c.target, 1500*time.Millisecond))
-	waitWorkers(t, web2, "both workers ready after the stop", 20*time.Second, func(ws []workerInfo) bool {
-		p, okP := workerByID(ws, pid)
-		g, okG := workerByID(ws, gid)
-		return len(ws) == 2 && okP && okG && p.State == "ready" && g.State == "ready"
-	})
+	waitWorkers(t, web2, "both workers ready after the stop", 20*time.Second, both(pid, gid, "ready", 0))
 
 	// A new swarm runs on them.
 	stoppedAt := total(c.target)
 	swarm(t, web2, 4, 10)
-	waitWorkers(t, web2, "4 users on the two workers", 20*time.Second, func(ws []workerInfo) bool {
-		p, okP := workerByID(ws, pid)
-		g, okG := workerByID(ws, gid)
-		return okP && okG && p.State == "running" && g.State == "running" && p.UserCount+g.UserCount == 4
-	})
+	waitWorkers(t, web2, "4 users on the two workers", 20*time.Second, both(pid, gid, "running", 4))
 	waitFor(t, "the new swarm's requests on the target", 10*time.Second, func() error {
 		if n := total(c.target); n <= stoppedAt {
 			return fmt.Errorf("the target has %d requests, as when the workers stopped", n)
@@ -341,6 +329,16 @@ func TestMasterRestartedHeadless(t *testing.T) {
 		if counted[name][0] == 0 || counted[name][0] > n {
 			t.Errorf("%s: the restarted master counted %d requests, the target served %d in all", name, counted[name][0], n)
 		}
+	}
+}
+
+// both accepts a workers list of exactly the workers a and b, both in
+// state, with users users together.
+func both(a, b, state string, users int) func([]workerInfo) bool {
+	return func(ws []workerInfo) bool {
+		wa, okA := workerByID(ws, a)
+		wb, okB := workerByID(ws, b)
+		return len(ws) == 2 && okA && okB && wa.State == state && wb.State == state && wa.UserCount+wb.UserCount == users
 	}
 }
 
