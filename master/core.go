@@ -367,7 +367,7 @@ func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
 // own adopts the run of a worker that has users (adopt); further such
 // workers add their users to the adopted run's target. In a run the
 // master started, a taken-back worker is a join (its users are
-// re-dispatched); while the master stops, it is told to stop too.
+// re-dispatched); while the master stops or quits, it is told to as well.
 func (c *core) takeBack(id string, cand *candidate, cc []protocol.ClassCount, now time.Time) *worker {
 	delete(c.candidates, id)
 	w := &worker{id: id, state: cand.state, heartbeat: HeartbeatLiveness, cpu: cand.cpu, mem: cand.mem, takenBack: true}
@@ -395,6 +395,9 @@ func (c *core) takeBack(id string, cand *candidate, cc []protocol.ClassCount, no
 			c.disp = nil
 			c.start(c.target, c.rate)
 		}
+	case c.quitting:
+		c.out(id, &protocol.Quit{})
+		c.quitWait[id] = true
 	case w.users > 0 && c.state == StateStopping:
 		c.out(id, &protocol.Stop{})
 	default:

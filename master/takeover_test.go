@@ -291,6 +291,16 @@ func TestTakeBackWithoutTakeOver(t *testing.T) {
 	if !slices.Equal(stops, []string{"h_b"}) || h.c.state != StateStopping {
 		t.Errorf("taken back while stopping: stops sent to %v, state %s", stops, h.c.state)
 	}
+
+	// While quitting: told to quit, and waited for.
+	h.c.quit(h.now)
+	h.take()
+	h.recv("h_c", hb(protocol.StateRunning))
+	h.recv("h_c", &protocol.Stats{UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 1}}})
+	out := h.take()
+	if len(out) != 2 || out[1].peer != "h_c" || out[1].p.MessageType() != protocol.TypeQuit || !h.c.quitWait["h_c"] {
+		t.Errorf("taken back while quitting: sent %v, waited for %v", out, h.c.quitWait)
+	}
 }
 
 // TestTakeOverLive: the same through the Master, its transport and its
