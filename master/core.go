@@ -417,8 +417,12 @@ const maxAdoptedUsers = 1 << 22
 
 // adopt makes the run of w, a taken-back worker with users, this master's
 // run: state running (its ramp-up is over), target w's users. Nothing is
-// sent: the workers keep running what they run. The stats are kept.
+// sent: the workers keep running what they run. The stats are kept; what
+// is left of a dispatch of the master's last test (one that ended without
+// a stop) is not.
 func (c *core) adopt(w *worker, users int, now time.Time) {
+	c.disp, c.lastSent, c.gradual = nil, nil, nil
+	c.dispatching, c.waitingReports, c.pendingRebalance = false, false, false
 	c.adopted = true
 	c.target, c.rate = users, adoptedSpawnRate
 	c.spawningCompleted = true

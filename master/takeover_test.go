@@ -253,6 +253,28 @@ func TestTakeOverJoinsAndLeaves(t *testing.T) {
 	if got, want := running(a), mustFresh(t, []string{a.id}, h.c.cfg.Classes, 12); !maps.EqualFunc(got, want, maps.Equal) {
 		t.Errorf("after a quit: %v, want %v", got, want)
 	}
+
+	// The master's own test ended without a stop (its only worker sent
+	// client_stopped): a test taken over then starts from its own users,
+	// not from what is left of the old dispatch.
+	h = newHarness(t, nil)
+	a, b, c = newSimWorker("h_a"), newSimWorker("h_b"), newSimWorker("h_c")
+	h.recv(a.id, &protocol.ClientReady{Version: LocustVersion})
+	if err := h.c.swarm(7, 100); err != nil {
+		t.Fatal(err)
+	}
+	h.ramp(5*time.Second, a)
+	h.recv(a.id, &protocol.ClientStopped{})
+	if h.c.state != StateStopped {
+		t.Fatalf("state %s after the last worker stopped, want stopped", h.c.state)
+	}
+	b.counts = map[string]int64{"A": 3, "B": 1}
+	takeBack(h, b)
+	h.recv(c.id, &protocol.ClientReady{Version: LocustVersion})
+	h.ramp(5*time.Second, b, c)
+	if got, want := running(b, c), mustFresh(t, []string{b.id, c.id}, h.c.cfg.Classes, 4); !maps.EqualFunc(got, want, maps.Equal) {
+		t.Errorf("after a join: %v, want %v", got, want)
+	}
 }
 
 // TestTakeBackWithoutTakeOver: a worker taken back with no users, or with
