@@ -56,6 +56,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		config.WriteVersion(stdout)
 		return 0
 	}
+	_, probes := asChild(opts, env)
 	logOut := stderr
 	if opts.LogFile != "" {
 		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -82,9 +83,11 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	switch opts.Mode() {
-	case config.ModeWorker:
-		return runWorker(ctx, opts, log, logs)
+	switch {
+	case opts.Mode() == config.ModeWorker && opts.Processes != 0:
+		return runWorkerProcesses(ctx, opts, args, env, log)
+	case opts.Mode() == config.ModeWorker:
+		return runWorker(ctx, opts, log, logs, probes)
 	default:
 		return runMaster(ctx, opts, env, log, logs, stdout)
 	}
@@ -157,7 +160,9 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	return classes, host, nil
 }
 
-func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring) int {
+// runWorker runs one worker. With probes and --web-port it serves the
+// worker probes.
+func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring, probes bool) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
@@ -172,7 +177,7 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 		worker.WithWaitAfterStop(opts.WorkerWaitBeforeReady),
 	)
 	defer runner.Close()
-	if opts.IsSet("web-port") {
+	if probes && opts.IsSet("web-port") {
 		// The worker's probes (glocust's addition). A port that cannot be
 		// bound is not fatal: the worker still serves its master, and a
 		// failing probe says what is wrong.
