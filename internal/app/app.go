@@ -87,9 +87,9 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	case opts.Mode() == config.ModeWorker && opts.Processes != 0:
 		return runWorkerProcesses(ctx, opts, args, env, log)
 	case opts.Mode() == config.ModeWorker:
-		return runWorker(ctx, opts, log, logs, probes)
+		return runWorker(ctx, opts, log, logs, probes, stderr)
 	default:
-		return runMaster(ctx, opts, env, log, logs, stdout)
+		return runMaster(ctx, opts, env, log, logs, stdout, stderr)
 	}
 }
 
@@ -161,8 +161,9 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 }
 
 // runWorker runs one worker. With probes and --web-port it serves the
-// worker probes.
-func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring, probes bool) int {
+// worker probes; the uncorrected table of --latency-correction goes to
+// tables.
+func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring, probes bool, tables io.Writer) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
@@ -193,7 +194,7 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 	err = w.Run(ctx)
 	if raw != nil {
 		now := time.Now()
-		raw.print(os.Stdout, now)
+		raw.print(tables, now)
 		if err := raw.writeCSV(opts.CSVPrefix, now); err != nil {
 			log.Error("writing the uncorrected CSV", "err", err)
 		}

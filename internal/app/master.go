@@ -37,8 +37,9 @@ const (
 // modes: both are a master; standalone adds one in-process worker over an
 // in-memory ROUTER, --processes starts glocust --worker children. opts was
 // validated by config.Parse (--master with --processes, --autoquit without
-// --autostart, --processes below -1 are rejected there).
-func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout io.Writer) int {
+// --autostart, --processes below -1 are rejected there). The console
+// tables go to tables, the --json report to stdout.
+func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout, tables io.Writer) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
@@ -105,7 +106,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		defer kids.stop()
 	}
 
-	out := newOutputs(opts, log, stdout)
+	out := newOutputs(opts, log, stdout, tables)
 	out.raw = raw
 	if err := out.open(); err != nil {
 		log.Error(err.Error())
@@ -400,17 +401,21 @@ func (c *control) waitForWorkers(ctx context.Context, n int) error {
 	return err
 }
 
-// outputs writes the console table, CSV files, HTML and JSON.
+// outputs writes the console table, CSV files, HTML and JSON. As in
+// Locust, only the --json report goes to stdout: the console tables are
+// log output (Locust's locust.stats_logger writes them to stderr, even
+// with --logfile), so "--headless --json | jq" reads the JSON alone.
 type outputs struct {
 	opts   *config.Options
 	log    *slog.Logger
-	stdout io.Writer
+	stdout io.Writer // --json
+	tables io.Writer // the console tables: stderr
 	csv    *report.CSVFiles
 	raw    *uncorrected // with --latency-correction in standalone mode
 }
 
-func newOutputs(opts *config.Options, log *slog.Logger, stdout io.Writer) *outputs {
-	return &outputs{opts: opts, log: log, stdout: stdout}
+func newOutputs(opts *config.Options, log *slog.Logger, stdout, tables io.Writer) *outputs {
+	return &outputs{opts: opts, log: log, stdout: stdout, tables: tables}
 }
 
 func (o *outputs) open() error {
@@ -453,7 +458,7 @@ func (o *outputs) startPeriodic(m *master.Master) func() {
 	}
 	if !o.opts.OnlySummary && (o.opts.PrintStats || o.opts.Headless) {
 		every(consoleStatsInterval, func() {
-			m.Do(func(v *master.View) { report.PrintStats(o.stdout, v.Stats(), time.Now(), true) })
+			m.Do(func(v *master.View) { report.PrintStats(o.tables, v.Stats(), time.Now(), true) })
 		})
 	}
 	if o.csv != nil {
@@ -490,10 +495,10 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			o.writeJSONFile(v)
 		} else {
 			now := time.Now()
-			report.PrintStats(o.stdout, v.Stats(), now, false)
-			report.PrintPercentiles(o.stdout, v.Stats())
-			report.PrintErrors(o.stdout, v.Stats())
-			o.raw.print(o.stdout, now)
+			report.PrintStats(o.tables, v.Stats(), now, false)
+			report.PrintPercentiles(o.tables, v.Stats())
+			report.PrintErrors(o.tables, v.Stats())
+			o.raw.print(o.tables, now)
 		}
 		if o.csv != nil {
 			if err := o.raw.writeCSV(o.csv.Prefix(), time.Now()); err != nil {

@@ -20,14 +20,16 @@ var allSpawnedLine = regexp.MustCompile(`All users spawned: (\{[^}]*\}) \((\d+) 
 // TestProcesses: --processes 3 starts three glocust workers under this
 // process's master, which waits for all three before it starts (Locust
 // sets --expect-workers to the process count) and gives each 4 of the 12
-// users; the counts match the target.
+// users. With --json the JSON report is all there is on stdout (the
+// tables and logs go to stderr), so it parses; the counts match the
+// target.
 func TestProcesses(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
 	csv := filepath.Join(c.dir, "procs")
-	p := testenv.Start(t, testenv.Command{Path: c.glocust, Dir: c.dir, Args: []string{
+	p := testenv.Start(t, testenv.Command{Path: c.glocust, Dir: c.dir, SeparateStdout: true, Args: []string{
 		"-f", testdata(t, "scenario.yaml"), "--processes", "3", "--headless", "-u", "12", "-r", "12", "-t", "5s",
-		"--csv", csv, "--exit-code-on-error", "0", "-H", c.target.URL,
+		"--json", "--csv", csv, "--exit-code-on-error", "0", "-H", c.target.URL,
 		"--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--web-port", strconv.Itoa(testenv.FreePort(t))}})
 	mustExit(t, p, 60*time.Second, 0)
 	out := p.MustOutput(t)
@@ -63,7 +65,36 @@ func TestProcesses(t *testing.T) {
 		t.Errorf("the workers ran %v together, the master dispatched %v", perClass, want)
 	}
 
+	stdout, err := p.Stdout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkJSONReport(stdout); err != nil {
+		t.Errorf("stdout: %v", err)
+	}
 	checkCountsMatchTarget(t, csv+"_stats.csv", c.target)
+}
+
+// checkJSONReport checks that b is exactly one --json report: a JSON array
+// of stats entries with a name and a method (encoding/json refuses
+// anything after the value).
+func checkJSONReport(b []byte) error {
+	var entries []map[string]any
+	if err := json.Unmarshal(b, &entries); err != nil {
+		return fmt.Errorf("not one JSON value: %v\n%s", err, b)
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("no stats entries: %s", b)
+	}
+	for _, e := range entries {
+		if _, ok := e["name"].(string); !ok {
+			return fmt.Errorf("entry without a name: %v", e)
+		}
+		if _, ok := e["method"].(string); !ok {
+			return fmt.Errorf("entry without a method: %v", e)
+		}
+	}
+	return nil
 }
 
 // TestWorkerProcesses: glocust --worker --processes 2 under a real Locust
