@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,14 +49,7 @@ func TestUnknownClass(t *testing.T) {
 			waitTarget(t, c.target, "GET /", 5, 20*time.Second)
 			// After a stop and the worker's client_ready, whatever it sent
 			// during the run has reached the master.
-			resp, err := httpClient.Post(web+"/stop", "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("/stop: %s", resp.Status)
-			}
+			stopSwarm(t, web)
 			waitWorkers(t, web, "the worker ready again", 20*time.Second, func(ws []workerInfo) bool {
 				return len(ws) == 1 && ws[0].State == "ready" && ws[0].UserCount == 0
 			})

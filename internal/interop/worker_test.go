@@ -302,6 +302,20 @@ func waitTarget(t *testing.T, tg *testenv.Target, key string, n int64, timeout t
 		func() (int64, error) { return tg.Count(key), nil }, func(got int64) bool { return got > n })
 }
 
+// stopSwarm stops the test through the master's POST /stop (Locust 2.47
+// serves /stop on POST, older versions on GET).
+func stopSwarm(t *testing.T, web string) {
+	t.Helper()
+	resp, err := httpClient.Post(web+"/stop", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/stop: %s", resp.Status)
+	}
+}
+
 func swarm(t *testing.T, web string, users int, rate float64) {
 	t.Helper()
 	swarmForm(t, web, url.Values{"user_count": {strconv.Itoa(users)}, "spawn_rate": {strconv.FormatFloat(rate, 'f', -1, 64)}})
@@ -323,15 +337,7 @@ func TestStopThenSwarmAgain(t *testing.T) {
 	waitWorkers(t, web, "6 users running", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "running" && ws[0].UserCount == 6
 	})
-	// Locust 2.47 serves /stop on POST (older versions on GET).
-	resp, err := httpClient.Post(web+"/stop", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("/stop: %s", resp.Status)
-	}
+	stopSwarm(t, web)
 	waitWorkers(t, web, "worker ready again", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "ready" && ws[0].UserCount == 0
 	})
