@@ -99,7 +99,8 @@ func checkJSONReport(b []byte) error {
 
 // TestWorkerProcesses: glocust --worker --processes 2 under a real Locust
 // master registers two workers, as Locust's does, and each runs half the
-// users. SIGTERM to the parent makes both children send their final stats
+// users, and the first alone serves the probes of --web-port. SIGTERM to
+// the parent makes both children send their final stats
 // and quit (the master's totals then equal the target's); when the parent
 // is SIGKILLed, its children still quit.
 func TestWorkerProcesses(t *testing.T) {
@@ -108,8 +109,14 @@ func TestWorkerProcesses(t *testing.T) {
 	webPort, web := webUI(t)
 	m := c.master("--web-host", "127.0.0.1", "--web-port", webPort)
 	waitWeb(t, web, m)
-	w := c.glocustWorker("--processes", "2")
+	hp := testenv.FreePort(t)
+	w := c.glocustWorker("--processes", "2", "--web-host", "127.0.0.1", "--web-port", strconv.Itoa(hp))
 	waitWorkers(t, web, "two workers from one --worker --processes 2", 20*time.Second, nWorkers(2))
+	// One child serves the probes; the other does not try the same port.
+	waitUntil(t, "the first child's /readyz", 10*time.Second, httpStatus(fmt.Sprintf("http://127.0.0.1:%d/readyz", hp)), is200)
+	if n := strings.Count(w.MustOutput(t), "worker health endpoint"); n != 1 {
+		t.Errorf("%d children tried to serve the probes, want 1:\n%s", n, w.MustOutput(t))
+	}
 	swarm(t, web, 6, 10)
 	waitWorkers(t, web, "3 users running on each", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 2 && ws[0].UserCount == 3 && ws[1].UserCount == 3

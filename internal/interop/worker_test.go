@@ -421,6 +421,21 @@ func TestWorkerSIGTERM(t *testing.T) {
 	cleanMasterLog(t, m)
 }
 
+// httpStatus returns a function that GETs url and returns the status code.
+func httpStatus(url string) func() (int, error) {
+	return func() (int, error) {
+		resp, err := httpClient.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+}
+
+// is200 accepts an HTTP status 200.
+func is200(code int) bool { return code == http.StatusOK }
+
 // TestWorkerHealthEndpoints: with --web-port a worker serves /healthz at
 // once and /readyz only once a (real Locust) master has acknowledged it.
 func TestWorkerHealthEndpoints(t *testing.T) {
@@ -429,17 +444,7 @@ func TestWorkerHealthEndpoints(t *testing.T) {
 	hp := testenv.FreePort(t)
 	health := fmt.Sprintf("http://127.0.0.1:%d", hp)
 	w := c.glocustWorker("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(hp))
-	status := func(path string) func() (int, error) {
-		return func() (int, error) {
-			resp, err := httpClient.Get(health + path)
-			if err != nil {
-				return 0, err
-			}
-			resp.Body.Close()
-			return resp.StatusCode, nil
-		}
-	}
-	is200 := func(code int) bool { return code == http.StatusOK }
+	status := func(path string) func() (int, error) { return httpStatus(health + path) }
 	waitUntil(t, "/healthz", 10*time.Second, status("/healthz"), is200)
 	if got, err := status("/readyz")(); err != nil || got != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz before any master: %d, %v; want 503", got, err)
