@@ -168,7 +168,8 @@ func (r *Runner) SetStopTimeout(d time.Duration) {
 
 // Apply sets absolute per-class user targets, starting or stopping users at
 // once (the master paces the ramp). Classes not listed keep their users.
-// Unknown class names are logged and ignored. Stopping removes the newest
+// Unknown class names are ignored (logged at debug level: a worker reports
+// them to its master once, not at every spawn). Stopping removes the newest
 // users of a class first, with the current stop timeout. Apply does not wait
 // for stopped users to exit.
 func (r *Runner) Apply(targets []protocol.ClassCount) {
@@ -180,7 +181,7 @@ func (r *Runner) Apply(targets []protocol.ClassCount) {
 	for _, t := range targets {
 		cr := r.classes[t.Class]
 		if cr == nil {
-			r.log.Warn("scenario: ignoring unknown user class", "class", t.Class, "count", t.Count)
+			r.log.Debug("scenario: ignoring unknown user class", "class", t.Class, "count", t.Count)
 			continue
 		}
 		n := max(int(t.Count), 0)

@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,12 +113,51 @@ func (l *loop) spawn(m *protocol.Spawn) {
 	w.users.SetHost(host)
 	if st := w.State(); st != protocol.StateRunning && st != protocol.StateSpawning {
 		w.stats.Reset(w.now()) // a new test starts: Locust clears stats here
+		clear(w.unknownReported)
 		w.filterTags(m.ParsedOptions)
 	}
 	w.setState(protocol.StateSpawning)
+	w.reportUnknownClasses(m.UserClassesCount)
 	w.users.Apply(m.UserClassesCount)
 	l.send(&protocol.SpawningComplete{UserClassesCount: w.users.Counts(), UserCount: w.users.UserCount()})
 	w.setState(protocol.StateRunning)
+}
+
+// reportUnknownClasses reports each class of a spawn that the worker's
+// users lack (a Python locustfile and its YAML twin that drifted apart) as
+// an error in the worker's log, which reaches the master's /logs, and as
+// an exception message, which the master shows with its exceptions and
+// counts in its exit code. Each class is reported once per test, not once
+// per spawn message. The known classes still run. A Locust worker fails
+// the whole spawn instead, with a KeyError that only its own log shows.
+func (w *Worker) reportUnknownClasses(targets []protocol.ClassCount) {
+	var known []string
+	for _, t := range targets {
+		if w.unknownReported[t.Class] {
+			continue
+		}
+		if known == nil {
+			for _, c := range w.users.Counts() {
+				known = append(known, c.Class)
+			}
+		}
+		if slices.Contains(known, t.Class) {
+			continue
+		}
+		if w.unknownReported == nil {
+			w.unknownReported = map[string]bool{}
+		}
+		w.unknownReported[t.Class] = true
+		have := strings.Join(known, ", ")
+		if have == "" {
+			have = "none"
+		}
+		msg := fmt.Sprintf("Unknown user class %q in the master's spawn message: this worker's scenario has %s; it runs no %s users",
+			t.Class, have, t.Class)
+		w.log.Error(msg)
+		// The master groups exceptions by traceback: one per class.
+		w.ReportException(msg, fmt.Sprintf("glocust worker: spawn message with user class %q, not in the worker's scenario (%s)\n", t.Class, have))
+	}
 }
 
 // stop stops the users in the background (heartbeats go on), then the loop

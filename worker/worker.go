@@ -38,6 +38,9 @@ const (
 )
 
 // Users is what the worker needs from the user runtime (scenario.Runner).
+// Counts lists every class the runtime can run, zeros included: a class
+// of a spawn message that it does not list is unknown, and the worker
+// reports it to the master as an exception.
 type Users interface {
 	SetHost(host string)
 	Apply(targets []protocol.ClassCount)
@@ -186,6 +189,9 @@ type Worker struct {
 	stopTimeout                       time.Duration
 	lastSpawn                         float64
 	droppedExceptions, sentExceptions int64
+	// unknownReported holds the classes of this test's spawns that users
+	// lacks, each reported to the master once (owned by Run's goroutine).
+	unknownReported map[string]bool
 }
 
 // New returns a worker that will connect to tcp://host:port.

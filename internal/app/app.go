@@ -56,6 +56,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		config.WriteVersion(stdout)
 		return 0
 	}
+	_, probes := asChild(opts, env)
 	logOut := stderr
 	if opts.LogFile != "" {
 		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -82,11 +83,13 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	switch opts.Mode() {
-	case config.ModeWorker:
-		return runWorker(ctx, opts, log, logs)
+	switch {
+	case opts.Mode() == config.ModeWorker && opts.Processes != 0:
+		return runWorkerProcesses(ctx, opts, args, env, log)
+	case opts.Mode() == config.ModeWorker:
+		return runWorker(ctx, opts, log, logs, probes, stderr)
 	default:
-		return runMaster(ctx, opts, env, log, logs, stdout)
+		return runMaster(ctx, opts, env, log, logs, stdout, stderr)
 	}
 }
 
@@ -157,7 +160,10 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	return classes, host, nil
 }
 
-func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring) int {
+// runWorker runs one worker. With probes and --web-port it serves the
+// worker probes; the uncorrected table of --latency-correction goes to
+// tables.
+func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring, probes bool, tables io.Writer) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
@@ -172,7 +178,7 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 		worker.WithWaitAfterStop(opts.WorkerWaitBeforeReady),
 	)
 	defer runner.Close()
-	if opts.IsSet("web-port") {
+	if probes && opts.IsSet("web-port") {
 		// The worker's probes (glocust's addition). A port that cannot be
 		// bound is not fatal: the worker still serves its master, and a
 		// failing probe says what is wrong.
@@ -188,7 +194,7 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 	err = w.Run(ctx)
 	if raw != nil {
 		now := time.Now()
-		raw.print(os.Stdout, now)
+		raw.print(tables, now)
 		if err := raw.writeCSV(opts.CSVPrefix, now); err != nil {
 			log.Error("writing the uncorrected CSV", "err", err)
 		}

@@ -48,8 +48,8 @@ users:
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "uncorrected") {
-		t.Errorf("the summary does not show the uncorrected table:\n%s", out.String())
+	if !strings.Contains(errb.String(), "uncorrected") || out.Len() != 0 {
+		t.Errorf("the summary on stderr does not show the uncorrected table, or stdout is not empty:\n%s\nstdout:\n%s", errb.String(), out.String())
 	}
 	corr, raw := aggregatedRow(t, prefix+"_stats.csv"), aggregatedRow(t, prefix+"_stats_uncorrected.csv")
 	if corr["Request Count"] != raw["Request Count"] || corr["Request Count"] == "0" {

@@ -10,9 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,16 +35,24 @@ const (
 
 // runMaster runs the master (--master, or --processes) and standalone
 // modes: both are a master; standalone adds one in-process worker over an
-// in-memory ROUTER, --processes forks glocust --worker children. opts was
+// in-memory ROUTER, --processes starts glocust --worker children. opts was
 // validated by config.Parse (--master with --processes, --autoquit without
-// --autostart, --processes below -1 are rejected there).
-func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout io.Writer) int {
+// --autostart, --processes below -1 are rejected there). The console
+// tables go to tables, the --json report to stdout.
+func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout, tables io.Writer) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
 	}
 	standalone := opts.Mode() == config.ModeStandalone
+	if opts.Processes != 0 {
+		// As Locust's main(): this process is the master of its N children
+		// and expects all of them (-1 is resolved here too, so the
+		// parsed_options sent to workers say what was run).
+		n := processCount(opts.Processes)
+		opts.Processes, opts.ExpectWorkers, opts.Master = n, n, true
+	}
 	log.Info("Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)")
 
 	var tr zmq.Transport
@@ -81,6 +87,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	var wg sync.WaitGroup
 	workerCtx, stopWorkers := context.WithCancel(context.Background())
 	defer func() { stopWorkers(); wg.Wait() }()
+	var kids *children
 	switch {
 	case standalone:
 		// One in-process worker: its runner already runs every user on its
@@ -88,19 +95,18 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		wg.Add(1)
 		go func() { defer wg.Done(); runInprocWorker(workerCtx, inproc, classes, host, opts, raw, log) }()
 	case opts.Processes != 0:
-		n := opts.Processes // config rejects counts below -1
-		if n == -1 {
-			n = runtime.NumCPU()
-		}
 		_, port, _ := net.SplitHostPort(router.Addr())
-		if err := startChildren(workerCtx, &wg, n, port, opts, env, log); err != nil {
+		kids, err = startChildren(opts.Processes, masterChildArgs(opts, port), masterChildEnv(env), false, log)
+		if err != nil {
 			log.Error(err.Error())
 			m.Quit()
 			return 1
 		}
+		// Runs after m.Quit on every path below: the children got quit.
+		defer kids.stop()
 	}
 
-	out := newOutputs(opts, log, stdout)
+	out := newOutputs(opts, log, stdout, tables)
 	out.raw = raw
 	if err := out.open(); err != nil {
 		log.Error(err.Error())
@@ -113,6 +119,9 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	defer stopWeb()
 
 	ctl := &control{m: m, opts: opts, log: log, web: web}
+	if kids != nil {
+		ctl.childExited = kids.exited()
+	}
 	code := ctl.run(ctx, standalone)
 	stopPeriodic()
 	m.Quit()
@@ -122,6 +131,11 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	stopWorkers()
 	wg.Wait()
+	if kids != nil {
+		if c := kids.stop(); c > 1 {
+			log.Error(fmt.Sprintf("Bad response code from worker children: %d", c))
+		}
+	}
 	return out.finish(m, code)
 }
 
@@ -235,52 +249,6 @@ func runInprocWorker(ctx context.Context, r *zmq.InprocRouter, classes []*scenar
 	}
 }
 
-// startChildren forks n "glocust --worker" processes of this executable.
-func startChildren(ctx context.Context, wg *sync.WaitGroup, n int, port string, opts *config.Options, env []string, log *slog.Logger) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("--processes: %w", err)
-	}
-	var childEnv []string
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "LOCUST_MODE_MASTER=") || strings.HasPrefix(kv, "LOCUST_PROCESSES=") ||
-			strings.HasPrefix(kv, "LOCUST_MASTER_NODE_") || strings.HasPrefix(kv, "LOCUST_RUN_TIME=") ||
-			strings.HasPrefix(kv, "LOCUST_HTML=") || strings.HasPrefix(kv, "LOCUST_CSV") || strings.HasPrefix(kv, "LOCUST_HEADLESS=") {
-			continue
-		}
-		childEnv = append(childEnv, kv)
-	}
-	args := []string{"--worker", "--master-host", "127.0.0.1", "--master-port", port, "-L", opts.LogLevel}
-	if opts.LatencyCorrection {
-		args = append(args, "--latency-correction")
-	}
-	if opts.Locustfile != "" {
-		args = append(args, "-f", opts.Locustfile)
-	}
-	if opts.LogFile != "" {
-		args = append(args, "--logfile", opts.LogFile)
-	}
-	if opts.ResetStats {
-		args = append(args, "--reset-stats")
-	}
-	args = append(args, opts.UserClasses...)
-	for i := 0; i < n; i++ {
-		cmd := exec.CommandContext(ctx, exe, args...)
-		cmd.Env = childEnv
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		cmd.SysProcAttr = childProcAttr()
-		cmd.WaitDelay = 5 * time.Second
-		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("--processes: start worker %d: %w", i, err)
-		}
-		log.Debug(fmt.Sprintf("Started child worker with pid #%d", cmd.Process.Pid))
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = cmd.Wait() }()
-	}
-	return nil
-}
-
 // webHost is --web-host as net.Listen takes it: Locust's "*" (all
 // interfaces) is "".
 func webHost(opts *config.Options) string {
@@ -341,6 +309,9 @@ type control struct {
 	opts *config.Options
 	log  *slog.Logger
 	web  *master.Web
+	// childExited is closed when a --processes child has exited (nil
+	// without --processes).
+	childExited <-chan struct{}
 }
 
 func (c *control) run(ctx context.Context, standalone bool) int {
@@ -350,10 +321,7 @@ func (c *control) run(ctx context.Context, standalone bool) int {
 		if standalone {
 			expect = 1
 		}
-		wctx, cancel := context.WithCancel(ctx)
-		err := c.m.WaitForWorkers(wctx, expect, o.ExpectWorkersMaxWait)
-		cancel()
-		if err != nil {
+		if err := c.waitForWorkers(ctx, expect); err != nil {
 			if ctx.Err() != nil {
 				c.log.Info("Got SIGTERM signal")
 				return -1
@@ -410,17 +378,44 @@ func (c *control) run(ctx context.Context, standalone bool) int {
 	}
 }
 
-// outputs writes the console table, CSV files, HTML and JSON.
+// waitForWorkers waits for n ready workers as Locust's headless and
+// autostart runs do. Where Locust would wait for ever, glocust gives up
+// when one of its --processes children exits first: it is not coming.
+func (c *control) waitForWorkers(ctx context.Context, n int) error {
+	wctx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-c.childExited:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	err := c.m.WaitForWorkers(wctx, n, c.opts.ExpectWorkersMaxWait)
+	cancel()
+	<-watched
+	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		c.log.Error(fmt.Sprintf("A worker process exited before all %d were ready", n))
+	}
+	return err
+}
+
+// outputs writes the console table, CSV files, HTML and JSON. As in
+// Locust, only the --json report goes to stdout: the console tables are
+// log output (Locust's locust.stats_logger writes them to stderr, even
+// with --logfile), so "--headless --json | jq" reads the JSON alone.
 type outputs struct {
 	opts   *config.Options
 	log    *slog.Logger
-	stdout io.Writer
+	stdout io.Writer // --json
+	tables io.Writer // the console tables: stderr
 	csv    *report.CSVFiles
 	raw    *uncorrected // with --latency-correction in standalone mode
 }
 
-func newOutputs(opts *config.Options, log *slog.Logger, stdout io.Writer) *outputs {
-	return &outputs{opts: opts, log: log, stdout: stdout}
+func newOutputs(opts *config.Options, log *slog.Logger, stdout, tables io.Writer) *outputs {
+	return &outputs{opts: opts, log: log, stdout: stdout, tables: tables}
 }
 
 func (o *outputs) open() error {
@@ -463,7 +458,7 @@ func (o *outputs) startPeriodic(m *master.Master) func() {
 	}
 	if !o.opts.OnlySummary && (o.opts.PrintStats || o.opts.Headless) {
 		every(consoleStatsInterval, func() {
-			m.Do(func(v *master.View) { report.PrintStats(o.stdout, v.Stats(), time.Now(), true) })
+			m.Do(func(v *master.View) { report.PrintStats(o.tables, v.Stats(), time.Now(), true) })
 		})
 	}
 	if o.csv != nil {
@@ -500,10 +495,10 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			o.writeJSONFile(v)
 		} else {
 			now := time.Now()
-			report.PrintStats(o.stdout, v.Stats(), now, false)
-			report.PrintPercentiles(o.stdout, v.Stats())
-			report.PrintErrors(o.stdout, v.Stats())
-			o.raw.print(o.stdout, now)
+			report.PrintStats(o.tables, v.Stats(), now, false)
+			report.PrintPercentiles(o.tables, v.Stats())
+			report.PrintErrors(o.tables, v.Stats())
+			o.raw.print(o.tables, now)
 		}
 		if o.csv != nil {
 			if err := o.raw.writeCSV(o.csv.Prefix(), time.Now()); err != nil {

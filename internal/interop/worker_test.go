@@ -302,6 +302,20 @@ func waitTarget(t *testing.T, tg *testenv.Target, key string, n int64, timeout t
 		func() (int64, error) { return tg.Count(key), nil }, func(got int64) bool { return got > n })
 }
 
+// stopSwarm stops the test through the master's POST /stop (Locust 2.47
+// serves /stop on POST, older versions on GET).
+func stopSwarm(t *testing.T, web string) {
+	t.Helper()
+	resp, err := httpClient.Post(web+"/stop", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/stop: %s", resp.Status)
+	}
+}
+
 func swarm(t *testing.T, web string, users int, rate float64) {
 	t.Helper()
 	swarmForm(t, web, url.Values{"user_count": {strconv.Itoa(users)}, "spawn_rate": {strconv.FormatFloat(rate, 'f', -1, 64)}})
@@ -323,15 +337,7 @@ func TestStopThenSwarmAgain(t *testing.T) {
 	waitWorkers(t, web, "6 users running", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "running" && ws[0].UserCount == 6
 	})
-	// Locust 2.47 serves /stop on POST (older versions on GET).
-	resp, err := httpClient.Post(web+"/stop", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("/stop: %s", resp.Status)
-	}
+	stopSwarm(t, web)
 	waitWorkers(t, web, "worker ready again", 20*time.Second, func(ws []workerInfo) bool {
 		return len(ws) == 1 && ws[0].State == "ready" && ws[0].UserCount == 0
 	})
@@ -415,6 +421,21 @@ func TestWorkerSIGTERM(t *testing.T) {
 	cleanMasterLog(t, m)
 }
 
+// httpStatus returns a function that GETs url and returns the status code.
+func httpStatus(url string) func() (int, error) {
+	return func() (int, error) {
+		resp, err := httpClient.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+}
+
+// is200 accepts an HTTP status 200.
+func is200(code int) bool { return code == http.StatusOK }
+
 // TestWorkerHealthEndpoints: with --web-port a worker serves /healthz at
 // once and /readyz only once a (real Locust) master has acknowledged it.
 func TestWorkerHealthEndpoints(t *testing.T) {
@@ -423,17 +444,7 @@ func TestWorkerHealthEndpoints(t *testing.T) {
 	hp := testenv.FreePort(t)
 	health := fmt.Sprintf("http://127.0.0.1:%d", hp)
 	w := c.glocustWorker("--web-host", "127.0.0.1", "--web-port", strconv.Itoa(hp))
-	status := func(path string) func() (int, error) {
-		return func() (int, error) {
-			resp, err := httpClient.Get(health + path)
-			if err != nil {
-				return 0, err
-			}
-			resp.Body.Close()
-			return resp.StatusCode, nil
-		}
-	}
-	is200 := func(code int) bool { return code == http.StatusOK }
+	status := func(path string) func() (int, error) { return httpStatus(health + path) }
 	waitUntil(t, "/healthz", 10*time.Second, status("/healthz"), is200)
 	if got, err := status("/readyz")(); err != nil || got != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz before any master: %d, %v; want 503", got, err)

@@ -19,15 +19,20 @@ type Command struct {
 	Args []string // arguments, without the program name
 	Env  []string // KEY=value entries added to (and overriding) the test's environment
 	Dir  string   // working directory; "" = the test's
+	// SeparateStdout sends stdout to a file of its own (read with
+	// Process.Stdout) instead of the log, which then holds stderr only.
+	SeparateStdout bool
 }
 
 // Process is a started child process. Its stdout and stderr go to one log file
-// under t.TempDir(); the log is printed when the test fails. The process (and
+// under t.TempDir() (stdout to a second file with Command.SeparateStdout);
+// the log is printed when the test fails. The process (and
 // its process group, so forked children too) is killed at test cleanup; a
 // failed kill fails the test.
 type Process struct {
-	Name    string // short name used in logs: the executable's base name
-	LogPath string
+	Name       string // short name used in logs: the executable's base name
+	LogPath    string
+	StdoutPath string // with Command.SeparateStdout; "" otherwise
 
 	cmd  *exec.Cmd
 	log  *os.File
@@ -63,14 +68,30 @@ func Start(t testing.TB, c Command) *Process {
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Stdout, cmd.Stderr = f, f
+	var stdoutPath string
+	var stdout *os.File
+	if c.SeparateStdout {
+		stdoutPath = strings.TrimSuffix(logPath, ".log") + ".stdout"
+		if stdout, err = os.Create(stdoutPath); err != nil {
+			f.Close()
+			t.Fatalf("testenv: %v", err)
+		}
+		cmd.Stdout = stdout
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
+		if stdout != nil {
+			stdout.Close()
+		}
 		t.Fatalf("testenv: start %s: %v", c.Path, err)
 	}
-	p := &Process{Name: name, LogPath: logPath, cmd: cmd, log: f, done: make(chan struct{})}
+	p := &Process{Name: name, LogPath: logPath, StdoutPath: stdoutPath, cmd: cmd, log: f, done: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
+		if stdout != nil {
+			stdout.Close()
+		}
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			err = nil // the exit code says it
@@ -168,6 +189,19 @@ func (p *Process) Output() (string, error) {
 		return "", fmt.Errorf("testenv: output of %s: %w", p.Name, err)
 	}
 	return string(b), nil
+}
+
+// Stdout returns everything the process wrote to stdout so far; it needs
+// Command.SeparateStdout.
+func (p *Process) Stdout() ([]byte, error) {
+	if p.StdoutPath == "" {
+		return nil, fmt.Errorf("testenv: %s was started without SeparateStdout", p.Name)
+	}
+	b, err := os.ReadFile(p.StdoutPath)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: stdout of %s: %w", p.Name, err)
+	}
+	return b, nil
 }
 
 // MustOutput returns Output, failing the test (from the test's goroutine

@@ -170,6 +170,25 @@ func TestProcessExitCodeAndOutput(t *testing.T) {
 	}
 }
 
+func TestProcessSeparateStdout(t *testing.T) {
+	t.Parallel()
+	p := Start(t, Command{Path: "/bin/sh", Args: []string{"-c", "echo out; echo err >&2"}, SeparateStdout: true})
+	if _, err := p.Wait(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Stdout()
+	if err != nil || string(out) != "out\n" {
+		t.Errorf("Stdout = %q, %v; want \"out\\n\"", out, err)
+	}
+	if log := p.MustOutput(t); log != "err\n" {
+		t.Errorf("Output = %q, want stderr only", log)
+	}
+	q := Start(t, Command{Path: "/bin/true"})
+	if _, err := q.Stdout(); err == nil {
+		t.Error("Stdout without SeparateStdout: no error")
+	}
+}
+
 func TestProcessEnvAndDir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
