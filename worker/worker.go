@@ -80,6 +80,8 @@ func WithNodeID(id string) Option { return func(w *Worker) { w.nodeID = id } }
 
 // WithLocustVersion sets the version sent in client_ready; "-1" sends the
 // integer -1, which makes every Locust 2.x master skip its version check.
+// The version also selects the message types the worker sends: only those a
+// master of that version handles (worker/dialect.go).
 func WithLocustVersion(v string) Option { return func(w *Worker) { w.version = v } }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -186,6 +188,9 @@ type Worker struct {
 	stopTimeout                       time.Duration
 	lastSpawn                         float64
 	droppedExceptions, sentExceptions int64
+	// masterVersion is the Locust version the master is assumed to run
+	// (worker/dialect.go); owned by Run's goroutine once Run started.
+	masterVersion protocol.Version
 }
 
 // New returns a worker that will connect to tcp://host:port.
@@ -217,6 +222,7 @@ func New(masterHost string, masterPort int, users Users, reg *stats.Registry, op
 	if w.nodeID == "" {
 		w.nodeID = NewNodeID()
 	}
+	w.masterVersion = masterVersionFor(w.version)
 	w.cpu = procstat.New()
 	return w
 }
