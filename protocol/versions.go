@@ -79,44 +79,43 @@ type Change struct {
 	Type  string  // the message type
 	Key   string  // "" for the message type itself, else the data key(s)
 	Since Version // the first release that has it
-	Older string  // what a peer older than Since does with it
 }
 
 // Changes is the version table, read from Locust's git history
 // (locust/runners.py, locust/stats.py, locust/argument_parser.py of each
-// release tag); docs/protocol.md section 7.1 shows it with the evidence for
-// each row, and TestVersionTableInDocs keeps the two equal. A message type
-// missing from the table is a custom message: a Locust peer handles it when
-// a handler was registered for it, which the other side cannot know.
+// release tag); docs/protocol.md section 7.1 shows it with what an older
+// peer does and the evidence for each row, and TestVersionTableInDocs keeps
+// the two equal. A message type missing from the table is a custom
+// message: a Locust peer handles it when a handler was registered for it,
+// which the other side cannot know.
 var Changes = []Change{
 	// worker -> master
-	{FromWorker, TypeClientReady, "", Version{2, 0, 0},
-		"(data: the worker's version string; a master warns when the minor version differs, -1 skips the check, an empty one is refused as \"pre 2.0\")"},
-	{FromWorker, TypeHeartbeat, "", Version{2, 0, 0}, "(state and current_cpu_usage are required)"},
-	{FromWorker, TypeHeartbeat, "current_memory_usage", Version{2, 4, 2}, "ignores the key"},
-	{FromWorker, TypeStats, "", Version{2, 0, 0}, "(stats, stats_total, errors, user_classes_count, user_count)"},
-	{FromWorker, TypeStats, "errors.*.first_seen, errors.*.last_seen", Version{2, 44, 0}, "ignores the keys"},
-	{FromWorker, TypeSpawning, "", Version{2, 0, 0}, ""},
-	{FromWorker, TypeSpawningComplete, "", Version{2, 0, 0}, "(user_classes_count is required)"},
-	{FromWorker, TypeClientStopped, "", Version{2, 0, 0}, ""},
-	{FromWorker, TypeQuit, "", Version{2, 0, 0}, ""},
-	{FromWorker, TypeException, "", Version{2, 0, 0}, ""},
-	{FromWorker, TypeLocustfile, "", Version{2, 23, 0}, "logs an unknown message type"},
-	{FromWorker, TypeLocustfile, "version", Version{2, 31, 0}, "(2.23-2.30 workers send None, which a 2.31+ master fails on)"},
-	{FromWorker, TypeLogs, "", Version{2, 29, 0}, "logs an unknown message type, every 10 s"},
+	{FromWorker, TypeClientReady, "", Version{2, 0, 0}},
+	{FromWorker, TypeHeartbeat, "", Version{2, 0, 0}},
+	{FromWorker, TypeHeartbeat, "current_memory_usage", Version{2, 4, 2}},
+	{FromWorker, TypeStats, "", Version{2, 0, 0}},
+	{FromWorker, TypeStats, "errors.*.first_seen, errors.*.last_seen", Version{2, 44, 0}},
+	{FromWorker, TypeSpawning, "", Version{2, 0, 0}},
+	{FromWorker, TypeSpawningComplete, "", Version{2, 0, 0}},
+	{FromWorker, TypeClientStopped, "", Version{2, 0, 0}},
+	{FromWorker, TypeQuit, "", Version{2, 0, 0}},
+	{FromWorker, TypeException, "", Version{2, 0, 0}},
+	{FromWorker, TypeLocustfile, "", Version{2, 23, 0}},
+	{FromWorker, TypeLocustfile, "version", Version{2, 31, 0}},
+	{FromWorker, TypeLogs, "", Version{2, 29, 0}},
 	// master -> worker
-	{FromMaster, TypeAck, "", Version{2, 10, 0}, "logs an unknown message type (it does not wait for one)"},
-	{FromMaster, TypeAck, "index", Version{2, 11, 0}, "ignores the data (2.10 masters send None)"},
-	{FromMaster, TypeSpawn, "", Version{2, 0, 0}, "(timestamp, user_classes_count, host, stop_timeout are required)"},
-	{FromMaster, TypeSpawn, "parsed_options", Version{2, 2, 0}, "ignores the key (2.2+ workers require it)"},
-	{FromMaster, TypeStop, "", Version{2, 0, 0}, ""},
-	{FromMaster, TypeQuit, "", Version{2, 0, 0}, ""},
-	{FromMaster, TypeReconnect, "", Version{2, 10, 0}, "logs an unknown message type"},
-	{FromMaster, TypeHeartbeat, "", Version{2, 19, 0}, "logs an unknown message type, every second"},
-	{FromMaster, TypeLocustfile, "", Version{2, 23, 0}, "(a reply to the worker's locustfile; error in an \"error\" key)"},
-	{FromMaster, TypeLocustfile, "locustfiles", Version{2, 31, 0}, "reads filename and contents instead"},
-	{FromMaster, TypeUpdateUserClass, "", Version{2, 25, 0}, "logs an unknown message type"},
-	{FromMaster, TypeSpawningComplete, "", Version{2, 29, 0}, "logs an unknown message type"},
+	{FromMaster, TypeAck, "", Version{2, 10, 0}},
+	{FromMaster, TypeAck, "index", Version{2, 11, 0}},
+	{FromMaster, TypeSpawn, "", Version{2, 0, 0}},
+	{FromMaster, TypeSpawn, "parsed_options", Version{2, 2, 0}},
+	{FromMaster, TypeStop, "", Version{2, 0, 0}},
+	{FromMaster, TypeQuit, "", Version{2, 0, 0}},
+	{FromMaster, TypeReconnect, "", Version{2, 10, 0}},
+	{FromMaster, TypeHeartbeat, "", Version{2, 19, 0}},
+	{FromMaster, TypeLocustfile, "", Version{2, 23, 0}},
+	{FromMaster, TypeLocustfile, "locustfiles", Version{2, 31, 0}},
+	{FromMaster, TypeUpdateUserClass, "", Version{2, 25, 0}},
+	{FromMaster, TypeSpawningComplete, "", Version{2, 29, 0}},
 }
 
 // Since returns the first Locust release that handles the message type typ

@@ -1,6 +1,9 @@
 package protocol
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -112,5 +115,39 @@ func TestHandles(t *testing.T) {
 		if !Reference.AtLeast(c.Since) {
 			t.Errorf("%s %s %q appeared in %v, after the reference %v", c.From, c.Type, c.Key, c.Since, Reference)
 		}
+	}
+}
+
+// TestVersionTableInDocs: the table of docs/protocol.md section 7.1 has
+// exactly the rows of Changes (from, message, key, first version).
+func TestVersionTableInDocs(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "docs", "protocol.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "### 7.1 ")
+	end := strings.Index(doc, "### 7.2 ")
+	if start < 0 || end < start {
+		t.Fatal("docs/protocol.md has no section 7.1 before 7.2")
+	}
+	var got []string
+	for line := range strings.Lines(doc[start:end]) {
+		cells := strings.Split(strings.TrimSpace(line), "|")
+		if len(cells) < 6 || (strings.TrimSpace(cells[1]) != "worker" && strings.TrimSpace(cells[1]) != "master") {
+			continue
+		}
+		for i := range cells {
+			cells[i] = strings.Trim(strings.TrimSpace(cells[i]), "`")
+		}
+		got = append(got, strings.Join(cells[1:5], " | "))
+	}
+	var want []string
+	for _, c := range Changes {
+		want = append(want, strings.Join([]string{c.From.String(), c.Type, c.Key, c.Since.String()}, " | "))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("docs/protocol.md section 7.1 rows:\n%s\nprotocol.Changes:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
