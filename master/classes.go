@@ -105,10 +105,16 @@ func (c *core) updateUserClass(settings *protocol.Map) error {
 	if c.disp != nil && c.state != StateRunning && c.state != StateSpawning {
 		c.disp = nil
 	}
+	sent := 0
 	for _, w := range c.reg.all() {
-		c.out(w.id, &protocol.UpdateUserClass{Data: settings})
+		if c.sendTo(w, &protocol.UpdateUserClass{Data: settings}) {
+			sent++
+		} else {
+			c.log.Warn(fmt.Sprintf("Worker %s runs Locust %s, which cannot update user classes: its users keep the old settings",
+				w.id, w.version))
+		}
 	}
-	c.log.Info(fmt.Sprintf("Updated user class %s and sent it to %d workers", name, c.reg.len()))
+	c.log.Info(fmt.Sprintf("Updated user class %s and sent it to %d workers", name, sent))
 	return nil
 }
 

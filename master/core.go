@@ -114,11 +114,11 @@ func (c *core) handleFrame(f zmq.Frame, now time.Time) {
 	env, err := c.dec.Decode(f.Payload, protocol.FromWorker, f.Peer)
 	if err != nil {
 		c.counters.badFrames++
-		if c.reg.get(f.Peer) != nil {
+		if w := c.reg.get(f.Peer); w != nil {
 			// As Locust: a known worker whose frame could not be decoded
 			// is asked to reconnect.
 			c.log.Error("undecodable message from worker, asking it to reconnect", "worker", f.Peer, "err", err)
-			c.out(f.Peer, &protocol.Reconnect{})
+			c.sendTo(w, &protocol.Reconnect{})
 			return
 		}
 		c.rogue(f.Peer, "undecodable message: "+err.Error())
@@ -144,9 +144,9 @@ func (c *core) handleFrame(f zmq.Frame, now time.Time) {
 // oversized, or a connection the guard closed).
 func (c *core) badFrame(bf *zmq.BadFrame) {
 	c.counters.badFrames++
-	if bf.Peer != "" && c.reg.get(bf.Peer) != nil {
+	if w := c.reg.get(bf.Peer); bf.Peer != "" && w != nil {
 		c.log.Error("RPCError when receiving from worker, asking it to reconnect", "worker", bf.Peer, "err", bf.Reason)
-		c.out(bf.Peer, &protocol.Reconnect{})
+		c.sendTo(w, &protocol.Reconnect{})
 		return
 	}
 	c.rogue(bf.Peer, bf.Reason)
@@ -233,10 +233,11 @@ func (c *core) clientReady(id string, m *protocol.ClientReady) {
 	default:
 		c.log.Warn(fmt.Sprintf("A worker (%s) running a different version (%s) connected, master version is %s", id, m.Version, c.cfg.LocustVersion))
 	}
-	c.out(id, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true})
+	w := &worker{id: id, state: protocol.StateReady, heartbeat: HeartbeatLiveness, version: workerVersion(m)}
+	c.sendTo(w, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true})
 	already := c.reg.get(id) != nil
 	delete(c.candidates, id)
-	c.reg.put(&worker{id: id, state: protocol.StateReady, heartbeat: HeartbeatLiveness})
+	c.reg.put(w)
 	c.joined(id)
 	dup := ""
 	if already {
@@ -342,8 +343,9 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 		c.log.Warn(fmt.Sprintf("Worker %s (index %d) exceeded cpu threshold (will only log this once per worker)", id, c.reg.index(id)))
 	}
 	w.mem = m.CurrentMemoryUsage
-	c.out(id, &protocol.MasterHeartbeat{})
-	c.counters.heartbeatsReplied++
+	if c.sendTo(w, &protocol.MasterHeartbeat{}) {
+		c.counters.heartbeatsReplied++
+	}
 }
 
 func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
@@ -370,7 +372,8 @@ func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
 // re-dispatched); while the master stops or quits, it is told to as well.
 func (c *core) takeBack(id string, cand *candidate, cc []protocol.ClassCount, now time.Time) *worker {
 	delete(c.candidates, id)
-	w := &worker{id: id, state: cand.state, heartbeat: HeartbeatLiveness, cpu: cand.cpu, mem: cand.mem, takenBack: true}
+	w := &worker{id: id, state: cand.state, heartbeat: HeartbeatLiveness, cpu: cand.cpu, mem: cand.mem, takenBack: true,
+		version: protocol.Reference}
 	c.reg.put(w)
 	c.reg.setCounts(w, cc)
 	c.counters.takenBack++
@@ -687,7 +690,7 @@ func (c *core) completeSpawning(now time.Time) {
 		c.agg.Reset(now)
 	}
 	for _, w := range c.reg.all() {
-		c.out(w.id, &protocol.MasterSpawningComplete{UserCount: n})
+		c.sendTo(w, &protocol.MasterSpawningComplete{UserCount: n})
 	}
 	c.spawningCompleted = true
 	c.log.Info(prefix + ": " + formatCounts(c.reg.reportedClassCounts()))

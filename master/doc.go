@@ -8,7 +8,10 @@
 // liveness counter 3 decremented every second (missing below 0, deleted at
 // -60, self-heal on the next heartbeat), client_ready "" and -1 accepted,
 // spawn messages with absolute counts and strictly increasing timestamps,
-// re-dispatch on join and leave, spawning_complete after a ramp-up.
+// re-dispatch on join and leave, spawning_complete after a ramp-up. Each
+// worker is sent only the message types its Locust version (announced in
+// its client_ready) handles, so older Locust workers log no unknown type
+// (dialect.go, docs/protocol.md section 7.1).
 //
 // Beyond Locust:
 //   - workers that heartbeat and report stats without client_ready (they

@@ -24,6 +24,9 @@ type worker struct {
 	users     int64            // sum of counts, kept with them
 	cpuWarned bool
 	takenBack bool
+	// version is the worker's Locust version, from its client_ready
+	// (master/dialect.go); protocol.Reference for a taken-back worker.
+	version protocol.Version
 }
 
 // userCount is the sum of the reported user_classes_count.

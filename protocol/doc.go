@@ -12,6 +12,11 @@
 // the frame. Types the protocol does not define decode as *Custom, with
 // their data kept as generic Values, and encode back unchanged.
 //
+// Changes (versions.go) is the version table: the first Locust release of
+// every message type and later data key; Handles tells whether a peer of a
+// given Version handles a type, so the master and the worker send a peer
+// only what its release knows (docs/protocol.md section 7.1).
+//
 // Decoding never panics and never allocates more than the frame's length
 // implies: nesting is bounded (MaxDepth), lengths are checked against the
 // bytes left, and a bad frame is a *DecodeError. The frequent message types

@@ -8,7 +8,10 @@
 // absolute per-class targets and a timestamp watermark,
 // stop → client_stopped → client_ready, quit → final stats → quit, the
 // master-heartbeat timeout (60 s), reconnect, update_user_class and custom
-// messages.
+// messages. Under an older Locust master the worker sends only the message
+// types that master's version handles, taking the version it announces
+// (WithLocustVersion) as the master's (dialect.go, docs/protocol.md
+// section 7.1).
 //
 // Beyond Locust, a worker whose connection fails reconnects at once, and
 // one that hears no master heartbeat for ReregisterAfter (15 s) stops its

@@ -24,6 +24,7 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 	if env.NodeID != "" && env.NodeID != w.nodeID {
 		w.log.Debug("message for another node id", "type", env.Type(), "node_id", env.NodeID)
 	}
+	w.heardFromMaster(env.Type())
 	switch m := env.Payload.(type) {
 	case *protocol.Ack:
 		if m.HasIndex {
@@ -119,6 +120,11 @@ func (l *loop) spawn(m *protocol.Spawn) {
 	w.setState(protocol.StateSpawning)
 	w.reportUnknownClasses(m.UserClassesCount)
 	w.users.Apply(m.UserClassesCount)
+	if w.resetStats && !w.masterSends(protocol.TypeSpawningComplete) {
+		// Before 2.29 a Locust worker's own spawning_complete event, fired
+		// on every spawn it applied, reset its stats under --reset-stats.
+		w.stats.Reset(w.now())
+	}
 	l.send(&protocol.SpawningComplete{UserClassesCount: w.users.Counts(), UserCount: w.users.UserCount()})
 	w.setState(protocol.StateRunning)
 }

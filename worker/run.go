@@ -239,7 +239,7 @@ func (l *loop) resetConnection() {
 }
 
 func (l *loop) send(p protocol.Payload) bool {
-	if l.t == nil {
+	if l.t == nil || !l.w.masterHandles(p.MessageType()) {
 		return false
 	}
 	b, err := protocol.Encode(l.w.NodeID(), p)
@@ -392,6 +392,10 @@ const finishGrace = 300 * time.Millisecond
 func (l *loop) sendLogs() bool {
 	w := l.w
 	lines, total := w.logSource()
+	if !w.masterHandles(protocol.TypeLogs) { // an older master: none sent, none pending
+		l.logsSent = total
+		return true
+	}
 	fresh := total - l.logsSent
 	l.logsSent = total
 	if fresh > maxLogLinesPerInterval {

@@ -83,6 +83,8 @@ func WithNodeID(id string) Option { return func(w *Worker) { w.nodeID = id } }
 
 // WithLocustVersion sets the version sent in client_ready; "-1" sends the
 // integer -1, which makes every Locust 2.x master skip its version check.
+// The version also selects the message types the worker sends: only those a
+// master of that version handles (worker/dialect.go).
 func WithLocustVersion(v string) Option { return func(w *Worker) { w.version = v } }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -192,6 +194,9 @@ type Worker struct {
 	// unknownReported holds the classes of this test's spawns that users
 	// lacks, each reported to the master once (owned by Run's goroutine).
 	unknownReported map[string]bool
+	// masterVersion is the Locust version the master is assumed to run
+	// (worker/dialect.go); owned by Run's goroutine once Run started.
+	masterVersion protocol.Version
 }
 
 // New returns a worker that will connect to tcp://host:port.
@@ -223,6 +228,7 @@ func New(masterHost string, masterPort int, users Users, reg *stats.Registry, op
 	if w.nodeID == "" {
 		w.nodeID = NewNodeID()
 	}
+	w.masterVersion = masterVersionFor(w.version)
 	w.cpu = procstat.New()
 	return w
 }

@@ -347,7 +347,7 @@ var options = []*option{
 		flag: boolean(func(o *Options) *bool { return &o.OTel })},
 
 	{names: []string{"--locust-version"}, env: "GLOCUST_LOCUST_VERSION", group: gGlocust, metavar: "<version>", def: DefaultLocustVersion,
-		help: "Locust version a worker announces to its master. '-1' skips the master's version check.",
+		help: "Worker: the Locust version announced to the master, which should be the master's (a Locust master warns about any other); the worker sends only the messages that version handles. '-1' skips the master's version check. Master: the version workers are compared with.",
 		one: func(o *Options, v string) error {
 			if strings.TrimSpace(v) == "" {
 				return errors.New("must not be empty (use -1 to skip the version check)")

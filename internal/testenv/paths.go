@@ -63,10 +63,15 @@ func venvTool(t testing.TB, envVar, name string) string {
 		}
 		path = filepath.Join(root, ".venv", "bin", name)
 	}
-	st, err := os.Stat(path)
-	if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+	if !executable(path) {
 		t.Fatalf("testenv: no %s executable at %s (set %s, or run ./scripts/test, which installs locust==%s into <repo>/.venv)",
 			name, path, envVar, LocustVersion)
 	}
 	return path
+}
+
+// executable reports whether path is a file with an execute bit.
+func executable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
