@@ -80,6 +80,10 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		log.Warn(w)
 	}
 
+	if opts.List {
+		return listClasses(opts, log, stdout)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -91,6 +95,20 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	default:
 		return runMaster(ctx, opts, env, log, logs, stdout, stderr)
 	}
+}
+
+// listClasses is -l/--list: the user classes, as Locust prints them.
+func listClasses(opts *config.Options, log *slog.Logger, stdout io.Writer) int {
+	classes, _, err := loadClasses(opts)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	fmt.Fprintln(stdout, "Available Users:")
+	for _, c := range classes {
+		fmt.Fprintln(stdout, "    "+c.Name)
+	}
+	return 0
 }
 
 // loadClasses reads the scenario (-f) and adds Go classes registered with

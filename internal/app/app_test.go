@@ -15,6 +15,10 @@ func TestCLIErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("users:\n  - {class: Web, tasks: [{request: {path: /}}]}\n  - {class: Api, tasks: [{request: {path: /}}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -35,6 +39,8 @@ func TestCLIErrors(t *testing.T) {
 		{"python file", []string{"--worker", "-f", "locustfile.py"}, nil, 1, "glocust cannot run Python"},
 		{"bad env", []string{"--worker"}, []string{"LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP=soon"}, 1, "LOCUST_WAIT_FOR_WORKERS_REPORT_AFTER_RAMP_UP: invalid float value: 'soon'"},
 		{"version", []string{"--version"}, nil, 0, "glocust"},
+		{"list", []string{"-l", "-f", good}, nil, 0, "Available Users:\n    Web\n    Api\n"},
+		{"list without classes", []string{"--list"}, nil, 1, "no user classes"},
 		{"help", []string{"-h"}, nil, 0, "--master-host"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
