@@ -615,7 +615,7 @@ func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, q
 	if isJSON {
 		setDefaultHeader(r, "Content-Type", "application/json")
 	}
-	if _, err := prepare(r, "http://127.0.0.1"); err != nil && !errors.Is(err, errNoHost) {
+	if _, err := prepare(r, "http://127.0.0.1", checkProfile); err != nil && !errors.Is(err, errNoHost) {
 		return p.errf(n, path, "%v", err)
 	}
 	return nil
@@ -700,3 +700,7 @@ func (p *parser) statuses(n *yaml.Node, path string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// checkProfile is the profile requests are rendered with to check them
+// while parsing.
+var checkProfile = newProfile(HTTPConfig{}, nil)
