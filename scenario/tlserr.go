@@ -121,11 +121,16 @@ func alertText(alert error, hasCert bool) string {
 	case "certificate required":
 		return "TLS: the server requires a client certificate (" + adviceCert + ")"
 	case "bad certificate", "unknown certificate", "unknown certificate authority", "expired certificate",
-		"revoked certificate", "unsupported certificate", "access denied":
-		if !hasCert {
+		"revoked certificate", "unsupported certificate", "access denied", "handshake failure":
+		switch {
+		case !hasCert:
+			// Servers ask for a missing certificate with one of these
+			// (TLS 1.2 has no "certificate required").
 			return "TLS: the server refused the handshake (" + a + "); it may require a client certificate (" + adviceCert + ")"
+		case a != "handshake failure":
+			return "TLS: the server rejected the client certificate (" + a + ")"
 		}
-		return "TLS: the server rejected the client certificate (" + a + ")"
+		return "TLS: the server refused the handshake (" + a + ")"
 	case "protocol version not supported":
 		return "TLS: the server refused the handshake (" + a + "; see tls.min_version)"
 	}
