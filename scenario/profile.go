@@ -83,9 +83,23 @@ func envCABundle(env []string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// maxPEMFile bounds the certificate and key files read.
+const maxPEMFile = 16 << 20
+
+// readPEMFile reads a certificate or key file: a regular file of at most
+// maxPEMFile bytes (not a device or a pipe, which could block or never end).
+func readPEMFile(file string) ([]byte, error) {
+	if fi, err := os.Stat(file); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", file)
+	} else if err == nil && fi.Size() > maxPEMFile {
+		return nil, fmt.Errorf("%s: larger than %d MiB", file, maxPEMFile>>20)
+	}
+	return os.ReadFile(file) // reports a file that is not there
+}
+
 // loadCAFile reads a PEM bundle of CA certificates.
 func loadCAFile(file string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(file)
+	data, err := readPEMFile(file)
 	if err != nil {
 		return nil, err
 	}

@@ -91,7 +91,7 @@ func (p *parser) tls(n *yaml.Node, path string, t *TLSConfig) error {
 	if keyFile == "" {
 		keyFile = certFile // a PEM file holding both, as requests' cert="client.pem"
 	}
-	cert, err := tls.LoadX509KeyPair(p.rel(certFile), p.rel(keyFile))
+	cert, err := loadKeyPair(p.rel(certFile), p.rel(keyFile))
 	if err != nil {
 		return p.errf(certNode, join(path, "cert_file"), "cannot load the client certificate and key: %v", err)
 	}
@@ -194,4 +194,17 @@ func (p *parser) connection(n *yaml.Node, path string) (bool, error) {
 		return true, nil
 	}
 	return false, p.errf(n, path, "unknown value %q (want %s)", s, strings.Join(connectionValues, " or "))
+}
+
+// loadKeyPair reads a certificate and its key from PEM files.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := readPEMFile(certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := readPEMFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
