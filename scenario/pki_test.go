@@ -41,7 +41,7 @@ type testCert struct {
 var serial atomic.Int64
 
 // issue makes a certificate for spec, signed by parent (nil: self-signed).
-func issue(t *testing.T, spec certSpec, parent *testCert) *testCert {
+func issue(t testing.TB, spec certSpec, parent *testCert) *testCert {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -86,7 +86,7 @@ func issue(t *testing.T, spec certSpec, parent *testCert) *testCert {
 }
 
 // loopbackCert is a server certificate for 127.0.0.1 and localhost.
-func loopbackCert(t *testing.T, cn string, parent *testCert) *testCert {
+func loopbackCert(t testing.TB, cn string, parent *testCert) *testCert {
 	t.Helper()
 	return issue(t, certSpec{cn: cn, dns: []string{"localhost"}, ips: []net.IP{net.IPv4(127, 0, 0, 1)}}, parent)
 }
