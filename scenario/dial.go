@@ -89,7 +89,13 @@ func (c *HTTPClient) dialHop(ctx context.Context, host, port string, deadline ti
 		return nc, &hconn{}, nil
 	}
 	h := c.prof.hosts.get(host)
-	s, err := h.addrs(ctx, r, c.prof.hosts.interval)
+	lctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	s, err := h.addrs(lctx, r, c.prof.hosts.interval)
 	if err != nil {
 		return nil, nil, err
 	}
