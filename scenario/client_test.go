@@ -15,10 +15,12 @@ import (
 	"time"
 )
 
-// testUser builds a user without a goroutine, for driving its client.
+// testUser builds a user without a goroutine, for driving its client,
+// with the runner's default HTTP profile (that of the classes without an
+// HTTP configuration).
 func testUser(t testing.TB, r *Runner, host string) *UserContext {
 	t.Helper()
-	return testUserWith(t, r, host, newProfile(HTTPConfig{}, r.env), 0)
+	return testUserWith(t, r, host, r.defaultProf, 0)
 }
 
 // testUserWith builds user number id with the HTTP profile prof.

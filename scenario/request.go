@@ -20,8 +20,10 @@ const UserAgent = "glocust"
 // Request describes one HTTP request. Build it once (e.g. as a package
 // variable or when compiling a scenario) and reuse it from every user: the
 // wire form of its headers is rendered on first use per host and cached, so
-// the hot path does no formatting. A Request must not be modified after its
-// first use.
+// the hot path does no formatting. The cache holds one rendering (one host
+// and one class HTTP configuration), so a Request shared by classes with
+// different hosts or HTTPConfigs is rendered again whenever the other class
+// uses it. A Request must not be modified after its first use.
 type Request struct {
 	// Method defaults to GET.
 	Method string

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ type Runner struct {
 	dialer      net.Dialer
 	resolver    Resolver
 	env         []string
+	defaultProf *httpProfile // shared by the classes with the zero HTTPConfig
 	defaultHost string
 	correct     bool  // latency correction (openmodel.go)
 	rawStats    Stats // uncorrected copy of every request, when correcting
@@ -136,6 +138,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 		o(r)
 	}
 	r.wrapCorrected()
+	r.defaultProf = newProfile(HTTPConfig{}, r.env)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, c := range classes {
 		if c == nil {
@@ -151,7 +154,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 			r.log.Error("scenario: skipping duplicate user class", "class", cp.Name)
 			continue
 		}
-		cr := &classRun{name: cp.Name, base: cp, prof: newProfile(cp.HTTP, r.env)}
+		cr := &classRun{name: cp.Name, base: cp, prof: r.profile(cp.HTTP)}
 		if err := cr.prof.err; err != nil {
 			r.log.Error("scenario: the HTTP configuration of a user class is unusable; its requests will fail", "class", cp.Name, "err", err)
 		}
@@ -164,6 +167,16 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 	}
 	slices.SortFunc(r.order, func(a, b *classRun) int { return strings.Compare(a.name, b.name) })
 	return r
+}
+
+// profile compiles a class's HTTP configuration. Classes without one share
+// the runner's default profile, so a Request that several of them use is
+// rendered once (a Request is cached for one host and profile at a time).
+func (r *Runner) profile(cfg HTTPConfig) *httpProfile {
+	if reflect.ValueOf(cfg).IsZero() {
+		return r.defaultProf
+	}
+	return newProfile(cfg, r.env)
 }
 
 // SetHost sets the master's host (the spawn message's "host"); when
