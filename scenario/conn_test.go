@@ -278,3 +278,18 @@ func TestIPv6(t *testing.T) {
 		t.Errorf("server got %d requests on ::1, want 2", n)
 	}
 }
+
+// TestProfilesShared: classes without an HTTP configuration share one
+// profile (so a Request they share is rendered once); a configured class
+// has its own.
+func TestProfilesShared(t *testing.T) {
+	t.Parallel()
+	task := []Task{{Fn: func(context.Context, *UserContext) error { return nil }}}
+	r := NewRunner([]*Class{{Name: "A", Tasks: task}, {Name: "B", Tasks: task},
+		{Name: "C", Tasks: task, HTTP: HTTPConfig{TLS: TLSConfig{Insecure: true}}}}, nil)
+	defer r.Close()
+	a, b, c := r.classes["A"].prof, r.classes["B"].prof, r.classes["C"].prof
+	if a != b || a != r.defaultProf || c == a || !c.cfg.TLS.Insecure {
+		t.Errorf("profiles: A %p, B %p, C %p (insecure %v), default %p", a, b, c, c.cfg.TLS.Insecure, r.defaultProf)
+	}
+}
