@@ -238,3 +238,56 @@ func loopbackUp() error {
 	binary.NativeEndian.PutUint16(ifr[16:], binary.NativeEndian.Uint16(ifr[16:])|syscall.IFF_UP)
 	return ioctl(syscall.SIOCSIFFLAGS)
 }
+
+// TestNoIPv6: on a machine without IPv6 (a network namespace with IPv6
+// disabled), a name that resolves to an IPv6 and an IPv4 address is used
+// through its IPv4 address only, as urllib3 does; no user tries the IPv6
+// one and fails. It needs root, like TestEphemeralPortExhaustion.
+func TestNoIPv6(t *testing.T) {
+	if os.Getenv(childEnv) == "noipv6" {
+		f, err := os.Create(os.Getenv(childOutEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile("/proc/sys/net/ipv6/conf/all/disable_ipv6", []byte("1"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := loopbackUp(); err != nil {
+			t.Fatalf("bringing lo up: %v", err)
+		}
+		srv, err := serveOn(t, "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := newFakeResolver()
+		res.set("dual.test", "::1", "127.0.0.1")
+		st := newFakeStats()
+		r := NewRunner(nil, st, WithResolver(res))
+		rep := childReport{Failures: map[string]int{}}
+		for id := range int64(4) {
+			u := testUserWith(t, r, fmt.Sprintf("http://dual.test:%d", srv.port), r.defaultProf, id)
+			u.HTTP.Do(context.Background(), &Request{URL: "/", Name: "/", Timeout: 5 * time.Second})
+		}
+		r.Close()
+		for _, rc := range st.all() {
+			if rc.fail {
+				rep.Failures[rc.err]++
+			} else {
+				rep.OK++
+			}
+		}
+		writeReport(t, f, rep)
+		return
+	}
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to make a network namespace (CI runs the tests as root)")
+	}
+	rep, err := runChild(t, "noipv6", nil, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK != 4 || len(rep.Failures) != 0 {
+		t.Errorf("successes %d, failures %v; want 4 and none", rep.OK, rep.Failures)
+	}
+}

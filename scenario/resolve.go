@@ -100,7 +100,10 @@ func (h *hostAddrs) addrs(ctx context.Context, r *Runner, interval time.Duration
 	return s, nil
 }
 
-// lookup resolves name to its sorted, distinct addresses.
+// lookup resolves name to its sorted, distinct addresses. On a machine
+// without IPv6, IPv6 addresses are left out when the name has IPv4 ones
+// (a connect to them would fail with EADDRNOTAVAIL or ENETUNREACH), as
+// urllib3 resolves only IPv4 there.
 func lookup(ctx context.Context, res Resolver, name string) ([]netip.Addr, error) {
 	addrs, err := res.LookupNetIP(ctx, "ip", name)
 	if err == nil && len(addrs) == 0 {
@@ -112,9 +115,23 @@ func lookup(ctx context.Context, res Resolver, name string) ([]netip.Addr, error
 	for i, a := range addrs {
 		addrs[i] = a.Unmap()
 	}
+	if slices.ContainsFunc(addrs, netip.Addr.Is4) && !ipv6Usable() {
+		addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return !a.Is4() })
+	}
 	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
 	return slices.Compact(addrs), nil
 }
+
+// ipv6Usable reports whether this machine has IPv6, probed once as urllib3
+// probes it (HAS_IPV6: binding a socket to ::1).
+var ipv6Usable = sync.OnceValue(func() bool {
+	c, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+})
 
 // maybeRefresh starts a background resolution if s has expired at now and
 // none is running. The runner owns the goroutine (Close waits for it).
