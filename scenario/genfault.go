@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -123,6 +124,9 @@ func (r *Runner) genAdvice(k genKind, addr string) string {
 	users := r.UserCount()
 	switch k {
 	case genLocalPorts:
+		if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().Is6() && !ipv6Usable() {
+			return fmt.Sprintf("%s is an IPv6 address and this machine has no IPv6: connect to an IPv4 address of the target", addr)
+		}
 		s := fmt.Sprintf("no local port was free for another connection to %s: every open connection to one address "+
 			"takes a local port, and so does every connection this side closed for a minute after (TIME_WAIT); "+
 			"%d users run in this process", addr, users)
