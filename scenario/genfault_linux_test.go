@@ -70,15 +70,7 @@ func childLoad(t *testing.T, host string, users, min int) childReport {
 	rep := childReport{Failures: map[string]int{}}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		rep.OK = 0
-		clear(rep.Failures)
-		for _, rc := range st.all() {
-			if rc.fail {
-				rep.Failures[rc.err]++
-			} else {
-				rep.OK++
-			}
-		}
+		rep.tally(st.all())
 		if rep.OK >= min && len(rep.Failures) > 0 && sum(rep.Failures) >= min {
 			break
 		}
@@ -88,6 +80,19 @@ func childLoad(t *testing.T, host string, users, min int) childReport {
 	r.Close()
 	rep.Logs = logs.String()
 	return rep
+}
+
+// tally counts recs into rep (replacing its counts).
+func (rep *childReport) tally(recs []rec) {
+	rep.OK = 0
+	clear(rep.Failures)
+	for _, rc := range recs {
+		if rc.fail {
+			rep.Failures[rc.err]++
+		} else {
+			rep.OK++
+		}
+	}
 }
 
 func sum(m map[string]int) int {
@@ -269,13 +274,7 @@ func TestNoIPv6(t *testing.T) {
 			u.HTTP.Do(context.Background(), &Request{URL: "/", Name: "/", Timeout: 5 * time.Second})
 		}
 		r.Close()
-		for _, rc := range st.all() {
-			if rc.fail {
-				rep.Failures[rc.err]++
-			} else {
-				rep.OK++
-			}
-		}
+		rep.tally(st.all())
 		writeReport(t, f, rep)
 		return
 	}
