@@ -2,12 +2,10 @@ package scenario
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -96,64 +94,4 @@ func TestGeneratorWarningOncePerKind(t *testing.T) {
 			t.Errorf("the warnings do not mention %q:\n%s", want, out)
 		}
 	}
-}
-
-// TestTargetConnectTimeoutIsTheTargets: a connect that times out because
-// the target does not accept (its accept queue is full, so its kernel
-// drops the connection requests) is the target's failure, not the
-// generator's.
-func TestTargetConnectTimeoutIsTheTargets(t *testing.T) {
-	t.Parallel()
-	addr, closeListener, err := fullListener()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeListener()
-	st := newFakeStats()
-	r := NewRunner(nil, st)
-	defer r.Close()
-	u := testUser(t, r, "http://"+addr)
-	u.HTTP.Do(context.Background(), &Request{URL: "/", Name: "x", Timeout: 200 * time.Millisecond})
-	recs := st.all()
-	if len(recs) != 1 {
-		t.Fatalf("records: %+v", recs)
-	}
-	checkRec(t, "connect to a full accept queue", recs[0], "request timed out")
-}
-
-// fullListener listens on 127.0.0.1 with an accept queue of one that it
-// fills (and never accepts from), so that further connects hang.
-func fullListener() (addr string, closeAll func(), err error) {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return "", nil, err
-	}
-	var conns []net.Conn
-	closeAll = func() {
-		for _, c := range conns {
-			c.Close()
-		}
-		syscall.Close(fd)
-	}
-	if err = syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err == nil {
-		err = syscall.Listen(fd, 0)
-	}
-	var sa syscall.Sockaddr
-	if err == nil {
-		sa, err = syscall.Getsockname(fd)
-	}
-	if err != nil {
-		closeAll()
-		return "", nil, err
-	}
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
-	for range 8 {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return addr, closeAll, nil // the queue is full: connects now hang
-		}
-		conns = append(conns, c)
-	}
-	closeAll()
-	return "", nil, errors.New("the accept queue never filled up")
 }
