@@ -22,6 +22,10 @@ Sections:
   memory  goal 4: RSS of one glocust process (standalone, and a worker under a
           Locust master) with 100,000 idle users vs a Locust worker's bytes per
           user (bench/memory.py)
+  latency goal 5: latency you can trust (bench/latency.py)
+  tls     issue 12: HTTPS against nginx on one core each: keep-alive vs wrk,
+          and a new connection (TLS handshake) per request vs wrk with
+          Connection: close, glocust with and without session resumption
 """
 import argparse
 import csv
@@ -31,12 +35,13 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import HZ, busy_jiffies, loadavg, log, med, wait_idle
+from benchlib import HZ, busy_jiffies, free_port, loadavg, log, med, wait_idle
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -387,33 +392,60 @@ def section_worker(ctx):
     return render_worker(ctx, runs, standalone_ok)
 
 
+def run_wrk(ctx, url, *extra, duration=None, users=None):
+    """One wrk run on core 1 (one thread, --users connections for --duration
+    seconds unless given)."""
+    d = duration or ctx.args.duration
+    users = users or ctx.args.users
+    p = subprocess.run(["/usr/bin/time", "-v", "taskset", "-c", "1", "wrk", "-t1", f"-c{users}", f"-d{d}s",
+                        "--latency", *extra, url], capture_output=True, text=True, timeout=d + 60)
+    rps, n, lat = parse_wrk(p.stdout)
+    cpu, rss = time_v_cpu(p.stderr)
+    if p.returncode != 0 or rps is None:
+        raise RuntimeError(f"wrk rc={p.returncode}: {p.stdout[-200:]} {p.stderr[-200:]}")
+    errs = re.search(r"Socket errors: (.*)|Non-2xx or 3xx responses: (\d+)", p.stdout)
+    return {"rps": rps, "requests": n, "cpu_s": cpu, "max_rss_kb": rss, "p50": lat.get("50"), "p99": lat.get("99"),
+            "cpu_us_per_req": cpu * 1e6 / n, "wrk_errors": errs.group(0) if errs else None}
+
+
+def run_glocust(ctx, scenario, host, tag, *classes, duration=None, users=None):
+    """One glocust standalone run on core 1 (--users users for --duration
+    seconds unless given; the scenario's classes or those named), measured
+    from its CSV and /usr/bin/time."""
+    d = duration or ctx.args.duration
+    users = users or ctx.args.users
+    prefix = os.path.join(ctx.tmp, tag)
+    port = free_port()
+    p = subprocess.run(["/usr/bin/time", "-v", "taskset", "-c", "1", ctx.glocust, "-f", scenario, *classes,
+                        "--headless", "-u", str(users), "-r", str(users), "-t", f"{d}s", "--only-summary",
+                        "-H", host, "--csv", prefix, "--web-host", "127.0.0.1", "--web-port", str(port),
+                        "--loglevel", "WARNING"], capture_output=True, text=True, timeout=d + 60)
+    cpu, rss = time_v_cpu(p.stderr)
+    row = agg_row(prefix + "_stats.csv") if os.path.exists(prefix + "_stats.csv") else None
+    if p.returncode not in (0, 1) or row is None or int(row["Request Count"]) == 0:
+        raise RuntimeError(f"glocust rc={p.returncode}: {p.stderr[-300:]}")
+    n = int(row["Request Count"])
+    return {"rps": float(row["Requests/s"]), "requests": n, "failures": int(row["Failure Count"]), "cpu_s": cpu,
+            "max_rss_kb": rss, "p50": row["50%"], "p99": row["99%"], "cpu_us_per_req": cpu * 1e6 / n,
+            "failure_texts": failure_texts(prefix + "_failures.csv")}
+
+
+def failure_texts(csv_path):
+    """The failure texts of a run with their occurrences (from --csv's _failures.csv)."""
+    if not os.path.exists(csv_path):
+        return {}
+    with open(csv_path) as f:
+        return {r["Error"]: int(r["Occurrences"]) for r in csv.DictReader(f)}
+
+
 def run_generator(kind, ctx, wvl, wargs, rnd):
-    a = ctx.args
-    d = a.duration
     if kind == "wrk":
-        p = subprocess.run(["/usr/bin/time", "-v", "taskset", "-c", "1", "wrk", "-t1", f"-c{a.users}", f"-d{d}s",
-                            "--latency", TARGET + "/"], capture_output=True, text=True, timeout=d + 60)
-        rps, n, lat = parse_wrk(p.stdout)
-        cpu, rss = time_v_cpu(p.stderr)
-        if p.returncode != 0 or rps is None:
-            raise RuntimeError(f"wrk rc={p.returncode}: {p.stdout[-200:]} {p.stderr[-200:]}")
-        return {"rps": rps, "requests": n, "cpu_s": cpu, "max_rss_kb": rss, "p50": lat.get("50"), "p99": lat.get("99"),
-                "cpu_us_per_req": cpu * 1e6 / n}
+        return run_wrk(ctx, TARGET + "/")
     if kind == "glocust-standalone":
-        prefix = os.path.join(ctx.tmp, f"standalone-{rnd}")
-        port = wvl.free_port()
-        p = subprocess.run(["/usr/bin/time", "-v", "taskset", "-c", "1", ctx.glocust, "-f",
-                            os.path.join(BENCH, "scenario_bench.yaml"), "--headless", "-u", str(a.users), "-r",
-                            str(a.users), "-t", f"{d}s", "--only-summary", "-H", TARGET, "--csv", prefix,
-                            "--web-host", "127.0.0.1", "--web-port", str(port), "--loglevel", "WARNING"],
-                           capture_output=True, text=True, timeout=d + 60)
-        cpu, rss = time_v_cpu(p.stderr)
-        row = agg_row(prefix + "_stats.csv") if os.path.exists(prefix + "_stats.csv") else None
-        if p.returncode != 0 or row is None or int(row["Request Count"]) == 0:
-            raise RuntimeError(f"glocust standalone rc={p.returncode}: {p.stderr[-300:]}")
-        n = int(row["Request Count"])
-        return {"rps": float(row["Requests/s"]), "requests": n, "failures": int(row["Failure Count"]), "cpu_s": cpu,
-                "max_rss_kb": rss, "p50": row["50%"], "p99": row["99%"], "cpu_us_per_req": cpu * 1e6 / n}
+        r = run_glocust(ctx, os.path.join(BENCH, "scenario_bench.yaml"), TARGET, f"standalone-{rnd}")
+        if r["failures"]:
+            raise RuntimeError(f"glocust standalone: {r['failures']} failures: {r['failure_texts']}")
+        return r
     k = "glocust" if kind == "glocust-worker" else "locust"
     r = wvl.one_run(k, ctx.glocust, ctx.locust, wargs, ctx.tmp, rnd)
     return {"rps": r["rps"], "requests": r["requests"], "cpu_s": r["cpu_s"], "cpu_us_per_req": r["cpu_us_per_req"]}
@@ -659,8 +691,159 @@ def section_latency(ctx):
         return f.read()
 
 
+# ---------------------------------------------------------------- HTTPS (issue 12)
+
+TLS_TARGET = "https://127.0.0.1:18443"
+TLS_PROBE = "https://127.0.0.1:18444"  # the same, logging whether each handshake resumed a session
+TLS_KINDS = {  # kind: (label, generator, wrk arguments or glocust class)
+    "wrk-keepalive": ("wrk, keep-alive", "wrk", ()),
+    "glocust-keepalive": ("glocust, keep-alive", "glocust", ("KeepAlive",)),
+    "wrk-close": ("wrk, `Connection: close`", "wrk", ("-H", "Connection: close")),
+    "glocust-close": ("glocust, `connection: close`", "glocust", ("Close",)),
+    "glocust-close-resume": ("glocust, `connection: close`, `session_resumption: true`", "glocust", ("CloseResume",)),
+}
+
+
+def start_tls_nginx(tmp):
+    """nginx with bench/nginx_tls.conf in tmp, with a self-signed ECDSA
+    certificate for 127.0.0.1 made there now, pinned to core 0."""
+    os.makedirs(os.path.join(tmp, "tmp"), exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", os.path.join(tmp, "key.pem"), "-out", os.path.join(tmp, "cert.pem"), "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    conf = os.path.join(tmp, "nginx_tls.conf")  # relative paths in it are relative to tmp
+    shutil.copy(os.path.join(BENCH, "nginx_tls.conf"), conf)
+    p = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf, "-p", tmp],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", 18443), timeout=0.2).close()
+            return p
+        except OSError:
+            time.sleep(0.1)
+    p.kill()
+    raise RuntimeError("nginx (TLS) did not start")
+
+
+def run_tls_kind(ctx, kind, tag, url, **kw):
+    _, gen, extra = TLS_KINDS[kind]
+    if gen == "wrk":
+        return run_wrk(ctx, url + "/", *extra, **kw)
+    return run_glocust(ctx, os.path.join(BENCH, "scenario_tls.yaml"), url, tag, *extra, **kw)
+
+
+def probe_resumption(ctx, tmp):
+    """Which generators resume TLS sessions when they reconnect: a 2 s run
+    of each connection-per-request kind against the probe server, whose log
+    has one line per request, "r" if its handshake resumed a session."""
+    log_path = os.path.join(tmp, "reuse.log")
+    out = {}
+    for kind in ("wrk-close", "glocust-close", "glocust-close-resume"):
+        start = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        try:
+            run_tls_kind(ctx, kind, f"probe-{kind}", TLS_PROBE, duration=2, users=4)
+        except Exception as e:  # the probe is informative only
+            out[kind] = f"failed: {e}"[:200]
+            continue
+        with open(log_path) as f:
+            f.seek(start)
+            lines = f.read().split()
+        out[kind] = round(sum(1 for l in lines if l == "r") / len(lines), 3) if lines else None
+    return out
+
+
+def section_tls(ctx):
+    """HTTPS against nginx on core 0, the generator on core 1: keep-alive
+    (glocust vs wrk), and a new connection per request, so a TLS handshake
+    per request (glocust with and without session resumption vs wrk with
+    Connection: close)."""
+    a = ctx.args
+    tmp = os.path.join(ctx.tmp, "tls")
+    nginx = start_tls_nginx(tmp)
+    pids = nginx_pids(nginx.pid)
+    runs = []
+    try:
+        probe = probe_resumption(ctx, tmp)
+        log("TLS resumption probe (share of resumed handshakes):", probe)
+        for rnd in range(1, a.rounds + 1):
+            for kind in TLS_KINDS:
+                idle = wait_idle(a.run_idle_wait)
+                r = {"section": "tls", "round": rnd, "kind": kind, "idle_before": idle}
+                try:
+                    with Meter(pids) as m:
+                        r.update(run_tls_kind(ctx, kind, f"tls-{kind}-{rnd}", TLS_TARGET))
+                except Exception as e:  # one failed run must not stop the others
+                    r["error"] = f"{type(e).__name__}: {e}"[:500]
+                r.update(m.meta())
+                r["nginx_cpu_us_per_req"] = (m.nginx_worker_cpu * 1e6 / r["requests"]) if r.get("requests") else None
+                log(f"tls round {rnd} {kind}: {r.get('rps') or 0:,.0f} req/s, {r.get('cpu_us_per_req') or 0:.1f} "
+                    f"CPU-µs/req, failures {r.get('failures') or r.get('wrk_errors') or 0}, foreign {r['foreign_cores']:.2f} cores"
+                    + (f", error {r['error']}" if r.get("error") else ""))
+                runs.append(r)
+                ctx.record(r)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+    ctx.commands += [
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ... -subj /CN=127.0.0.1   # in <tmp>/tls",
+        "taskset -c 0 nginx -c <tmp>/tls/nginx_tls.conf -p <tmp>/tls   # bench/nginx_tls.conf: TLS on 18443, probe on 18444",
+        f"/usr/bin/time -v taskset -c 1 wrk -t1 -c{a.users} -d{a.duration}s --latency [-H 'Connection: close'] {TLS_TARGET}/",
+        f"/usr/bin/time -v taskset -c 1 glocust -f bench/scenario_tls.yaml <KeepAlive|Close|CloseResume> --headless "
+        f"-u {a.users} -r {a.users} -t {a.duration}s --only-summary -H {TLS_TARGET} --csv <prefix> --web-port <free>",
+    ]
+    return render_tls(ctx, runs, probe)
+
+
+def render_tls(ctx, runs, probe):
+    a = ctx.args
+    L = ["## 6. HTTPS (issue 12)", "",
+         f"nginx (`bench/nginx_tls.conf`, TLS 1.3, a self-signed P-256 certificate made at run time, `return 200 'ok'`) "
+         f"on core 0, the generator on core 1, {a.users} connections/users, {a.duration} s, {a.rounds} interleaved rounds. "
+         "Neither generator verifies the certificate (wrk never does; `scenario_tls.yaml` sets `tls.insecure`). "
+         "CPU-µs/req: user+sys of the generator from `/usr/bin/time -v` / requests. The cost of a connection "
+         "(TCP connect and close, TLS handshake) is the CPU per request with a new connection per request minus "
+         "the CPU per request with keep-alive.", ""]
+    L += ["| generator (1 core) | req/s min / **median** / max | CPU-µs/req | nginx CPU-µs/req | failures | "
+          "foreign load (cores, median) | runs ok |", "|---|---|---|---|---|---|---|"]
+    medv = {}
+    for kind, (label, _, _) in TLS_KINDS.items():
+        rs = [r for r in runs if r["kind"] == kind and r.get("rps")]
+        bad = [r for r in runs if r["kind"] == kind and not r.get("rps")]
+        if not rs:
+            if bad:
+                L.append(f"| {label} | failed: `{(bad[0].get('error') or '')[:150]}` | | | | | 0/{len(bad)} |")
+            continue
+        rps = [r["rps"] for r in rs]
+        cpu = med([r["cpu_us_per_req"] for r in rs])
+        medv[kind] = (med(rps), cpu)
+        fails = "; ".join(sorted({str(r.get("failure_texts") or r.get("wrk_errors")) for r in rs
+                                  if r.get("failures") or r.get("wrk_errors")})) or "0"
+        L.append(f"| {label} | {min(rps):,.0f} / **{med(rps):,.0f}** / {max(rps):,.0f} | {cpu:.1f} | "
+                 f"{med([r.get('nginx_cpu_us_per_req') for r in rs]) or 0:.1f} | {fails[:200]} | "
+                 f"{med([r['foreign_cores'] for r in rs]):.2f} | {len(rs)}/{len(rs) + len(bad)} |")
+    L += ["", "| ratio (medians) | by req/s | by CPU per request | goal |", "|---|---|---|---|"]
+    for g, w, goal in (("glocust-keepalive", "wrk-keepalive", "≥ 0.9x"), ("glocust-close", "wrk-close", ""),
+                       ("glocust-close-resume", "wrk-close", "")):
+        if g in medv and w in medv:
+            L.append(f"| {TLS_KINDS[g][0]} / {TLS_KINDS[w][0]} | **{medv[g][0] / medv[w][0]:.2f}x** | "
+                     f"{medv[w][1] / medv[g][1]:.2f}x | {goal} |")
+    L += ["", "| generator | CPU-µs per connection (close − keep-alive) | resumed handshakes (probe) |", "|---|---|---|"]
+    for close, ka in (("wrk-close", "wrk-keepalive"), ("glocust-close", "glocust-keepalive"),
+                      ("glocust-close-resume", "glocust-keepalive")):
+        cost = f"{medv[close][1] - medv[ka][1]:.1f}" if close in medv and ka in medv else "?"
+        share = probe.get(close)
+        share = f"{share:.0%}" if isinstance(share, float) else str(share)
+        L.append(f"| {TLS_KINDS[close][0]} | {cost} | {share} |")
+    L.append("")
+    for r in runs:
+        if r.get("error"):
+            L.append(f"- failed: {r['kind']} round {r['round']}: `{r['error'][:300]}`")
+    return "\n".join(L) + "\n"
+
+
 SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
-            "latency": section_latency}
+            "latency": section_latency, "tls": section_tls}
 
 
 # ---------------------------------------------------------------- report
@@ -767,7 +950,7 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory,latency", help="comma-separated sections")
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls", help="comma-separated sections")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)
     ap.add_argument("--stats-goroutines", type=int, default=1000)

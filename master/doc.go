@@ -25,7 +25,10 @@
 //   - frames whose envelope node_id differs from the ZeroMQ identity, and
 //     stats or exceptions from nodes that are neither registered nor being
 //     taken back, are dropped and logged (rate-limited), so a rogue peer
-//     cannot touch the numbers of real workers.
+//     cannot touch the numbers of real workers;
+//   - /metrics counts apart the failures a glocust worker's generator
+//     caused (error texts starting with protocol.GeneratorErrorPrefix:
+//     glocust_generator_failures_total), beside the failures per request.
 //
 // # Concurrency
 //

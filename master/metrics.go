@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,11 @@ var (
 		"Requests merged from the workers' reports, per name and method (resets with the stats).", []string{"name", "method"}, nil)
 	descFailures = prometheus.NewDesc("glocust_request_failures_total",
 		"Failed requests, per name and method (resets with the stats).", []string{"name", "method"}, nil)
+	descGeneratorFailures = prometheus.NewDesc("glocust_generator_failures_total",
+		"Failed requests that the load generator caused, not the target: their error text starts with \"generator: \" "+
+			"(a worker ran out of local ports, file descriptors, or CPU time for a connect). They are also in "+
+			"glocust_request_failures_total. Labelled by the error text after the prefix (resets with the stats).",
+		[]string{"error"}, nil)
 	descLatency = prometheus.NewDesc("glocust_request_duration_seconds",
 		"Response times of all requests, from the merged Locust response-time buckets.", nil, nil)
 	descUsers = prometheus.NewDesc("glocust_users",
@@ -57,7 +63,7 @@ func NewMetricsHandler(m *Master, version string) http.Handler {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descFailures, descLatency, descUsers, descClassUsers, descTarget,
+	for _, d := range []*prometheus.Desc{descRequests, descFailures, descGeneratorFailures, descLatency, descUsers, descClassUsers, descTarget,
 		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents} {
 		ch <- d
 	}
@@ -80,6 +86,15 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 	for _, e := range agg.Entries() {
 		add(descRequests, prometheus.CounterValue, float64(e.NumRequests), e.Name, e.Method)
 		add(descFailures, prometheus.CounterValue, float64(e.NumFailures), e.Name, e.Method)
+	}
+	gen := map[string]int64{}
+	for _, e := range agg.Errors() {
+		if what, ok := strings.CutPrefix(e.Error, protocol.GeneratorErrorPrefix); ok {
+			gen[what] += e.Occurrences
+		}
+	}
+	for _, what := range slices.Sorted(maps.Keys(gen)) {
+		add(descGeneratorFailures, prometheus.CounterValue, float64(gen[what]), what)
 	}
 	tot := agg.Total()
 	buckets := make(map[float64]uint64, len(latencyBounds))

@@ -181,6 +181,15 @@ type StatsError struct {
 	HasSeen     bool // false: the 4-key form of Locust < 2.44
 }
 
+// GeneratorErrorPrefix starts the error text (StatsError.Error) of a
+// request that failed because the load generator itself ran out of
+// something: local ports, file descriptors, or CPU time for a connect. Such
+// a failure says nothing about the target. glocust workers record them
+// with this prefix (scenario's generator-side errors); the master counts
+// them apart on /metrics. The rest of the text is an ordinary error text,
+// so Locust masters show and key them as any other error.
+const GeneratorErrorPrefix = "generator: "
+
 // ---- master -> worker ----
 
 // Ack answers client_ready. HasIndex is false for masters <= 2.10.2.

@@ -3,6 +3,8 @@ package scenario
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"fmt"
 	"net"
 	"runtime"
 	"strings"
@@ -12,12 +14,18 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// loopbackServer starts a fasthttp server on 127.0.0.1 answering "ok".
-func loopbackServer(tb testing.TB) string {
+// loopbackServer starts a fasthttp server on 127.0.0.1 answering "hello,
+// world"; with a certificate, over TLS.
+func loopbackServer(tb testing.TB, cert ...tls.Certificate) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
+	}
+	scheme := "http://"
+	if len(cert) > 0 {
+		l = tls.NewListener(l, &tls.Config{Certificates: cert})
+		scheme = "https://"
 	}
 	srv := &fasthttp.Server{MaxIdleWorkerDuration: 5 * time.Millisecond, Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/plain")
@@ -26,19 +34,20 @@ func loopbackServer(tb testing.TB) string {
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(l) }()
 	tb.Cleanup(func() { srv.Shutdown(); <-done })
-	return "http://" + l.Addr().String()
+	return scheme + l.Addr().String()
 }
 
-// BenchmarkDo measures one user's request loop (the hot path: prepared
-// request, cookie jar, stats record) against a loopback fasthttp server.
-func BenchmarkDo(b *testing.B) {
-	host := loopbackServer(b)
-	r := NewRunner(nil, newBenchStats())
+// benchDo runs one user's request loop with prof against host.
+func benchDo(b *testing.B, host string, prof *httpProfile, opts ...RunnerOption) {
+	r := NewRunner(nil, newBenchStats(), opts...)
 	defer r.Close()
-	u := testUser(b, r, host)
+	u := testUserWith(b, r, host, prof, 1)
 	req := &Request{URL: "/bench", Header: map[string][]string{"Accept": {"text/plain"}}}
 	ctx := context.Background()
-	u.HTTP.Do(ctx, req)
+	if resp := u.HTTP.Do(ctx, req); !resp.OK() {
+		b.Fatal(resp.Err)
+	}
+	u.HTTP.endTask()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -47,6 +56,38 @@ func BenchmarkDo(b *testing.B) {
 		}
 		u.HTTP.endTask()
 	}
+}
+
+// BenchmarkDoTLS is BenchmarkDo over HTTPS (keep-alive).
+func BenchmarkDoTLS(b *testing.B) {
+	host := loopbackServer(b, loopbackCert(b, "bench", nil).tlsCert())
+	benchDo(b, host, newProfile(HTTPConfig{TLS: TLSConfig{Insecure: true}}, nil))
+}
+
+// BenchmarkDoTLSClose measures a new connection per request over HTTPS
+// (connection: close): the TLS handshake, full or resumed.
+func BenchmarkDoTLSClose(b *testing.B) {
+	host := loopbackServer(b, loopbackCert(b, "bench", nil).tlsCert())
+	for _, resume := range []bool{false, true} {
+		b.Run(fmt.Sprintf("resumption=%v", resume), func(b *testing.B) {
+			benchDo(b, host, newProfile(HTTPConfig{ConnectionClose: true, TLS: TLSConfig{Insecure: true, SessionResumption: resume}}, nil))
+		})
+	}
+}
+
+// BenchmarkDoByName is BenchmarkDo with a host name instead of an address:
+// the hot path then also checks whether the name was resolved again.
+func BenchmarkDoByName(b *testing.B) {
+	host := loopbackServer(b)
+	res := newFakeResolver()
+	res.set("bench.test", "127.0.0.1")
+	benchDo(b, strings.Replace(host, "127.0.0.1", "bench.test", 1), newProfile(HTTPConfig{}, nil), WithResolver(res))
+}
+
+// BenchmarkDo measures one user's request loop (the hot path: prepared
+// request, cookie jar, stats record) against a loopback fasthttp server.
+func BenchmarkDo(b *testing.B) {
+	benchDo(b, loopbackServer(b), newProfile(HTTPConfig{}, nil))
 }
 
 // BenchmarkDoParallel runs the same with one user per goroutine.

@@ -47,6 +47,9 @@ type Class struct {
 	// master's host (Runner.SetHost) still wins, as in Locust where the
 	// --host option sets every class's host.
 	Host string
+	// HTTP configures the HTTP client of the class's users (TLS, proxies,
+	// connections); the zero value is Locust's HttpUser.
+	HTTP HTTPConfig
 	// WaitTime returns the pause after each task; nil means no pause.
 	WaitTime WaitTime
 	// OnStart runs once when a user starts, OnStop once when it stops.
@@ -76,6 +79,9 @@ func (c *Class) Validate() error {
 	}
 	if len(c.Tasks) == 0 {
 		return fmt.Errorf("%w: %s: no tasks", ErrInvalidClass, c.Name)
+	}
+	if err := c.HTTP.validate(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalidClass, c.Name, err)
 	}
 	for i := range c.Tasks {
 		t := &c.Tasks[i]

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,8 +31,11 @@ import (
 // grace; a deadline of the context passed to Do also bounds the request.
 type HTTPClient struct {
 	u    *UserContext
+	prof *httpProfile // the class's HTTP configuration
 	jar  jar
 	resp Response
+
+	sessions tls.ClientSessionCache // the user's TLS sessions, with TLSConfig.SessionResumption
 
 	mu      sync.Mutex // guards conns against abort; only abort and conn changes take it
 	aborted bool
@@ -47,14 +51,14 @@ type hconn struct {
 	rw          io.ReadWriter // c, or raw syscalls on its socket (rawio_linux.go)
 	uses        int
 	hasDeadline bool
-}
+	tls         bool
 
-func newHconn(key string, c net.Conn) *hconn {
-	hc := &hconn{key: key, c: c, rw: c}
-	if r := newRawIO(c); r != nil {
-		hc.rw = r
-	}
-	return hc
+	// The address the connection was dialled to, when the first hop was
+	// a host name: the name's entry, the snapshot generation the address
+	// was picked from, and the address (see current).
+	host *hostAddrs
+	gen  uint64
+	ip   netip.Addr
 }
 
 // Response is the outcome of one request. It is owned by the client and
@@ -146,7 +150,10 @@ func (c *HTTPClient) Post(ctx context.Context, path, name, contentType string, b
 // described in Response.Err; they are data, not exceptions.
 func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	resp := c.response()
-	p, err := req.preparedFor(c.u.Host)
+	p, err := req.preparedFor(c.u.Host, c.prof)
+	if err == nil {
+		err = c.prof.err
+	}
 	if err != nil {
 		resp.Err = err
 		c.u.entry(req.method(), req.statsName()).RecordFailure(c.u.now(), 0, 0, err.Error())
@@ -330,14 +337,8 @@ func redirectTo(p *prepared, code int, location string, req *Request) (*prepared
 			hdr.Del("Content-Type")
 		}
 	}
-	n := &prepared{url: u, method: method, name: p.name, target: targetOf(u), body: body, path: u.Path,
-		isHead: method == http.MethodHead, secure: u.Scheme == "https"}
-	if n.path == "" {
-		n.path = "/"
-	}
-	n.head, err = renderHead(method, requestURI(u), u.Host, hdr, len(body))
-	n.render()
-	return n, err
+	n := &prepared{prof: p.prof, method: method, name: p.name, body: body, close: p.close}
+	return n, n.renderFor(u, hdr)
 }
 
 // exchange performs one request/response on the user's connection to
@@ -345,7 +346,7 @@ func redirectTo(p *prepared, code int, location string, req *Request) (*prepared
 // to be closed by the server.
 func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, deadline time.Time) error {
 	for attempt := 0; ; attempt++ {
-		hc, err := c.conn(ctx, p.target)
+		hc, err := c.conn(ctx, &p.target, deadline)
 		if err != nil {
 			return err
 		}
@@ -356,12 +357,18 @@ func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, 
 			if resp.w.setCookie {
 				c.jar.update(resp.Raw(), p.target.hostname, p.path, c.cookieTime())
 			}
-			if resp.w.close {
+			if resp.w.close || p.close {
 				c.drop(hc)
 			}
 			return nil
 		}
 		c.drop(hc)
+		if hc.tls && isRemoteAlert(err) {
+			// A TLS 1.3 server checks the client's certificate after the
+			// client's side of the handshake: its alert comes with the
+			// first response.
+			return &tlsError{err: err, hasCert: len(c.prof.cfg.TLS.Certificates) > 0}
+		}
 		if ctx.Err() != nil || !reused || attempt > 0 || !isStaleConn(err) {
 			return err
 		}
@@ -408,38 +415,50 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.
 	return err
 }
 
-// conn returns the user's connection to t, dialling it if needed.
-func (c *HTTPClient) conn(ctx context.Context, t target) (*hconn, error) {
-	key := t.key
+// conn returns the user's connection to t, dialling it if needed (within
+// deadline, if not zero).
+func (c *HTTPClient) conn(ctx context.Context, t *target, deadline time.Time) (*hconn, error) {
 	for _, hc := range c.conns {
-		if hc.key == key {
-			return hc, nil
+		if hc.key == t.key {
+			if hc.host == nil || c.current(hc) {
+				return hc, nil
+			}
+			c.drop(hc) // the name resolves to other addresses now
+			break
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	nc, err := c.u.r.dialer.DialContext(ctx, "tcp", t.addr)
+	hc, err := c.dial(ctx, t, deadline)
 	if err != nil {
 		return nil, err
 	}
-	if t.tls != nil {
-		tc := tls.Client(nc, t.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return nil, err
-		}
-		nc = tc
-	}
-	hc := newHconn(key, nc)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.aborted {
-		nc.Close()
+		hc.c.Close()
 		return nil, context.Canceled
 	}
 	c.conns = append(c.conns, hc)
 	return hc, nil
+}
+
+// current reports whether hc, dialled to one of a host name's addresses,
+// still goes where the user would connect now: true unless the name was
+// resolved again to a set of addresses in which the user's pick is
+// another. It also starts the name's next resolution when it is due.
+func (c *HTTPClient) current(hc *hconn) bool {
+	s := hc.host.snap.Load()
+	if s.gen == hc.gen {
+		hc.host.maybeRefresh(s, c.start, c.u.r, c.prof.hosts.interval)
+		return true
+	}
+	if s.addrs[s.pick(c.u.ID, hc.host.offset)] == hc.ip {
+		hc.gen = s.gen
+		return true
+	}
+	return false
 }
 
 func (c *HTTPClient) drop(hc *hconn) {

@@ -15,12 +15,20 @@ import (
 	"time"
 )
 
-// testUser builds a user without a goroutine, for driving its client.
+// testUser builds a user without a goroutine, for driving its client,
+// with the runner's default HTTP profile (that of the classes without an
+// HTTP configuration).
 func testUser(t testing.TB, r *Runner, host string) *UserContext {
 	t.Helper()
-	u := &user{class: &classRun{name: "T"}}
-	u.uc = UserContext{Class: "T", Host: host, HTTP: &u.http, r: r}
-	u.http.u = &u.uc
+	return testUserWith(t, r, host, r.defaultProf, 0)
+}
+
+// testUserWith builds user number id with the HTTP profile prof.
+func testUserWith(t testing.TB, r *Runner, host string, prof *httpProfile, id int64) *UserContext {
+	t.Helper()
+	u := &user{class: &classRun{name: "T", prof: prof}}
+	u.uc = UserContext{Class: "T", ID: id, Host: host, HTTP: &u.http, r: r}
+	u.http.u, u.http.prof = &u.uc, prof
 	t.Cleanup(u.http.close)
 	return &u.uc
 }

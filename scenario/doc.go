@@ -27,13 +27,30 @@
 // timer or context is created per request, and the steady-state hot path
 // borrows pooled buffers and does not allocate.
 //
+// A class's HTTPConfig (the YAML "http" block, httpconfig.go, yaml_http.go)
+// sets TLS (verification on by default, as Locust's HttpUser; a CA bundle,
+// a client certificate, the server name, the minimum version, per-user
+// session resumption), proxies (Python requests' rules, proxy.go: absolute
+// form for http://, a CONNECT tunnel for https://; the environment's
+// variables only with TrustEnv, which Locust's HttpUser turns off), and
+// Connection: close. The runner compiles it once per class (profile.go).
+// glocust resolves host names itself (Resolver, WithResolver): each name's
+// users are spread over its addresses and follow it when it is resolved
+// again (resolve.go); dial.go connects (the proxy and its tunnel, the TLS
+// handshake, also over raw syscalls). Failures are readable texts
+// (errtext.go, tlserr.go); a connect that fails because the generator
+// itself ran out of local ports, file descriptors or CPU is recorded with
+// the prefix protocol.GeneratorErrorPrefix, which the master counts apart,
+// and warned about once per kind (genfault.go).
+//
 // # Concurrency
 //
 // Runner's methods are safe for concurrent use. Each user runs on its own
 // goroutine, owned by the runner: it is started by Apply and ends when the
 // user is stopped (Apply, StopAll) or the runner is closed; Close cancels
 // every user and waits for all goroutines, including the timers that bound
-// graceful stops. A UserContext and its HTTPClient belong to their user's
+// graceful stops and the background re-resolutions of host names (started
+// by users, at most one per name at a time). A UserContext and its HTTPClient belong to their user's
 // goroutine and must not be used from others. Class values are copied by
 // NewRunner; a Request must not be modified after its first use, and may
 // then be shared by all users. Stats implementations and the exception

@@ -21,6 +21,22 @@ func failureText(err error) string {
 	if errors.As(err, &se) {
 		return se.Error()
 	}
+	var ge *GeneratorError
+	if errors.As(err, &ge) {
+		return ge.Error()
+	}
+	var pe *ProxyError
+	if errors.As(err, &pe) {
+		s := "proxy " + pe.Proxy + ": " + pe.Msg
+		if pe.Err != nil {
+			s += ": " + failureText(pe.Err)
+		}
+		return s
+	}
+	var te *tlsError
+	if errors.As(err, &te) {
+		return te.Error()
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) {
 		return "request timed out"
 	}

@@ -19,16 +19,25 @@ import (
 // those wake-ups is a context switch away from the user goroutines; on a VM
 // they cost more than the parser. Raw syscalls on a non-blocking socket
 // return within microseconds, so keeping the P is harmless.
+//
+// A read and a write may run at the same time (TLS sends its close_notify
+// while a read is blocked), so each direction has its own state.
 type rawIO struct {
-	rc  syscall.RawConn
-	buf []byte // the buffer of the call in progress
-	n   int
-	err error
+	rc syscall.RawConn
+	rd rawOp
+	wr rawOp
 
 	readFn, writeFn func(fd uintptr) bool // bound once per connection
 }
 
-// newRawIO returns nil if c is not a plain socket (e.g. TLS).
+// rawOp is the state of the read or write call in progress.
+type rawOp struct {
+	buf []byte
+	n   int
+	err error
+}
+
+// newRawIO returns nil if c is not a plain TCP socket.
 func newRawIO(c net.Conn) *rawIO {
 	sc, ok := c.(*net.TCPConn)
 	if !ok {
@@ -47,10 +56,11 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	r.buf, r.n, r.err = p, 0, nil
+	o := &r.rd
+	o.buf, o.n, o.err = p, 0, nil
 	err := r.rc.Read(r.readFn)
-	n, rerr := r.n, r.err
-	r.buf, r.err = nil, nil
+	n, rerr := o.n, o.err
+	o.buf, o.err = nil, nil
 	if err != nil {
 		return n, renameOp(err, "read")
 	}
@@ -58,21 +68,22 @@ func (r *rawIO) Read(p []byte) (int, error) {
 }
 
 func (r *rawIO) doRead(fd uintptr) bool {
+	o := &r.rd
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&o.buf[0])), uintptr(len(o.buf)))
 		switch e {
 		case 0:
 			if n == 0 {
-				r.err = io.EOF
+				o.err = io.EOF
 			}
-			r.n = int(n)
+			o.n = int(n)
 			return true
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
 			return false // wait in the poller
 		default:
-			r.err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", e)}
+			o.err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", e)}
 			return true
 		}
 	}
@@ -83,10 +94,11 @@ func (r *rawIO) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	r.buf, r.n, r.err = p, 0, nil
+	o := &r.wr
+	o.buf, o.n, o.err = p, 0, nil
 	err := r.rc.Write(r.writeFn)
-	n, werr := r.n, r.err
-	r.buf, r.err = nil, nil
+	n, werr := o.n, o.err
+	o.buf, o.err = nil, nil
 	if err != nil {
 		return n, renameOp(err, "write")
 	}
@@ -94,17 +106,18 @@ func (r *rawIO) Write(p []byte) (int, error) {
 }
 
 func (r *rawIO) doWrite(fd uintptr) bool {
-	for r.n < len(r.buf) {
-		b := r.buf[r.n:]
+	o := &r.wr
+	for o.n < len(o.buf) {
+		b := o.buf[o.n:]
 		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 		switch e {
 		case 0:
-			r.n += int(n)
+			o.n += int(n)
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false // wait until writable
 		default:
-			r.err = &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", e)}
+			o.err = &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", e)}
 			return true
 		}
 	}

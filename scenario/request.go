@@ -20,8 +20,10 @@ const UserAgent = "glocust"
 // Request describes one HTTP request. Build it once (e.g. as a package
 // variable or when compiling a scenario) and reuse it from every user: the
 // wire form of its headers is rendered on first use per host and cached, so
-// the hot path does no formatting. A Request must not be modified after its
-// first use.
+// the hot path does no formatting. The cache holds one rendering (one host
+// and one class HTTP configuration), so a Request shared by classes with
+// different hosts or HTTPConfigs is rendered again whenever the other class
+// uses it. A Request must not be modified after its first use.
 type Request struct {
 	// Method defaults to GET.
 	Method string
@@ -47,6 +49,10 @@ type Request struct {
 	Check func(*Response) error
 	// NoRedirects disables following redirects (Locust follows them).
 	NoRedirects bool
+	// Close sends the request with "Connection: close" and closes the
+	// connection after the response (HTTPConfig.ConnectionClose does it
+	// for every request of a class).
+	Close bool
 
 	prep atomic.Pointer[prepared]
 }
@@ -54,17 +60,29 @@ type Request struct {
 // maxRedirects is the redirect limit of Python requests.
 const maxRedirects = 30
 
-// target is where a request goes.
+// target is where a request goes, and how.
 type target struct {
-	addr     string // host:port to dial
-	hostname string // for cookie domain matching
+	hostname string // the URL's host name: cookie domain matching, SNI
+	port     string // the URL's explicit port, "" if none
+	addr     string // host:port of the target
 	tls      *tls.Config
-	key      string // identifies the user's connection to the target
+	proxy    *proxyURL // nil: direct
+	key      string    // identifies the user's connection to the target
 }
 
-// prepared is a Request rendered for one host.
+// hop returns the host and port of the first hop: the proxy or the target.
+func (t *target) hop() (host, port string) {
+	if t.proxy != nil {
+		return t.proxy.host, t.proxy.port
+	}
+	h, p, _ := net.SplitHostPort(t.addr)
+	return h, p
+}
+
+// prepared is a Request rendered for one host and HTTP profile.
 type prepared struct {
-	hostKey string // the base host it was prepared for
+	hostKey string       // the base host it was prepared for
+	prof    *httpProfile // and the profile
 	url     *url.URL
 	method  string
 	name    string
@@ -75,6 +93,7 @@ type prepared struct {
 	path    string // URL path, for cookie matching
 	isHead  bool
 	secure  bool
+	close   bool // close the connection after the response
 
 	entry atomic.Pointer[entryCache]
 }
@@ -84,13 +103,13 @@ type entryCache struct {
 	e     EntryRecorder
 }
 
-// preparedFor returns the request rendered for host, from the cache when
-// the last use was for the same host.
-func (r *Request) preparedFor(host string) (*prepared, error) {
-	if p := r.prep.Load(); p != nil && p.hostKey == host {
+// preparedFor returns the request rendered for host and prof, from the
+// cache when the last use was for the same host and profile.
+func (r *Request) preparedFor(host string, prof *httpProfile) (*prepared, error) {
+	if p := r.prep.Load(); p != nil && p.hostKey == host && p.prof == prof {
 		return p, nil
 	}
-	p, err := prepare(r, host)
+	p, err := prepare(r, host, prof)
 	if err != nil {
 		return nil, err
 	}
@@ -153,25 +172,6 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
-func targetOf(u *url.URL) target {
-	t := target{hostname: u.Hostname()}
-	port := u.Port()
-	if u.Scheme == "https" {
-		if port == "" {
-			port = "443"
-		}
-		t.tls = &tls.Config{ServerName: t.hostname, MinVersion: tls.VersionTLS12}
-	} else if port == "" {
-		port = "80"
-	}
-	t.addr = net.JoinHostPort(t.hostname, port)
-	t.key = t.addr
-	if t.tls != nil {
-		t.key = "https://" + t.addr
-	}
-	return t
-}
-
 // maxWireBody is the largest body kept pre-rendered with its request head.
 const maxWireBody = 64 << 10
 
@@ -197,13 +197,30 @@ func requestURI(u *url.URL) string {
 	return p
 }
 
-// prepare renders r for host.
-func prepare(r *Request, host string) (*prepared, error) {
+// prepare renders r for host and prof.
+func prepare(r *Request, host string, prof *httpProfile) (*prepared, error) {
 	u, err := resolveURL(host, r.URL)
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{hostKey: host, url: u, method: r.method(), target: targetOf(u), body: r.Body}
+	p := &prepared{hostKey: host, prof: prof, url: u, method: r.method(), body: r.Body,
+		close: r.Close || prof.cfg.ConnectionClose}
+	p.name = r.Name
+	if p.name == "" {
+		p.name = requestURI(u)
+	}
+	if err := p.renderFor(u, r.Header); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// renderFor sets p's target, path and rendered head for URL u with the
+// request's headers h: in absolute form with the proxy's credentials for a
+// plain HTTP request through a proxy, with "Connection: close" if p closes.
+func (p *prepared) renderFor(u *url.URL, h http.Header) error {
+	p.url = u
+	p.target = p.prof.target(u)
 	p.path = u.Path
 	if p.path == "" {
 		p.path = "/"
@@ -211,20 +228,28 @@ func prepare(r *Request, host string) (*prepared, error) {
 	p.isHead = p.method == http.MethodHead
 	p.secure = u.Scheme == "https"
 	uri := requestURI(u)
-	p.name = r.Name
-	if p.name == "" {
-		p.name = uri
+	var extra []string
+	if t := &p.target; t.proxy != nil && t.tls == nil {
+		uri = u.Scheme + "://" + u.Host + uri
+		if t.proxy.auth != "" {
+			extra = append(extra, "Proxy-Authorization", t.proxy.auth)
+		}
 	}
-	p.head, err = renderHead(p.method, uri, u.Host, r.Header, len(r.Body))
-	if err != nil {
-		return nil, err
+	if p.close {
+		extra = append(extra, "Connection", "close")
+	}
+	var err error
+	if p.head, err = renderHead(p.method, uri, u.Host, h, len(p.body), extra...); err != nil {
+		return err
 	}
 	p.render()
-	return p, nil
+	return nil
 }
 
-// renderHead renders the request line and headers (without the final CRLF).
-func renderHead(method, uri, host string, h http.Header, bodyLen int) ([]byte, error) {
+// renderHead renders the request line and headers (without the final
+// CRLF). extra are pairs of header names and values the client adds; they
+// replace the request's own headers of the same names.
+func renderHead(method, uri, host string, h http.Header, bodyLen int, extra ...string) ([]byte, error) {
 	if strings.ContainsAny(method, " \r\n") || strings.ContainsAny(uri, " \r\n") {
 		return nil, fmt.Errorf("invalid method or URI %q %q", method, uri)
 	}
@@ -249,7 +274,7 @@ func renderHead(method, uri, host string, h http.Header, bodyLen int) ([]byte, e
 	slices.Sort(keys)
 	for _, k := range keys {
 		ck := http.CanonicalHeaderKey(k)
-		if ck == "Host" || ck == "Content-Length" || ck == "Transfer-Encoding" {
+		if ck == "Host" || ck == "Content-Length" || ck == "Transfer-Encoding" || isExtra(ck, extra) {
 			continue // owned by the client
 		}
 		if strings.ContainsAny(k, " :\r\n") || k == "" {
@@ -265,10 +290,27 @@ func renderHead(method, uri, host string, h http.Header, bodyLen int) ([]byte, e
 			b = append(b, "\r\n"...)
 		}
 	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		b = append(b, extra[i]...)
+		b = append(b, ": "...)
+		b = append(b, extra[i+1]...)
+		b = append(b, "\r\n"...)
+	}
 	if bodyLen > 0 || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, int64(bodyLen), 10)
 		b = append(b, "\r\n"...)
 	}
 	return b, nil
+}
+
+// isExtra reports whether the canonical header name ck is among the
+// client's extra headers.
+func isExtra(ck string, extra []string) bool {
+	for i := 0; i < len(extra); i += 2 {
+		if ck == extra[i] {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +49,13 @@ func WithClock(now func() time.Time) RunnerOption {
 	}
 }
 
+// WithEnvironment gives the runner the process environment ("KEY=value"),
+// which classes with HTTPConfig.TrustEnv read their proxies and CA bundle
+// from. Without it the environment is empty.
+func WithEnvironment(env []string) RunnerOption {
+	return func(r *Runner) { r.env = slices.Clone(env) }
+}
+
 // WithStopTimeout sets the initial stop timeout (see SetStopTimeout).
 func WithStopTimeout(d time.Duration) RunnerOption { return func(r *Runner) { r.stopTimeout = d } }
 
@@ -60,6 +68,9 @@ type Runner struct {
 	now         func() time.Time
 	realClock   bool // now is time.Now: request end times are derived, not read
 	dialer      net.Dialer
+	resolver    Resolver
+	env         []string
+	defaultProf *httpProfile // shared by the classes with the zero HTTPConfig
 	defaultHost string
 	correct     bool  // latency correction (openmodel.go)
 	rawStats    Stats // uncorrected copy of every request, when correcting
@@ -81,13 +92,18 @@ type Runner struct {
 	tagsFiltered bool // FilterTags ran
 
 	timerWG sync.WaitGroup // graceful-stop deadline callbacks
+	bg      sync.WaitGroup // background re-resolutions (resolve.go)
+
+	genMu   sync.Mutex // guards genWarn
+	genWarn genWarnings
 
 	userCount atomic.Int64
 }
 
 type classRun struct {
 	name  string
-	base  Class // validated copy; Tasks is the full task list for update_user_class
+	base  Class        // validated copy; Tasks is the full task list for update_user_class
+	prof  *httpProfile // base.HTTP, compiled
 	cfg   atomic.Pointer[classConfig]
 	users []*user // running users, oldest first
 }
@@ -109,6 +125,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 		log:       slog.New(slog.DiscardHandler),
 		now:       time.Now,
 		realClock: true,
+		resolver:  net.DefaultResolver,
 		classes:   make(map[string]*classRun),
 		idle:      make(chan struct{}),
 		timers:    make(map[*time.Timer]struct{}),
@@ -121,6 +138,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 		o(r)
 	}
 	r.wrapCorrected()
+	r.defaultProf = newProfile(HTTPConfig{}, r.env)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, c := range classes {
 		if c == nil {
@@ -136,7 +154,10 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 			r.log.Error("scenario: skipping duplicate user class", "class", cp.Name)
 			continue
 		}
-		cr := &classRun{name: cp.Name, base: cp}
+		cr := &classRun{name: cp.Name, base: cp, prof: r.profile(cp.HTTP)}
+		if err := cr.prof.err; err != nil {
+			r.log.Error("scenario: the HTTP configuration of a user class is unusable; its requests will fail", "class", cp.Name, "err", err)
+		}
 		cr.cfg.Store(&classConfig{
 			weight: cp.Weight, fixedCount: cp.FixedCount, host: cp.Host, wait: cp.WaitTime,
 			onStart: cp.OnStart, onStop: cp.OnStop, tasks: newTaskPicker(cp.Tasks),
@@ -146,6 +167,16 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 	}
 	slices.SortFunc(r.order, func(a, b *classRun) int { return strings.Compare(a.name, b.name) })
 	return r
+}
+
+// profile compiles a class's HTTP configuration. Classes without one share
+// the runner's default profile, so a Request that several of them use is
+// rendered once (a Request is cached for one host and profile at a time).
+func (r *Runner) profile(cfg HTTPConfig) *httpProfile {
+	if reflect.ValueOf(cfg).IsZero() {
+		return r.defaultProf
+	}
+	return newProfile(cfg, r.env)
 }
 
 // SetHost sets the master's host (the spawn message's "host"); when
@@ -278,6 +309,7 @@ func (r *Runner) Close() {
 	r.cancel()
 	r.timerWG.Wait()
 	r.wg.Wait()
+	r.bg.Wait() // users start re-resolutions: wait for them after the users
 }
 
 func cancelAll(us []*user) {
@@ -323,7 +355,7 @@ func (r *Runner) startUserLocked(cr *classRun) {
 		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		r:    r, cpLastRun: r.now(),
 	}
-	u.http.u = &u.uc
+	u.http.u, u.http.prof = &u.uc, cr.prof
 	cr.users = append(cr.users, u)
 	r.userCount.Add(1)
 	if r.alive == 0 {

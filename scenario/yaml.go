@@ -27,6 +27,9 @@ type Scenario struct {
 	// LatencyCorrection is the file's latency_correction (see
 	// WithLatencyCorrection).
 	LatencyCorrection bool
+	// HTTP is the file's top-level http block; every class's HTTP starts
+	// from it.
+	HTTP HTTPConfig
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -138,7 +141,10 @@ func yamlMessage(msg string) string {
 	return msg
 }
 
-type parser struct{ file string }
+type parser struct {
+	file     string
+	baseHTTP HTTPConfig // the top-level http block, which classes start from
+}
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
 	e := &ParseError{File: p.file, Path: path, Msg: fmt.Sprintf(format, args...)}
@@ -282,12 +288,14 @@ func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
 func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
-	err := p.fields(root, "", []string{"host", "latency_correction", "users"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(root, "", []string{"host", "latency_correction", "http", "users"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
 		case "latency_correction":
 			sc.LatencyCorrection, err = p.boolean(v, path)
+		case "http":
+			err = p.http(v, path, &sc.HTTP)
 		case "users":
 			usersNode = v
 		}
@@ -296,6 +304,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.baseHTTP = sc.HTTP
 	if usersNode == nil {
 		return nil, p.errf(root, "users", "at least one user class is required")
 	}
@@ -336,9 +345,9 @@ func (p *parser) host(n *yaml.Node, path string) (string, error) {
 }
 
 func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
-	c := &Class{Weight: 1}
+	c := &Class{Weight: 1, HTTP: p.baseHTTP}
 	var tasksNode *yaml.Node
-	known := []string{"class", "weight", "fixed_count", "host", "wait_time", "on_start", "on_stop", "tasks"}
+	known := []string{"class", "weight", "fixed_count", "host", "http", "wait_time", "on_start", "on_stop", "tasks"}
 	err := p.fields(n, path, known, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "class":
@@ -351,6 +360,8 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 			c.FixedCount, err = p.integer(v, path, 0, 1<<30)
 		case "host":
 			c.Host, err = p.host(v, path)
+		case "http":
+			err = p.http(v, path, &c.HTTP)
 		case "wait_time":
 			c.WaitTime, err = p.waitTime(v, path)
 		case "on_start":
@@ -524,7 +535,7 @@ func (p *parser) steps(n *yaml.Node, path string) ([]func(ctx context.Context, u
 }
 
 var requestKeys = []string{"method", "path", "name", "headers", "query", "body", "json", "form",
-	"timeout", "expect_status", "expect_body_contains", "allow_redirects"}
+	"timeout", "expect_status", "expect_body_contains", "allow_redirects", "connection"}
 
 func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	r := &Request{}
@@ -568,6 +579,8 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 			var b bool
 			b, err = p.boolean(v, path)
 			r.NoRedirects = !b
+		case "connection":
+			r.Close, err = p.connection(v, path)
 		}
 		return err
 	})
@@ -615,7 +628,7 @@ func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, q
 	if isJSON {
 		setDefaultHeader(r, "Content-Type", "application/json")
 	}
-	if _, err := prepare(r, "http://127.0.0.1"); err != nil && !errors.Is(err, errNoHost) {
+	if _, err := prepare(r, "http://127.0.0.1", checkProfile); err != nil && !errors.Is(err, errNoHost) {
 		return p.errf(n, path, "%v", err)
 	}
 	return nil
@@ -700,3 +713,7 @@ func (p *parser) statuses(n *yaml.Node, path string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// checkProfile is the profile requests are rendered with to check them
+// while parsing.
+var checkProfile = newProfile(HTTPConfig{}, nil)

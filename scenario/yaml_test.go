@@ -1,13 +1,21 @@
 package scenario
 
 import (
+	"crypto/tls"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
 
 const goodYAML = `host: http://127.0.0.1:8080
+http:
+  tls: {server_name: api.internal, min_version: 1.3, session_resumption: true}
+  proxy: http://proxy.local:3128
+  no_proxy: [localhost, .svc.cluster.local]
+  trust_env: true
+  resolve_interval: 10s
 users:
   - class: WebUser
     weight: 3
@@ -26,9 +34,14 @@ users:
   - class: ApiUser
     fixed_count: 2
     host: https://api.example
+    http:
+      tls: {insecure: true}
+      proxy: {https: "proxy2:8080"}
+      connection: close
+      resolve_interval: 0
     wait_time: {constant_throughput: 10}
     tasks:
-      - request: {path: /api, expect_status: 204, timeout: "1s", allow_redirects: false, expect_body_contains: ok}
+      - request: {path: /api, expect_status: 204, timeout: "1s", allow_redirects: false, expect_body_contains: ok, connection: close}
 `
 
 func TestParseHappyPath(t *testing.T) {
@@ -61,6 +74,24 @@ func TestParseHappyPath(t *testing.T) {
 	}
 	if api.FixedCount != 2 || api.Weight != 1 || api.Host != "https://api.example" {
 		t.Errorf("ApiUser = %+v", api)
+	}
+	top := HTTPConfig{
+		TLS:             TLSConfig{ServerName: "api.internal", MinVersion: tls.VersionTLS13, SessionResumption: true},
+		Proxy:           ProxyConfig{HTTP: "http://proxy.local:3128", HTTPS: "http://proxy.local:3128", NoProxy: "localhost,.svc.cluster.local"},
+		TrustEnv:        true,
+		ResolveInterval: 10 * time.Second,
+	}
+	if !reflect.DeepEqual(sc.HTTP, top) || !reflect.DeepEqual(web.HTTP, top) {
+		t.Errorf("http = %+v, WebUser's %+v, want %+v", sc.HTTP, web.HTTP, top)
+	}
+	// ApiUser's block applies key by key over the top level's.
+	apiHTTP := top
+	apiHTTP.TLS.Insecure = true
+	apiHTTP.Proxy.HTTP, apiHTTP.Proxy.HTTPS = "", "proxy2:8080"
+	apiHTTP.ConnectionClose = true
+	apiHTTP.ResolveInterval = -1
+	if !reflect.DeepEqual(api.HTTP, apiHTTP) {
+		t.Errorf("ApiUser's http = %+v, want %+v", api.HTTP, apiHTTP)
 	}
 	now := time.Unix(1000, 0)
 	u := &UserContext{r: &Runner{now: func() time.Time { return now }}, cpLastRun: now}
@@ -105,7 +136,7 @@ func TestParseErrors(t *testing.T) {
 			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
-		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, users)`},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, users)`},
 		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
 			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},
 		{"between arity", "users:\n  - class: A\n    wait_time: {between: [1]}\n    tasks: [{request: {path: /}}]\n",
@@ -167,6 +198,45 @@ func TestParseErrors(t *testing.T) {
 			"scenario.yaml:4: users[0].tasks[0].request.json: yaml: anchor 'a' value contains itself"},
 		{"json NaN", "users:\n  - class: A\n    tasks:\n      - request: {path: /, json: .nan}\n",
 			"scenario.yaml:4: users[0].tasks[0].request.json: cannot encode as JSON"},
+		// The http block (top level and class) and the request's connection.
+		{"http type", "http: 1\nusers: []\n", "scenario.yaml:1: http: expected a mapping"},
+		{"http unknown key", "http:\n  tls_: {}\nusers: []\n",
+			`scenario.yaml:2: http: unknown key "tls_" (want tls, proxy, no_proxy, trust_env, connection, resolve_interval)`},
+		{"tls unknown key", "http:\n  tls: {insecure: true, verify: false}\n",
+			`scenario.yaml:2: http.tls: unknown key "verify" (want insecure, ca_file, cert_file, key_file, server_name, min_version, session_resumption)`},
+		{"tls type", "http:\n  tls: insecure\n", "scenario.yaml:2: http.tls: expected a mapping"},
+		{"insecure type", "http:\n  tls: {insecure: yes please}\n", "scenario.yaml:2: http.tls.insecure: expected true or false"},
+		{"ca_file missing", "http:\n  tls:\n    ca_file: nope.pem\n", "scenario.yaml:3: http.tls.ca_file: open nope.pem: no such file or directory"},
+		{"ca_file not PEM", "http:\n  tls:\n    ca_file: doc.go\n", "scenario.yaml:3: http.tls.ca_file: doc.go: no PEM certificate found"},
+		{"ca_file device", "http:\n  tls:\n    ca_file: /dev/zero\n", "scenario.yaml:3: http.tls.ca_file: /dev/zero: not a regular file"},
+		{"ca_file type", "http:\n  tls:\n    ca_file: [a]\n", "scenario.yaml:3: http.tls.ca_file: expected a string"},
+		{"cert_file missing", "http:\n  tls:\n    cert_file: nope.pem\n",
+			"scenario.yaml:3: http.tls.cert_file: cannot load the client certificate and key: open nope.pem: no such file or directory"},
+		{"cert_file not PEM", "http:\n  tls:\n    cert_file: doc.go\n    key_file: doc.go\n",
+			"scenario.yaml:3: http.tls.cert_file: cannot load the client certificate and key: tls: failed to find any PEM data in certificate input"},
+		{"cert_file empty", "http:\n  tls:\n    cert_file: \"\"\n", "scenario.yaml:3: http.tls.cert_file: must not be empty"},
+		{"key_file alone", "http:\n  tls:\n    key_file: k.pem\n", "scenario.yaml:3: http.tls.key_file: needs tls.cert_file"},
+		{"key_file type", "http:\n  tls:\n    key_file: {a: 1}\n", "scenario.yaml:3: http.tls.key_file: expected a string"},
+		{"server_name", "http:\n  tls: {server_name: \"a b\"}\n", `scenario.yaml:2: http.tls.server_name: invalid server name "a b"`},
+		{"min_version", "http:\n  tls:\n    min_version: 1.4\n", `scenario.yaml:3: http.tls.min_version: unknown TLS version "1.4" (want 1.0, 1.1, 1.2 or 1.3)`},
+		{"min_version type", "http:\n  tls:\n    min_version: [1.2]\n", `scenario.yaml:3: http.tls.min_version: unknown TLS version ""`},
+		{"session_resumption type", "http:\n  tls: {session_resumption: 1}\n", "scenario.yaml:2: http.tls.session_resumption: expected true or false"},
+		{"proxy scheme", "http:\n  proxy: socks5://p:1\n",
+			`scenario.yaml:2: http.proxy: unsupported proxy scheme "socks5" in "socks5://p:1" (want http://host:port)`},
+		{"proxy port", "http:\n  proxy: {https: \"p:x\"}\n", `scenario.yaml:2: http.proxy.https: invalid proxy URL "p:x"`},
+		{"proxy scheme key", "http:\n  proxy: {ftp: p}\n", `scenario.yaml:2: http.proxy: unknown key "ftp" (want http, https)`},
+		{"proxy type", "http:\n  proxy: [p]\n", "scenario.yaml:2: http.proxy: expected a string"},
+		{"no_proxy comma in a list", "http:\n  no_proxy: [\"a,b\"]\n", `scenario.yaml:2: http.no_proxy: "a,b": one host per item`},
+		{"no_proxy empty item", "http:\n  no_proxy: [a, \"\"]\n", "scenario.yaml:2: http.no_proxy[1]: must not be empty"},
+		{"no_proxy type", "http:\n  no_proxy: {a: 1}\n", "scenario.yaml:2: http.no_proxy: expected a string"},
+		{"trust_env type", "http:\n  trust_env: \"true\"\n", "scenario.yaml:2: http.trust_env: expected true or false"},
+		{"connection", "http:\n  connection: closed\n", `scenario.yaml:2: http.connection: unknown value "closed" (want keep-alive or close)`},
+		{"resolve_interval", "http:\n  resolve_interval: -1\n", "scenario.yaml:2: http.resolve_interval: invalid duration -1"},
+		{"resolve_interval string", "http:\n  resolve_interval: often\n", `scenario.yaml:2: http.resolve_interval: invalid duration "often"`},
+		{"class http", "users:\n  - class: A\n    http: {tls: {insecure: 1}}\n    tasks: [{request: {path: /}}]\n",
+			"scenario.yaml:3: users[0].http.tls.insecure: expected true or false"},
+		{"request connection", "users:\n  - class: A\n    tasks:\n      - request: {path: /, connection: kept}\n",
+			`scenario.yaml:4: users[0].tasks[0].request.connection: unknown value "kept" (want keep-alive or close)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +279,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("users:\n  - class: A\n  x: 1\n"))
 	f.Add([]byte("users: *u\n"))
+	f.Add([]byte("http:\n  tls: {insecure: true, min_version: 1.2}\n  proxy: {http: p:1}\n  no_proxy: [a]\nusers:\n  - class: A\n    http: {connection: close}\n    tasks: [{request: {path: /, connection: close}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse("fuzz.yaml", data)
 		if err == nil {

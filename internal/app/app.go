@@ -91,7 +91,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	case opts.Mode() == config.ModeWorker && opts.Processes != 0:
 		return runWorkerProcesses(ctx, opts, args, env, log)
 	case opts.Mode() == config.ModeWorker:
-		return runWorker(ctx, opts, log, logs, probes, stderr)
+		return runWorker(ctx, opts, env, log, logs, probes, stderr)
 	default:
 		return runMaster(ctx, opts, env, log, logs, stdout, stderr)
 	}
@@ -181,14 +181,14 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 // runWorker runs one worker. With probes and --web-port it serves the
 // worker probes; the uncorrected table of --latency-correction goes to
 // tables.
-func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs *logging.Ring, probes bool, tables io.Writer) int {
+func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, probes bool, tables io.Writer) int {
 	classes, host, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
 	}
 	raw := newUncorrected(opts, log)
-	setup := workerSetup{opts: opts, classes: classes, host: host, raw: raw, log: log}
+	setup := workerSetup{opts: opts, classes: classes, host: host, env: env, raw: raw, log: log}
 	runner, w := setup.newWorker(opts.MasterHost, opts.MasterPort,
 		worker.WithLocustVersion(opts.LocustVersion),
 		worker.WithTags(opts.Tags, opts.ExcludeTags),
@@ -231,6 +231,7 @@ type workerSetup struct {
 	opts    *config.Options
 	classes []*scenario.Class
 	host    string       // the target host
+	env     []string     // the process environment, for user classes that read it (http.trust_env)
 	raw     *uncorrected // the uncorrected latencies; nil without --latency-correction
 	log     *slog.Logger
 }
@@ -248,6 +249,7 @@ func (s workerSetup) newWorker(masterHost string, masterPort int, options ...wor
 		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
 		append([]scenario.RunnerOption{
 			scenario.WithHost(s.host),
+			scenario.WithEnvironment(s.env),
 			scenario.WithLogger(s.log),
 			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
 		}, s.raw.runnerOptions()...)...,

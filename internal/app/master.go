@@ -93,7 +93,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		// One in-process worker: its runner already runs every user on its
 		// own goroutine over all cores, as Locust's LocalRunner is one runner.
 		wg.Add(1)
-		go func() { defer wg.Done(); runInprocWorker(workerCtx, inproc, classes, host, opts, raw, log) }()
+		go func() { defer wg.Done(); runInprocWorker(workerCtx, inproc, classes, host, opts, env, raw, log) }()
 	case opts.Processes != 0:
 		_, port, _ := net.SplitHostPort(router.Addr())
 		kids, err = startChildren(opts.Processes, masterChildArgs(opts, port), masterChildEnv(env), false, log)
@@ -234,8 +234,8 @@ func parsedOptions(o *config.Options) *protocol.Map {
 }
 
 // runInprocWorker runs the real worker code against the in-memory router.
-func runInprocWorker(ctx context.Context, r *zmq.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, raw *uncorrected, log *slog.Logger) {
-	setup := workerSetup{opts: opts, classes: classes, host: host, raw: raw, log: log}
+func runInprocWorker(ctx context.Context, r *zmq.InprocRouter, classes []*scenario.Class, host string, opts *config.Options, env []string, raw *uncorrected, log *slog.Logger) {
+	setup := workerSetup{opts: opts, classes: classes, host: host, env: env, raw: raw, log: log}
 	runner, w := setup.newWorker("inproc", 0,
 		worker.WithLogger(log.With("worker", "local")),
 		worker.WithLocustVersion(master.LocustVersion),
