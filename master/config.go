@@ -52,6 +52,9 @@ type Config struct {
 	QuitWait time.Duration
 	// HeartbeatInterval is the liveness tick.
 	HeartbeatInterval time.Duration
+	// MaxRequestNames caps the distinct request names and error texts of
+	// the merged stats (stats.AggregateMaxNames; 0: stats.DefaultMaxNames).
+	MaxRequestNames int
 	// Logger receives Locust-style messages (default: discarded).
 	Logger *slog.Logger
 	// Now replaces time.Now (tests).

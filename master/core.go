@@ -1,6 +1,7 @@
 package master
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -98,7 +99,7 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		cfg: cfg, log: cfg.Logger, out: out,
 		reg: newRegistry(), candidates: map[string]*candidate{},
 		state: StateReady, host: cfg.Host,
-		agg: stats.NewAggregate(now), exceptions: report.NewExceptions(), history: report.NewHistory(),
+		agg: stats.NewAggregate(now, stats.AggregateMaxNames(cmp.Or(cfg.MaxRequestNames, stats.DefaultMaxNames)), stats.AggregateLogger(cfg.Logger)), exceptions: report.NewExceptions(), history: report.NewHistory(),
 		limiter: newRateLimiter(cfg.Now, 10*time.Second),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,6 +28,9 @@ type Scenario struct {
 	// LatencyCorrection is the file's latency_correction (see
 	// WithLatencyCorrection).
 	LatencyCorrection bool
+	// MaxRequestNames is the file's max_request_names, the default of
+	// --max-request-names (0: not set).
+	MaxRequestNames int
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -282,12 +286,14 @@ func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
 func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
-	err := p.fields(root, "", []string{"host", "latency_correction", "users"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(root, "", []string{"host", "latency_correction", "max_request_names", "users"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
 		case "latency_correction":
 			sc.LatencyCorrection, err = p.boolean(v, path)
+		case "max_request_names":
+			sc.MaxRequestNames, err = p.integer(v, path, 1, math.MaxInt32)
 		case "users":
 			usersNode = v
 		}

@@ -77,14 +77,14 @@ func (a *Aggregate) Merge(s *protocol.Stats, now time.Time) {
 // entry, or its overflow entry past the cap.
 func (a *Aggregate) add(method, name string, now time.Time) *Summary {
 	k := a.keyOf(method, name)
+	if k.name == OverflowName && name != OverflowName && !a.warnedNames {
+		a.warnedNames = true
+		a.logger.Warn(namesWarning(a.maxNames, entryKey{method, name}, a.keys))
+	}
 	if e := a.entries[k]; e != nil {
 		return e
 	}
 	if k.name == OverflowName {
-		if name != OverflowName && !a.warnedNames {
-			a.warnedNames = true
-			a.logger.Warn(namesWarning(a.maxNames, entryKey{method, name}, a.keys))
-		}
 		a.folds++
 	} else {
 		a.named++

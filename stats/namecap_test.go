@@ -316,6 +316,28 @@ func TestAggregateErrorCap(t *testing.T) {
 	}
 }
 
+// TestAggregateWarnsAfterWorkerFold: a worker's overflow entry arrives
+// before the master folds a name of its own into it: the master warns.
+func TestAggregateWarnsAfterWorkerFold(t *testing.T) {
+	t.Parallel()
+	log, _, warns := warnings()
+	a := NewAggregate(t0, AggregateMaxNames(1), AggregateLogger(log))
+	a.Merge(&protocol.Stats{Stats: []protocol.StatsEntry{
+		{Name: OverflowName, Method: "GET", NumRequests: 1},
+		{Name: "/a", Method: "GET", NumRequests: 1},
+	}}, t0)
+	if got := warns(); got != 0 {
+		t.Fatalf("%d warnings before the master folds", got)
+	}
+	a.Merge(&protocol.Stats{Stats: []protocol.StatsEntry{{Name: "/b", Method: "GET", NumRequests: 1}}}, t0)
+	if got := warns(); got != 1 {
+		t.Errorf("%d warnings, want 1", got)
+	}
+	if e := a.Entry("GET", OverflowName); e == nil || e.NumRequests != 2 {
+		t.Errorf("overflow entry %+v, want 2 requests", e)
+	}
+}
+
 // TestFoldConsistent: a glocust worker that folds before reporting and a
 // worker that does not (a Python worker) give a master with the same cap
 // the same rows and errors: the master folds as the worker does.
