@@ -22,6 +22,12 @@ Sections:
   memory  goal 4: RSS of one glocust process (standalone, and a worker under a
           Locust master) with 100,000 idle users vs a Locust worker's bytes per
           user (bench/memory.py)
+  latency goal 5: latency you can trust (bench/latency.py)
+  scale   issue 11: 10,000 simulated workers on one glocust master
+          (bench/fanin/run.py --scale)
+  soak    issue 11, only when named in --only (30 min): a glocust master and
+          two workers at 3,000 requests/s, RSS, goroutines, open files and
+          threads sampled each minute, with their slopes (bench/soak.py)
 """
 import argparse
 import csv
@@ -506,6 +512,62 @@ def section_fanin(ctx):
             + body.replace("## ", "### ") + "\n")
 
 
+def section_scale(ctx):
+    """Scale (issue 11): SCALE_WORKERS (10,000) simulated workers on one
+    glocust master, bench/fanin/run.py --scale (one round, 60 s window):
+    no worker marked missing, heartbeat reply p99 under 250 ms, the
+    master's CPU and RSS. Env: SCALE_WORKERS, SCALE_WINDOW (s)."""
+    out, raw = os.path.join(ctx.tmp, "scale.md"), os.path.join(ctx.tmp, "scale.jsonl")
+    cmd = [sys.executable, os.path.join(BENCH, "fanin", "run.py"), "--scale", "--glocust", ctx.glocust,
+           "--ns", os.environ.get("SCALE_WORKERS", "10000"), "--window", os.environ.get("SCALE_WINDOW", "60"),
+           "--start-idle-wait", str(ctx.args.run_idle_wait), "--out", out, "--jsonl", raw]
+    ctx.commands.append(" ".join(cmd).replace(ROOT + "/", "").replace(ctx.tmp + "/", "<tmp>/"))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        err = "" if p.returncode == 0 else (p.stderr or "")[-400:]
+    except subprocess.TimeoutExpired:
+        err = "bench/fanin/run.py --scale timed out"
+    body = ""
+    if os.path.exists(out):
+        with open(out) as f:
+            text = f.read()
+        m = re.search(r"^## Load.*?(?=^## Commands)", text, re.S | re.M)
+        body = m.group(0) if m else ""
+        with open(raw) as f:
+            for line in f:
+                ctx.record(dict(json.loads(line), section="scale"))
+    return ("## 6. Scale: 10,000 workers on one master (issue 11)\n\n"
+            + (f"`bench/fanin/run.py --scale` failed: `{err}`\n\n" if err else "")
+            + body.replace("## ", "### ") + "\n")
+
+
+def section_soak(ctx):
+    """Soak (issue 11): bench/soak.py, a glocust master and two workers at
+    3,000 requests/s for --soak-minutes (30), sampling RSS, goroutines,
+    open files and threads each minute, with their slopes. Runs only when
+    named in --only."""
+    out, raw = os.path.join(ctx.tmp, "soak.md"), os.path.join(ctx.tmp, "soak.jsonl")
+    cmd = [sys.executable, os.path.join(BENCH, "soak.py"), "--glocust", ctx.glocust,
+           "--minutes", str(ctx.args.soak_minutes), "--start-idle-wait", str(ctx.args.run_idle_wait),
+           "--out", out, "--raw", raw]
+    ctx.commands.append(" ".join(cmd).replace(ROOT + "/", "").replace(ctx.tmp + "/", "<tmp>/"))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=ctx.args.soak_minutes * 60 + 900)
+        err = "" if p.returncode == 0 else (p.stderr or "")[-400:]
+    except subprocess.TimeoutExpired:
+        err = "bench/soak.py timed out"
+    body = ""
+    if os.path.exists(out):
+        with open(out) as f:
+            body = f.read()
+        with open(raw) as f:
+            lines = f.read().splitlines()
+        if lines:
+            ctx.record(dict(json.loads(lines[-1]), section="soak"))
+    return (f"## 7. Soak: {ctx.args.soak_minutes} minutes, a master and two workers (issue 11)\n\n"
+            + (f"`bench/soak.py` failed: `{err}`\n\n" if err and not body else "") + body + "\n")
+
+
 def section_memory(ctx):
     """Goal 4, memory per user: one glocust process (standalone, and a worker
     under a Locust master) with MEMORY_USERS (100,000) idle users (constant
@@ -660,7 +722,7 @@ def section_latency(ctx):
 
 
 SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
-            "latency": section_latency}
+            "latency": section_latency, "scale": section_scale, "soak": section_soak}
 
 
 # ---------------------------------------------------------------- report
@@ -767,7 +829,8 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory,latency", help="comma-separated sections")
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,scale",
+                    help="comma-separated sections; soak (30 min) runs only when named")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)
     ap.add_argument("--stats-goroutines", type=int, default=1000)
@@ -775,6 +838,7 @@ def main():
     ap.add_argument("--micro-benchtime", default="500ms")
     ap.add_argument("--duration", type=int, default=15, help="seconds per HTTP run")
     ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--soak-minutes", type=int, default=30, help="minutes sampled by the soak section")
     ap.add_argument("--start-idle-wait", type=int, default=60)
     ap.add_argument("--run-idle-wait", type=int, default=4)
     ap.add_argument("--glocust", required=True)
