@@ -25,6 +25,8 @@ Sections:
   latency goal 5: latency you can trust (bench/latency.py)
   scale   issue 11: 10,000 simulated workers on one glocust master
           (bench/fanin/run.py --scale)
+  names   issue 11: what a distinct request name costs below and past the
+          cap (go test -bench BenchmarkNames ./stats/)
   soak    issue 11, only when named in --only (30 min): a glocust master and
           two workers at 3,000 requests/s, RSS, goroutines, open files and
           threads sampled each minute, with their slopes (bench/soak.py)
@@ -536,9 +538,47 @@ def section_scale(ctx):
         with open(raw) as f:
             for line in f:
                 ctx.record(dict(json.loads(line), section="scale"))
-    return ("## 6. Scale: 10,000 workers on one master (issue 11)\n\n"
+    n = int(os.environ.get("SCALE_WORKERS", "10000"))
+    return (f"## 6. Scale: {n:,} workers on one master (issue 11)\n\n"
             + (f"`bench/fanin/run.py --scale` failed: `{err}`\n\n" if err else "")
             + body.replace("## ", "### ") + "\n")
+
+
+def section_names(ctx):
+    """Issue 11, the name cap: stats' BenchmarkNames (go test, core 0,
+    --rounds runs): what a distinct request name costs the worker's
+    registry and the master's aggregate, below the cap (time and heap per
+    new name) and past it (the fold)."""
+    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", "^BenchmarkNames$",
+           "-count", str(ctx.args.rounds), "./stats/"]
+    ctx.commands.append(" ".join(cmd))
+    wait_idle(ctx.args.run_idle_wait)
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    runs = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"^BenchmarkNames/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$", line)
+        if m:
+            vals = dict((u, float(v)) for v, u in re.findall(r"([\d.]+) (\S+)", m.group(2)))
+            runs.setdefault(m.group(1), []).append(vals)
+    for k, rs in runs.items():
+        for r in rs:
+            ctx.record({"section": "names", "case": k, **r})
+    L = ["## 7. The name cap (issue 11)", "",
+         "What a distinct request name costs (`--max-request-names`, default 10,000, `stats/namecap.go`): "
+         "`BenchmarkNames` in `stats/bench_test.go` over batches of 1,000 names `/item/<n>`, pinned to core 0 (one P, "
+         f"so one recording shard per name), {ctx.args.rounds} runs, medians. *new*: a name below the cap (the worker "
+         "creates its entry and records once; the master merges its report entry into a new row); *folded*: a name past "
+         "the cap (the worker finds its method's overflow entry; the master merges it into that entry). B/name is the "
+         "heap a name keeps after a GC.", "",
+         "| case | ns per name | B per name | allocs per 1,000 names |", "|---|---|---|---|"]
+    for k in ("worker/new", "worker/folded", "master/new", "master/folded"):
+        rs = runs.get(k, [])
+        bn = med([r.get("B/name") for r in rs])
+        L.append(f"| {k} | {med([r.get('ns/name') for r in rs]) or 0:.1f} | "
+                 f"{'–' if bn is None else f'{bn:,.0f}'} | {med([r.get('allocs/op') for r in rs]) or 0:.0f} |")
+    if p.returncode != 0 or not runs:
+        L.append(f"\nFailed: `{(p.stderr or p.stdout)[-300:]}`")
+    return "\n".join(L) + "\n"
 
 
 def section_soak(ctx):
@@ -564,7 +604,7 @@ def section_soak(ctx):
             lines = f.read().splitlines()
         if lines:
             ctx.record(dict(json.loads(lines[-1]), section="soak"))
-    return (f"## 7. Soak: {ctx.args.soak_minutes} minutes, a master and two workers (issue 11)\n\n"
+    return (f"## 8. Soak: {ctx.args.soak_minutes} min, a master and two workers (issue 11)\n\n"
             + (f"`bench/soak.py` failed: `{err}`\n\n" if err and not body else "") + body + "\n")
 
 
@@ -722,7 +762,7 @@ def section_latency(ctx):
 
 
 SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
-            "latency": section_latency, "scale": section_scale, "soak": section_soak}
+            "latency": section_latency, "scale": section_scale, "names": section_names, "soak": section_soak}
 
 
 # ---------------------------------------------------------------- report
@@ -829,7 +869,7 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,scale",
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,scale,names",
                     help="comma-separated sections; soak (30 min) runs only when named")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)
