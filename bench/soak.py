@@ -7,10 +7,11 @@ process every --interval seconds (60): VmRSS and threads
 (/proc/<pid>/status), open files (/proc/<pid>/fd), goroutines (the
 master's go_goroutines on /metrics, each worker's "goroutines" on its
 /healthz) and CPU time. Each series is reported with its least-squares
-slope per hour and a verdict: flat when the change the slope predicts over
-the window is below a floor (RSS 2 MiB or 2 % of its mean, 2 goroutines,
-2 files, 1 thread) or within two standard errors of the slope (noise),
-else it grows or shrinks. The run ends with -t: the master's request total
+slope per hour and a verdict: flat when the slope is within two of its
+standard errors (noise); "flat (a trend under the floor)" when it is not
+but the change it predicts over the window is below a floor (RSS 2 MiB or
+2 % of its mean, 2 goroutines, 2 files, 1 thread); else it grows or
+shrinks. The run ends with -t: the master's request total
 (its CSV's Aggregated row) is compared with what the target served.
 
   bench/soak.py                        # 30 minutes (about 32 in all)
@@ -185,10 +186,10 @@ def verdict(key, ts, ys):
     change = b * 3600 * span_h
     absf, relf = FLOORS[key]
     floor = max(absf, relf * abs(sum(ys) / len(ys)))
-    if abs(change) <= floor:
+    if abs(b) <= 2 * se:
         v = "flat"
-    elif abs(b) <= 2 * se:
-        v = "flat (within noise)"
+    elif abs(change) <= floor:
+        v = "flat (a trend under the floor)"
     else:
         v = "grows" if b > 0 else "shrinks"
     return {"first": ys[0], "last": ys[-1], "min": min(ys), "max": max(ys), "slope_per_h": round(b * 3600, 3),
@@ -226,9 +227,9 @@ def render(args, res, commands):
          f"({args.rate:,} requests/s due; three named requests) against `bench/cmd/stalltarget -stall 0` (core 0, "
          f"counts what it serves). A sample every {args.interval} s: VmRSS and threads (`/proc/<pid>/status`), "
          "open files (`/proc/<pid>/fd`), goroutines (`go_goroutines` on the master's `/metrics`, `goroutines` on "
-         "each worker's `/healthz`). Slope: least squares per hour over the samples; **flat** when the change it "
-         "predicts over the window is under the floor (RSS 2 MiB or 2 % of the mean, 2 goroutines, 2 files, "
-         "1 thread) or within two standard errors of the slope.", ""]
+         "each worker's `/healthz`). Slope: least squares per hour over the samples; **flat** when it is within two "
+         "standard errors (noise); *a trend under the floor* when it is not but the change it predicts over the "
+         "window is under a floor (RSS 2 MiB or 2 % of the mean, 2 goroutines, 2 files, 1 thread).", ""]
     s = res.get("summary", {})
     if s:
         L.append(f"- Samples: {s['samples']} over {s['span_min']:.1f} min; achieved {s['rps']:,.0f} requests/s "
