@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/stats"
 )
 
 // Defaults, as in Locust's runners.py.
@@ -74,6 +75,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if o.HeartbeatInterval == 0 {
 		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.MaxRequestNames == 0 {
+		o.MaxRequestNames = stats.DefaultMaxNames
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,7 +1,6 @@
 package master
 
 import (
-	"cmp"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -99,7 +98,8 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		cfg: cfg, log: cfg.Logger, out: out,
 		reg: newRegistry(), candidates: map[string]*candidate{},
 		state: StateReady, host: cfg.Host,
-		agg: stats.NewAggregate(now, stats.AggregateMaxNames(cmp.Or(cfg.MaxRequestNames, stats.DefaultMaxNames)), stats.AggregateLogger(cfg.Logger)), exceptions: report.NewExceptions(), history: report.NewHistory(),
+		agg:        stats.NewAggregate(now, stats.AggregateMaxNames(cfg.MaxRequestNames), stats.AggregateLogger(cfg.Logger)),
+		exceptions: report.NewExceptions(), history: report.NewHistory(),
 		limiter: newRateLimiter(cfg.Now, 10*time.Second),
 	}
 }
