@@ -26,6 +26,13 @@ Sections:
   tls     issue 12: HTTPS against nginx on one core each: keep-alive vs wrk,
           and a new connection (TLS handshake) per request vs wrk with
           Connection: close, glocust with and without session resumption
+  scale   issue 11: 10,000 simulated workers on one glocust master
+          (bench/fanin/run.py --scale)
+  names   issue 11: what a distinct request name costs below and past the
+          cap (go test -bench BenchmarkNames ./stats/)
+  soak    issue 11, only when named in --only (30 min): a glocust master and
+          two workers at 3,000 requests/s, RSS, goroutines, open files and
+          threads sampled each minute, with their slopes (bench/soak.py)
 """
 import argparse
 import csv
@@ -538,6 +545,100 @@ def section_fanin(ctx):
             + body.replace("## ", "### ") + "\n")
 
 
+def section_scale(ctx):
+    """Scale (issue 11): SCALE_WORKERS (10,000) simulated workers on one
+    glocust master, bench/fanin/run.py --scale (one round, 60 s window):
+    no worker marked missing, heartbeat reply p99 under 250 ms, the
+    master's CPU and RSS. Env: SCALE_WORKERS, SCALE_WINDOW (s)."""
+    out, raw = os.path.join(ctx.tmp, "scale.md"), os.path.join(ctx.tmp, "scale.jsonl")
+    cmd = [sys.executable, os.path.join(BENCH, "fanin", "run.py"), "--scale", "--glocust", ctx.glocust,
+           "--ns", os.environ.get("SCALE_WORKERS", "10000"), "--window", os.environ.get("SCALE_WINDOW", "60"),
+           "--start-idle-wait", str(ctx.args.run_idle_wait), "--out", out, "--jsonl", raw]
+    ctx.commands.append(" ".join(cmd).replace(ROOT + "/", "").replace(ctx.tmp + "/", "<tmp>/"))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        err = "" if p.returncode == 0 else (p.stderr or "")[-400:]
+    except subprocess.TimeoutExpired:
+        err = "bench/fanin/run.py --scale timed out"
+    body = ""
+    if os.path.exists(out):
+        with open(out) as f:
+            text = f.read()
+        m = re.search(r"^## Load.*?(?=^## Commands)", text, re.S | re.M)
+        body = m.group(0) if m else ""
+        with open(raw) as f:
+            for line in f:
+                ctx.record(dict(json.loads(line), section="scale"))
+    n = int(os.environ.get("SCALE_WORKERS", "10000"))
+    return (f"## 6. Scale: {n:,} workers on one master (issue 11)\n\n"
+            + (f"`bench/fanin/run.py --scale` failed: `{err}`\n\n" if err else "")
+            + body.replace("## ", "### ") + "\n")
+
+
+def section_names(ctx):
+    """Issue 11, the name cap: stats' BenchmarkNames (go test, core 0,
+    --rounds runs): what a distinct request name costs the worker's
+    registry and the master's aggregate, below the cap (time and heap per
+    new name) and past it (the fold)."""
+    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", "^BenchmarkNames$",
+           "-count", str(ctx.args.rounds), "./stats/"]
+    ctx.commands.append(" ".join(cmd))
+    wait_idle(ctx.args.run_idle_wait)
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    runs = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"^BenchmarkNames/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$", line)
+        if m:
+            vals = dict((u, float(v)) for v, u in re.findall(r"([\d.]+) (\S+)", m.group(2)))
+            runs.setdefault(m.group(1), []).append(vals)
+    for k, rs in runs.items():
+        for r in rs:
+            ctx.record({"section": "names", "case": k, **r})
+    L = ["## 7. The name cap (issue 11)", "",
+         "What a distinct request name costs (`--max-request-names`, default 10,000, `stats/namecap.go`): "
+         "`BenchmarkNames` in `stats/bench_test.go` over batches of 1,000 names `/item/<n>`, pinned to core 0 (one P, "
+         f"so one recording shard per name), {ctx.args.rounds} runs, medians. *new*: a name below the cap (the worker "
+         "creates its entry and records once; the master merges its report entry into a new row); *folded*: a name past "
+         "the cap (the worker finds its method's overflow entry; the master merges it into that entry). B/name is the "
+         "heap a name keeps after a GC.", "",
+         "| case | ns per name | B per name | allocs per 1,000 names |", "|---|---|---|---|"]
+    for k in ("worker/new", "worker/folded", "master/new", "master/folded"):
+        rs = runs.get(k, [])
+        bn = med([r.get("B/name") for r in rs])
+        L.append(f"| {k} | {med([r.get('ns/name') for r in rs]) or 0:.1f} | "
+                 f"{'–' if bn is None else f'{bn:,.0f}'} | {med([r.get('allocs/op') for r in rs]) or 0:.0f} |")
+    if p.returncode != 0 or not runs:
+        L.append(f"\nFailed: `{(p.stderr or p.stdout)[-300:]}`")
+    return "\n".join(L) + "\n"
+
+
+def section_soak(ctx):
+    """Soak (issue 11): bench/soak.py, a glocust master and two workers at
+    3,000 requests/s for --soak-minutes (30), sampling RSS, goroutines,
+    open files and threads each minute, with their slopes. Runs only when
+    named in --only."""
+    out, raw = os.path.join(ctx.tmp, "soak.md"), os.path.join(ctx.tmp, "soak.jsonl")
+    cmd = [sys.executable, os.path.join(BENCH, "soak.py"), "--glocust", ctx.glocust,
+           "--minutes", str(ctx.args.soak_minutes), "--start-idle-wait", str(ctx.args.run_idle_wait),
+           "--out", out, "--raw", raw]
+    ctx.commands.append(" ".join(cmd).replace(ROOT + "/", "").replace(ctx.tmp + "/", "<tmp>/"))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=ctx.args.soak_minutes * 60 + 900)
+        err = "" if p.returncode == 0 else (p.stderr or "")[-400:]
+    except subprocess.TimeoutExpired:
+        err = "bench/soak.py timed out"
+    body = ""
+    if os.path.exists(out):
+        with open(out) as f:
+            body = f.read()
+        with open(raw) as f:
+            lines = f.read().splitlines()
+        if lines:
+            ctx.record(dict(json.loads(lines[-1]), section="soak"))
+    return (f"## 8. Soak: {ctx.args.soak_minutes} min, a master and two workers (issue 11)\n\n"
+            + (f"`bench/soak.py` failed: `{err}`\n\n" if err and not body else "") + body + "\n")
+
+
 def section_memory(ctx):
     """Goal 4, memory per user: one glocust process (standalone, and a worker
     under a Locust master) with MEMORY_USERS (100,000) idle users (constant
@@ -797,7 +898,7 @@ def section_tls(ctx):
 
 def render_tls(ctx, runs, probe):
     a = ctx.args
-    L = ["## 6. HTTPS (issue 12)", "",
+    L = ["## 9. HTTPS (issue 12)", "",
          f"nginx (`bench/nginx_tls.conf`, TLS 1.3, a self-signed P-256 certificate made at run time, `return 200 'ok'`) "
          f"on core 0, the generator on core 1, {a.users} connections/users, {a.duration} s, {a.rounds} interleaved rounds. "
          "Neither generator verifies the certificate (wrk never does; `scenario_tls.yaml` sets `tls.insecure`). "
@@ -843,7 +944,8 @@ def render_tls(ctx, runs, probe):
 
 
 SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
-            "latency": section_latency, "tls": section_tls}
+            "latency": section_latency, "scale": section_scale, "names": section_names, "soak": section_soak,
+            "tls": section_tls}
 
 
 # ---------------------------------------------------------------- report
@@ -950,7 +1052,8 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls", help="comma-separated sections")
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls,scale,names",
+                    help="comma-separated sections; soak (30 min) runs only when named")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)
     ap.add_argument("--stats-goroutines", type=int, default=1000)
@@ -958,6 +1061,7 @@ def main():
     ap.add_argument("--micro-benchtime", default="500ms")
     ap.add_argument("--duration", type=int, default=15, help="seconds per HTTP run")
     ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--soak-minutes", type=int, default=30, help="minutes sampled by the soak section")
     ap.add_argument("--start-idle-wait", type=int, default=60)
     ap.add_argument("--run-idle-wait", type=int, default=4)
     ap.add_argument("--glocust", required=True)

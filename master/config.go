@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/stats"
 )
 
 // Defaults, as in Locust's runners.py.
@@ -52,6 +53,9 @@ type Config struct {
 	QuitWait time.Duration
 	// HeartbeatInterval is the liveness tick.
 	HeartbeatInterval time.Duration
+	// MaxRequestNames caps the distinct request names and error texts of
+	// the merged stats (stats.AggregateMaxNames; 0: stats.DefaultMaxNames).
+	MaxRequestNames int
 	// Logger receives Locust-style messages (default: discarded).
 	Logger *slog.Logger
 	// Now replaces time.Now (tests).
@@ -71,6 +75,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if o.HeartbeatInterval == 0 {
 		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.MaxRequestNames == 0 {
+		o.MaxRequestNames = stats.DefaultMaxNames
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

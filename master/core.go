@@ -98,7 +98,8 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		cfg: cfg, log: cfg.Logger, out: out,
 		reg: newRegistry(), candidates: map[string]*candidate{},
 		state: StateReady, host: cfg.Host,
-		agg: stats.NewAggregate(now), exceptions: report.NewExceptions(), history: report.NewHistory(),
+		agg:        stats.NewAggregate(now, stats.AggregateMaxNames(cfg.MaxRequestNames), stats.AggregateLogger(cfg.Logger)),
+		exceptions: report.NewExceptions(), history: report.NewHistory(),
 		limiter: newRateLimiter(cfg.Now, 10*time.Second),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/glocust/glocust/protocol"
@@ -55,10 +56,14 @@ type collector struct {
 }
 
 // NewMetricsHandler returns a /metrics handler over m; version labels
-// glocust_master_info.
+// glocust_master_info. Besides the master's series it serves the Go
+// runtime's (go_goroutines, go_memstats_...) and the process's
+// (process_resident_memory_bytes, process_open_fds, ...), as a Prometheus
+// client usually does.
 func NewMetricsHandler(m *Master, version string) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&collector{m: m, version: version})
+	reg.MustRegister(&collector{m: m, version: version}, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -371,6 +371,11 @@ func TestMetricsMove(t *testing.T) {
 		if after[`glocust_master_info{locust_version="2.47.0",version="test"}`] != 1 {
 			t.Error("glocust_master_info missing")
 		}
+		for _, k := range []string{"go_goroutines", "process_open_fds", "process_resident_memory_bytes"} {
+			if after[k] <= 0 {
+				t.Errorf("%s = %v, want the Go and process collectors' value", k, after[k])
+			}
+		}
 		if after[`glocust_master_state{state="ready"}`] != 0 || before[`glocust_master_state{state="ready"}`] != 1 {
 			t.Error("state gauge did not switch from ready")
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +31,9 @@ type Scenario struct {
 	// HTTP is the file's top-level http block; every class's HTTP starts
 	// from it.
 	HTTP HTTPConfig
+	// MaxRequestNames is the file's max_request_names, the default of
+	// --max-request-names (0: not set).
+	MaxRequestNames int
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -288,7 +292,7 @@ func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
 func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
-	err := p.fields(root, "", []string{"host", "latency_correction", "http", "users"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "users"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
@@ -296,6 +300,8 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			sc.LatencyCorrection, err = p.boolean(v, path)
 		case "http":
 			err = p.http(v, path, &sc.HTTP)
+		case "max_request_names":
+			sc.MaxRequestNames, err = p.integer(v, path, 1, math.MaxInt32)
 		case "users":
 			usersNode = v
 		}

@@ -16,6 +16,7 @@ http:
   no_proxy: [localhost, .svc.cluster.local]
   trust_env: true
   resolve_interval: 10s
+max_request_names: 500
 users:
   - class: WebUser
     weight: 3
@@ -52,6 +53,9 @@ func TestParseHappyPath(t *testing.T) {
 	}
 	if got, want := sc.Host, "http://127.0.0.1:8080"; got != want {
 		t.Errorf("host = %q, want %q", got, want)
+	}
+	if got, want := sc.MaxRequestNames, 500; got != want {
+		t.Errorf("max_request_names = %d, want %d", got, want)
 	}
 	if got, want := len(sc.Classes), 2; got != want {
 		t.Fatalf("classes = %d, want %d", got, want)
@@ -136,7 +140,8 @@ func TestParseErrors(t *testing.T) {
 			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
-		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, users)`},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, max_request_names, users)`},
+		{"zero names", "max_request_names: 0\nusers: []\n", "scenario.yaml:1: max_request_names: expected an integer in [1, 2147483647], got 0"},
 		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
 			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},
 		{"between arity", "users:\n  - class: A\n    wait_time: {between: [1]}\n    tasks: [{request: {path: /}}]\n",

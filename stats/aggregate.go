@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"io"
+	"log/slog"
 	"sort"
 	"time"
 
@@ -10,16 +12,44 @@ import (
 // Aggregate is the master's merged view of worker reports (Locust's
 // RequestStats on a master). One goroutine owns it: it is not safe for
 // concurrent use, and Summaries it returns change on the next Merge/Reset.
+//
+// It keeps at most maxNames entries of names and as many error texts
+// (see namecap.go): a report's entries beyond them are merged into the
+// overflow entries, as a glocust worker folds them, so that a worker that
+// does not cap its names cannot exhaust the master's memory.
 type Aggregate struct {
 	entries map[entryKey]*Summary
 	total   *Summary
 	errors  map[string]*protocol.StatsError
 	order   []string // error keys in arrival order
+
+	maxNames     int
+	logger       *slog.Logger
+	named, folds int  // entries of names; overflow entries
+	texts        int  // errors with a text other than OtherErrors
+	warnedNames  bool // the cap warnings of the current test were logged
+	warnedErrors bool
 }
 
+// AggregateOption configures an Aggregate.
+type AggregateOption func(*Aggregate)
+
+// AggregateMaxNames caps the distinct entries and error texts at n
+// (DefaultMaxNames; n < 1 means 1), as WithMaxNames does a Registry's.
+func AggregateMaxNames(n int) AggregateOption { return func(a *Aggregate) { a.maxNames = max(n, 1) } }
+
+// AggregateLogger sets the logger for the cap warnings (default: discarded).
+func AggregateLogger(l *slog.Logger) AggregateOption { return func(a *Aggregate) { a.logger = l } }
+
 // NewAggregate returns an empty aggregate whose start time is now.
-func NewAggregate(now time.Time) *Aggregate {
-	a := &Aggregate{}
+func NewAggregate(now time.Time, opts ...AggregateOption) *Aggregate {
+	a := &Aggregate{maxNames: DefaultMaxNames}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.logger == nil {
+		a.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	a.Clear(now)
 	return a
 }
@@ -31,11 +61,9 @@ func NewAggregate(now time.Time) *Aggregate {
 func (a *Aggregate) Merge(s *protocol.Stats, now time.Time) {
 	for i := range s.Stats {
 		se := &s.Stats[i]
-		k := entryKey{se.Method, se.Name}
-		e := a.entries[k]
+		e := a.entries[entryKey{se.Method, se.Name}]
 		if e == nil {
-			e = newSummary(a, se.Name, se.Method, now)
-			a.entries[k] = e
+			e = a.add(se.Method, se.Name, now)
 		}
 		e.extend(se)
 	}
@@ -45,13 +73,55 @@ func (a *Aggregate) Merge(s *protocol.Stats, now time.Time) {
 	a.total.extend(&s.Total)
 }
 
+// add returns the entry that a name not yet seen is counted in: a new
+// entry, or its overflow entry past the cap.
+func (a *Aggregate) add(method, name string, now time.Time) *Summary {
+	k := a.keyOf(method, name)
+	if k.name == OverflowName && name != OverflowName && !a.warnedNames {
+		a.warnedNames = true
+		a.logger.Warn(namesWarning(a.maxNames, entryKey{method, name}, a.keys))
+	}
+	if e := a.entries[k]; e != nil {
+		return e
+	}
+	if k.name == OverflowName {
+		a.folds++
+	} else {
+		a.named++
+	}
+	e := newSummary(a, k.name, k.method, now)
+	a.entries[k] = e
+	return e
+}
+
+// keyOf returns the entry (method, name) is counted in: its own while it
+// exists or there is room for it, else its overflow entry.
+func (a *Aggregate) keyOf(method, name string) entryKey {
+	k := entryKey{method, name}
+	if name != OverflowName && (a.named < a.maxNames || a.entries[k] != nil) {
+		return k
+	}
+	return foldKey(method, a.has, a.folds)
+}
+
+func (a *Aggregate) has(k entryKey) bool { return a.entries[k] != nil }
+
+// keys yields the key of every entry.
+func (a *Aggregate) keys(yield func(entryKey) bool) {
+	for k := range a.entries {
+		if !yield(k) {
+			return
+		}
+	}
+}
+
 func (a *Aggregate) mergeError(in protocol.StatsError) {
 	ex := a.errors[in.Key]
 	if ex == nil {
-		c := in
-		a.errors[in.Key] = &c
-		a.order = append(a.order, in.Key)
-		return
+		ex = a.addError(&in)
+		if ex == nil {
+			return
+		}
 	}
 	ex.Occurrences += in.Occurrences
 	ex.HasSeen = ex.HasSeen || in.HasSeen
@@ -71,6 +141,37 @@ func (a *Aggregate) mergeError(in protocol.StatsError) {
 	}
 }
 
+// addError returns the error that in is merged into when its key is new,
+// or nil after adding in itself. An error of a folded name is counted
+// under the overflow entry's name, and past the cap on error texts under
+// OtherErrors, with the key Locust would give that (method, name, error).
+func (a *Aggregate) addError(in *protocol.StatsError) *protocol.StatsError {
+	k := a.keyOf(in.Method, in.Name)
+	text := in.Error
+	if text != OtherErrors && a.texts >= a.maxNames {
+		if !a.warnedErrors {
+			a.warnedErrors = true
+			a.logger.Warn(errorsWarning(a.maxNames, in.Method, in.Name, text))
+		}
+		text = OtherErrors
+	}
+	key := in.Key
+	if k != (entryKey{in.Method, in.Name}) || text != in.Error {
+		key = ErrorKey(k.method, k.name, text)
+		if ex := a.errors[key]; ex != nil {
+			return ex
+		}
+	}
+	if text != OtherErrors {
+		a.texts++
+	}
+	c := *in
+	c.Key, c.Method, c.Name, c.Error = key, k.method, k.name, text
+	a.errors[key] = &c
+	a.order = append(a.order, key)
+	return nil
+}
+
 // Reset zeroes every entry, the total and the errors, keeping the entries
 // (Locust's reset_all, used by --reset-stats).
 func (a *Aggregate) Reset(now time.Time) {
@@ -80,6 +181,7 @@ func (a *Aggregate) Reset(now time.Time) {
 	a.total.reset(now)
 	a.errors = map[string]*protocol.StatsError{}
 	a.order = nil
+	a.texts = 0
 }
 
 // Clear drops every entry and error and starts a new total (Locust's
@@ -89,6 +191,8 @@ func (a *Aggregate) Clear(now time.Time) {
 	a.total = newSummary(a, TotalName, TotalMethod, now)
 	a.errors = map[string]*protocol.StatsError{}
 	a.order = nil
+	a.named, a.folds, a.texts = 0, 0, 0
+	a.warnedNames, a.warnedErrors = false, false
 }
 
 // Entries returns the entries sorted by (name, method).

@@ -2,10 +2,14 @@ package stats
 
 import (
 	"fmt"
+	"log/slog"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/glocust/glocust/protocol"
 )
 
 var benchNames = func() []string {
@@ -129,4 +133,101 @@ func BenchmarkRecordOne(b *testing.B) {
 		entries[i&15].Record(now, time.Duration(i&127)*time.Millisecond, 512)
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkNames: what distinct request names cost (namecap.go), over
+// batches of 1,000 names /item/<n> (b.N counts batches; ns/name is per
+// name):
+//   - worker/new: Registry.Entry of a name not seen yet, below the cap,
+//     and one Observe on it (which allocates its shard on this P);
+//   - worker/folded: Registry.Entry of a name past the cap, found in its
+//     method's overflow entry;
+//   - master/new: Aggregate.Merge of a report entry with a new name;
+//   - master/folded: the same past the cap, merged into the overflow entry.
+//
+// B/name (new) is the heap that 1,000 names keep, per name, measured once
+// after a GC.
+func BenchmarkNames(b *testing.B) {
+	const batch = 1000
+	names := make([]string, batch)
+	for i := range names {
+		names[i] = fmt.Sprintf("/item/%d", i)
+	}
+	quiet := WithLogger(slog.New(slog.DiscardHandler))
+	newNames := func() *Registry {
+		reg := NewRegistry(quiet, WithMaxNames(batch))
+		for _, n := range names {
+			reg.Entry("GET", n).Observe(time.Millisecond, 10)
+		}
+		return reg
+	}
+	// One report entry per name, as a worker sends them.
+	reg := newNames()
+	rep := reg.Report(time.Now())
+	reg.Close()
+	reports := make([]protocol.Stats, len(rep.Entries))
+	for i := range rep.Entries {
+		reports[i].Stats = rep.Entries[i : i+1]
+	}
+	merge := func(agg *Aggregate) {
+		for i := range reports {
+			agg.Merge(&reports[i], t0)
+		}
+	}
+	report := func(b *testing.B, heap func() any) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/batch, "ns/name")
+		if heap != nil {
+			b.ReportMetric(heapPerName(heap, batch), "B/name")
+		}
+	}
+
+	b.Run("worker/new", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			newNames().Close()
+		}
+		report(b, func() any { return newNames() })
+	})
+	b.Run("worker/folded", func(b *testing.B) {
+		reg := NewRegistry(quiet, WithMaxNames(1))
+		defer reg.Close()
+		reg.Entry("GET", "/")
+		reg.Entry("GET", names[0]) // past the cap: makes the overflow entry
+		reg.Report(t0)             // promotes it
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, n := range names {
+				reg.Entry("GET", n)
+			}
+		}
+		report(b, nil)
+	})
+	b.Run("master/new", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			merge(NewAggregate(t0))
+		}
+		report(b, func() any { a := NewAggregate(t0); merge(a); return a })
+	})
+	b.Run("master/folded", func(b *testing.B) {
+		agg := NewAggregate(t0, AggregateMaxNames(1))
+		merge(agg)
+		b.ReportAllocs()
+		for b.Loop() {
+			merge(agg)
+		}
+		report(b, nil)
+	})
+}
+
+// heapPerName returns the live heap of what build returns, per name of n.
+func heapPerName(build func() any, n int) float64 {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	x := build()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	runtime.KeepAlive(x)
+	return float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(n)
 }

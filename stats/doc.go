@@ -7,7 +7,10 @@
 //
 // # Worker side
 //
-// A Registry holds one Entry per (method, name). Get an entry once with
+// A Registry holds one Entry per (method, name), up to a cap on distinct
+// names (WithMaxNames, DefaultMaxNames): further names are counted in an
+// overflow entry per method, further error texts under OtherErrors, with
+// one warning each (namecap.go). Get an entry once with
 // Registry.Entry and keep it; Entry.Record, Entry.RecordFailure and
 // Entry.RecordUntimed then take no lock and do not allocate (a failure
 // allocates only the first time its error text is seen on that entry).
@@ -19,7 +22,8 @@
 // Reset as Locust's wire entries, total and errors, and starts a new
 // interval, like Locust's get_stripped_report.
 //
-// Each entry keeps, per shard (one per P), a hot/cold pair of counter
+// Each entry keeps, per shard (one per P, allocated by the first record
+// on that P), a hot/cold pair of counter
 // buffers selected by one atomic word, as prometheus' histogram does: a
 // record increments the word (bit 63 is the hot index, the rest counts
 // records started), updates the hot buffer, and increments that buffer's
@@ -41,7 +45,10 @@
 // # Master side
 //
 // An Aggregate merges worker reports (Merge) as Locust's master does and
-// exposes sorted Summaries with Locust's derived values. A Summary's
+// exposes sorted Summaries with Locust's derived values. It caps names and
+// error texts as a Registry does (AggregateMaxNames), folding a report's
+// further names into the same overflow entries, so that a worker that
+// does not cap (a Python worker) cannot exhaust the master's memory. A Summary's
 // bucket dicts are Counts: the response-time keys Locust's rounding
 // produces below 10 s have a slot in a dense array (indexed like the
 // recording side's counters) and the latest 64 seconds of per-second keys

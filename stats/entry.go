@@ -16,7 +16,9 @@ const cacheLine = 64
 // # Recording
 //
 // Each entry has one shard per P (the scheduler's processor), up to the
-// registry's shard count. A record holds one shard alone for the whole
+// registry's shard count, allocated by the first record on that P: an
+// entry that only a few Ps record into (a name seen a few times) costs one
+// shard or two, not the registry's shard count. A record holds one shard alone for the whole
 // update (see shard.go: by default it pins its goroutine to its P with
 // runtime.procPin, as sync.Pool does, so no other goroutine runs on that
 // P; built with glocust_nolinkname it locks the shard), so the shard has
@@ -35,7 +37,7 @@ const cacheLine = 64
 // started word and the completion count.
 type Entry struct {
 	name, method string
-	shards       []shard // one per P id; len is a power of two
+	shards       []atomic.Pointer[shard] // one per P id, nil until first used; len is a power of two
 	mask         int
 	spill        atomic.Pointer[[]spillShard] // len(shards) locked shards, allocated on first use
 	spillMu      sync.Mutex                   // serialises the spill allocation
@@ -85,17 +87,42 @@ func (s *shard) begin() (*buffer, int) {
 }
 
 func newEntry(method, name string, shards int, start float64) *Entry {
-	e := &Entry{name: name, method: method, shards: make([]shard, shards), mask: shards - 1, start: start}
-	for i := range e.shards {
-		e.shards[i].init()
+	e := &Entry{name: name, method: method, shards: make([]atomic.Pointer[shard], shards), mask: shards - 1, start: start}
+	if eagerShards {
+		for i := range e.shards {
+			e.shards[i].Store(newShard())
+		}
 	}
 	e.errs.init(2 * shards) // sides of the own shards, then of the spill shards
 	return e
 }
 
+// shard returns own shard si, allocating it on its first record. The caller
+// holds si (acquire), so no other record allocates it at the same time;
+// allocating while pinned to a P is allowed (the runtime then neither
+// assists the GC nor starts it, as for buffer.high).
+func (e *Entry) shard(si int) *shard {
+	if s := e.shards[si].Load(); s != nil {
+		return s
+	}
+	s := newShard()
+	e.shards[si].Store(s)
+	return s
+}
+
+func newShard() *shard {
+	s := new(shard)
+	s.init()
+	return s
+}
+
 func (s *shard) init() {
 	s.bufs[0].init()
 	s.bufs[1].init()
+	// Buffer 0 is hot until the first flip: the cold one is 1, so that a
+	// report that drains errors of a shard allocated after it flipped the
+	// others reads the side nobody writes.
+	s.cold = 1
 }
 
 // Name returns the entry's name.
@@ -121,7 +148,7 @@ func (e *Entry) Observe(responseTime time.Duration, contentLength int64) {
 func (e *Entry) record(nowNs int64, rt time.Duration, contentLength int64) {
 	si := e.acquire()
 	if si < len(e.shards) {
-		b, _ := e.shards[si].begin()
+		b, _ := e.shard(si).begin()
 		b.observe(nowNs, rt, contentLength)
 		b.count.Add(1)
 		e.release(si)
@@ -157,7 +184,7 @@ func (e *Entry) recordFailure(nowNs int64, rt time.Duration, contentLength int64
 	}
 	si := e.acquire()
 	if si < len(e.shards) && c != nil {
-		b, hot := e.shards[si].begin()
+		b, hot := e.shard(si).begin()
 		b.observe(nowNs, rt, contentLength)
 		b.fail(nowNs)
 		c.sides[si<<1|hot].add(nowNs)
@@ -197,7 +224,7 @@ func (e *Entry) ObserveUntimed(contentLength int64) {
 func (e *Entry) recordUntimed(nowNs int64, contentLength int64) {
 	si := e.acquire()
 	if si < len(e.shards) {
-		b, _ := e.shards[si].begin()
+		b, _ := e.shard(si).begin()
 		b.none++
 		b.stamp(nowNs, contentLength)
 		b.count.Add(1)
@@ -241,7 +268,9 @@ func (e *Entry) spillShards() *[]spillShard {
 // registry's report mutex.
 func (e *Entry) collect(a *accum, errs *errorAccum) {
 	for i := range e.shards {
-		e.shards[i].collect(a)
+		if s := e.shards[i].Load(); s != nil {
+			s.collect(a)
+		}
 	}
 	var spill []spillShard
 	if sp := e.spill.Load(); sp != nil {

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"log/slog"
 	"math"
 	"sort"
 	"sync"
@@ -45,12 +46,49 @@ type errCounter struct {
 }
 
 // errorSet maps error texts to counters. Lookups of known texts read an
-// immutable map through an atomic pointer; new texts take the mutex.
+// immutable map through an atomic pointer; new texts take the mutex. A
+// new text takes a unit of the registry's budget (errBudget), given back
+// when a slow counter is forgotten; with none left, the failure is counted
+// under OtherErrors, whose counter every entry may have besides.
 type errorSet struct {
 	fast   atomic.Pointer[map[string]*errCounter]
 	nsides int
+	budget *errBudget // the registry's; nil: no cap (an entry made outside a registry)
 	mu     sync.Mutex
 	slow   map[string]*errCounter // guarded by mu; updated only under mu
+}
+
+// errBudget is the cap on a registry's distinct error texts: the counters
+// its entries keep.
+type errBudget struct {
+	left   atomic.Int64
+	max    int
+	warned atomic.Bool
+	logger *slog.Logger
+}
+
+func (b *errBudget) init(n int, logger *slog.Logger) {
+	b.left.Store(int64(n))
+	b.max, b.logger = n, logger
+}
+
+// take reserves room for one more text; false when there is none.
+func (b *errBudget) take() bool {
+	if b == nil {
+		return true
+	}
+	if b.left.Add(-1) >= 0 {
+		return true
+	}
+	b.left.Add(1)
+	return false
+}
+
+// give returns the room of a forgotten text.
+func (b *errBudget) give() {
+	if b != nil {
+		b.left.Add(1)
+	}
 }
 
 // init sizes the counters for shards shards (two sides each).
@@ -77,6 +115,15 @@ func (s *errorSet) create(e *Entry, err string) *errCounter {
 	if len(fm) >= maxFastErrors || s.slow[err] != nil {
 		return nil
 	}
+	if !s.budget.take() {
+		return s.otherLocked(e, err)
+	}
+	return s.addFastLocked(e, err)
+}
+
+// addFastLocked adds a counter for err to the copy-on-write map.
+func (s *errorSet) addFastLocked(e *Entry, err string) *errCounter {
+	fm := *s.fast.Load()
 	c := s.newCounter(e, err)
 	m := make(map[string]*errCounter, len(fm)+1)
 	for k, v := range fm {
@@ -85,6 +132,19 @@ func (s *errorSet) create(e *Entry, err string) *errCounter {
 	m[err] = c
 	s.fast.Store(&m)
 	return c
+}
+
+// otherLocked returns the OtherErrors counter, in the copy-on-write map
+// whatever its size (one per entry), for a failure with text err beyond
+// the cap; the first such failure of the registry logs a warning.
+func (s *errorSet) otherLocked(e *Entry, err string) *errCounter {
+	if b := s.budget; !b.warned.Swap(true) {
+		b.logger.Warn(errorsWarning(b.max, e.method, e.name, err))
+	}
+	if c := (*s.fast.Load())[OtherErrors]; c != nil {
+		return c
+	}
+	return s.addFastLocked(e, OtherErrors)
 }
 
 func (s *errorSet) newCounter(e *Entry, err string) *errCounter {
@@ -111,6 +171,9 @@ func (s *errorSet) addSlow(e *Entry, err string, side int, nowNs int64) {
 		return
 	}
 	c := s.slow[err]
+	if c == nil && !s.budget.take() {
+		c = s.otherLocked(e, err)
+	}
 	if c == nil {
 		c = s.newCounter(e, err)
 		if s.slow == nil {
@@ -138,13 +201,16 @@ func (s *errorSet) drain(e *Entry, spill []spillShard, acc *errorAccum) {
 		}
 		if idle { // nobody holds c outside mu: safe to forget
 			delete(s.slow, text)
+			s.budget.give()
 		}
 	}
 }
 
 func (s *errorSet) drainCounter(e *Entry, spill []spillShard, c *errCounter, acc *errorAccum) {
 	for i := range e.shards {
-		drainSide(e, c, &c.sides[i<<1|int(e.shards[i].cold)], acc)
+		if sh := e.shards[i].Load(); sh != nil {
+			drainSide(e, c, &c.sides[i<<1|int(sh.cold)], acc)
+		}
 	}
 	for i := range spill {
 		drainSide(e, c, &c.sides[(len(e.shards)+i)<<1|int(spill[i].cold)], acc)

@@ -11,16 +11,6 @@ import (
 	"github.com/glocust/glocust/protocol"
 )
 
-// DefaultMaxEntries is the default cap on distinct (method, name) entries.
-const DefaultMaxEntries = 10000
-
-// Requests for new names beyond the entry cap are recorded in one entry
-// with this name and method.
-const (
-	OverflowName   = "(other: too many names)"
-	OverflowMethod = ""
-)
-
 // Name and method of the total entry, as Locust sends stats_total.
 const (
 	TotalName   = "Aggregated"
@@ -37,12 +27,14 @@ func WithClock(now func() time.Time) Option {
 	return func(r *Registry) { r.clock, r.customClock = now, now != nil }
 }
 
-// WithMaxEntries caps the number of distinct entries (DefaultMaxEntries).
-// Beyond it, new names share one entry named OverflowName, and a warning
-// is logged once.
-func WithMaxEntries(n int) Option { return func(r *Registry) { r.maxEntries = max(n, 1) } }
+// WithMaxNames caps the distinct (method, name) entries, and the distinct
+// error texts, at n (DefaultMaxNames; n < 1 means 1). Requests with a
+// further name are counted in their method's OverflowName entry, failures
+// with a further text under OtherErrors; the first of each logs a warning
+// (see namecap.go).
+func WithMaxNames(n int) Option { return func(r *Registry) { r.maxNames = max(n, 1) } }
 
-// WithLogger sets the logger for the entry-cap warning (slog.Default()).
+// WithLogger sets the logger for the cap warnings (slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(r *Registry) { r.logger = l } }
 
 // WithShards sets the number of recording shards per entry, rounded up to a
@@ -55,17 +47,28 @@ type entryKey struct{ method, name string }
 
 // Registry holds the worker-side entries and produces delta reports.
 // Entry, Record* and Report/Reset may be called concurrently.
+//
+// Entries are found in an immutable map read through an atomic pointer
+// (no lock). A new entry goes into a mutable copy of it (dirty, under
+// createMu), which replaces the immutable map once lookups have missed it
+// often enough (an eighth of its size) or at the next report, as sync.Map
+// promotes its dirty map: creating n entries copies O(n) of them in all,
+// not O(n²).
 type Registry struct {
 	clock       func() time.Time
 	customClock bool
-	maxEntries  int
+	maxNames    int
 	logger      *slog.Logger
 	shards      int
 
-	entries  atomic.Pointer[map[entryKey]*Entry] // copy-on-write
-	full     atomic.Bool                         // cap reached: unknown names go to overflow
-	createMu sync.Mutex                          // serialises entry creation
-	overflow *Entry                              // guarded by createMu
+	entries  atomic.Pointer[map[entryKey]*Entry] // immutable; every entry but those only in dirty
+	full     atomic.Bool                         // the name cap is reached: new names fold
+	createMu sync.Mutex                          // guards the fields below
+	dirty    map[entryKey]*Entry                 // nil, or every entry (a superset of entries)
+	misses   int                                 // lookups that needed createMu since dirty was made
+	named    int                                 // entries of names, not overflow entries
+	folds    int                                 // overflow entries
+	errs     errBudget                           // the error-text cap, shared by the entries
 
 	clk *coarseClock // for Entry.Observe*; stopped by Close
 
@@ -77,10 +80,11 @@ type Registry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry(opts ...Option) *Registry {
-	r := &Registry{clock: time.Now, maxEntries: DefaultMaxEntries, logger: slog.Default()}
+	r := &Registry{clock: time.Now, maxNames: DefaultMaxNames, logger: slog.Default()}
 	for _, o := range opts {
 		o(r)
 	}
+	r.errs.init(r.maxNames, r.logger)
 	r.clk = &coarseClock{}
 	if r.clock == nil {
 		r.clock = time.Now
@@ -112,59 +116,96 @@ func (r *Registry) Close() {
 	r.clk.close()
 }
 
-// Entry returns the entry for (method, name), creating it if needed. It is
-// cheap for existing entries; keep the result to record.
+// Entry returns the entry for (method, name), creating it if needed, or
+// the overflow entry of method if the name cap is reached. It takes no lock
+// and does not allocate for an existing entry, nor for a name folded into
+// an existing overflow entry; keep the result to record.
 func (r *Registry) Entry(method, name string) *Entry {
-	k := entryKey{method, name}
-	if e := (*r.entries.Load())[k]; e != nil {
+	m := *r.entries.Load()
+	if e := m[entryKey{method, name}]; e != nil {
 		return e
 	}
 	if r.full.Load() {
-		return r.overflowEntry()
+		if e := m[entryKey{method, OverflowName}]; e != nil {
+			return e
+		}
 	}
-	r.createMu.Lock()
-	defer r.createMu.Unlock()
-	old := *r.entries.Load()
-	if e := old[k]; e != nil {
-		return e
-	}
-	if len(old) >= r.maxEntries {
-		r.full.Store(true)
-		r.logger.Warn("stats: too many distinct request names; recording further ones as one entry",
-			"max_entries", r.maxEntries, "name", OverflowName)
-		return r.overflowLocked(old)
-	}
-	return r.addLocked(old, k)
+	return r.entrySlow(entryKey{method, name})
 }
 
-func (r *Registry) addLocked(old map[entryKey]*Entry, k entryKey) *Entry {
+// entrySlow is Entry's cold path: a name not in the immutable map.
+func (r *Registry) entrySlow(k entryKey) *Entry {
+	r.createMu.Lock()
+	defer r.createMu.Unlock()
+	defer r.missLocked()
+	if e := r.lookupLocked(k); e != nil {
+		return e
+	}
+	if k.name != OverflowName {
+		if r.named < r.maxNames {
+			r.named++
+			return r.addLocked(k)
+		}
+		if !r.full.Swap(true) {
+			r.logger.Warn(namesWarning(r.maxNames, k, r.keysLocked))
+		}
+	}
+	fk := foldKey(k.method, func(k entryKey) bool { return r.lookupLocked(k) != nil }, r.folds)
+	if e := r.lookupLocked(fk); e != nil {
+		return e
+	}
+	r.folds++
+	return r.addLocked(fk)
+}
+
+func (r *Registry) lookupLocked(k entryKey) *Entry {
+	if r.dirty != nil {
+		return r.dirty[k]
+	}
+	return (*r.entries.Load())[k]
+}
+
+// keysLocked yields the key of every entry.
+func (r *Registry) keysLocked(yield func(entryKey) bool) {
+	for k := range r.allLocked() {
+		if !yield(k) {
+			return
+		}
+	}
+}
+
+func (r *Registry) addLocked(k entryKey) *Entry {
 	e := newEntry(k.method, k.name, r.shards, timeToSeconds(r.clock()))
 	e.clk = r.clk
-	m := make(map[entryKey]*Entry, len(old)+1)
-	for k, v := range old {
-		m[k] = v
+	e.errs.budget = &r.errs
+	if r.dirty == nil {
+		old := *r.entries.Load()
+		r.dirty = make(map[entryKey]*Entry, len(old)+1)
+		for k, v := range old {
+			r.dirty[k] = v
+		}
 	}
-	m[k] = e
-	r.entries.Store(&m)
+	r.dirty[k] = e
 	return e
 }
 
-func (r *Registry) overflowEntry() *Entry {
-	r.createMu.Lock()
-	defer r.createMu.Unlock()
-	return r.overflowLocked(*r.entries.Load())
+// missLocked counts a lookup that needed createMu and promotes dirty once
+// they reach an eighth of its size.
+func (r *Registry) missLocked() {
+	r.misses++
+	if r.dirty != nil && r.misses >= len(r.dirty)/8 {
+		r.allLocked()
+	}
 }
 
-func (r *Registry) overflowLocked(m map[entryKey]*Entry) *Entry {
-	if r.overflow == nil {
-		k := entryKey{OverflowMethod, OverflowName}
-		if e := m[k]; e != nil {
-			r.overflow = e
-		} else {
-			r.overflow = r.addLocked(m, k)
-		}
+// allLocked promotes dirty, if any, and returns the map of every entry.
+func (r *Registry) allLocked() map[entryKey]*Entry {
+	if r.dirty != nil {
+		m := r.dirty
+		r.entries.Store(&m)
+		r.dirty, r.misses = nil, 0
 	}
-	return r.overflow
+	return *r.entries.Load()
 }
 
 // Report is one delta report: what was recorded since the previous Report
@@ -211,7 +252,7 @@ func (r *Registry) Reset(now time.Time) {
 	defer r.mu.Unlock()
 	nowSec := timeToSeconds(now)
 	var errs errorAccum
-	for _, e := range *r.entries.Load() {
+	for _, e := range r.all() {
 		r.scratch.reset()
 		e.collect(&r.scratch, &errs)
 		e.start = nowSec
@@ -219,9 +260,16 @@ func (r *Registry) Reset(now time.Time) {
 	r.start = nowSec
 }
 
+// all returns the map of every entry.
+func (r *Registry) all() map[entryKey]*Entry {
+	r.createMu.Lock()
+	defer r.createMu.Unlock()
+	return r.allLocked()
+}
+
 // sorted returns the entries sorted by (name, method).
 func (r *Registry) sorted() []*Entry {
-	m := *r.entries.Load()
+	m := r.all()
 	out := make([]*Entry, 0, len(m))
 	for _, e := range m {
 		out = append(out, e)

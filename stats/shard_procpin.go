@@ -21,6 +21,9 @@ func runtimeProcUnpin()
 // shardLock is empty in this build: the pin makes a P's shard single-writer.
 type shardLock struct{}
 
+// eagerShards: a P's shard is allocated by the first record on that P.
+const eagerShards = false
+
 // acquire pins the goroutine to its P and returns the P's id, the index of
 // its shard if it has one.
 func (e *Entry) acquire() int { return runtimeProcPin() }

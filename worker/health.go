@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -20,12 +21,13 @@ type Health struct {
 	Registered bool   `json:"registered"`
 	Index      int64  `json:"index"` // from the master's ack; -1 before
 	UserCount  int64  `json:"user_count"`
+	Goroutines int    `json:"goroutines"` // the process's (runtime.NumGoroutine), to watch for leaks
 }
 
 // Health returns the worker's current health document.
 func (w *Worker) Health() Health {
 	return Health{NodeID: w.NodeID(), State: w.State(), Registered: w.Registered(),
-		Index: w.Index(), UserCount: w.users.UserCount()}
+		Index: w.Index(), UserCount: w.users.UserCount(), Goroutines: runtime.NumGoroutine()}
 }
 
 // HealthHandler returns the handler of the worker's probes, glocust's

@@ -47,6 +47,10 @@ func TestServeHealth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if doc.Goroutines <= 0 {
+			t.Fatalf("GET %s: goroutines %d", path, doc.Goroutines)
+		}
+		doc.Goroutines = 0
 		if code != wantCode || doc != want {
 			t.Fatalf("GET %s: %d %+v, want %d %+v", path, code, doc, wantCode, want)
 		}

@@ -14,13 +14,24 @@ Python: its printed Aggregated count) and that no worker went missing.
 
   bench/fanin/run.py --quick          # N=100,1000; 1 round; 15 s windows
   bench/fanin/run.py                  # N=100..5000; 3 rounds; 30 s windows
+  bench/fanin/run.py --scale          # N=10,000, glocust's master only, 60 s window
 
-Writes bench/fanin/RESULTS.md and bench/fanin/results.jsonl. Every loop has
-a deadline; every process started here is stopped by its pid.
+Writes bench/fanin/RESULTS.md and bench/fanin/results.jsonl (--scale:
+bench/fanin/RESULTS-scale.md and results-scale.jsonl). Every loop has a
+deadline; every process started here is stopped by its pid.
+
+--scale is the scale check: N simulated workers (10,000 by default) on one
+glocust master, reported against its goals: no worker marked missing,
+heartbeat reply p99 under 250 ms, with the master's CPU and RSS (VmRSS at
+the window's end, VmHWM at the run's end). Each side holds one socket per
+worker, so the soft RLIMIT_NOFILE is raised to the hard one first (Go
+processes raise theirs themselves), and the run stops at once if the hard
+limit is below N plus a margin.
 """
 import argparse
 import json
 import os
+import resource
 import platform
 import re
 import shutil
@@ -39,6 +50,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
 SATURATED_CPU = 90.0
+SCALE_HB_P99_MS = 250.0  # --scale: the heartbeat reply goal
+FD_MARGIN = 200  # sockets and files a process needs besides one per worker
 
 
 
@@ -173,6 +186,30 @@ def scan_log(path, w0, w1):
             "warning_samples": warn_samples, "max_loop_gap_s": gap}
 
 
+def vm_hwm_mib(pid):
+    """The process's peak RSS (VmHWM) in MiB, or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def raise_nofile(n):
+    """Raises this process's soft RLIMIT_NOFILE to its hard limit (the
+    master and simulator inherit it); an error if n sockets do not fit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < n + FD_MARGIN:
+        raise SystemExit(f"run.py: {n:,} workers need about {n + FD_MARGIN:,} open files per process; the hard "
+                         f"RLIMIT_NOFILE is {hard:,} (raise it, e.g. ulimit -Hn, or run fewer workers with --ns)")
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return {"soft_before": soft, "hard": hard}
+
+
 def metrics(port):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
@@ -233,6 +270,7 @@ def run_one(ctx, kind, n, rnd):
         if kind == "glocust":
             rec["metrics"] = metrics(web)
             time.sleep(0.2)
+        rec["master_hwm_mib"] = vm_hwm_mib(master.pid)
         if master.poll() is not None:
             rec["master_exit"] = master.returncode
     finally:
@@ -322,9 +360,9 @@ def summarize(ctx):
     return rows, ratios
 
 
-def write_results(ctx, t_start, t_end):
+def header(ctx, title, t_start, t_end):
+    """The report's title, machine and machine state sections."""
     a = ctx.args
-    rows, ratios = summarize(ctx)
     model = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -339,15 +377,17 @@ def write_results(ctx, t_start, t_end):
             m = re.search(r'PRETTY_NAME="([^"]+)"', f.read())
             osname = m.group(1) if m else "?"
     gov = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
-    lv = subprocess.run([ctx.locust, "--version"], capture_output=True, text=True).stdout.strip().splitlines()
+    lv = []
+    if "python" in a.masters.split(","):
+        lv = subprocess.run([ctx.locust, "--version"], capture_output=True, text=True).stdout.strip().splitlines()
     head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    L = ["# Master fan-in: glocust vs Locust 2.47.0's Python master (issue 5, goal 3)", "",
+    L = [f"# {title}", "",
          f"Written by `bench/fanin/run.py {' '.join(ctx.argv)}` on "
          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t_start))} (took {(t_end - t_start) / 60:.1f} min). "
          f"Raw per-run data: `{os.path.relpath(a.jsonl, ROOT)}`.", "",
          "## Machine", "",
          f"- {os.cpu_count()} vCPU, {model}, {mem:.1f} GiB, {osname}, kernel {platform.release()}",
-         f"- {gov}; {lv[0] if lv else 'locust ?'} (Python master, pyzmq/libzmq from the venv)",
+         f"- {gov}" + (f"; {lv[0]} (Python master, pyzmq/libzmq from the venv)" if lv else ""),
          f"- glocust at {head} + the working tree (built by this script with CGO_ENABLED=0)", "",
          "## Machine state", ""]
     s = ctx.start_state
@@ -371,9 +411,65 @@ def write_results(ctx, t_start, t_end):
                  + f"); load average {e['loadavg']}.")
     if (ok and med([r["sim"]["foreign_cores"] for r in ok]) > 0.15) or not s["idle"]["idle"]:
         L.append("- **The machine was shared and busy during this run**: absolute CPU figures are inflated and noisy "
-                 "(a busy sibling core slows both masters). Each ratio pairs runs of the same round, minutes apart.")
+                 "(a busy sibling core slows the master)."
+                 + (" Each ratio pairs runs of the same round, minutes apart." if "python" in a.masters.split(",") else ""))
     L.append("")
+    return L
 
+
+def write_scale_results(ctx, t_start, t_end):
+    """The --scale report: each N against the goals (no worker marked
+    missing, heartbeat reply p99 under SCALE_HB_P99_MS), with the master's
+    CPU and memory."""
+    a = ctx.args
+    rows, _ = summarize(ctx)
+    L = header(ctx, "Scale: simulated workers on one glocust master (issue 11)", t_start, t_end)
+    L += ["## Load", "",
+          f"Each simulated worker as in `bench/fanin/RESULTS.md`: one ZMTP connection, a heartbeat every 1 s, a "
+          f"{a.entries}-entry stats report (about 21 KB) every 3 s; the master idle (`--expect-workers 100000`, no "
+          f"test), pinned to core 0, the simulator to core 1. Window {a.window} s after every worker is acked and "
+          f"{a.warmup} s of warm-up, then {a.drain} s of heartbeats only. File limits: {ctx.nofile}.", "",
+          "## Results", "",
+          "| N | runs | registration s | master CPU % of a core (min–max) | CPU-ms per worker per s | worst 1 s % | "
+          "VmRSS MiB window start / end | VmHWM MiB | hb reply p50 / p99 / max ms | workers marked missing | "
+          "unanswered heartbeats | requests accepted | HWM drops | sim CPU % | foreign cores |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    goals = []
+    for n in ctx.ns:
+        r = rows.get(("glocust", n))
+        runs = [x for x in ctx.runs if x["n"] == n and "sim" in x]
+        if not r or not r["ok"]:
+            err = (r["errors"] if r else None) or ["not run"]
+            L.append(f"| {n:,} | 0 | failed: {err[0][:160]} | | | | | | | | | | | | |")
+            goals.append(f"- {n:,} workers: the run failed ({err[0][:160]}) → not met.")
+            continue
+        rss0 = med([x["sim"]["master_rss_mib_start"] for x in runs])
+        hwm = max((x.get("master_hwm_mib") or 0 for x in runs), default=None)
+        L.append(f"| {n:,} | {r['ok']}/{r['runs']} | {fmt(r['reg'])} | {fmt(r['cpu'])} ({fmt(r['cpu_min'])}–{fmt(r['cpu_max'])}) | "
+                 f"{fmt(r['ms'], 3)} | {fmt(r['worst1s'], 0)} | {fmt(rss0, 0)} / {fmt(r['rss'], 0)} | {fmt(hwm, 0)} | "
+                 f"{fmt(r['hb50'])} / {fmt(r['hb99'])} / {fmt(r['hbmax'], 0)} | {r['missing']} | {r['unanswered']} | "
+                 f"{r['accepted']}/{r['ok']} | {r['dropped']} | {fmt(r['sim_cpu'])} | {fmt(r['foreign'], 2)} |")
+        held = r["missing"] == 0 and r["accepted"] == r["ok"] and r["dropped"] == 0
+        fast = r["hb99"] is not None and r["hb99"] < SCALE_HB_P99_MS
+        goals.append(f"- {n:,} workers: {r['missing']} marked missing, every request accepted in {r['accepted']} of "
+                     f"{r['ok']} runs → {'met' if held else 'not met'}; heartbeat reply p99 **{fmt(r['hb99'])} ms** "
+                     f"(goal < {SCALE_HB_P99_MS:.0f} ms) → {'met' if fast else 'not met'}; master CPU {fmt(r['cpu'])}% of "
+                     f"a core, VmRSS {fmt(r['rss'], 0)} MiB at the window's end (VmHWM {fmt(hwm, 0)} MiB).")
+    L += ["", "## Goals", ""] + goals + [""]
+    L += ["## Commands", "", "```sh", f"bench/fanin/run.py {' '.join(ctx.argv)}".strip(), "# which runs, per N:"]
+    for k in ("glocust", "sim"):
+        if k in ctx.commands:
+            L.append(ctx.commands[k])
+    L += ["```", ""]
+    with open(a.out, "w") as f:
+        f.write("\n".join(L))
+    log("wrote", a.out)
+
+
+def write_results(ctx, t_start, t_end):
+    a = ctx.args
+    rows, ratios = summarize(ctx)
+    L = header(ctx, "Master fan-in: glocust vs Locust 2.47.0's Python master (issue 5, goal 3)", t_start, t_end)
     frame = next((r["frame"] for r in rows.values() if r["frame"]), None)
     buckets = next((r["buckets"] for r in rows.values() if r["buckets"]), None)
     L += ["## Load", "",
@@ -511,31 +607,42 @@ def main():
     signal.signal(signal.SIGTERM, _term)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="N=100,1000; 1 round; 15 s windows")
-    ap.add_argument("--ns", default="100,500,1000,2000,5000")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--window", type=int, default=30)
+    ap.add_argument("--scale", action="store_true",
+                    help="N=10000 on glocust's master only, 1 round, 60 s window: the scale goals (see above)")
+    ap.add_argument("--ns", help="comma-separated N (default 100,500,1000,2000,5000; --scale: 10000)")
+    ap.add_argument("--rounds", type=int, help="default 3 (--quick, --scale: 1)")
+    ap.add_argument("--window", type=int, help="seconds (default 30; --quick: 15; --scale: 60)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--drain", type=int, default=5)
     ap.add_argument("--entries", type=int, default=50)
-    ap.add_argument("--reg-timeout", type=int, default=60)
+    ap.add_argument("--reg-timeout", type=int, help="bound on registering every worker, s (default 60; --scale: 180)")
     ap.add_argument("--start-idle-wait", type=int, default=60)
     ap.add_argument("--run-idle-wait", type=int, default=3)
-    ap.add_argument("--masters", default="glocust,python")
+    ap.add_argument("--masters", help="default glocust,python (--scale: glocust)")
     ap.add_argument("--budget-min", type=float, default=25.0, help="stop starting runs after this many minutes")
     ap.add_argument("--glocust", help="prebuilt glocust binary (default: build)")
     ap.add_argument("--sim", help="prebuilt faninsim binary (default: build)")
     ap.add_argument("--locust", default=os.path.join(ROOT, ".venv", "bin", "locust"))
-    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
-    ap.add_argument("--jsonl", default=os.path.join(HERE, "results.jsonl"))
+    ap.add_argument("--out", help="the report (default bench/fanin/RESULTS.md; --scale: RESULTS-scale.md)")
+    ap.add_argument("--jsonl", help="per-run JSON lines (default bench/fanin/results.jsonl; --scale: results-scale.jsonl)")
     ap.add_argument("--extra-md", help="markdown appended to RESULTS.md (e.g. profiling notes)")
     args = ap.parse_args()
-    if args.quick:
-        args.ns, args.rounds, args.window = "100,1000", 1, 15
+    mode = "scale" if args.scale else "quick" if args.quick else "full"
+    defaults = {  # option: (full, quick, scale)
+        "ns": ("100,500,1000,2000,5000", "100,1000", "10000"), "rounds": (3, 1, 1), "window": (30, 15, 60),
+        "reg_timeout": (60, 60, 180), "masters": ("glocust,python",) * 2 + ("glocust",),
+        "out": (os.path.join(HERE, "RESULTS.md"),) * 2 + (os.path.join(HERE, "RESULTS-scale.md"),),
+        "jsonl": (os.path.join(HERE, "results.jsonl"),) * 2 + (os.path.join(HERE, "results-scale.jsonl"),),
+    }
+    for k, v in defaults.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v[("full", "quick", "scale").index(mode)])
     ctx = Ctx()
     ctx.args, ctx.argv = args, sys.argv[1:]
     ctx.ns = [int(x) for x in args.ns.split(",")]
     ctx.runs, ctx.commands, ctx.skipped, ctx.notes = [], {}, {}, []
     ctx.extra_md = args.extra_md
+    ctx.nofile = raise_nofile(max(ctx.ns))
     ctx.tmp = tempfile.mkdtemp(prefix="glocust-fanin-")
     ctx.locust = os.path.abspath(args.locust)  # the masters run in a temporary directory
     t_start = time.time()
@@ -582,7 +689,7 @@ def main():
                         py_sat_at = n if py_sat_at is None else min(py_sat_at, n)
         raw.close()
         ctx.end_state = dict(foreign_top(), loadavg=loadavg())
-        write_results(ctx, t_start, time.time())
+        (write_scale_results if args.scale else write_results)(ctx, t_start, time.time())
     finally:
         shutil.rmtree(ctx.tmp, ignore_errors=True)
 

@@ -145,6 +145,9 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 		if sc.LatencyCorrection {
 			opts.LatencyCorrection = true
 		}
+		if sc.MaxRequestNames > 0 && !opts.IsSet("max-request-names") {
+			opts.MaxRequestNames = sc.MaxRequestNames
+		}
 		classes = append(classes, sc.Classes...)
 	}
 	classes = append(classes, scenario.Registered()...)
@@ -243,7 +246,7 @@ type workerSetup struct {
 // may replace either. The caller closes the runner once the worker's Run
 // returned.
 func (s workerSetup) newWorker(masterHost string, masterPort int, options ...worker.Option) (*scenario.Runner, *worker.Worker) {
-	reg := stats.NewRegistry(stats.WithLogger(s.log))
+	reg := stats.NewRegistry(stats.WithLogger(s.log), stats.WithMaxNames(s.opts.MaxRequestNames))
 	var w *worker.Worker
 	runner := scenario.NewRunner(s.classes,
 		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),

@@ -32,7 +32,12 @@ func newUncorrected(opts *config.Options, log *slog.Logger) *uncorrected {
 		return nil
 	}
 	now := time.Now()
-	return &uncorrected{reg: stats.NewRegistry(stats.WithLogger(log), stats.WithClock(time.Now)), agg: stats.NewAggregate(now)}
+	// The cap's warnings are the corrected copy's: the same names fold here.
+	quiet := slog.New(slog.DiscardHandler)
+	return &uncorrected{
+		reg: stats.NewRegistry(stats.WithLogger(quiet), stats.WithClock(time.Now), stats.WithMaxNames(opts.MaxRequestNames)),
+		agg: stats.NewAggregate(now, stats.AggregateMaxNames(opts.MaxRequestNames)),
+	}
 }
 
 // runnerOptions turns correction on in a runner, with the raw copy here.

@@ -145,7 +145,8 @@ func masterConfig(opts *config.Options, classes []*scenario.Class, host string, 
 		Headless: opts.Headless, EnableRebalancing: opts.EnableRebalancing,
 		RebalanceAtSpawnRate: opts.RebalanceAtSpawnRate, ResetStats: opts.ResetStats,
 		Logger: log, Tasks: map[string][]master.TaskInfo{},
-		WaitForReports: opts.WaitForWorkersReport,
+		WaitForReports:  opts.WaitForWorkersReport,
+		MaxRequestNames: opts.MaxRequestNames,
 	}
 	if cfg.WaitForReports == 0 {
 		// No wait (Locust's 0); master.Config's zero is its default.

@@ -19,6 +19,9 @@ const (
 	DefaultMasterBatchInterval = 50 * time.Millisecond
 	// DefaultMaxFrameSize is the largest ZeroMQ frame glocust accepts (64 MiB).
 	DefaultMaxFrameSize int64 = 64 << 20
+	// DefaultMaxRequestNames is the cap on distinct request names and error
+	// texts (stats.DefaultMaxNames, which config does not import).
+	DefaultMaxRequestNames = 10000
 	// SkipVersionCheck is the --locust-version value that skips the version check
 	// (the bypass boomer uses, and that Locust masters accept).
 	SkipVersionCheck = "-1"
@@ -156,6 +159,7 @@ type Options struct {
 	RebalanceAtSpawnRate bool          // --rebalance-at-spawn-rate: rebalancing moves users at the spawn rate
 	LatencyCorrection    bool          // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
 	MaxFrameSize         int64         // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
+	MaxRequestNames      int           // --max-request-names: distinct request names and error texts kept in the stats
 	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
 
 	// Settings Locust reads only from the environment (os.getenv in its

@@ -52,8 +52,8 @@ func TestDefaults(t *testing.T) {
 	if got, want := o.Locustfiles(), []string{"locustfile.py"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Locustfiles = %q", got)
 	}
-	if o.MaxFrameSize != 64<<20 || o.LocustVersion != "2.47.0" || o.SkipVersionCheck() {
-		t.Errorf("glocust defaults: %d %q", o.MaxFrameSize, o.LocustVersion)
+	if o.MaxFrameSize != 64<<20 || o.LocustVersion != "2.47.0" || o.SkipVersionCheck() || o.MaxRequestNames != 10000 {
+		t.Errorf("glocust defaults: %d %q %d", o.MaxFrameSize, o.LocustVersion, o.MaxRequestNames)
 	}
 }
 
@@ -158,6 +158,7 @@ func TestSpecialEnvNames(t *testing.T) {
 		{"LOCUST_CSV=out/run", func(o *Options) bool { return o.CSVPrefix == "out/run" }},
 		{"GLOCUST_LOCUST_VERSION=-1", func(o *Options) bool { return o.SkipVersionCheck() }},
 		{"GLOCUST_MAX_FRAME_SIZE=2MiB", func(o *Options) bool { return o.MaxFrameSize == 2<<20 }},
+		{"GLOCUST_MAX_REQUEST_NAMES=500", func(o *Options) bool { return o.MaxRequestNames == 500 }},
 		{"GLOCUST_MASTER_BATCH_INTERVAL=-1s", func(o *Options) bool { return o.MasterBatchInterval == -time.Second }},
 		{"GLOCUST_REBALANCE_AT_SPAWN_RATE=TRUE", func(o *Options) bool { return o.RebalanceAtSpawnRate }},
 		// Names that look right but that Locust does not read.
@@ -253,6 +254,7 @@ func TestEveryEnvVar(t *testing.T) {
 		"master-port": "6001", "web-base-path": "/x", "tags": "[a, b]", "exclude-tags": "c",
 		"csv": "out", "html": "r.html", "loglevel": "debug", "logfile": "l.log",
 		"exit-code-on-error": "3", "stop-timeout": "10s", "locust-version": "-1", "max-frame-size": "1MiB", "master-batch-interval": "20ms",
+		"max-request-names": "100",
 	}
 	needs := map[string][]string{
 		"autoquit":         {"LOCUST_AUTOSTART=true"},
@@ -315,6 +317,7 @@ func TestCommandLineSyntax(t *testing.T) {
 		{[]string{"--host="}, func(o *Options) bool { return o.Host == "" && o.IsSet("host") }},
 		{[]string{"--locust-version", "-1"}, func(o *Options) bool { return o.SkipVersionCheck() }},
 		{[]string{"--max-frame-size", "0"}, func(o *Options) bool { return o.MaxFrameSize == 0 }},
+		{[]string{"--max-request-names", "1"}, func(o *Options) bool { return o.MaxRequestNames == 1 }},
 		{[]string{"--rebalance-at-spawn-rate", "--enable-rebalancing"}, func(o *Options) bool { return o.RebalanceAtSpawnRate && o.EnableRebalancing }},
 		{[]string{"--autostart", "--autoquit", "10"}, func(o *Options) bool { return o.Autoquit == 10*time.Second }},
 		{[]string{"--web-auth", "a:b", "--tls-cert", "c"}, func(o *Options) bool { return len(o.Warnings) == 2 && o.WebAuth == "a:b" }},
@@ -368,6 +371,8 @@ func TestErrors(t *testing.T) {
 		{args: []string{"--expect-slaves"}, msg: "argument --expect-slaves: The --expect-slaves parameter has been renamed --expect-workers", code: 2},
 		{args: []string{"--legacy-ui"}, msg: "argument --legacy-ui: --legacy-ui is no longer supported", code: 2},
 		{args: []string{"--max-frame-size", "big"}, msg: "argument --max-frame-size: invalid size", code: 2},
+		{args: []string{"--max-request-names", "0"}, msg: "argument --max-request-names: must be a positive number, not 0", code: 2},
+		{args: []string{"--max-request-names", "many"}, msg: "argument --max-request-names: invalid int value: 'many'", code: 2},
 		{args: []string{"--locust-version="}, msg: "argument --locust-version: must not be empty", code: 2},
 		{args: []string{"--config-users", "{"}, msg: "argument --config-users: The --config-users argument must be a valid JSON", code: 2},
 		{args: []string{"--config-users", `{"weight":1}`}, msg: "argument --config-users: The user config must specify a user_class_name", code: 2},

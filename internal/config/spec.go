@@ -371,6 +371,19 @@ var options = []*option{
 			o.MasterBatchInterval = d
 			return nil
 		}},
+	{names: []string{"--max-request-names"}, env: "GLOCUST_MAX_REQUEST_NAMES", group: gGlocust, metavar: "<int>", def: "10000",
+		help: "Most distinct request names (method and name) the stats keep, on a worker and on the master, and most distinct error texts. Further names are counted as one row per method, further errors as one per name, with a warning; Locust has no such cap.",
+		one: func(o *Options, v string) error {
+			n, err := parseInt(v)
+			if err != nil {
+				return err
+			}
+			if n < 1 {
+				return fmt.Errorf("must be a positive number, not %d", n)
+			}
+			o.MaxRequestNames = n
+			return nil
+		}},
 	{names: []string{"--max-frame-size"}, env: "GLOCUST_MAX_FRAME_SIZE", group: gGlocust, metavar: "<bytes>", def: "64MiB",
 		help: "Largest ZeroMQ frame accepted from a peer (bytes, or with KiB/MiB/GiB); 0 = no limit.",
 		one: func(o *Options, v string) error {
@@ -456,6 +469,7 @@ func defaults() *Options {
 		ExitCodeOnError:      1,
 		LocustVersion:        DefaultLocustVersion,
 		MaxFrameSize:         DefaultMaxFrameSize,
+		MaxRequestNames:      DefaultMaxRequestNames,
 		MasterBatchInterval:  DefaultMasterBatchInterval,
 		WaitForWorkersReport: DefaultWaitForWorkersReport,
 		sources:              map[string]Source{},
