@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/shape"
 )
 
 // Defaults, as in Locust's runners.py.
@@ -52,6 +53,10 @@ type Config struct {
 	QuitWait time.Duration
 	// HeartbeatInterval is the liveness tick.
 	HeartbeatInterval time.Duration
+	// Shape is the load shape (nil: none). StartShape runs a test that
+	// follows it; with Headless its end quits the master, else it stops the
+	// test (see package shape).
+	Shape *shape.Shape
 	// Logger receives Locust-style messages (default: discarded).
 	Logger *slog.Logger
 	// Now replaces time.Now (tests).

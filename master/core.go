@@ -80,6 +80,8 @@ type core struct {
 	started    time.Time // start of the current test (zero before)
 	stopped    time.Time
 
+	shape shapeRun // the load shape's test (shape.go)
+
 	anyException bool
 	limiter      *rateLimiter
 	counters     counters
@@ -100,6 +102,7 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		state: StateReady, host: cfg.Host,
 		agg: stats.NewAggregate(now), exceptions: report.NewExceptions(), history: report.NewHistory(),
 		limiter: newRateLimiter(cfg.Now, 10*time.Second),
+		shape:   shapeRun{endedCh: make(chan struct{}, 1)},
 	}
 }
 
@@ -263,7 +266,7 @@ func (c *core) joined(id string) {
 		redispatch = true
 	}
 	if redispatch {
-		c.start(c.target, c.rate)
+		c.start(c.target, c.rate, nil)
 	}
 }
 
@@ -279,7 +282,7 @@ func (c *core) removeWorker(id string, now time.Time) {
 		c.disp.RemoveWorker(id)
 		c.pendingRebalance = true
 		if !c.dispatchBusy() && c.state == StateRunning {
-			c.start(c.target, c.rate)
+			c.start(c.target, c.rate, nil)
 		}
 	}
 }
@@ -331,7 +334,7 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 			c.disp.AddWorker(id)
 			c.pendingRebalance = true
 			if !c.dispatchBusy() && c.state == StateRunning {
-				c.start(c.target, c.rate)
+				c.start(c.target, c.rate, nil)
 			}
 		}
 	}
@@ -393,7 +396,7 @@ func (c *core) takeBack(id string, cand *candidate, cc []protocol.ClassCount, no
 			// The adopted run was re-dispatched already: again, from
 			// the new target and over this worker too.
 			c.disp = nil
-			c.start(c.target, c.rate)
+			c.start(c.target, c.rate, nil)
 		}
 	case c.quitting:
 		c.out(id, &protocol.Quit{})
@@ -479,7 +482,7 @@ func (c *core) tick(now time.Time) {
 				c.disp.RemoveWorker(w.id)
 				c.pendingRebalance = true
 				if c.cfg.EnableRebalancing && c.state == StateRunning && c.spawningCompleted {
-					c.start(c.target, c.rate)
+					c.start(c.target, c.rate, nil)
 				}
 			}
 			if c.reg.workerCount() <= 0 {
@@ -497,7 +500,7 @@ func (c *core) tick(now time.Time) {
 		}
 		if c.state == StateRunning || c.state == StateSpawning {
 			c.disp = nil
-			c.start(c.target, c.rate)
+			c.start(c.target, c.rate, nil)
 		}
 	}
 	for id, cand := range c.candidates {
@@ -533,8 +536,9 @@ func (c *core) setState(s string) {
 // ---- run control ----
 
 // start is MasterRunner.start without its blocking loop: the loop's steps
-// run from step() at the times nextStep says.
-func (c *core) start(users int, rate float64) error {
+// run from step() at the times nextStep says. classes restricts the user
+// classes (a shape's tick); nil keeps the current selection.
+func (c *core) start(users int, rate float64, classes []string) error {
 	if c.quitting {
 		return nil
 	}
@@ -549,7 +553,7 @@ func (c *core) start(users int, rate float64) error {
 		c.disp = NewDispatcher(active, c.activeClasses())
 		c.lastSent = nil
 	}
-	if err := c.disp.CheckDispatch(users, rate, nil); err != nil {
+	if err := c.disp.CheckDispatch(users, rate, classes); err != nil {
 		return err
 	}
 	c.target, c.rate = users, rate
@@ -565,7 +569,7 @@ func (c *core) start(users int, rate float64) error {
 		c.started, c.stopped = now, time.Time{}
 	}
 	c.setState(StateSpawning)
-	c.disp.NewDispatch(users, rate, nil)
+	c.disp.NewDispatch(users, rate, classes)
 	c.gradual = nil
 	c.waitingReports = false
 	c.dispatching = true
@@ -576,9 +580,11 @@ func (c *core) start(users int, rate float64) error {
 // swarm is a start the user asked for (Master.Start: POST /swarm, a
 // headless or autostart run). In an adopted run it is an edit: the ramp
 // goes from the users the workers run to users, and the run is the
-// master's own from then on.
+// master's own from then on. It ends a shape test: the users asked for
+// replace the shape's.
 func (c *core) swarm(users int, rate float64) error {
-	err := c.start(users, rate)
+	c.shapeOff(c.cfg.Now())
+	err := c.start(users, rate, nil)
 	if err == nil {
 		c.adopted = false
 	}
@@ -589,6 +595,9 @@ func (c *core) swarm(users int, rate float64) error {
 func (c *core) step(now time.Time) {
 	if c.waitingReports && (!now.Before(c.reportsUntil) || c.reg.userCount() == int64(c.target)) {
 		c.completeSpawning(now)
+	}
+	if c.shapeDue(now) {
+		c.shapeTick(now)
 	}
 	if !c.dispatching || now.Before(c.nextStep) {
 		return
@@ -703,8 +712,10 @@ func formatCounts(m map[string]int64) string {
 	return fmt.Sprintf("{%s} (%d total users)", strings.Join(parts, ", "), total)
 }
 
-// stop is MasterRunner.stop without the wait (Master.Stop waits).
+// stop is MasterRunner.stop without the wait (Master.Stop waits). It ends
+// a shape test.
 func (c *core) stop(now time.Time, sendStop bool) {
+	c.shapeOff(now)
 	switch c.state {
 	case StateReady, StateStopped, StateStopping:
 		return
@@ -761,6 +772,9 @@ func (c *core) nextWake() time.Time {
 	}
 	if c.waitingReports {
 		pick(c.reportsUntil)
+	}
+	if c.shape.on && !c.dispatching && !c.waitingReports {
+		pick(c.shape.next)
 	}
 	if c.quitting && !c.finished {
 		pick(c.quitUntil)

@@ -67,7 +67,8 @@ func (h *harness) advance(d time.Duration) {
 		tick := h.now.Truncate(time.Second).Add(time.Second)
 		if !next.IsZero() && !next.After(end) && !next.After(tick) {
 			h.now = maxTime(h.now, next)
-			h.c.step(h.now)
+			h.c.step(h.now) // as Master.run's loop: step, then checkQuit
+			h.c.checkQuit(h.now)
 			continue
 		}
 		if tick.After(end) {
@@ -78,6 +79,7 @@ func (h *harness) advance(d time.Duration) {
 	}
 	h.now = end
 	h.c.step(h.now)
+	h.c.checkQuit(h.now)
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -173,7 +175,7 @@ func TestSpawnPacingTimestampsAndComplete(t *testing.T) {
 	h.recv("h_b", &protocol.ClientReady{Version: "2.47.0"})
 	h.take()
 	start := h.now
-	if err := h.c.start(8, 2); err != nil {
+	if err := h.c.start(8, 2, nil); err != nil {
 		t.Fatal(err)
 	}
 	var times []time.Duration
@@ -247,7 +249,7 @@ func TestTakeBack(t *testing.T) {
 		t.Fatal("taken-back worker does not count for --expect-workers")
 	}
 	// It is dispatched to on the next start.
-	h.c.start(2, 10)
+	h.c.start(2, 10, nil)
 	h.advance(10 * time.Millisecond)
 	got := false
 	for _, s := range h.take() {
@@ -271,7 +273,7 @@ func TestRebalanceOnJoinAndMissing(t *testing.T) {
 		h := newHarness(t, func(c *Config) { c.EnableRebalancing = true; c.RebalanceAtSpawnRate = gradual })
 		h.recv("h_a", &protocol.ClientReady{Version: "2.47.0"})
 		h.take()
-		h.c.start(10, 2)
+		h.c.start(10, 2, nil)
 		counts := map[string]int64{}
 		pump := func(d time.Duration) {
 			for t0 := time.Duration(0); t0 < d; t0 += 100 * time.Millisecond {
@@ -337,7 +339,7 @@ func TestLastWorkerQuitEndsHeadless(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Headless = true })
 	h.recv("h_a", &protocol.ClientReady{Version: "2.47.0"})
-	h.c.start(1, 1)
+	h.c.start(1, 1, nil)
 	h.advance(10 * time.Millisecond)
 	h.recv("h_a", &protocol.Quit{})
 	h.c.checkQuit(h.now)

@@ -20,6 +20,11 @@ type RunInfo struct {
 	State            string
 	WorkerCount      int
 	UserClasses      []string
+	// Marks are the load shape's stage boundaries, drawn on the users
+	// chart.
+	Marks []Mark
+	// Shape names the load shape ("" without one).
+	Shape string
 }
 
 // PercentilesForHTMLReport are the percentiles of the report's response
@@ -168,14 +173,14 @@ func HTML(w io.Writer, a *stats.Aggregate, ex *Exceptions, h *History, info RunI
 	d.RPSChart = svgChart("Total requests per second", "per second", times, []series{
 		{"RPS", "#00ca5a", col(func(p Point) float64 { return p.RPS })},
 		{"Failures/s", "#ff6d6d", col(func(p Point) float64 { return p.FailPerSec })},
-	})
+	}, nil)
 	d.RTChart = svgChart("Response times (ms)", "ms", times, []series{
 		{"50th percentile", "#9966cc", col(func(p Point) float64 { return p.P50 })},
 		{"95th percentile", "#ff9f40", col(func(p Point) float64 { return p.P95 })},
-	})
+	}, nil)
 	d.UsersChart = svgChart("Number of users", "users", times, []series{
 		{"Users", "#3b82f6", col(func(p Point) float64 { return float64(p.Users) })},
-	})
+	}, info.Marks)
 	if err := reportTemplate.Execute(w, d); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
@@ -217,6 +222,8 @@ svg .lg, svg .ax { font-size:11px; fill:var(--muted); }
 svg .empty { font-size:14px; fill:var(--muted); }
 svg .grid { stroke:var(--line); stroke-width:1; }
 svg .axis { stroke:#b8c0cf; stroke-width:1; }
+svg .markline { stroke:#7a5af8; stroke-width:1; stroke-dasharray:4 3; }
+svg .marklabel { font-size:10px; fill:#7a5af8; }
 footer { color:var(--muted); font-size:12px; text-align:center; }
 </style>
 </head>
@@ -237,6 +244,9 @@ footer { color:var(--muted); font-size:12px; text-align:center; }
 <dt>Users</dt><dd>{{.Info.UserCount}}</dd>
 <dt>User classes</dt><dd>{{.Classes}}</dd>
 <dt>Workers</dt><dd>{{.Info.WorkerCount}}</dd>
+{{- if .Info.Shape}}
+<dt>Load shape</dt><dd>{{.Info.Shape}} ({{len .Info.Marks}} changes, marked on the users chart)</dd>
+{{- end}}
 {{- if .Info.State}}
 <dt>State</dt><dd>{{.Info.State}}</dd>
 {{- end}}
