@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/glocust/glocust/shape"
 )
 
 // Scenario is a parsed scenario file.
@@ -27,6 +29,9 @@ type Scenario struct {
 	// LatencyCorrection is the file's latency_correction (see
 	// WithLatencyCorrection).
 	LatencyCorrection bool
+	// Shape is the file's load shape (nil without one): a setting of the
+	// master, which workers ignore.
+	Shape *shape.Shape
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -282,7 +287,8 @@ func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
 func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
-	err := p.fields(root, "", []string{"host", "latency_correction", "users"}, func(key string, v *yaml.Node, path string) (err error) {
+	var shapeSpec *shapeSpec
+	err := p.fields(root, "", []string{"host", "latency_correction", "users", "shape"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
@@ -290,6 +296,8 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			sc.LatencyCorrection, err = p.boolean(v, path)
 		case "users":
 			usersNode = v
+		case "shape":
+			shapeSpec, err = p.shapeSpec(v, path)
 		}
 		return err
 	})
@@ -318,6 +326,11 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		}
 		names[c.Name] = true
 		sc.Classes = append(sc.Classes, c)
+	}
+	if shapeSpec != nil {
+		if sc.Shape, err = p.buildShape(shapeSpec, "shape", sc.Classes); err != nil {
+			return nil, err
+		}
 	}
 	return sc, nil
 }

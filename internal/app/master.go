@@ -23,6 +23,7 @@ import (
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/scenario"
+	"github.com/glocust/glocust/shape"
 	"github.com/glocust/glocust/worker"
 )
 
@@ -40,7 +41,13 @@ const (
 // --autostart, --processes below -1 are rejected there). The console
 // tables go to tables, the --json report to stdout.
 func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout, tables io.Writer) int {
-	classes, host, err := loadClasses(opts)
+	l, err := loadClasses(opts)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	classes, host := l.classes, l.host
+	sh, err := masterShape(l, shape.Registered())
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -76,7 +83,12 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	defer tr.Close()
 
-	m := master.New(tr, masterConfig(opts, classes, host, log))
+	if sh != nil {
+		warnShapeOptions(opts, sh, log)
+	}
+	cfg := masterConfig(opts, classes, host, log)
+	cfg.Shape = sh
+	m := master.New(tr, cfg)
 	runErr := make(chan error, 1)
 	go func() { runErr <- m.Run(context.Background()) }()
 
@@ -118,7 +130,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	web, stopWeb := startWeb(m, opts, log, logs, router != nil)
 	defer stopWeb()
 
-	ctl := &control{m: m, opts: opts, log: log, web: web}
+	ctl := &control{m: m, opts: opts, log: log, web: web, shape: sh != nil}
 	if kids != nil {
 		ctl.childExited = kids.exited()
 	}
@@ -137,6 +149,63 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		}
 	}
 	return out.finish(m, code)
+}
+
+// masterShape is the run's load shape: the scenario's, else the Go shape
+// registered with shape.Register (reg) if there is only one (Locust runs
+// the shape class its locustfile defines).
+func masterShape(l *loaded, reg []*shape.Shape) (*shape.Shape, error) {
+	if l.shape != nil {
+		return l.shape, nil
+	}
+	switch len(reg) {
+	case 0:
+		return nil, nil
+	case 1:
+		return reg[0], nil
+	}
+	names := make([]string, len(reg))
+	for i, s := range reg {
+		names[i] = s.Name
+	}
+	return nil, fmt.Errorf("several Go shapes are registered (%s): name one in the scenario with shape: {go: Name}", strings.Join(names, ", "))
+}
+
+// warnShapeOptions warns, as Locust's main does, that -u, -r and -t do not
+// apply to a shape that does not use the common options.
+func warnShapeOptions(opts *config.Options, sh *shape.Shape, log *slog.Logger) {
+	if sh.UseCommonOptions {
+		return
+	}
+	var ignored []string
+	if opts.IsSet("users") && opts.Users != 0 {
+		ignored = append(ignored, "--users")
+	}
+	if opts.IsSet("spawn-rate") && opts.SpawnRate != 0 {
+		ignored = append(ignored, "--spawn-rate")
+	}
+	if opts.RunTime > 0 {
+		ignored = append(ignored, "--run-time")
+	}
+	if len(ignored) == 0 {
+		return
+	}
+	log.Warn("--run-time, --users or --spawn-rate have no impact on LoadShapes unless the shape class explicitly reads them. " +
+		"See: README.md, Load shapes (use_common_options)")
+	log.Warn("The following option(s) will be ignored: " + strings.Join(ignored, ", "))
+}
+
+// commonOptions are -u, -r and -t for a shape, with the defaults Locust's
+// headless and autostart runs give -u and -r (1 and 1).
+func commonOptions(o *config.Options) shape.Common {
+	c := shape.Common{Users: 1, SpawnRate: 1, RunTime: o.RunTime}
+	if o.IsSet("users") {
+		c.Users, c.UsersSet = o.Users, true
+	}
+	if o.IsSet("spawn-rate") {
+		c.SpawnRate, c.SpawnRateSet = o.SpawnRate, true
+	}
+	return c
 }
 
 func masterConfig(opts *config.Options, classes []*scenario.Class, host string, log *slog.Logger) master.Config {
@@ -312,10 +381,14 @@ type control struct {
 	// childExited is closed when a --processes child has exited (nil
 	// without --processes).
 	childExited <-chan struct{}
+	// shape: the master has a load shape, which headless and autostart
+	// runs follow instead of -u, -r and -t.
+	shape bool
 }
 
 func (c *control) run(ctx context.Context, standalone bool) int {
 	o := c.opts
+	var shapeEnded <-chan struct{} // the end of the shape this run started
 	if o.Headless || o.Autostart {
 		expect := o.ExpectWorkers
 		if standalone {
@@ -335,18 +408,23 @@ func (c *control) run(ctx context.Context, standalone bool) int {
 		if o.IsSet("spawn-rate") {
 			rate = o.SpawnRate
 		}
-		if err := c.m.Start(users, rate); err != nil {
+		if c.shape {
+			// As Locust's start_automatic_run: the shape's end, not -t,
+			// ends the run.
+			shapeEnded = c.m.ShapeEnded()
+			c.m.StartShape(commonOptions(o))
+		} else if err := c.m.Start(users, rate); err != nil {
 			c.log.Error(err.Error())
 			return 1
 		}
 	}
 	var runTime <-chan time.Time
-	if o.RunTime > 0 && (o.Headless || o.Autostart) {
+	if o.RunTime > 0 && (o.Headless || o.Autostart) && !c.shape {
 		c.log.Info(fmt.Sprintf("Run time limit set to %d seconds", int64(o.RunTime/time.Second)))
 		t := time.NewTimer(o.RunTime)
 		defer t.Stop()
 		runTime = t.C
-	} else if o.Headless {
+	} else if o.Headless && !c.shape {
 		c.log.Info("No run time limit set, use CTRL+C to interrupt")
 	}
 	for {
@@ -355,27 +433,48 @@ func (c *control) run(ctx context.Context, standalone bool) int {
 			c.log.Info("Got SIGTERM signal")
 			return -1
 		case <-c.m.Done():
+			select {
+			case <-shapeEnded: // a headless master quit at the shape's end
+				c.log.Info("Shape test completed, shutting down")
+			default:
+			}
 			return -1
-		case <-runTime:
-			runTime = nil
-			if o.Autostart && !o.Headless {
-				c.log.Info("--run-time limit reached, stopping test")
-				_ = c.m.Stop(ctx)
-				if o.Autoquit < 0 {
-					c.log.Info("--autoquit not specified, leaving web ui running indefinitely")
-					continue
-				}
-				select {
-				case <-time.After(o.Autoquit):
-					c.log.Info("--autoquit time reached, shutting down")
-				case <-ctx.Done():
-				}
+		case <-shapeEnded:
+			shapeEnded = nil
+			if c.stopAndOptionallyQuit(ctx, "Shape test completed") {
 				return -1
 			}
-			c.log.Info("--run-time limit reached, shutting down")
-			return -1
+		case <-runTime:
+			runTime = nil
+			if c.stopAndOptionallyQuit(ctx, "--run-time limit reached") {
+				return -1
+			}
 		}
 	}
+}
+
+// stopAndOptionallyQuit is Locust's stop_and_optionally_quit, for the end
+// of -t or of the shape of a headless or autostart run: an autostart run
+// (with the web UI) stops and quits after --autoquit if it was given, a
+// headless run quits. It reports whether the run is to quit now.
+func (c *control) stopAndOptionallyQuit(ctx context.Context, reason string) bool {
+	o := c.opts
+	if !o.Autostart || o.Headless {
+		c.log.Info(reason + ", shutting down")
+		return true
+	}
+	c.log.Info(reason + ", stopping test")
+	_ = c.m.Stop(ctx)
+	if o.Autoquit < 0 {
+		c.log.Info("--autoquit not specified, leaving web ui running indefinitely")
+		return false
+	}
+	select {
+	case <-time.After(o.Autoquit):
+		c.log.Info("--autoquit time reached, shutting down")
+	case <-ctx.Done():
+	}
+	return true
 }
 
 // waitForWorkers waits for n ready workers as Locust's headless and
@@ -458,7 +557,12 @@ func (o *outputs) startPeriodic(m *master.Master) func() {
 	}
 	if !o.opts.OnlySummary && (o.opts.PrintStats || o.opts.Headless) {
 		every(consoleStatsInterval, func() {
-			m.Do(func(v *master.View) { report.PrintStats(o.tables, v.Stats(), time.Now(), true) })
+			m.Do(func(v *master.View) {
+				report.PrintStats(o.tables, v.Stats(), time.Now(), true)
+				if info, ok := v.Shape(); ok && info.Started {
+					fmt.Fprintln(o.tables, info.Summary())
+				}
+			})
 		})
 	}
 	if o.csv != nil {

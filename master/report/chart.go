@@ -79,6 +79,11 @@ type Mark struct {
 	Label string
 }
 
+// markSlack is how long before the first point of a chart a mark is
+// still drawn, at that point: the history samples once a second, so a
+// test's first point comes up to a second after its start.
+const markSlack = 2 * time.Second
+
 // maxMarkLabels is the most marks a chart labels; with more it draws only
 // their lines (each still names itself on hover).
 const maxMarkLabels = 12
@@ -170,12 +175,15 @@ func svgChart(title, unit string, times []time.Time, ss []series, marks []Mark) 
 	return template.HTML(b.String())
 }
 
-// drawMarks draws the marks between t0 and t1 (inclusive) with x as the
-// time axis: a dashed line over the plot and, for up to maxMarkLabels
+// drawMarks draws the marks between t0 and t1 (inclusive; up to markSlack
+// before t0 at t0) with x as the time axis: a dashed line over the plot and, for up to maxMarkLabels
 // marks, the label at its top.
 func drawMarks(b *strings.Builder, marks []Mark, t0, t1 time.Time, x func(time.Time) float64) {
 	var in []Mark
 	for _, m := range marks {
+		if m.Time.Before(t0) && t0.Sub(m.Time) <= markSlack {
+			m.Time = t0 // the test's start, before its first history point
+		}
 		if !m.Time.Before(t0) && !m.Time.After(t1) {
 			in = append(in, m)
 		}

@@ -276,3 +276,46 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLStageMarks: the users chart marks each shape change inside its
+// time range (the first one, just before the first point, at that point),
+// with labels up to maxMarkLabels marks, and none on the other charts.
+func TestHTMLStageMarks(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1700000000, 0)
+	h := NewHistory()
+	for s := 0; s <= 30; s++ {
+		h.AddPoint(Point{Time: t0.Add(time.Duration(s) * time.Second), Users: int64(s)})
+	}
+	render := func(marks []Mark) string {
+		var b bytes.Buffer
+		if err := HTML(&b, stats.NewAggregate(t0), nil, h, RunInfo{Shape: "S", Marks: marks}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	out := render([]Mark{{t0.Add(-time.Second), "warm: 2 users"}, {t0.Add(10 * time.Second), "peak & <b>: 9 users"},
+		{t0.Add(-time.Minute), "too early"}, {t0.Add(time.Hour), "too late"}})
+	if n := strings.Count(out, `class="markline"`); n != 2 {
+		t.Errorf("%d mark lines, want 2", n)
+	}
+	for _, want := range []string{">warm: 2 users</text>", "peak &amp; &lt;b&gt;: 9 users", "S (4 changes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "too early") || strings.Contains(out, "too late") || strings.Contains(out, "<b>") {
+		t.Error("a mark outside the chart's range, or an unescaped label")
+	}
+	if i := strings.Index(out, "Number of users"); i < 0 || strings.Index(out, `class="markline"`) < i {
+		t.Error("marks must be on the users chart only")
+	}
+	var many []Mark
+	for s := 0; s < maxMarkLabels+1; s++ {
+		many = append(many, Mark{t0.Add(time.Duration(s) * time.Second), fmt.Sprintf("m%d", s)})
+	}
+	out = render(many)
+	if strings.Count(out, `class="markline"`) != maxMarkLabels+1 || strings.Contains(out, "marklabel\">") {
+		t.Error("with more marks than maxMarkLabels: lines without labels")
+	}
+}
