@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/glocust/glocust/shape"
+	"github.com/glocust/glocust/threshold"
 )
 
 // Scenario is a parsed scenario file.
@@ -29,9 +30,10 @@ type Scenario struct {
 	// LatencyCorrection is the file's latency_correction (see
 	// WithLatencyCorrection).
 	LatencyCorrection bool
-	// Shape is the file's load shape (nil without one): a setting of the
-	// master, which workers ignore.
-	Shape *shape.Shape
+	// Shape is the file's load shape (nil without one) and Thresholds its
+	// pass/fail criteria: settings of the master, which workers ignore.
+	Shape      *shape.Shape
+	Thresholds []threshold.Threshold
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -288,7 +290,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
 	var shapeSpec *shapeSpec
-	err := p.fields(root, "", []string{"host", "latency_correction", "users", "shape"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(root, "", []string{"host", "latency_correction", "users", "shape", "thresholds"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
@@ -298,6 +300,8 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			usersNode = v
 		case "shape":
 			shapeSpec, err = p.shapeSpec(v, path)
+		case "thresholds":
+			sc.Thresholds, err = p.thresholds(v, path)
 		}
 		return err
 	})

@@ -105,7 +105,7 @@ func TestParseErrors(t *testing.T) {
 			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
-		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, users, shape)`},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, users, shape, thresholds)`},
 		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
 			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},
 		{"between arity", "users:\n  - class: A\n    wait_time: {between: [1]}\n    tasks: [{request: {path: /}}]\n",
@@ -211,6 +211,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("users: *u\n"))
 	f.Add([]byte(shapeUsers + "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1, classes: [A]}\n"))
 	f.Add([]byte(shapeUsers + "shape: {step: {users: 1, every: 1, spawn_rate: 1, duration: 2}}\n"))
+	f.Add([]byte(shapeUsers + "thresholds:\n  - p95 < 500\n  - {check: fail_ratio < 1%, name: x, abort_on_fail: true, grace: 5}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse("fuzz.yaml", data)
 		if err == nil {
