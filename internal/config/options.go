@@ -148,6 +148,11 @@ type Options struct {
 	Profile           string        // --profile
 	OTel              bool          // --otel (no effect)
 
+	// locust-plugins' checks (its "Checks" options); nil = not given.
+	CheckRPS             *float64 // --check-rps
+	CheckFailRatio       *float64 // --check-fail-ratio
+	CheckAvgResponseTime *float64 // --check-avg-response-time
+
 	// UserClasses are the positional user class names, or LOCUST_USER_CLASSES.
 	UserClasses []string
 
@@ -157,6 +162,7 @@ type Options struct {
 	LatencyCorrection    bool          // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
 	MaxFrameSize         int64         // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
 	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
+	SummaryJSON          string        // --summary-json: the verdict as JSON
 
 	// Settings Locust reads only from the environment (os.getenv in its
 	// runners.py): no flag or config-file key sets them.
