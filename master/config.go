@@ -7,6 +7,7 @@ import (
 
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/shape"
+	"github.com/glocust/glocust/threshold"
 )
 
 // Defaults, as in Locust's runners.py.
@@ -57,6 +58,10 @@ type Config struct {
 	// follows it; with Headless its end quits the master, else it stops the
 	// test (see package shape).
 	Shape *shape.Shape
+	// Thresholds are the run's pass/fail criteria (View.Thresholds); those
+	// with AbortOnFail stop a test that fails them after their grace (a
+	// headless master quits).
+	Thresholds []threshold.Threshold
 	// Logger receives Locust-style messages (default: discarded).
 	Logger *slog.Logger
 	// Now replaces time.Now (tests).

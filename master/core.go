@@ -14,6 +14,7 @@ import (
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/stats"
+	"github.com/glocust/glocust/threshold"
 )
 
 // Master run states, as Locust spells them.
@@ -81,6 +82,11 @@ type core struct {
 	stopped    time.Time
 
 	shape shapeRun // the load shape's test (shape.go)
+	// aborts is, per Config.Thresholds entry, what it did in the current
+	// test; abortable: one has AbortOnFail (thresholds.go).
+	aborts    []abortState
+	abortable bool
+	abortCh   chan struct{}
 
 	anyException bool
 	limiter      *rateLimiter
@@ -103,8 +109,12 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		agg: stats.NewAggregate(now), exceptions: report.NewExceptions(), history: report.NewHistory(),
 		limiter: newRateLimiter(cfg.Now, 10*time.Second),
 		shape:   shapeRun{endedCh: make(chan struct{}, 1)},
+		aborts:  make([]abortState, len(cfg.Thresholds)), abortable: slices.ContainsFunc(cfg.Thresholds, abortOnFail),
+		abortCh: make(chan struct{}, 1),
 	}
 }
+
+func abortOnFail(th threshold.Threshold) bool { return th.AbortOnFail }
 
 func epochOf(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
@@ -566,6 +576,7 @@ func (c *core) start(users int, rate float64, classes []string) error {
 		c.agg.Clear(now)
 		c.exceptions.Reset()
 		c.anyException = false
+		c.resetAborts()
 		c.started, c.stopped = now, time.Time{}
 	}
 	c.setState(StateSpawning)

@@ -47,6 +47,10 @@ var (
 		"The load shape's current stage number, 1-based (0 before the first tick or when the shape does not number them), labelled with its name.", []string{"shape", "stage"}, nil)
 	descShapeNext = prometheus.NewDesc("glocust_shape_next_change_seconds",
 		"Seconds until the load shape's next planned change (only while one is known).", []string{"shape"}, nil)
+	descThresholdPass = prometheus.NewDesc("glocust_threshold_pass",
+		"1 while a threshold holds on the merged stats, 0 when it fails (or stopped the test).", []string{"threshold", "scope", "source"}, nil)
+	descThresholdValue = prometheus.NewDesc("glocust_threshold_value",
+		"The value a threshold measures on the merged stats (ms, ratio or per second), while there is one.", []string{"threshold", "scope", "source"}, nil)
 	descEvents = prometheus.NewDesc("glocust_master_events_total",
 		"Master events since start: bad_frames, rogue_frames, spawns_sent, heartbeats_replied, taken_back, missing.", []string{"event"}, nil)
 )
@@ -67,7 +71,7 @@ func NewMetricsHandler(m *Master, version string) http.Handler {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descFailures, descLatency, descUsers, descClassUsers, descTarget,
 		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents,
-		descShapeRunning, descShapeTarget, descShapeStage, descShapeNext} {
+		descShapeRunning, descShapeTarget, descShapeStage, descShapeNext, descThresholdPass, descThresholdValue} {
 		ch <- d
 	}
 }
@@ -137,6 +141,22 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 		add(descShapeStage, prometheus.GaugeValue, float64(sh.Target.StageIndex), sh.Name, sh.Target.Stage)
 		if in, ok := sh.NextChangeIn(); ok {
 			add(descShapeNext, prometheus.GaugeValue, in.Seconds(), sh.Name)
+		}
+	}
+	seen := map[[3]string]bool{}
+	for _, r := range v.Thresholds() {
+		key := [3]string{r.Expr, r.Scope(), r.Source}
+		if seen[key] {
+			continue // the same threshold twice (on one line): one series
+		}
+		seen[key] = true
+		pass := 0.0
+		if r.Pass {
+			pass = 1
+		}
+		add(descThresholdPass, prometheus.GaugeValue, pass, r.Expr, r.Scope(), r.Source)
+		if r.HasData {
+			add(descThresholdValue, prometheus.GaugeValue, r.Value, r.Expr, r.Scope(), r.Source)
 		}
 	}
 	k := v.Counters()

@@ -27,8 +27,8 @@ import (
 type WebConfig struct {
 	// BasePath is --web-base-path ("" or "/prefix").
 	BasePath string
-	// Headless serves only glocust's own endpoints, /metrics, /healthz and
-	// /shape (Locust serves nothing in headless mode).
+	// Headless serves only glocust's own endpoints, /metrics, /healthz,
+	// /shape and /thresholds (Locust serves nothing in headless mode).
 	Headless bool
 	// Locustfile names the scenario in download file names and the report.
 	Locustfile string
@@ -65,6 +65,7 @@ func NewWeb(m *Master, cfg WebConfig) *Web {
 		w.mux.Handle(bp+"/metrics", cfg.Metrics)
 	}
 	h("/shape", w.shape)
+	h("/thresholds", w.thresholds)
 	if cfg.Headless {
 		return w
 	}
@@ -283,6 +284,14 @@ func (w *Web) shape(rw http.ResponseWriter, _ *http.Request) {
 	writeJSON(rw, ShapeJSON(info))
 }
 
+// thresholds serves GET /thresholds (glocust): each threshold's verdict on
+// the merged stats now (ThresholdsJSON).
+func (w *Web) thresholds(rw http.ResponseWriter, _ *http.Request) {
+	var doc map[string]any
+	w.m.Do(func(v *View) { doc = ThresholdsJSON(v.Thresholds()) })
+	writeJSON(rw, doc)
+}
+
 func (w *Web) cancelRunTime() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -469,6 +478,7 @@ func RunInfo(v *View, locustfile string) report.RunInfo {
 	if sh, ok := v.Shape(); ok {
 		info.Shape, info.Marks = sh.Name, sh.StageMarks()
 	}
+	info.Checks = ReportChecks(v.Thresholds())
 	return info
 }
 

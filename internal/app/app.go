@@ -27,6 +27,7 @@ import (
 	"github.com/glocust/glocust/scenario"
 	"github.com/glocust/glocust/shape"
 	"github.com/glocust/glocust/stats"
+	"github.com/glocust/glocust/threshold"
 	"github.com/glocust/glocust/worker"
 )
 
@@ -103,6 +104,8 @@ type loaded struct {
 	// it (nil and "" without one): the master's, workers ignore it.
 	shape     *shape.Shape
 	shapeFile string
+	// thresholds are the files' thresholds, in file order (the master's).
+	thresholds []threshold.Threshold
 }
 
 // loadClasses reads the scenario (-f) and adds Go classes registered with
@@ -135,6 +138,7 @@ func loadClasses(opts *config.Options) (*loaded, error) {
 		if err != nil {
 			return nil, err
 		}
+		l.thresholds = append(l.thresholds, sc.Thresholds...)
 		if sc.Shape != nil {
 			if l.shape != nil {
 				return nil, fmt.Errorf("%s and %s both have a load shape: give it in one file", l.shapeFile, f)

@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/scenario"
 	"github.com/glocust/glocust/shape"
+	"github.com/glocust/glocust/threshold"
 	"github.com/glocust/glocust/worker"
 )
 
@@ -88,6 +91,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	cfg := masterConfig(opts, classes, host, log)
 	cfg.Shape = sh
+	cfg.Thresholds = append(slices.Clone(l.thresholds), checkThresholds(opts)...)
 	m := master.New(tr, cfg)
 	runErr := make(chan error, 1)
 	go func() { runErr <- m.Run(context.Background()) }()
@@ -119,6 +123,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 
 	out := newOutputs(opts, log, stdout, tables)
+	out.thresholds = cfg.Thresholds
 	out.raw = raw
 	if err := out.open(); err != nil {
 		log.Error(err.Error())
@@ -149,6 +154,22 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		}
 	}
 	return out.finish(m, code)
+}
+
+// checkThresholds are locust-plugins' --check-* flags as thresholds, in
+// the order locust-plugins checks them.
+func checkThresholds(o *config.Options) []threshold.Threshold {
+	var out []threshold.Threshold
+	if o.CheckFailRatio != nil {
+		out = append(out, threshold.CheckFailRatio(*o.CheckFailRatio))
+	}
+	if o.CheckRPS != nil {
+		out = append(out, threshold.CheckRPS(*o.CheckRPS))
+	}
+	if o.CheckAvgResponseTime != nil {
+		out = append(out, threshold.CheckAvgResponseTime(*o.CheckAvgResponseTime))
+	}
+	return out
 }
 
 // masterShape is the run's load shape: the scenario's, else the Go shape
@@ -389,6 +410,12 @@ type control struct {
 func (c *control) run(ctx context.Context, standalone bool) int {
 	o := c.opts
 	var shapeEnded <-chan struct{} // the end of the shape this run started
+	var aborted <-chan struct{}    // a threshold stopped an autostart run
+	if o.Autostart && !o.Headless {
+		// A headless master quits by itself; a test started from the web
+		// API only stops.
+		aborted = c.m.ThresholdAborted()
+	}
 	if o.Headless || o.Autostart {
 		expect := o.ExpectWorkers
 		if standalone {
@@ -447,6 +474,11 @@ func (c *control) run(ctx context.Context, standalone bool) int {
 		case <-runTime:
 			runTime = nil
 			if c.stopAndOptionallyQuit(ctx, "--run-time limit reached") {
+				return -1
+			}
+		case <-aborted:
+			aborted, runTime, shapeEnded = nil, nil, nil
+			if c.stopAndOptionallyQuit(ctx, "A threshold failed (abort_on_fail)") {
 				return -1
 			}
 		}
@@ -511,6 +543,8 @@ type outputs struct {
 	tables io.Writer // the console tables: stderr
 	csv    *report.CSVFiles
 	raw    *uncorrected // with --latency-correction in standalone mode
+	// thresholds are the master's (Config.Thresholds), for the exit code.
+	thresholds []threshold.Threshold
 }
 
 func newOutputs(opts *config.Options, log *slog.Logger, stdout, tables io.Writer) *outputs {
@@ -581,12 +615,19 @@ func (o *outputs) writeCSV(m *master.Master) {
 }
 
 // finish writes the final outputs and returns the exit code: code if it is
-// already decided (>= 0), else Locust's rule.
+// already decided (>= 0), else threshold.ExitCode when a threshold failed,
+// else Locust's rule (--exit-code-on-error after failures or errors,
+// unless a failure-ratio threshold judges them, as locust-plugins'
+// --check-fail-ratio does).
 func (o *outputs) finish(m *master.Master, code int) int {
 	opts := o.opts
 	hasErrors := false
+	var results []threshold.Result
+	var summary map[string]any
 	m.Do(func(v *master.View) {
 		hasErrors = v.HasErrors()
+		results = v.Thresholds()
+		summary = summaryJSON(v, results)
 		if opts.HTMLFile != "" {
 			o.writeHTML(v)
 		}
@@ -618,15 +659,76 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			}
 		}
 	})
+	o.verdict(results)
+	reason := "other"
 	if code < 0 {
-		code = 0
-		if hasErrors {
-			code = opts.ExitCodeOnError
+		code, reason = 0, "passed"
+		switch {
+		case threshold.Failed(results):
+			code, reason = threshold.ExitCode, "thresholds failed"
+		case hasErrors && threshold.JudgesFailures(o.thresholds):
+			reason = "passed (failures judged by a fail_ratio threshold)"
+		case hasErrors:
+			code, reason = opts.ExitCodeOnError, "requests failed or user errors (--exit-code-on-error)"
 		}
+	}
+	if opts.SummaryJSON != "" {
+		summary["exit_code"], summary["exit_reason"] = code, reason
+		o.writeFile(opts.SummaryJSON, "--summary-json", func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(summary)
+		})
 	}
 	o.log.Info(fmt.Sprintf("Shutting down (exit code %d)", code))
 	return code
 }
+
+// verdict prints the thresholds' table and logs locust-plugins' CHECK
+// lines for its checks (failed ones at INFO, passed ones at DEBUG, as
+// locust-plugins does) and the verdict.
+func (o *outputs) verdict(results []threshold.Result) {
+	if len(results) == 0 {
+		return
+	}
+	for _, r := range results {
+		if line, ok := r.CheckLine(); ok && r.Pass {
+			o.log.Debug(line)
+		} else if ok {
+			o.log.Info(line)
+		}
+	}
+	report.PrintChecks(o.tables, master.ReportChecks(results))
+	failed := 0
+	for _, r := range results {
+		if !r.Pass {
+			failed++
+		}
+	}
+	if failed > 0 {
+		o.log.Error(fmt.Sprintf("Thresholds: %d of %d failed", failed, len(results)))
+	} else {
+		o.log.Info(fmt.Sprintf("Thresholds: all %d passed", len(results)))
+	}
+}
+
+// summaryJSON is --summary-json's document but for the exit code: the
+// thresholds' verdicts, the request totals, the test's times, the shape.
+func summaryJSON(v *master.View, results []threshold.Result) map[string]any {
+	doc := master.ThresholdsJSON(results)
+	tot := v.Stats().Total()
+	doc["requests"] = map[string]any{"num_requests": tot.NumRequests, "num_failures": tot.NumFailures,
+		"fail_ratio": tot.FailRatio(), "total_rps": tot.TotalRPS(), "avg_response_time": tot.Avg(),
+		"exceptions": len(v.Exceptions().List())}
+	info := master.RunInfo(v, "")
+	doc["start_time"], doc["end_time"] = epochSeconds(info.Start), epochSeconds(info.End)
+	if sh, ok := v.Shape(); ok {
+		doc["shape"] = master.ShapeJSON(sh)
+	}
+	return doc
+}
+
+func epochSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 func (o *outputs) writeHTML(v *master.View) {
 	o.writeFile(htmlFileName(o.opts), "--html", func(w io.Writer) error {

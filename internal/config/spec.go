@@ -83,7 +83,7 @@ var groupText = map[string]string{
 	gMaster: "Run as the master of a distributed test; workers (Locust or glocust) connect to it.",
 	gWorker: "Run as a worker of a distributed test. Workers need little besides these options; " +
 		"-u, -r, -t and the like come from the master.",
-	gTag:     "Select tasks by the tags they carry.",
+	gTag: "Select tasks by the tags they carry.",
 	gChecks: "locust-plugins' checks, judged by the master on the merged stats at the end: exit code 3 if one fails " +
 		"(with --check-fail-ratio, failed requests alone no longer give --exit-code-on-error).",
 	gGlocust: "Options of glocust's own (Locust does not have them).",

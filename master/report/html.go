@@ -25,6 +25,14 @@ type RunInfo struct {
 	Marks []Mark
 	// Shape names the load shape ("" without one).
 	Shape string
+	// Checks are the run's thresholds and their verdicts.
+	Checks []Check
+}
+
+// Check is one threshold's row in the report.
+type Check struct {
+	Verdict, Threshold, Scope, Measured, Source string
+	Pass                                        bool
 }
 
 // PercentilesForHTMLReport are the percentiles of the report's response
@@ -213,6 +221,8 @@ th.l, td.l { text-align:left; }
 td.name { white-space:normal; word-break:break-all; min-width:160px; }
 tr.total td { font-weight:600; border-top:2px solid var(--line); }
 td.bad { color:var(--bad); }
+td.pass { color:var(--accent); font-weight:600; }
+td.l.bad { font-weight:600; }
 td.err { text-align:left; white-space:pre-wrap; word-break:break-word; }
 pre { margin:0; white-space:pre-wrap; word-break:break-word; font:12px/1.4 ui-monospace, Menlo, Consolas, monospace; }
 .none { color:var(--muted); }
@@ -252,6 +262,20 @@ footer { color:var(--muted); font-size:12px; text-align:center; }
 {{- end}}
 </dl>
 </section>
+
+{{- if .Info.Checks}}
+<section>
+<h2>Thresholds</h2>
+<table>
+<thead><tr><th class="l">Verdict</th><th class="l">Threshold</th><th class="l">Requests</th><th>Measured</th><th class="l">Set in</th></tr></thead>
+<tbody>
+{{- range .Info.Checks}}
+<tr><td class="l {{if .Pass}}pass{{else}}bad{{end}}">{{.Verdict}}</td><td class="l">{{.Threshold}}</td><td class="l name">{{.Scope}}</td><td>{{.Measured}}</td><td class="l">{{.Source}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</section>
+{{- end}}
 
 <section>
 <h2>Request Statistics</h2>

@@ -319,3 +319,37 @@ func TestHTMLStageMarks(t *testing.T) {
 		t.Error("with more marks than maxMarkLabels: lines without labels")
 	}
 }
+
+func TestChecksInReportAndConsole(t *testing.T) {
+	t.Parallel()
+	checks := []Check{{Verdict: "PASS", Threshold: "p95 < 500", Scope: "Aggregated", Measured: "312 ms", Source: "s.yaml:3", Pass: true},
+		{Verdict: "FAIL", Threshold: "fail_ratio < 1%", Scope: "<home>", Measured: "5.02%", Source: "--check-fail-ratio"}}
+	var b bytes.Buffer
+	if err := HTML(&b, stats.NewAggregate(time.Unix(1700000000, 0)), nil, nil, RunInfo{Checks: checks}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"<h2>Thresholds</h2>", `<td class="l pass">PASS</td><td class="l">p95 &lt; 500</td>`,
+		`<td class="l bad">FAIL</td>`, "&lt;home&gt;", "5.02%", "--check-fail-ratio"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	b.Reset()
+	if err := HTML(&b, stats.NewAggregate(time.Unix(1700000000, 0)), nil, nil, RunInfo{}); err != nil || strings.Contains(b.String(), "<h2>Thresholds</h2>") {
+		t.Errorf("a report without thresholds has their section (%v)", err)
+	}
+	b.Reset()
+	PrintChecks(&b, checks)
+	want := "Thresholds (judged on the merged stats; exit code 3 if one fails)\n" +
+		"Verdict  Threshold        Requests    Measured  Set in\n" +
+		"PASS     p95 < 500        Aggregated  312 ms    s.yaml:3\n" +
+		"FAIL     fail_ratio < 1%  <home>      5.02%     --check-fail-ratio\n\n"
+	if b.String() != want {
+		t.Errorf("console:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if PrintChecks(&b, nil); b.Len() != 0 {
+		t.Error("output without checks")
+	}
+}
