@@ -376,14 +376,14 @@ func (r Result) CheckLine() (line string, ok bool) {
 	return "", false
 }
 
-// JudgesFailures reports whether ts hold a failure-ratio threshold on all
-// requests (a fail_ratio of the Aggregated row, or --check-fail-ratio).
-// Such a threshold is the run's verdict on failed requests: as with
-// locust-plugins' --check-fail-ratio, failures alone no longer exit with
-// --exit-code-on-error.
+// JudgesFailures reports whether ts hold a threshold on the failures of
+// all requests (fail_ratio or failures_per_s of the Aggregated row, or
+// --check-fail-ratio). Such a threshold is the run's verdict on failed
+// requests: as with locust-plugins' --check-fail-ratio, failures alone no
+// longer exit with --exit-code-on-error.
 func JudgesFailures(ts []Threshold) bool {
 	for _, th := range ts {
-		if th.Kind == FailRatio && th.Name == "" {
+		if (th.Kind == FailRatio || th.Kind == FailuresPerSec) && th.Name == "" {
 			return true
 		}
 	}

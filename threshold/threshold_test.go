@@ -188,7 +188,8 @@ func TestFormatAndChecks(t *testing.T) {
 	if _, ok := (Result{Threshold: p95}).CheckLine(); ok {
 		t.Error("a YAML threshold has no CHECK line")
 	}
-	if !JudgesFailures([]Threshold{p95, CheckFailRatio(0.1)}) || JudgesFailures([]Threshold{p95}) {
+	fps, _ := Parse("failures_per_s < 1")
+	if !JudgesFailures([]Threshold{p95, CheckFailRatio(0.1)}) || !JudgesFailures([]Threshold{fps}) || JudgesFailures([]Threshold{p95, rps}) {
 		t.Error("JudgesFailures")
 	}
 	named := fr
