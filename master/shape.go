@@ -109,13 +109,20 @@ func (c *core) shapeTick(now time.Time) {
 // None: a headless run quits, any other stops.
 func (c *core) endShape(now time.Time) {
 	c.shapeOff(now)
+	c.endTest(now, c.shape.endedCh)
+}
+
+// endTest ends a test the master itself decided to end (the end of its
+// shape, a threshold's abort): a headless master quits, another stops the
+// test; ended gets a value (without blocking) for the application.
+func (c *core) endTest(now time.Time, ended chan<- struct{}) {
 	if c.cfg.Headless {
 		c.quit(now)
 	} else {
 		c.stop(now, true)
 	}
 	select {
-	case c.shape.endedCh <- struct{}{}:
+	case ended <- struct{}{}:
 	default:
 	}
 }

@@ -39,15 +39,7 @@ func (c *core) judge(now time.Time) {
 		c.aborts[i] = abortState{aborted: true, after: elapsed, value: v}
 		c.log.Error(fmt.Sprintf("Threshold %q on %s failed after %s: %s. Stopping the test (abort_on_fail).",
 			th.Expr, th.Scope(), elapsed.Round(time.Second), th.Format(v)))
-		if c.cfg.Headless {
-			c.quit(now)
-		} else {
-			c.stop(now, true)
-		}
-		select {
-		case c.abortCh <- struct{}{}:
-		default:
-		}
+		c.endTest(now, c.abortCh)
 		return
 	}
 }

@@ -86,7 +86,7 @@ func TestParseShapeGo(t *testing.T) {
 // file, the line and the key.
 func TestParseShapeErrors(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, yaml, want string }{
+	checkErrors(t, []errCase{
 		{"not a mapping", "shape: 3\n", "scenario.yaml:6: shape: expected a mapping"},
 		{"no form", "shape: {name: x}\n", "scenario.yaml:6: shape: one of stages, step, spike, go is required"},
 		{"two forms", "shape:\n  stages: [{duration: 1, users: 1, spawn_rate: 1}]\n  step: {users: 1, every: 1, spawn_rate: 1, duration: 2}\n",
@@ -140,16 +140,5 @@ func TestParseShapeErrors(t *testing.T) {
 			"scenario.yaml:7: shape.spike.hold: must be greater than 0"},
 		{"go type", "shape: {go: [a]}\n", "scenario.yaml:6: shape.go: expected a string"},
 		{"go with common", "shape: {go: X, use_common_options: true}\n", "scenario.yaml:6: shape.use_common_options: a Go shape sets UseCommonOptions itself"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := Parse("scenario.yaml", []byte(shapeUsers+tc.yaml))
-			if err == nil {
-				t.Fatalf("no error, want %q", tc.want)
-			}
-			if got := err.Error(); !strings.HasPrefix(got, tc.want) || strings.Contains(got, "\n") {
-				t.Errorf("error = %q, want one line starting with %q", got, tc.want)
-			}
-		})
-	}
+	})
 }

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +44,7 @@ func TestParseThresholds(t *testing.T) {
 // naming the file, the line and the key.
 func TestParseThresholdErrors(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, yaml, want string }{
+	checkErrors(t, []errCase{
 		{"not a list", "thresholds: {p95: 5}\n", "scenario.yaml:6: thresholds: expected a list"},
 		{"bad expr", "thresholds:\n  - p95 500\n", `scenario.yaml:7: thresholds[0]: "p95 500": want "metric op limit"`},
 		{"bad metric", "thresholds:\n  - p95 < 5\n  - latency < 5\n", `scenario.yaml:8: thresholds[1]: unknown metric "latency"`},
@@ -64,16 +63,5 @@ func TestParseThresholdErrors(t *testing.T) {
 		{"grace alone", "thresholds:\n  - check: p95 < 5\n    grace: 10s\n", "scenario.yaml:8: thresholds[0].grace: only applies with abort_on_fail: true"},
 		{"bad grace", "thresholds:\n  - {check: p95 < 5, abort_on_fail: true, grace: soon}\n", `scenario.yaml:7: thresholds[0].grace: invalid duration "soon"`},
 		{"negative grace", "thresholds:\n  - {check: p95 < 5, abort_on_fail: true, grace: -1}\n", "scenario.yaml:7: thresholds[0].grace: invalid duration -1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := Parse("scenario.yaml", []byte(shapeUsers+tc.yaml))
-			if err == nil {
-				t.Fatalf("no error, want %q", tc.want)
-			}
-			if got := err.Error(); !strings.HasPrefix(got, tc.want) || strings.Contains(got, "\n") {
-				t.Errorf("error = %q, want one line starting with %q", got, tc.want)
-			}
-		})
-	}
+	})
 }

@@ -194,9 +194,8 @@ func runWorker(ctx context.Context, opts *config.Options, log *slog.Logger, logs
 		log.Error(err.Error())
 		return 1
 	}
-	classes, host := l.classes, l.host
 	raw := newUncorrected(opts, log)
-	setup := workerSetup{opts: opts, classes: classes, host: host, raw: raw, log: log}
+	setup := workerSetup{opts: opts, classes: l.classes, host: l.host, raw: raw, log: log}
 	runner, w := setup.newWorker(opts.MasterHost, opts.MasterPort,
 		worker.WithLocustVersion(opts.LocustVersion),
 		worker.WithTags(opts.Tags, opts.ExcludeTags),

@@ -90,28 +90,21 @@ func TestThresholdExitCodes(t *testing.T) {
 				t.Errorf("--json is not Locust's list of entries alone: %v\n%s", err, out.String())
 			}
 			var sum struct {
-				Verdict    string `json:"verdict"`
-				ExitCode   int    `json:"exit_code"`
-				ExitReason string `json:"exit_reason"`
-				Thresholds []struct {
-					Threshold string   `json:"threshold"`
-					Value     *float64 `json:"value"`
-					Pass      bool     `json:"pass"`
-				} `json:"thresholds"`
-				Requests struct {
-					NumRequests int64 `json:"num_requests"`
-				} `json:"requests"`
+				Verdict    string           `json:"verdict"`
+				ExitCode   int              `json:"exit_code"`
+				Thresholds []map[string]any `json:"thresholds"`
+				Requests   map[string]any   `json:"requests"`
 			}
 			b, err := os.ReadFile(filepath.Join(dir, "v.json"))
 			if err == nil {
 				err = json.Unmarshal(b, &sum)
 			}
-			if err != nil || sum.ExitCode != tc.want || sum.Requests.NumRequests == 0 || (tc.want == 3) != (sum.Verdict == "fail") {
+			if err != nil || sum.ExitCode != tc.want || sum.Requests["num_requests"] == 0.0 || (tc.want == 3) != (sum.Verdict == "fail") {
 				t.Errorf("--summary-json: %v %+v\n%s", err, sum, b)
 			}
 			for _, th := range sum.Thresholds {
-				if th.Value == nil {
-					t.Errorf("--summary-json: %s has no value", th.Threshold)
+				if _, ok := th["value"].(float64); !ok {
+					t.Errorf("--summary-json: %v has no value", th["threshold"])
 				}
 			}
 			html, _ := os.ReadFile(filepath.Join(dir, "r.html"))
