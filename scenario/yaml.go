@@ -34,6 +34,11 @@ type Scenario struct {
 	// pass/fail criteria: settings of the master, which workers ignore.
 	Shape      *shape.Shape
 	Thresholds []threshold.Threshold
+	// ShapeErr, when not nil, is why this program's master cannot run the
+	// file's shape, which is otherwise valid: the Go shape it names is not
+	// registered here, or a stage names a user class unknown here. A
+	// *ParseError; workers ignore it.
+	ShapeErr error
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -332,7 +337,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		sc.Classes = append(sc.Classes, c)
 	}
 	if shapeSpec != nil {
-		if sc.Shape, err = p.buildShape(shapeSpec, "shape", sc.Classes); err != nil {
+		if sc.Shape, sc.ShapeErr, err = p.buildShape(shapeSpec, "shape", sc.Classes); err != nil {
 			return nil, err
 		}
 	}

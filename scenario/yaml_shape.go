@@ -38,7 +38,7 @@ type shapeSpec struct {
 	formNode  *yaml.Node // its value
 	stages    []shape.Stage
 	stageNode []stageNodes // per stage, for errors
-	goShape   *shape.Shape
+	goName    string       // go: Name
 }
 
 // stageNodes are a stage's nodes, for errors at their lines.
@@ -101,14 +101,10 @@ func (p *parser) goShape(s *shapeSpec, path string) error {
 	if s.commonSet {
 		return p.errf(s.node, path+".use_common_options", "a Go shape sets UseCommonOptions itself")
 	}
-	s.goShape = shape.Lookup(name)
-	if s.goShape == nil {
-		var names []string
-		for _, r := range shape.Registered() {
-			names = append(names, r.Name)
-		}
-		return p.errf(s.formNode, path+".go", "no Go shape %q is registered (registered: %s)", name, orNone(names))
+	if name == "" {
+		return p.errf(s.formNode, path+".go", "must name a registered Go shape")
 	}
+	s.goName = name
 	if s.name != "" {
 		return p.errf(s.node, path+".name", "a Go shape is named by its registration")
 	}
@@ -296,12 +292,42 @@ func (p *parser) rate(n *yaml.Node, path string) (float64, error) {
 	return f, err
 }
 
-// buildShape makes the shape once the scenario's classes are known: stage
-// classes must name one of them (or a registered Go class).
-func (p *parser) buildShape(s *shapeSpec, path string, classes []*Class) (*shape.Shape, error) {
-	if s.goShape != nil {
-		return s.goShape, nil
+// buildShape makes the shape once the scenario's classes are known. err is
+// an error in the file; masterErr says why this program's master cannot run
+// the shape although the file is valid: the Go shape it names is not
+// registered, or a stage names a class that is neither in the file nor
+// registered. Workers, which ignore the shape, ignore masterErr too (a
+// worker binary need not have the master's Go code).
+func (p *parser) buildShape(s *shapeSpec, path string, classes []*Class) (sh *shape.Shape, masterErr, err error) {
+	if s.goName != "" {
+		if sh = shape.Lookup(s.goName); sh == nil {
+			var names []string
+			for _, r := range shape.Registered() {
+				names = append(names, r.Name)
+			}
+			masterErr = p.errf(s.formNode, path+".go", "no Go shape %q is registered (registered: %s)", s.goName, orNone(names))
+		}
+		return sh, masterErr, nil
 	}
+	sh, err = shape.Stages(s.name, s.useCommon, s.stages)
+	var se *shape.StageError
+	if errors.As(err, &se) && se.Index < len(s.stageNode) {
+		sn := s.stageNode[se.Index]
+		n, fpath := sn.item, sn.rootPath+"."+se.Field
+		if se.Field == "end" {
+			n, fpath = sn.end, sn.endPath
+		}
+		return nil, nil, p.errf(n, fpath, "%s", se.Msg)
+	}
+	if err != nil {
+		return nil, nil, p.errf(s.node, path, "%s", strings.TrimPrefix(err.Error(), "shape: "))
+	}
+	return sh, p.stageClasses(s, classes), nil
+}
+
+// stageClasses checks that the stages' classes are the file's or
+// registered ones.
+func (p *parser) stageClasses(s *shapeSpec, classes []*Class) error {
 	known := map[string]bool{}
 	for _, c := range classes {
 		known[c.Name] = true
@@ -313,22 +339,9 @@ func (p *parser) buildShape(s *shapeSpec, path string, classes []*Class) (*shape
 		for _, c := range st.Classes {
 			if !known[c] {
 				sn := s.stageNode[i]
-				return nil, p.errf(sn.classes, sn.rootPath+".classes", "unknown user class %q", c)
+				return p.errf(sn.classes, sn.rootPath+".classes", "unknown user class %q", c)
 			}
 		}
 	}
-	sh, err := shape.Stages(s.name, s.useCommon, s.stages)
-	var se *shape.StageError
-	if errors.As(err, &se) && se.Index < len(s.stageNode) {
-		sn := s.stageNode[se.Index]
-		n, fpath := sn.item, sn.rootPath+"."+se.Field
-		if se.Field == "end" {
-			n, fpath = sn.end, sn.endPath
-		}
-		return nil, p.errf(n, fpath, "%s", se.Msg)
-	}
-	if err != nil {
-		return nil, p.errf(s.node, path, "%s", strings.TrimPrefix(err.Error(), "shape: "))
-	}
-	return sh, nil
+	return nil
 }

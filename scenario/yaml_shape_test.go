@@ -75,10 +75,18 @@ func TestParseShapeGo(t *testing.T) {
 	if s := parseShape(t, "shape: {go: TestParseWave}\n"); s != wave {
 		t.Errorf("go shape: %+v", s)
 	}
-	_, err := Parse("scenario.yaml", []byte(shapeUsers+"shape: {go: Nope}\n"))
-	if err == nil || !strings.Contains(err.Error(), `scenario.yaml:6: shape.go: no Go shape "Nope" is registered (registered: `) ||
-		!strings.Contains(err.Error(), "TestParseWave") {
-		t.Errorf("unknown Go shape: %v", err)
+	// A shape or class this program lacks is the master's problem only: a
+	// worker binary need not have the master's Go code.
+	sc, err := Parse("scenario.yaml", []byte(shapeUsers+"shape: {go: Nope}\n"))
+	if err != nil || sc.Shape != nil || sc.ShapeErr == nil ||
+		!strings.HasPrefix(sc.ShapeErr.Error(), `scenario.yaml:6: shape.go: no Go shape "Nope" is registered (registered: `) ||
+		!strings.Contains(sc.ShapeErr.Error(), "TestParseWave") {
+		t.Errorf("unknown Go shape: %v, %v", err, sc.ShapeErr)
+	}
+	sc, err = Parse("scenario.yaml", []byte(shapeUsers+"shape:\n  stages:\n    - duration: 1\n      users: 1\n      spawn_rate: 1\n      classes: [A, C]\n"))
+	if err != nil || sc.Shape == nil || sc.ShapeErr == nil ||
+		sc.ShapeErr.Error() != `scenario.yaml:11: shape.stages[0].classes: unknown user class "C"` {
+		t.Errorf("unknown stage class: %v, %v", err, sc.ShapeErr)
 	}
 }
 
@@ -120,8 +128,6 @@ func TestParseShapeErrors(t *testing.T) {
 		{"rate type", "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: fast}\n", "scenario.yaml:8: shape.stages[0].spawn_rate: expected a number"},
 		{"classes type", "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1, classes: A}\n",
 			"scenario.yaml:8: shape.stages[0].classes: expected a list"},
-		{"unknown class", "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1}\n    - duration: 1\n      users: 1\n      spawn_rate: 1\n      classes: [A, C]\n",
-			`scenario.yaml:12: shape.stages[1].classes: unknown user class "C"`},
 		{"dup class", "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1, classes: [A, A]}\n",
 			"scenario.yaml:8: shape.stages[0].classes: class names must be given once each and not be empty"},
 		{"step missing", "shape:\n  step: {users: 1, spawn_rate: 1, duration: 5}\n", "scenario.yaml:7: shape.step.every: required"},
@@ -139,6 +145,7 @@ func TestParseShapeErrors(t *testing.T) {
 		{"spike hold", "shape:\n  spike: {spike_users: 5, at: 1, hold: 0, spawn_rate: 1, duration: 5}\n",
 			"scenario.yaml:7: shape.spike.hold: must be greater than 0"},
 		{"go type", "shape: {go: [a]}\n", "scenario.yaml:6: shape.go: expected a string"},
+		{"go empty", "shape: {go: \"\"}\n", "scenario.yaml:6: shape.go: must name a registered Go shape"},
 		{"go with common", "shape: {go: X, use_common_options: true}\n", "scenario.yaml:6: shape.use_common_options: a Go shape sets UseCommonOptions itself"},
 	})
 }

@@ -104,6 +104,7 @@ type loaded struct {
 	// it (nil and "" without one): the master's, workers ignore it.
 	shape     *shape.Shape
 	shapeFile string
+	shapeErr  error // scenario.Scenario.ShapeErr: only the master fails on it
 	// thresholds are the files' thresholds, in file order (the master's).
 	thresholds []threshold.Threshold
 }
@@ -139,11 +140,11 @@ func loadClasses(opts *config.Options) (*loaded, error) {
 			return nil, err
 		}
 		l.thresholds = append(l.thresholds, sc.Thresholds...)
-		if sc.Shape != nil {
-			if l.shape != nil {
+		if sc.Shape != nil || sc.ShapeErr != nil {
+			if l.shapeFile != "" {
 				return nil, fmt.Errorf("%s and %s both have a load shape: give it in one file", l.shapeFile, f)
 			}
-			l.shape, l.shapeFile = sc.Shape, f
+			l.shape, l.shapeErr, l.shapeFile = sc.Shape, sc.ShapeErr, f
 		}
 		if host == "" {
 			host = sc.Host

@@ -176,6 +176,9 @@ func checkThresholds(o *config.Options) []threshold.Threshold {
 // registered with shape.Register (reg) if there is only one (Locust runs
 // the shape class its locustfile defines).
 func masterShape(l *loaded, reg []*shape.Shape) (*shape.Shape, error) {
+	if l.shapeErr != nil {
+		return nil, l.shapeErr
+	}
 	if l.shape != nil {
 		return l.shape, nil
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -128,6 +129,9 @@ func TestMasterShapeChoice(t *testing.T) {
 	if _, err := masterShape(&loaded{}, []*shape.Shape{a, b}); err == nil || !strings.Contains(err.Error(), "(A, B)") {
 		t.Errorf("two registered shapes: %v", err)
 	}
+	if _, err := masterShape(&loaded{shape: yaml, shapeErr: errors.New("s.yaml:3: no Go shape")}, nil); err == nil {
+		t.Error("the scenario's shape error must stop the master")
+	}
 }
 
 func TestWarnShapeOptions(t *testing.T) {
@@ -154,5 +158,28 @@ func TestWarnShapeOptions(t *testing.T) {
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want[:len(tc.want)-1]) {
 			t.Errorf("%v (common %v): log %q, want %q", tc.args, tc.common, got, tc.want)
 		}
+	}
+}
+
+// TestWorkerIgnoresMasterShape: a scenario naming a Go shape (or a stage
+// class) that only the master's binary has loads in a worker, and fails
+// in a master, at the scenario's line.
+func TestWorkerIgnoresMasterShape(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "s.yaml")
+	y := "users:\n  - class: U\n    tasks: [{request: {path: /}}]\nshape: {go: OnlyInTheMaster}\n"
+	if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := config.Parse([]string{"--worker", "-f", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := loadClasses(opts)
+	if err != nil || len(l.classes) != 1 {
+		t.Fatalf("a worker must load the scenario: %v", err)
+	}
+	if _, err := masterShape(l, nil); err == nil || !strings.HasPrefix(err.Error(), f+`:4: shape.go: no Go shape "OnlyInTheMaster" is registered`) {
+		t.Errorf("master: %v", err)
 	}
 }
