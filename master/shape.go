@@ -61,6 +61,7 @@ func (c *core) startShape(now time.Time, common shape.Common) {
 		return
 	}
 	c.log.Info("Shape test starting.")
+	c.log.Info("Shape worker starting")
 	c.setState(StateReady)
 	c.adopted = false
 	c.shape.on, c.shape.hasLast, c.shape.cur = true, false, shape.Target{}
@@ -237,7 +238,14 @@ func (i ShapeInfo) Summary() string {
 	return s
 }
 
-func roundSeconds(d time.Duration) time.Duration { return d.Round(time.Second) }
+// roundSeconds rounds a time for the console: to the second, or to a
+// tenth under a minute (stages may end at 1.5 s).
+func roundSeconds(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
 
 // ShapeJSON is the document of GET /shape.
 func ShapeJSON(i ShapeInfo) map[string]any {

@@ -262,3 +262,19 @@ func TestShapeStartWhileRunningAndStops(t *testing.T) {
 		t.Errorf("a failing target: on %v, quitting %v\n%s", hb.c.shape.on, hb.c.quitting, hb.log.String())
 	}
 }
+
+func TestShapeSummary(t *testing.T) {
+	t.Parallel()
+	i := ShapeInfo{Name: "S", Running: true, Started: true, Elapsed: 1234 * time.Millisecond,
+		Target: shape.Target{Users: 4, SpawnRate: 2, Classes: []string{"A"}, Stage: "warm", NextChange: 1500 * time.Millisecond}}
+	if got, want := i.Summary(), "Load shape S: 1.2s, warm, target 4 users at 2.00/s (A), next change in 300ms (at 1.5s)"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	i.Running, i.Elapsed = false, 90*time.Second+400*time.Millisecond
+	if got, want := i.Summary(), "Load shape S: ended after 1m30s"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	if got := (ShapeInfo{Name: "S"}).Summary(); got != "Load shape S: not started" {
+		t.Errorf("summary %q", got)
+	}
+}

@@ -54,7 +54,8 @@ func TestStandaloneShapeHeadless(t *testing.T) {
 	args := []string{"--headless", "-f", shapeScenario(t, target.URL, false), "-u", "50", "-r", "5", "-t", "60s",
 		"--web-port", freeTestPort(t), "--html", filepath.Join(dir, "r.html"), "--csv", filepath.Join(dir, "run"),
 		"--csv-full-history"}
-	var out, errb bytes.Buffer
+	var out bytes.Buffer
+	var errb lockedBuffer // the periodic tables and the logs write concurrently
 	t0 := time.Now()
 	code := run(args, nil, &out, &errb)
 	took := time.Since(t0)
@@ -70,6 +71,7 @@ func TestStandaloneShapeHeadless(t *testing.T) {
 		"The following option(s) will be ignored: --users, --spawn-rate, --run-time",
 		"Shape test starting.", "Shape test updating to 2 users at 10.00 spawn rate",
 		"Shape test updating to 4 users at 10.00 spawn rate", "Shape test stopping", "Shape test completed, shutting down",
+		"Load shape TwoSteps: ", // under a periodic table
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
