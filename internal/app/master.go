@@ -680,6 +680,7 @@ func (o *outputs) finish(m *master.Master, code int) int {
 		o.writeFile(opts.SummaryJSON, "--summary-json", func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false) // "p95 < 500", not "p95 \u003c 500"
 			return enc.Encode(summary)
 		})
 	}
