@@ -198,3 +198,21 @@ func TestFormatAndChecks(t *testing.T) {
 		t.Error("a fail_ratio of one name does not judge all failures")
 	}
 }
+
+// FuzzParse: Parse never panics, and what it accepts it reads again from
+// its normalised Expr to the same threshold.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"p95 < 500", "p99.9<=1.5s", "fail_ratio < 1%", "rps >= 100/s", "avg > 0", "p < 1", "x", "<"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		th, err := Parse(s)
+		if err != nil {
+			return
+		}
+		again, err := Parse(th.Expr)
+		if err != nil || again != th {
+			t.Fatalf("%q parsed to %+v; its Expr %q to %+v (%v)", s, th, th.Expr, again, err)
+		}
+	})
+}
