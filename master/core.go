@@ -276,7 +276,7 @@ func (c *core) joined(id string) {
 		redispatch = true
 	}
 	if redispatch {
-		c.start(c.target, c.rate, nil)
+		c.start(c.target, c.rate)
 	}
 }
 
@@ -292,7 +292,7 @@ func (c *core) removeWorker(id string, now time.Time) {
 		c.disp.RemoveWorker(id)
 		c.pendingRebalance = true
 		if !c.dispatchBusy() && c.state == StateRunning {
-			c.start(c.target, c.rate, nil)
+			c.start(c.target, c.rate)
 		}
 	}
 }
@@ -344,7 +344,7 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 			c.disp.AddWorker(id)
 			c.pendingRebalance = true
 			if !c.dispatchBusy() && c.state == StateRunning {
-				c.start(c.target, c.rate, nil)
+				c.start(c.target, c.rate)
 			}
 		}
 	}
@@ -406,7 +406,7 @@ func (c *core) takeBack(id string, cand *candidate, cc []protocol.ClassCount, no
 			// The adopted run was re-dispatched already: again, from
 			// the new target and over this worker too.
 			c.disp = nil
-			c.start(c.target, c.rate, nil)
+			c.start(c.target, c.rate)
 		}
 	case c.quitting:
 		c.out(id, &protocol.Quit{})
@@ -492,7 +492,7 @@ func (c *core) tick(now time.Time) {
 				c.disp.RemoveWorker(w.id)
 				c.pendingRebalance = true
 				if c.cfg.EnableRebalancing && c.state == StateRunning && c.spawningCompleted {
-					c.start(c.target, c.rate, nil)
+					c.start(c.target, c.rate)
 				}
 			}
 			if c.reg.workerCount() <= 0 {
@@ -510,7 +510,7 @@ func (c *core) tick(now time.Time) {
 		}
 		if c.state == StateRunning || c.state == StateSpawning {
 			c.disp = nil
-			c.start(c.target, c.rate, nil)
+			c.start(c.target, c.rate)
 		}
 	}
 	for id, cand := range c.candidates {
@@ -546,9 +546,12 @@ func (c *core) setState(s string) {
 // ---- run control ----
 
 // start is MasterRunner.start without its blocking loop: the loop's steps
-// run from step() at the times nextStep says. classes restricts the user
+// run from step() at the times nextStep says.
+func (c *core) start(users int, rate float64) error { return c.startClasses(users, rate, nil) }
+
+// startClasses is start with user_classes: classes restricts the user
 // classes (a shape's tick); nil keeps the current selection.
-func (c *core) start(users int, rate float64, classes []string) error {
+func (c *core) startClasses(users int, rate float64, classes []string) error {
 	if c.quitting {
 		return nil
 	}
@@ -595,7 +598,7 @@ func (c *core) start(users int, rate float64, classes []string) error {
 // replace the shape's.
 func (c *core) swarm(users int, rate float64) error {
 	c.shapeOff(c.cfg.Now())
-	err := c.start(users, rate, nil)
+	err := c.start(users, rate)
 	if err == nil {
 		c.adopted = false
 	}

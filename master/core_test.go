@@ -175,7 +175,7 @@ func TestSpawnPacingTimestampsAndComplete(t *testing.T) {
 	h.recv("h_b", &protocol.ClientReady{Version: "2.47.0"})
 	h.take()
 	start := h.now
-	if err := h.c.start(8, 2, nil); err != nil {
+	if err := h.c.start(8, 2); err != nil {
 		t.Fatal(err)
 	}
 	var times []time.Duration
@@ -249,7 +249,7 @@ func TestTakeBack(t *testing.T) {
 		t.Fatal("taken-back worker does not count for --expect-workers")
 	}
 	// It is dispatched to on the next start.
-	h.c.start(2, 10, nil)
+	h.c.start(2, 10)
 	h.advance(10 * time.Millisecond)
 	got := false
 	for _, s := range h.take() {
@@ -273,7 +273,7 @@ func TestRebalanceOnJoinAndMissing(t *testing.T) {
 		h := newHarness(t, func(c *Config) { c.EnableRebalancing = true; c.RebalanceAtSpawnRate = gradual })
 		h.recv("h_a", &protocol.ClientReady{Version: "2.47.0"})
 		h.take()
-		h.c.start(10, 2, nil)
+		h.c.start(10, 2)
 		counts := map[string]int64{}
 		pump := func(d time.Duration) {
 			for t0 := time.Duration(0); t0 < d; t0 += 100 * time.Millisecond {
@@ -339,7 +339,7 @@ func TestLastWorkerQuitEndsHeadless(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Headless = true })
 	h.recv("h_a", &protocol.ClientReady{Version: "2.47.0"})
-	h.c.start(1, 1, nil)
+	h.c.start(1, 1)
 	h.advance(10 * time.Millisecond)
 	h.recv("h_a", &protocol.Quit{})
 	h.c.checkQuit(h.now)

@@ -135,7 +135,7 @@ func TestRegistryTallyProperty(t *testing.T) {
 					h.frame(id, []byte{0x93, 0xc1})
 				case k < 84:
 					what = "start"
-					_ = h.c.start(1+rng.IntN(30), float64(1+rng.IntN(10)), nil)
+					_ = h.c.start(1+rng.IntN(30), float64(1+rng.IntN(10)))
 				case k < 86:
 					what = "stop"
 					h.c.stop(h.now, rng.IntN(2) == 0)

@@ -90,7 +90,7 @@ func (c *core) shapeTick(now time.Time) {
 		return
 	}
 	c.log.Info(fmt.Sprintf("Shape test updating to %d users at %.2f spawn rate", t.Users, t.SpawnRate))
-	if err := c.start(t.Users, t.SpawnRate, t.Classes); err != nil {
+	if err := c.startClasses(t.Users, t.SpawnRate, t.Classes); err != nil {
 		// Locust's shape greenlet dies with the exception; the test goes on
 		// without its shape. glocust stops it as at the shape's end.
 		c.log.Error(fmt.Sprintf("Shape test stopped: the shape's target %d users at %v spawn rate (classes %v) failed: %v",
