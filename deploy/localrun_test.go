@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -28,9 +29,11 @@ import (
 // each worker's probe port) to free ones. The only edit is the one a user's
 // overlay would make: a short run in locust.conf. The workers start first, as
 // they may in a cluster (they repeat client_ready until the master answers).
-// The master Job's command must exit 0 on a passing run and non-zero when
-// requests fail; every worker must become ready, end when the master does and
-// exit 0 either way: that is what completes the worker Job.
+// The master Job's command must exit 0 on a passing run, and 3 (the
+// thresholds' code) when the overlay's check-fail-ratio is breached: with
+// every request failing, and with one in five failing; every worker must
+// become ready, end when the master does and exit 0 either way: that is
+// what completes the worker Job.
 func TestHeadlessJobLocally(t *testing.T) {
 	bin := buildImageBinary(t)
 	o := overlays(t)["headless"]
@@ -47,13 +50,16 @@ func TestHeadlessJobLocally(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name   string
-		status int
-		pass   bool
-	}{{"passing", 200, true}, {"failing", 500, false}} {
+		name      string
+		failEvery int64 // every failEvery-th request fails (500); 0: none
+		want      int
+	}{{"passing", 0, 0}, {"failing", 1, 3}, {"breach", 5, 3}} {
 		t.Run(tc.name, func(t *testing.T) {
+			var served atomic.Int64
 			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(tc.status)
+				if n := served.Add(1); tc.failEvery > 0 && n%tc.failEvery == 0 {
+					w.WriteHeader(http.StatusInternalServerError)
+				}
 			}))
 			defer target.Close()
 			root := t.TempDir()
@@ -122,11 +128,16 @@ func TestHeadlessJobLocally(t *testing.T) {
 				t.Fatalf("master: %v\n%s", err, mOut.String())
 			}
 			t.Logf("master exited %d; log tail:\n%s", code, tail(mOut.String(), 1500))
-			if tc.pass && code != 0 {
-				t.Errorf("passing run: the Job's command exited %d, want 0", code)
+			if code != tc.want {
+				t.Errorf("%s run: the Job's command exited %d, want %d", tc.name, code, tc.want)
 			}
-			if !tc.pass && code == 0 {
-				t.Error("failing run: the Job's command exited 0, want non-zero")
+			// The verdict in the log: locust-plugins' line and the summary.
+			check := "CHECK FAILED: fail ratio was"
+			if tc.want == 0 {
+				check = "Thresholds: all 2 passed"
+			}
+			if !strings.Contains(mOut.String(), check) {
+				t.Errorf("%s run: the master's log lacks %q:\n%s", tc.name, check, tail(mOut.String(), 3000))
 			}
 			// Every worker was acknowledged by the master (readiness probe).
 			for i, r := range wReady {

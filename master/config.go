@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/shape"
 	"github.com/glocust/glocust/stats"
+	"github.com/glocust/glocust/threshold"
 )
 
 // Defaults, as in Locust's runners.py.
@@ -56,6 +58,14 @@ type Config struct {
 	// MaxRequestNames caps the distinct request names and error texts of
 	// the merged stats (stats.AggregateMaxNames; 0: stats.DefaultMaxNames).
 	MaxRequestNames int
+	// Shape is the load shape (nil: none). StartShape runs a test that
+	// follows it; with Headless its end quits the master, else it stops the
+	// test (see package shape).
+	Shape *shape.Shape
+	// Thresholds are the run's pass/fail criteria (View.Thresholds); those
+	// with AbortOnFail stop a test that fails them after their grace (a
+	// headless master quits).
+	Thresholds []threshold.Threshold
 	// Logger receives Locust-style messages (default: discarded).
 	Logger *slog.Logger
 	// Now replaces time.Now (tests).

@@ -14,6 +14,7 @@ import (
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/stats"
+	"github.com/glocust/glocust/threshold"
 )
 
 // Master run states, as Locust spells them.
@@ -80,6 +81,13 @@ type core struct {
 	started    time.Time // start of the current test (zero before)
 	stopped    time.Time
 
+	shape shapeRun // the load shape's test (shape.go)
+	// aborts is, per Config.Thresholds entry, what it did in the current
+	// test; abortable: one has AbortOnFail (thresholds.go).
+	aborts    []abortState
+	abortable bool
+	abortCh   chan struct{}
+
 	anyException bool
 	limiter      *rateLimiter
 	counters     counters
@@ -101,8 +109,13 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		agg:        stats.NewAggregate(now, stats.AggregateMaxNames(cfg.MaxRequestNames), stats.AggregateLogger(cfg.Logger)),
 		exceptions: report.NewExceptions(), history: report.NewHistory(),
 		limiter: newRateLimiter(cfg.Now, 10*time.Second),
+		shape:   shapeRun{endedCh: make(chan struct{}, 1)},
+		aborts:  make([]abortState, len(cfg.Thresholds)), abortable: slices.ContainsFunc(cfg.Thresholds, abortOnFail),
+		abortCh: make(chan struct{}, 1),
 	}
 }
+
+func abortOnFail(th threshold.Threshold) bool { return th.AbortOnFail }
 
 func epochOf(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
@@ -538,7 +551,11 @@ func (c *core) setState(s string) {
 
 // start is MasterRunner.start without its blocking loop: the loop's steps
 // run from step() at the times nextStep says.
-func (c *core) start(users int, rate float64) error {
+func (c *core) start(users int, rate float64) error { return c.startClasses(users, rate, nil) }
+
+// startClasses is start with user_classes: classes restricts the user
+// classes (a shape's tick); nil keeps the current selection.
+func (c *core) startClasses(users int, rate float64, classes []string) error {
 	if c.quitting {
 		return nil
 	}
@@ -553,7 +570,7 @@ func (c *core) start(users int, rate float64) error {
 		c.disp = NewDispatcher(active, c.activeClasses())
 		c.lastSent = nil
 	}
-	if err := c.disp.CheckDispatch(users, rate, nil); err != nil {
+	if err := c.disp.CheckDispatch(users, rate, classes); err != nil {
 		return err
 	}
 	c.target, c.rate = users, rate
@@ -566,10 +583,11 @@ func (c *core) start(users int, rate float64) error {
 		c.agg.Clear(now)
 		c.exceptions.Reset()
 		c.anyException = false
+		c.resetAborts()
 		c.started, c.stopped = now, time.Time{}
 	}
 	c.setState(StateSpawning)
-	c.disp.NewDispatch(users, rate, nil)
+	c.disp.NewDispatch(users, rate, classes)
 	c.gradual = nil
 	c.waitingReports = false
 	c.dispatching = true
@@ -580,8 +598,10 @@ func (c *core) start(users int, rate float64) error {
 // swarm is a start the user asked for (Master.Start: POST /swarm, a
 // headless or autostart run). In an adopted run it is an edit: the ramp
 // goes from the users the workers run to users, and the run is the
-// master's own from then on.
+// master's own from then on. It ends a shape test: the users asked for
+// replace the shape's.
 func (c *core) swarm(users int, rate float64) error {
+	c.shapeOff(c.cfg.Now())
 	err := c.start(users, rate)
 	if err == nil {
 		c.adopted = false
@@ -593,6 +613,9 @@ func (c *core) swarm(users int, rate float64) error {
 func (c *core) step(now time.Time) {
 	if c.waitingReports && (!now.Before(c.reportsUntil) || c.reg.userCount() == int64(c.target)) {
 		c.completeSpawning(now)
+	}
+	if c.shapeDue(now) {
+		c.shapeTick(now)
 	}
 	if !c.dispatching || now.Before(c.nextStep) {
 		return
@@ -707,8 +730,10 @@ func formatCounts(m map[string]int64) string {
 	return fmt.Sprintf("{%s} (%d total users)", strings.Join(parts, ", "), total)
 }
 
-// stop is MasterRunner.stop without the wait (Master.Stop waits).
+// stop is MasterRunner.stop without the wait (Master.Stop waits). It ends
+// a shape test.
 func (c *core) stop(now time.Time, sendStop bool) {
+	c.shapeOff(now)
 	switch c.state {
 	case StateReady, StateStopped, StateStopping:
 		return
@@ -765,6 +790,9 @@ func (c *core) nextWake() time.Time {
 	}
 	if c.waitingReports {
 		pick(c.reportsUntil)
+	}
+	if c.shape.on && !c.dispatching && !c.waitingReports {
+		pick(c.shape.next)
 	}
 	if c.quitting && !c.finished {
 		pick(c.quitUntil)

@@ -67,7 +67,8 @@ func (h *harness) advance(d time.Duration) {
 		tick := h.now.Truncate(time.Second).Add(time.Second)
 		if !next.IsZero() && !next.After(end) && !next.After(tick) {
 			h.now = maxTime(h.now, next)
-			h.c.step(h.now)
+			h.c.step(h.now) // as Master.run's loop: step, then checkQuit
+			h.c.checkQuit(h.now)
 			continue
 		}
 		if tick.After(end) {
@@ -78,6 +79,7 @@ func (h *harness) advance(d time.Duration) {
 	}
 	h.now = end
 	h.c.step(h.now)
+	h.c.checkQuit(h.now)
 }
 
 func maxTime(a, b time.Time) time.Time {

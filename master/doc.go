@@ -22,6 +22,17 @@
 //     joins and leaves re-dispatch as in a test the master started;
 //   - with RebalanceAtSpawnRate a rebalance moves users at the spawn rate
 //     (Locust #2332) instead of all at once;
+//   - Config.Shape runs a load shape (package shape) as Locust's
+//     start_shape and shape_worker do: StartShape, a tick a second taken
+//     from the loop when no ramp is under way, the end quitting a headless
+//     master (Config.Headless) or stopping the test, ShapeEnded; its state
+//     is served on /shape (glocust's endpoint: /stats/requests stays
+//     Locust's) and /metrics, and its changes mark the report's users chart;
+//   - Config.Thresholds (package threshold) are judged on the merged stats:
+//     View.Thresholds, /thresholds, /metrics and the report; those with
+//     AbortOnFail are judged on the heartbeat tick after their grace and
+//     stop the test when they fail (a headless master quits),
+//     ThresholdAborted;
 //   - frames whose envelope node_id differs from the ZeroMQ identity, and
 //     stats or exceptions from nodes that are neither registered nor being
 //     taken back, are dropped and logged (rate-limited), so a rogue peer

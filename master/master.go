@@ -179,6 +179,7 @@ func (m *Master) run(ctx context.Context) error {
 		case <-hb.C:
 			now := m.cfg.Now()
 			m.c.tick(now)
+			m.c.judge(now)
 			switch m.c.state {
 			case StateSpawning, StateRunning, StateStopping:
 				m.c.history.Add(now, m.c.agg, m.c.reg.userCount())

@@ -46,6 +46,18 @@ var (
 		"Locust's current requests per second (aggregated).", nil, nil)
 	descExceptions = prometheus.NewDesc("glocust_exceptions",
 		"Distinct user exceptions (grouped by traceback) in the current test.", nil, nil)
+	descShapeRunning = prometheus.NewDesc("glocust_shape_running",
+		"1 while a test follows the load shape (only with a shape).", []string{"shape"}, nil)
+	descShapeTarget = prometheus.NewDesc("glocust_shape_target_users",
+		"The load shape's current target user count (only with a shape).", []string{"shape"}, nil)
+	descShapeStage = prometheus.NewDesc("glocust_shape_stage",
+		"The load shape's current stage number, 1-based (0 before the first tick or when the shape does not number them), labelled with its name.", []string{"shape", "stage"}, nil)
+	descShapeNext = prometheus.NewDesc("glocust_shape_next_change_seconds",
+		"Seconds until the load shape's next planned change (only while one is known).", []string{"shape"}, nil)
+	descThresholdPass = prometheus.NewDesc("glocust_threshold_pass",
+		"1 while a threshold holds on the merged stats, 0 when it fails (or stopped the test).", []string{"threshold", "scope", "source"}, nil)
+	descThresholdValue = prometheus.NewDesc("glocust_threshold_value",
+		"The value a threshold measures on the merged stats (ms, ratio or per second), while there is one.", []string{"threshold", "scope", "source"}, nil)
 	descEvents = prometheus.NewDesc("glocust_master_events_total",
 		"Master events since start: bad_frames, rogue_frames, spawns_sent, heartbeats_replied, taken_back, missing.", []string{"event"}, nil)
 )
@@ -69,7 +81,8 @@ func NewMetricsHandler(m *Master, version string) http.Handler {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descFailures, descGeneratorFailures, descLatency, descUsers, descClassUsers, descTarget,
-		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents} {
+		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents,
+		descShapeRunning, descShapeTarget, descShapeStage, descShapeNext, descThresholdPass, descThresholdValue} {
 		ch <- d
 	}
 }
@@ -138,6 +151,34 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 	add(descInfo, prometheus.GaugeValue, 1, version, v.c.cfg.LocustVersion)
 	add(descRPS, prometheus.GaugeValue, tot.CurrentRPS(time.Now()))
 	add(descExceptions, prometheus.GaugeValue, float64(len(v.Exceptions().List())))
+	if sh, ok := v.Shape(); ok {
+		running := 0.0
+		if sh.Running {
+			running = 1
+		}
+		add(descShapeRunning, prometheus.GaugeValue, running, sh.Name)
+		add(descShapeTarget, prometheus.GaugeValue, float64(sh.Target.Users), sh.Name)
+		add(descShapeStage, prometheus.GaugeValue, float64(sh.Target.StageIndex), sh.Name, sh.Target.Stage)
+		if in, ok := sh.NextChangeIn(); ok {
+			add(descShapeNext, prometheus.GaugeValue, in.Seconds(), sh.Name)
+		}
+	}
+	seen := map[[3]string]bool{}
+	for _, r := range v.Thresholds() {
+		key := [3]string{r.Expr, r.Scope(), r.Source}
+		if seen[key] {
+			continue // the same threshold twice (on one line): one series
+		}
+		seen[key] = true
+		pass := 0.0
+		if r.Pass {
+			pass = 1
+		}
+		add(descThresholdPass, prometheus.GaugeValue, pass, r.Expr, r.Scope(), r.Source)
+		if r.HasData {
+			add(descThresholdValue, prometheus.GaugeValue, r.Value, r.Expr, r.Scope(), r.Source)
+		}
+	}
 	k := v.Counters()
 	for name, n := range map[string]int64{"bad_frames": k.BadFrames, "rogue_frames": k.RogueFrames,
 		"spawns_sent": k.SpawnsSent, "heartbeats_replied": k.HeartbeatsReplied, "taken_back": k.TakenBack,

@@ -19,6 +19,7 @@ import (
 	"github.com/glocust/glocust/internal/timespan"
 	"github.com/glocust/glocust/master/report"
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/shape"
 	"github.com/glocust/glocust/stats"
 )
 
@@ -26,8 +27,8 @@ import (
 type WebConfig struct {
 	// BasePath is --web-base-path ("" or "/prefix").
 	BasePath string
-	// Headless serves only /metrics and /healthz (glocust's extension:
-	// Locust serves nothing in headless mode).
+	// Headless serves only glocust's own endpoints, /metrics, /healthz,
+	// /shape and /thresholds (Locust serves nothing in headless mode).
 	Headless bool
 	// Locustfile names the scenario in download file names and the report.
 	Locustfile string
@@ -63,6 +64,8 @@ func NewWeb(m *Master, cfg WebConfig) *Web {
 	if cfg.Metrics != nil {
 		w.mux.Handle(bp+"/metrics", cfg.Metrics)
 	}
+	h("/shape", w.shape)
+	h("/thresholds", w.thresholds)
 	if cfg.Headless {
 		return w
 	}
@@ -116,13 +119,18 @@ func (w *Web) index(rw http.ResponseWriter, r *http.Request) {
 	var state string
 	var users int64
 	var workers int
-	var host string
-	w.m.Do(func(v *View) { state, users, workers, host = v.State(), v.UserCount(), v.WorkerCount(), v.Host() })
+	var host, shapeLine string
+	w.m.Do(func(v *View) {
+		state, users, workers, host = v.State(), v.UserCount(), v.WorkerCount(), v.Host()
+		if info, ok := v.Shape(); ok {
+			shapeLine = info.Summary()
+		}
+	})
 	bp := html.EscapeString(strings.TrimRight(w.cfg.BasePath, "/"))
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(rw, `<!doctype html><html><head><meta charset="utf-8"><title>glocust</title></head><body>
 <h1>glocust master</h1>
-<p>State: <b>%s</b> · users: %d · workers: %d · host: %s</p>
+<p>State: <b>%s</b> · users: %d · workers: %d · host: %s</p>%s
 <form method="post" action="%s/swarm">users <input name="user_count" value="10"> rate <input name="spawn_rate" value="1">
 host <input name="host" value="%s"> run time <input name="run_time" placeholder="e.g. 1m"> <button>Start</button></form>
 <form method="post" action="%s/stop"><button>Stop</button></form>
@@ -130,7 +138,15 @@ host <input name="host" value="%s"> run time <input name="run_time" placeholder=
 <ul><li><a href="%s/stats/requests">/stats/requests</a></li><li><a href="%s/stats/report">HTML report</a></li>
 <li><a href="%s/stats/requests/csv">requests CSV</a></li><li><a href="%s/stats/failures/csv">failures CSV</a></li>
 <li><a href="%s/exceptions">exceptions</a></li><li><a href="%s/metrics">metrics</a></li></ul></body></html>
-`, html.EscapeString(state), users, workers, html.EscapeString(host), bp, html.EscapeString(host), bp, bp, bp, bp, bp, bp, bp, bp)
+`, html.EscapeString(state), users, workers, html.EscapeString(host), shapeHTML(shapeLine, bp), bp, html.EscapeString(host), bp, bp, bp, bp, bp, bp, bp, bp)
+}
+
+// shapeHTML is the index page's line about the load shape ("" without one).
+func shapeHTML(line, bp string) string {
+	if line == "" {
+		return ""
+	}
+	return fmt.Sprintf(`<p>%s (<a href="%s/shape">/shape</a>; Start runs the shape, which sets the users)</p>`, html.EscapeString(line), bp)
 }
 
 func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
@@ -191,6 +207,24 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.cancelRunTime()
+	if name, ok := w.shapeFor(r); ok {
+		// As Locust: with a shape class the form's users, rate and run
+		// time only reach a shape that reads them (use_common_options).
+		common := shape.Common{RunTime: runTime}
+		if users != nil {
+			common.Users, common.UsersSet = *users, true
+		}
+		if rate != nil {
+			common.SpawnRate, common.SpawnRateSet = *rate, true
+		}
+		w.m.StartShape(common)
+		writeJSON(rw, map[string]any{"success": true, "host": host,
+			"message": fmt.Sprintf("Swarming started using shape class '%s'", name)})
+		return
+	} else if name != "" {
+		fail(fmt.Sprintf("Unknown shape class %q (the master's is %q)", r.PostForm.Get("shape_class"), name))
+		return
+	}
 	if users == nil || *users < 0 || rate == nil || *rate <= 0 || math.IsInf(*rate, 0) || math.IsNaN(*rate) {
 		fail("Missing or invalid user_count or spawn_rate from /swarm request")
 		return
@@ -210,6 +244,52 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Unlock()
 	}
 	writeJSON(rw, resp)
+}
+
+// shapeFor returns the master's shape name and whether this POST /swarm
+// runs it: always without --class-picker, as Locust; with it, when the
+// form's shape_class names it (absent or "Default": no shape, as Locust's
+// picker). A name with false is a shape_class naming another shape.
+func (w *Web) shapeFor(r *http.Request) (string, bool) {
+	var info ShapeInfo
+	var has bool
+	w.m.Do(func(v *View) { info, has = v.Shape() })
+	if !has {
+		return "", false
+	}
+	if !w.cfg.ClassPicker {
+		return info.Name, true
+	}
+	switch picked := r.PostForm.Get("shape_class"); picked {
+	case "", "Default":
+		return "", false
+	case info.Name:
+		return info.Name, true
+	}
+	return info.Name, false
+}
+
+// shape serves GET /shape (glocust): the load shape's name, stage, target,
+// next change, plan and the changes so far (ShapeJSON); 404 without one.
+func (w *Web) shape(rw http.ResponseWriter, _ *http.Request) {
+	var info ShapeInfo
+	var ok bool
+	w.m.Do(func(v *View) { info, ok = v.Shape() })
+	if !ok {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusNotFound)
+		io.WriteString(rw, `{"error": "no load shape: give the scenario a shape"}`+"\n")
+		return
+	}
+	writeJSON(rw, ShapeJSON(info))
+}
+
+// thresholds serves GET /thresholds (glocust): each threshold's verdict on
+// the merged stats now (ThresholdsJSON).
+func (w *Web) thresholds(rw http.ResponseWriter, _ *http.Request) {
+	var doc map[string]any
+	w.m.Do(func(v *View) { doc = ThresholdsJSON(v.Thresholds()) })
+	writeJSON(rw, doc)
 }
 
 func (w *Web) cancelRunTime() {
@@ -393,8 +473,13 @@ func RunInfo(v *View, locustfile string) report.RunInfo {
 	if start.IsZero() {
 		start = startOf(v)
 	}
-	return report.RunInfo{Locustfile: locustfile, Host: v.Host(), Start: start, End: end,
+	info := report.RunInfo{Locustfile: locustfile, Host: v.Host(), Start: start, End: end,
 		UserCount: v.UserCount(), State: v.State(), WorkerCount: v.WorkerCount(), UserClasses: v.Classes()}
+	if sh, ok := v.Shape(); ok {
+		info.Shape, info.Marks = sh.Name, sh.StageMarks()
+	}
+	info.Checks = ReportChecks(v.Thresholds())
+	return info
 }
 
 func (w *Web) report(rw http.ResponseWriter, r *http.Request) {

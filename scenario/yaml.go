@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/glocust/glocust/shape"
+	"github.com/glocust/glocust/threshold"
 )
 
 // Scenario is a parsed scenario file.
@@ -34,6 +37,15 @@ type Scenario struct {
 	// MaxRequestNames is the file's max_request_names, the default of
 	// --max-request-names (0: not set).
 	MaxRequestNames int
+	// Shape is the file's load shape (nil without one) and Thresholds its
+	// pass/fail criteria: settings of the master, which workers ignore.
+	Shape      *shape.Shape
+	Thresholds []threshold.Threshold
+	// ShapeErr, when not nil, is why this program's master cannot run the
+	// file's shape, which is otherwise valid: the Go shape it names is not
+	// registered here, or a stage names a user class unknown here. A
+	// *ParseError; workers ignore it.
+	ShapeErr error
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -292,7 +304,8 @@ func (p *parser) strMap(n *yaml.Node, path string) ([][2]string, error) {
 func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
-	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "users"}, func(key string, v *yaml.Node, path string) (err error) {
+	var shapeSpec *shapeSpec
+	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "users", "shape", "thresholds"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
@@ -304,6 +317,10 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			sc.MaxRequestNames, err = p.integer(v, path, 1, math.MaxInt32)
 		case "users":
 			usersNode = v
+		case "shape":
+			shapeSpec, err = p.shapeSpec(v, path)
+		case "thresholds":
+			sc.Thresholds, err = p.thresholds(v, path)
 		}
 		return err
 	})
@@ -333,6 +350,11 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		}
 		names[c.Name] = true
 		sc.Classes = append(sc.Classes, c)
+	}
+	if shapeSpec != nil {
+		if sc.Shape, sc.ShapeErr, err = p.buildShape(shapeSpec, "shape", sc.Classes); err != nil {
+			return nil, err
+		}
 	}
 	return sc, nil
 }

@@ -140,7 +140,7 @@ func TestParseErrors(t *testing.T) {
 			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
-		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, max_request_names, users)`},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, max_request_names, users, shape, thresholds)`},
 		{"zero names", "max_request_names: 0\nusers: []\n", "scenario.yaml:1: max_request_names: expected an integer in [1, 2147483647], got 0"},
 		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
 			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},
@@ -285,6 +285,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("users:\n  - class: A\n  x: 1\n"))
 	f.Add([]byte("users: *u\n"))
 	f.Add([]byte("http:\n  tls: {insecure: true, min_version: 1.2}\n  proxy: {http: p:1}\n  no_proxy: [a]\nusers:\n  - class: A\n    http: {connection: close}\n    tasks: [{request: {path: /, connection: close}}]\n"))
+	f.Add([]byte(shapeUsers + "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1, classes: [A]}\n"))
+	f.Add([]byte(shapeUsers + "shape: {step: {users: 1, every: 1, spawn_rate: 1, duration: 2}}\n"))
+	f.Add([]byte(shapeUsers + "thresholds:\n  - p95 < 500\n  - {check: fail_ratio < 1%, name: x, abort_on_fail: true, grace: 5}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse("fuzz.yaml", data)
 		if err == nil {

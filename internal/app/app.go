@@ -25,7 +25,9 @@ import (
 	"github.com/glocust/glocust/internal/config"
 	"github.com/glocust/glocust/internal/logging"
 	"github.com/glocust/glocust/scenario"
+	"github.com/glocust/glocust/shape"
 	"github.com/glocust/glocust/stats"
+	"github.com/glocust/glocust/threshold"
 	"github.com/glocust/glocust/worker"
 )
 
@@ -99,23 +101,39 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 
 // listClasses is -l/--list: the user classes, as Locust prints them.
 func listClasses(opts *config.Options, log *slog.Logger, stdout io.Writer) int {
-	classes, _, err := loadClasses(opts)
+	l, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
 	}
 	fmt.Fprintln(stdout, "Available Users:")
-	for _, c := range classes {
+	for _, c := range l.classes {
 		fmt.Fprintln(stdout, "    "+c.Name)
 	}
 	return 0
 }
 
+// loaded is what the scenario files (-f) and the registered Go code give a
+// run.
+type loaded struct {
+	classes []*scenario.Class
+	host    string
+	// shape is the scenario's load shape and shapeFile the file that has
+	// it (nil and "" without one): the master's, workers ignore it.
+	shape     *shape.Shape
+	shapeFile string
+	shapeErr  error // scenario.Scenario.ShapeErr: only the master fails on it
+	// thresholds are the files' thresholds, in file order (the master's).
+	thresholds []threshold.Threshold
+}
+
 // loadClasses reads the scenario (-f) and adds Go classes registered with
-// scenario.Register; positional user class names restrict the set.
-func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
+// scenario.Register; positional user class names restrict the set. At most
+// one of the files may have a load shape.
+func loadClasses(opts *config.Options) (*loaded, error) {
 	var classes []*scenario.Class
 	host := ""
+	l := &loaded{}
 	files := opts.Locustfiles()
 	if !opts.IsSet("locustfile") {
 		// Locust's default is ./locustfile.py; glocust's is a YAML scenario
@@ -131,13 +149,20 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	for _, f := range files {
 		switch {
 		case f == "-":
-			return nil, "", errors.New("-f - (download the locustfile from the master) is not supported: give glocust its YAML scenario")
+			return nil, errors.New("-f - (download the locustfile from the master) is not supported: give glocust its YAML scenario")
 		case strings.HasSuffix(f, ".py"):
-			return nil, "", fmt.Errorf("%s: glocust cannot run Python; give it the YAML scenario whose user classes match the locustfile (-f scenario.yaml)", f)
+			return nil, fmt.Errorf("%s: glocust cannot run Python; give it the YAML scenario whose user classes match the locustfile (-f scenario.yaml)", f)
 		}
 		sc, err := scenario.Load(f)
 		if err != nil {
-			return nil, "", err
+			return nil, err
+		}
+		l.thresholds = append(l.thresholds, sc.Thresholds...)
+		if sc.Shape != nil || sc.ShapeErr != nil {
+			if l.shapeFile != "" {
+				return nil, fmt.Errorf("%s and %s both have a load shape: give it in one file", l.shapeFile, f)
+			}
+			l.shape, l.shapeErr, l.shapeFile = sc.Shape, sc.ShapeErr, f
 		}
 		if host == "" {
 			host = sc.Host
@@ -152,12 +177,12 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	}
 	classes = append(classes, scenario.Registered()...)
 	if len(classes) == 0 {
-		return nil, "", errors.New("no user classes: give a scenario with -f scenario.yaml (or LOCUST_LOCUSTFILE), or register Go classes")
+		return nil, errors.New("no user classes: give a scenario with -f scenario.yaml (or LOCUST_LOCUSTFILE), or register Go classes")
 	}
 	seen := map[string]bool{}
 	for _, c := range classes {
 		if seen[c.Name] {
-			return nil, "", fmt.Errorf("user class %q is defined twice", c.Name)
+			return nil, fmt.Errorf("user class %q is defined twice", c.Name)
 		}
 		seen[c.Name] = true
 	}
@@ -165,7 +190,7 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 		var picked []*scenario.Class
 		for _, name := range opts.UserClasses {
 			if !seen[name] {
-				return nil, "", fmt.Errorf("unknown user class %q", name)
+				return nil, fmt.Errorf("unknown user class %q", name)
 			}
 			for _, c := range classes {
 				if c.Name == name {
@@ -178,20 +203,21 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	if opts.Host != "" {
 		host = opts.Host
 	}
-	return classes, host, nil
+	l.classes, l.host = classes, host
+	return l, nil
 }
 
 // runWorker runs one worker. With probes and --web-port it serves the
 // worker probes; the uncorrected table of --latency-correction goes to
 // tables.
 func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, probes bool, tables io.Writer) int {
-	classes, host, err := loadClasses(opts)
+	l, err := loadClasses(opts)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
 	}
 	raw := newUncorrected(opts, log)
-	setup := workerSetup{opts: opts, classes: classes, host: host, env: env, raw: raw, log: log}
+	setup := workerSetup{opts: opts, classes: l.classes, host: l.host, env: env, raw: raw, log: log}
 	runner, w := setup.newWorker(opts.MasterHost, opts.MasterPort,
 		worker.WithLocustVersion(opts.LocustVersion),
 		worker.WithTags(opts.Tags, opts.ExcludeTags),

@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +25,8 @@ import (
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/scenario"
+	"github.com/glocust/glocust/shape"
+	"github.com/glocust/glocust/threshold"
 	"github.com/glocust/glocust/worker"
 )
 
@@ -40,7 +44,13 @@ const (
 // --autostart, --processes below -1 are rejected there). The console
 // tables go to tables, the --json report to stdout.
 func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout, tables io.Writer) int {
-	classes, host, err := loadClasses(opts)
+	l, err := loadClasses(opts)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	classes, host := l.classes, l.host
+	sh, err := masterShape(l, shape.Registered())
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -76,7 +86,13 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	defer tr.Close()
 
-	m := master.New(tr, masterConfig(opts, classes, host, log))
+	if sh != nil {
+		warnShapeOptions(opts, sh, log)
+	}
+	cfg := masterConfig(opts, classes, host, log)
+	cfg.Shape = sh
+	cfg.Thresholds = append(slices.Clone(l.thresholds), checkThresholds(opts)...)
+	m := master.New(tr, cfg)
 	runErr := make(chan error, 1)
 	go func() { runErr <- m.Run(context.Background()) }()
 
@@ -107,6 +123,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 
 	out := newOutputs(opts, log, stdout, tables)
+	out.thresholds = cfg.Thresholds
 	out.raw = raw
 	if err := out.open(); err != nil {
 		log.Error(err.Error())
@@ -118,7 +135,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	web, stopWeb := startWeb(m, opts, log, logs, router != nil)
 	defer stopWeb()
 
-	ctl := &control{m: m, opts: opts, log: log, web: web}
+	ctl := &control{m: m, opts: opts, log: log, web: web, shape: sh != nil}
 	if kids != nil {
 		ctl.childExited = kids.exited()
 	}
@@ -137,6 +154,82 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		}
 	}
 	return out.finish(m, code)
+}
+
+// checkThresholds are locust-plugins' --check-* flags as thresholds, in
+// the order locust-plugins checks them.
+func checkThresholds(o *config.Options) []threshold.Threshold {
+	var out []threshold.Threshold
+	if o.CheckFailRatio != nil {
+		out = append(out, threshold.CheckFailRatio(*o.CheckFailRatio))
+	}
+	if o.CheckRPS != nil {
+		out = append(out, threshold.CheckRPS(*o.CheckRPS))
+	}
+	if o.CheckAvgResponseTime != nil {
+		out = append(out, threshold.CheckAvgResponseTime(*o.CheckAvgResponseTime))
+	}
+	return out
+}
+
+// masterShape is the run's load shape: the scenario's, else the Go shape
+// registered with shape.Register (reg) if there is only one (Locust runs
+// the shape class its locustfile defines).
+func masterShape(l *loaded, reg []*shape.Shape) (*shape.Shape, error) {
+	if l.shapeErr != nil {
+		return nil, l.shapeErr
+	}
+	if l.shape != nil {
+		return l.shape, nil
+	}
+	switch len(reg) {
+	case 0:
+		return nil, nil
+	case 1:
+		return reg[0], nil
+	}
+	names := make([]string, len(reg))
+	for i, s := range reg {
+		names[i] = s.Name
+	}
+	return nil, fmt.Errorf("several Go shapes are registered (%s): name one in the scenario with shape: {go: Name}", strings.Join(names, ", "))
+}
+
+// warnShapeOptions warns, as Locust's main does, that -u, -r and -t do not
+// apply to a shape that does not use the common options.
+func warnShapeOptions(opts *config.Options, sh *shape.Shape, log *slog.Logger) {
+	if sh.UseCommonOptions {
+		return
+	}
+	var ignored []string
+	if opts.IsSet("users") && opts.Users != 0 {
+		ignored = append(ignored, "--users")
+	}
+	if opts.IsSet("spawn-rate") && opts.SpawnRate != 0 {
+		ignored = append(ignored, "--spawn-rate")
+	}
+	if opts.RunTime > 0 {
+		ignored = append(ignored, "--run-time")
+	}
+	if len(ignored) == 0 {
+		return
+	}
+	log.Warn("--run-time, --users or --spawn-rate have no impact on LoadShapes unless the shape class explicitly reads them. " +
+		"See: README.md, Load shapes (use_common_options)")
+	log.Warn("The following option(s) will be ignored: " + strings.Join(ignored, ", "))
+}
+
+// commonOptions are -u, -r and -t for a shape, with the defaults Locust's
+// headless and autostart runs give -u and -r (1 and 1).
+func commonOptions(o *config.Options) shape.Common {
+	c := shape.Common{Users: 1, SpawnRate: 1, RunTime: o.RunTime}
+	if o.IsSet("users") {
+		c.Users, c.UsersSet = o.Users, true
+	}
+	if o.IsSet("spawn-rate") {
+		c.SpawnRate, c.SpawnRateSet = o.SpawnRate, true
+	}
+	return c
 }
 
 func masterConfig(opts *config.Options, classes []*scenario.Class, host string, log *slog.Logger) master.Config {
@@ -313,10 +406,20 @@ type control struct {
 	// childExited is closed when a --processes child has exited (nil
 	// without --processes).
 	childExited <-chan struct{}
+	// shape: the master has a load shape, which headless and autostart
+	// runs follow instead of -u, -r and -t.
+	shape bool
 }
 
 func (c *control) run(ctx context.Context, standalone bool) int {
 	o := c.opts
+	var shapeEnded <-chan struct{} // the end of the shape this run started
+	var aborted <-chan struct{}    // a threshold stopped an autostart run
+	if o.Autostart && !o.Headless {
+		// A headless master quits by itself; a test started from the web
+		// API only stops.
+		aborted = c.m.ThresholdAborted()
+	}
 	if o.Headless || o.Autostart {
 		expect := o.ExpectWorkers
 		if standalone {
@@ -336,18 +439,23 @@ func (c *control) run(ctx context.Context, standalone bool) int {
 		if o.IsSet("spawn-rate") {
 			rate = o.SpawnRate
 		}
-		if err := c.m.Start(users, rate); err != nil {
+		if c.shape {
+			// As Locust's start_automatic_run: the shape's end, not -t,
+			// ends the run.
+			shapeEnded = c.m.ShapeEnded()
+			c.m.StartShape(commonOptions(o))
+		} else if err := c.m.Start(users, rate); err != nil {
 			c.log.Error(err.Error())
 			return 1
 		}
 	}
 	var runTime <-chan time.Time
-	if o.RunTime > 0 && (o.Headless || o.Autostart) {
+	if o.RunTime > 0 && (o.Headless || o.Autostart) && !c.shape {
 		c.log.Info(fmt.Sprintf("Run time limit set to %d seconds", int64(o.RunTime/time.Second)))
 		t := time.NewTimer(o.RunTime)
 		defer t.Stop()
 		runTime = t.C
-	} else if o.Headless {
+	} else if o.Headless && !c.shape {
 		c.log.Info("No run time limit set, use CTRL+C to interrupt")
 	}
 	for {
@@ -356,27 +464,53 @@ func (c *control) run(ctx context.Context, standalone bool) int {
 			c.log.Info("Got SIGTERM signal")
 			return -1
 		case <-c.m.Done():
+			select {
+			case <-shapeEnded: // a headless master quit at the shape's end
+				c.log.Info("Shape test completed, shutting down")
+			default:
+			}
 			return -1
-		case <-runTime:
-			runTime = nil
-			if o.Autostart && !o.Headless {
-				c.log.Info("--run-time limit reached, stopping test")
-				_ = c.m.Stop(ctx)
-				if o.Autoquit < 0 {
-					c.log.Info("--autoquit not specified, leaving web ui running indefinitely")
-					continue
-				}
-				select {
-				case <-time.After(o.Autoquit):
-					c.log.Info("--autoquit time reached, shutting down")
-				case <-ctx.Done():
-				}
+		case <-shapeEnded:
+			shapeEnded = nil
+			if c.stopAndOptionallyQuit(ctx, "Shape test completed") {
 				return -1
 			}
-			c.log.Info("--run-time limit reached, shutting down")
-			return -1
+		case <-runTime:
+			runTime = nil
+			if c.stopAndOptionallyQuit(ctx, "--run-time limit reached") {
+				return -1
+			}
+		case <-aborted:
+			aborted, runTime, shapeEnded = nil, nil, nil
+			if c.stopAndOptionallyQuit(ctx, "A threshold failed (abort_on_fail)") {
+				return -1
+			}
 		}
 	}
+}
+
+// stopAndOptionallyQuit is Locust's stop_and_optionally_quit, for the end
+// of -t or of the shape of a headless or autostart run: an autostart run
+// (with the web UI) stops and quits after --autoquit if it was given, a
+// headless run quits. It reports whether the run is to quit now.
+func (c *control) stopAndOptionallyQuit(ctx context.Context, reason string) bool {
+	o := c.opts
+	if !o.Autostart || o.Headless {
+		c.log.Info(reason + ", shutting down")
+		return true
+	}
+	c.log.Info(reason + ", stopping test")
+	_ = c.m.Stop(ctx)
+	if o.Autoquit < 0 {
+		c.log.Info("--autoquit not specified, leaving web ui running indefinitely")
+		return false
+	}
+	select {
+	case <-time.After(o.Autoquit):
+		c.log.Info("--autoquit time reached, shutting down")
+	case <-ctx.Done():
+	}
+	return true
 }
 
 // waitForWorkers waits for n ready workers as Locust's headless and
@@ -413,6 +547,8 @@ type outputs struct {
 	tables io.Writer // the console tables: stderr
 	csv    *report.CSVFiles
 	raw    *uncorrected // with --latency-correction in standalone mode
+	// thresholds are the master's (Config.Thresholds), for the exit code.
+	thresholds []threshold.Threshold
 }
 
 func newOutputs(opts *config.Options, log *slog.Logger, stdout, tables io.Writer) *outputs {
@@ -459,7 +595,12 @@ func (o *outputs) startPeriodic(m *master.Master) func() {
 	}
 	if !o.opts.OnlySummary && (o.opts.PrintStats || o.opts.Headless) {
 		every(consoleStatsInterval, func() {
-			m.Do(func(v *master.View) { report.PrintStats(o.tables, v.Stats(), time.Now(), true) })
+			m.Do(func(v *master.View) {
+				report.PrintStats(o.tables, v.Stats(), time.Now(), true)
+				if info, ok := v.Shape(); ok && info.Started {
+					fmt.Fprintln(o.tables, info.Summary())
+				}
+			})
 		})
 	}
 	if o.csv != nil {
@@ -478,12 +619,19 @@ func (o *outputs) writeCSV(m *master.Master) {
 }
 
 // finish writes the final outputs and returns the exit code: code if it is
-// already decided (>= 0), else Locust's rule.
+// already decided (>= 0), else threshold.ExitCode when a threshold failed,
+// else Locust's rule (--exit-code-on-error after failures or errors,
+// unless a failure-ratio threshold judges them, as locust-plugins'
+// --check-fail-ratio does).
 func (o *outputs) finish(m *master.Master, code int) int {
 	opts := o.opts
 	hasErrors := false
+	var results []threshold.Result
+	var summary map[string]any
 	m.Do(func(v *master.View) {
 		hasErrors = v.HasErrors()
+		results = v.Thresholds()
+		summary = summaryJSON(v, results)
 		if opts.HTMLFile != "" {
 			o.writeHTML(v)
 		}
@@ -515,15 +663,77 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			}
 		}
 	})
+	o.verdict(results)
+	reason := "other"
 	if code < 0 {
-		code = 0
-		if hasErrors {
-			code = opts.ExitCodeOnError
+		code, reason = 0, "passed"
+		switch {
+		case threshold.Failed(results):
+			code, reason = threshold.ExitCode, "thresholds failed"
+		case hasErrors && threshold.JudgesFailures(o.thresholds):
+			reason = "passed (failures judged by a fail_ratio threshold)"
+		case hasErrors:
+			code, reason = opts.ExitCodeOnError, "requests failed or user errors (--exit-code-on-error)"
 		}
+	}
+	if opts.SummaryJSON != "" {
+		summary["exit_code"], summary["exit_reason"] = code, reason
+		o.writeFile(opts.SummaryJSON, "--summary-json", func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false) // "p95 < 500", not "p95 \u003c 500"
+			return enc.Encode(summary)
+		})
 	}
 	o.log.Info(fmt.Sprintf("Shutting down (exit code %d)", code))
 	return code
 }
+
+// verdict prints the thresholds' table and logs locust-plugins' CHECK
+// lines for its checks (failed ones at INFO, passed ones at DEBUG, as
+// locust-plugins does) and the verdict.
+func (o *outputs) verdict(results []threshold.Result) {
+	if len(results) == 0 {
+		return
+	}
+	for _, r := range results {
+		if line, ok := r.CheckLine(); ok && r.Pass {
+			o.log.Debug(line)
+		} else if ok {
+			o.log.Info(line)
+		}
+	}
+	report.PrintChecks(o.tables, master.ReportChecks(results))
+	failed := 0
+	for _, r := range results {
+		if !r.Pass {
+			failed++
+		}
+	}
+	if failed > 0 {
+		o.log.Error(fmt.Sprintf("Thresholds: %d of %d failed", failed, len(results)))
+	} else {
+		o.log.Info(fmt.Sprintf("Thresholds: all %d passed", len(results)))
+	}
+}
+
+// summaryJSON is --summary-json's document but for the exit code: the
+// thresholds' verdicts, the request totals, the test's times, the shape.
+func summaryJSON(v *master.View, results []threshold.Result) map[string]any {
+	doc := master.ThresholdsJSON(results)
+	tot := v.Stats().Total()
+	doc["requests"] = map[string]any{"num_requests": tot.NumRequests, "num_failures": tot.NumFailures,
+		"fail_ratio": tot.FailRatio(), "total_rps": tot.TotalRPS(), "avg_response_time": tot.Avg(),
+		"exceptions": len(v.Exceptions().List())}
+	info := master.RunInfo(v, "")
+	doc["start_time"], doc["end_time"] = epochSeconds(info.Start), epochSeconds(info.End)
+	if sh, ok := v.Shape(); ok {
+		doc["shape"] = master.ShapeJSON(sh)
+	}
+	return doc
+}
+
+func epochSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 func (o *outputs) writeHTML(v *master.View) {
 	o.writeFile(htmlFileName(o.opts), "--html", func(w io.Writer) error {

@@ -151,6 +151,11 @@ type Options struct {
 	Profile           string        // --profile
 	OTel              bool          // --otel (no effect)
 
+	// locust-plugins' checks (its "Checks" options); nil = not given.
+	CheckRPS             *float64 // --check-rps
+	CheckFailRatio       *float64 // --check-fail-ratio
+	CheckAvgResponseTime *float64 // --check-avg-response-time
+
 	// UserClasses are the positional user class names, or LOCUST_USER_CLASSES.
 	UserClasses []string
 
@@ -161,6 +166,7 @@ type Options struct {
 	MaxFrameSize         int64         // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
 	MaxRequestNames      int           // --max-request-names: distinct request names and error texts kept in the stats
 	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
+	SummaryJSON          string        // --summary-json: the verdict as JSON
 
 	// Settings Locust reads only from the environment (os.getenv in its
 	// runners.py): no flag or config-file key sets them.

@@ -254,7 +254,7 @@ func TestEveryEnvVar(t *testing.T) {
 		"master-port": "6001", "web-base-path": "/x", "tags": "[a, b]", "exclude-tags": "c",
 		"csv": "out", "html": "r.html", "loglevel": "debug", "logfile": "l.log",
 		"exit-code-on-error": "3", "stop-timeout": "10s", "locust-version": "-1", "max-frame-size": "1MiB", "master-batch-interval": "20ms",
-		"max-request-names": "100",
+		"max-request-names": "100", "check-rps": "10", "check-fail-ratio": "0.01", "check-avg-response-time": "200", "summary-json": "v.json",
 	}
 	needs := map[string][]string{
 		"autoquit":         {"LOCUST_AUTOSTART=true"},
@@ -325,6 +325,11 @@ func TestCommandLineSyntax(t *testing.T) {
 		{[]string{"-h", "--bogus"}, func(o *Options) bool { return o.Help }},
 		{[]string{"-u", "3", "--help"}, func(o *Options) bool { return o.Help }},
 		{[]string{"-V"}, func(o *Options) bool { return o.ShowVersion }},
+		{[]string{"--check-rps", "10", "--check-fail-ratio", " 0.05 ", "--check-avg-response-time=1_000"}, func(o *Options) bool {
+			return *o.CheckRPS == 10 && *o.CheckFailRatio == 0.05 && *o.CheckAvgResponseTime == 1000
+		}},
+		{[]string{"--check-rps", "-1"}, func(o *Options) bool { return *o.CheckRPS == -1 && o.CheckFailRatio == nil }},
+		{[]string{"--summary-json", "out/v.json"}, func(o *Options) bool { return o.SummaryJSON == "out/v.json" }},
 		{[]string{"-lV"}, func(o *Options) bool { return o.ShowVersion }},
 	}
 	for _, tc := range tests {
@@ -374,6 +379,10 @@ func TestErrors(t *testing.T) {
 		{args: []string{"--max-request-names", "0"}, msg: "argument --max-request-names: must be a positive number, not 0", code: 2},
 		{args: []string{"--max-request-names", "many"}, msg: "argument --max-request-names: invalid int value: 'many'", code: 2},
 		{args: []string{"--locust-version="}, msg: "argument --locust-version: must not be empty", code: 2},
+		{args: []string{"--check-rps", "many"}, msg: "argument --check-rps: invalid float value: 'many'", code: 2},
+		{args: []string{"--check-fail-ratio", "1%"}, msg: "argument --check-fail-ratio: invalid float value: '1%'", code: 2},
+		{env: []string{"LOCUST_CHECK_AVG_RESPONSE_TIME=fast"}, msg: "argument --check-avg-response-time: invalid float value: 'fast'", code: 2},
+		{conf: "check-rps = x\n", msg: "argument --check-rps: invalid float value: 'x'", code: 2},
 		{args: []string{"--config-users", "{"}, msg: "argument --config-users: The --config-users argument must be a valid JSON", code: 2},
 		{args: []string{"--config-users", `{"weight":1}`}, msg: "argument --config-users: The user config must specify a user_class_name", code: 2},
 		{args: []string{"--config", "missing.conf"}, msg: "Unable to open config file: missing.conf", code: 2},

@@ -73,20 +73,36 @@ const (
 	gStats   = "Request statistics options"
 	gLog     = "Logging options"
 	gOther   = "Other options"
+	gChecks  = "locust-plugins - Checks"
 	gGlocust = "glocust options"
 )
 
-var groupOrder = []string{gCommon, gWeb, gMaster, gWorker, gTag, gStats, gLog, gOther, gGlocust}
+var groupOrder = []string{gCommon, gWeb, gMaster, gWorker, gTag, gStats, gLog, gOther, gChecks, gGlocust}
 
 var groupText = map[string]string{
 	gMaster: "Run as the master of a distributed test; workers (Locust or glocust) connect to it.",
 	gWorker: "Run as a worker of a distributed test. Workers need little besides these options; " +
 		"-u, -r, -t and the like come from the master.",
-	gTag:     "Select tasks by the tags they carry.",
+	gTag: "Select tasks by the tags they carry.",
+	gChecks: "locust-plugins' checks, judged by the master on the merged stats at the end: exit code 3 if one fails " +
+		"(with --check-fail-ratio, failed requests alone no longer give --exit-code-on-error).",
 	gGlocust: "Options of glocust's own (Locust does not have them).",
 }
 
 // Converters shared by the table.
+
+// check reads a locust-plugins check: a float as argparse's type=float
+// reads it, kept as a pointer (nil: not given).
+func check(field func(*Options) **float64) func(*Options, string) error {
+	return func(o *Options, v string) error {
+		f, err := parseFloat(v)
+		if err != nil {
+			return err
+		}
+		*field(o) = &f
+		return nil
+	}
+}
 
 func str(field func(*Options) *string) func(*Options, string) error {
 	return func(o *Options, v string) error { *field(o) = v; return nil }
@@ -346,6 +362,20 @@ var options = []*option{
 		help: "Locust's OpenTelemetry instrumentation.",
 		flag: boolean(func(o *Options) *bool { return &o.OTel })},
 
+	{names: []string{"--check-rps"}, env: "LOCUST_CHECK_RPS", group: gChecks, metavar: "<float>",
+		help: "Requests per second: fail if the test's total RPS is below this.",
+		one:  check(func(o *Options) **float64 { return &o.CheckRPS })},
+	{names: []string{"--check-fail-ratio"}, env: "LOCUST_CHECK_FAIL_RATIO", group: gChecks, metavar: "<float>",
+		help: "Ratio of failed requests (0.0-1.0): fail if the test's is above this.",
+		one:  check(func(o *Options) **float64 { return &o.CheckFailRatio })},
+	{names: []string{"--check-avg-response-time"}, env: "LOCUST_CHECK_AVG_RESPONSE_TIME", group: gChecks, metavar: "<float>",
+		help: "Average response time (ms): fail if the test's is above this.",
+		one:  check(func(o *Options) **float64 { return &o.CheckAvgResponseTime })},
+
+	{names: []string{"--summary-json"}, env: "GLOCUST_SUMMARY_JSON", group: gGlocust, metavar: "<filename>",
+		help: "Write the run's verdict as JSON to this file at the end: each threshold (scenario thresholds: and --check-*) " +
+			"with its measured value and PASS/FAIL, the exit code and why, the load shape's changes. --json is left as Locust's.",
+		one: str(func(o *Options) *string { return &o.SummaryJSON })},
 	{names: []string{"--locust-version"}, env: "GLOCUST_LOCUST_VERSION", group: gGlocust, metavar: "<version>", def: DefaultLocustVersion,
 		help: "Worker: the Locust version announced to the master, which should be the master's (a Locust master warns about any other); the worker sends only the messages that version handles. '-1' skips the master's version check. Master: the version workers are compared with.",
 		one: func(o *Options, v string) error {

@@ -73,8 +73,24 @@ func axisLabel(v float64) string {
 	}
 }
 
-// svgChart draws the series over times as an inline SVG line chart.
-func svgChart(title, unit string, times []time.Time, ss []series) template.HTML {
+// Mark is a labelled moment on a chart: a load shape's stage boundary.
+type Mark struct {
+	Time  time.Time
+	Label string
+}
+
+// markSlack is how long before the first point of a chart a mark is
+// still drawn, at that point: the history samples once a second, so a
+// test's first point comes up to a second after its start.
+const markSlack = 2 * time.Second
+
+// maxMarkLabels is the most marks a chart labels; with more it draws only
+// their lines (each still names itself on hover).
+const maxMarkLabels = 12
+
+// svgChart draws the series over times as an inline SVG line chart, with a
+// dashed vertical line at each mark inside the time range.
+func svgChart(title, unit string, times []time.Time, ss []series, marks []Mark) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
 		chartW, chartH, template.HTMLEscapeString(title))
@@ -139,6 +155,7 @@ func svgChart(title, unit string, times []time.Time, ss []series) template.HTML 
 	}
 	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="axis"/>`,
 		padLeft, chartW-padRight, chartH-padBott, chartH-padBott)
+	drawMarks(&b, marks, t0, t1, x)
 	for _, s := range ss {
 		var pts strings.Builder
 		for i, v := range s.values {
@@ -156,4 +173,29 @@ func svgChart(title, unit string, times []time.Time, ss []series) template.HTML 
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// drawMarks draws the marks between t0 and t1 (inclusive; up to markSlack
+// before t0 at t0) with x as the time axis: a dashed line over the plot and, for up to maxMarkLabels
+// marks, the label at its top.
+func drawMarks(b *strings.Builder, marks []Mark, t0, t1 time.Time, x func(time.Time) float64) {
+	var in []Mark
+	for _, m := range marks {
+		if m.Time.Before(t0) && t0.Sub(m.Time) <= markSlack {
+			m.Time = t0 // the test's start, before its first history point
+		}
+		if !m.Time.Before(t0) && !m.Time.After(t1) {
+			in = append(in, m)
+		}
+	}
+	for _, m := range in {
+		mx := x(m.Time)
+		label := template.HTMLEscapeString(m.Label + " (" + m.Time.UTC().Format("15:04:05") + ")")
+		fmt.Fprintf(b, `<g class="mark"><title>%s</title><line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="markline"/>`,
+			label, mx, mx, padTop, chartH-padBott)
+		if len(in) <= maxMarkLabels {
+			fmt.Fprintf(b, `<text x="%.1f" y="%d" class="marklabel">%s</text>`, mx+3, padTop+10, template.HTMLEscapeString(m.Label))
+		}
+		b.WriteString(`</g>`)
+	}
 }

@@ -2,7 +2,10 @@
 // (a stats.Aggregate): the console tables (print_stats,
 // print_percentile_stats, print_error_report and the summary printed at
 // quit), the CSV files of --csv and the /stats/*/csv endpoints, the
-// --json output, and a self-contained HTML report with charts.
+// --json output, and a self-contained HTML report with charts; beyond
+// Locust, the report's Thresholds section and the console's thresholds
+// table (PrintChecks), and the load shape's changes marked on the users
+// chart (RunInfo.Marks).
 //
 // Locust 2.47 (locust/stats.py, locust/html.py) is the reference, and
 // every output Locust defines byte for byte is checked against golden

@@ -20,6 +20,19 @@ type RunInfo struct {
 	State            string
 	WorkerCount      int
 	UserClasses      []string
+	// Marks are the load shape's stage boundaries, drawn on the users
+	// chart.
+	Marks []Mark
+	// Shape names the load shape ("" without one).
+	Shape string
+	// Checks are the run's thresholds and their verdicts.
+	Checks []Check
+}
+
+// Check is one threshold's row in the report.
+type Check struct {
+	Verdict, Threshold, Scope, Measured, Source string
+	Pass                                        bool
 }
 
 // PercentilesForHTMLReport are the percentiles of the report's response
@@ -168,14 +181,14 @@ func HTML(w io.Writer, a *stats.Aggregate, ex *Exceptions, h *History, info RunI
 	d.RPSChart = svgChart("Total requests per second", "per second", times, []series{
 		{"RPS", "#00ca5a", col(func(p Point) float64 { return p.RPS })},
 		{"Failures/s", "#ff6d6d", col(func(p Point) float64 { return p.FailPerSec })},
-	})
+	}, nil)
 	d.RTChart = svgChart("Response times (ms)", "ms", times, []series{
 		{"50th percentile", "#9966cc", col(func(p Point) float64 { return p.P50 })},
 		{"95th percentile", "#ff9f40", col(func(p Point) float64 { return p.P95 })},
-	})
+	}, nil)
 	d.UsersChart = svgChart("Number of users", "users", times, []series{
 		{"Users", "#3b82f6", col(func(p Point) float64 { return float64(p.Users) })},
-	})
+	}, info.Marks)
 	if err := reportTemplate.Execute(w, d); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
@@ -208,6 +221,8 @@ th.l, td.l { text-align:left; }
 td.name { white-space:normal; word-break:break-all; min-width:160px; }
 tr.total td { font-weight:600; border-top:2px solid var(--line); }
 td.bad { color:var(--bad); }
+td.pass { color:var(--accent); font-weight:600; }
+td.l.bad { font-weight:600; }
 td.err { text-align:left; white-space:pre-wrap; word-break:break-word; }
 pre { margin:0; white-space:pre-wrap; word-break:break-word; font:12px/1.4 ui-monospace, Menlo, Consolas, monospace; }
 .none { color:var(--muted); }
@@ -217,6 +232,8 @@ svg .lg, svg .ax { font-size:11px; fill:var(--muted); }
 svg .empty { font-size:14px; fill:var(--muted); }
 svg .grid { stroke:var(--line); stroke-width:1; }
 svg .axis { stroke:#b8c0cf; stroke-width:1; }
+svg .markline { stroke:#7a5af8; stroke-width:1; stroke-dasharray:4 3; }
+svg .marklabel { font-size:10px; fill:#7a5af8; }
 footer { color:var(--muted); font-size:12px; text-align:center; }
 </style>
 </head>
@@ -237,11 +254,28 @@ footer { color:var(--muted); font-size:12px; text-align:center; }
 <dt>Users</dt><dd>{{.Info.UserCount}}</dd>
 <dt>User classes</dt><dd>{{.Classes}}</dd>
 <dt>Workers</dt><dd>{{.Info.WorkerCount}}</dd>
+{{- if .Info.Shape}}
+<dt>Load shape</dt><dd>{{.Info.Shape}} ({{len .Info.Marks}} changes, marked on the users chart)</dd>
+{{- end}}
 {{- if .Info.State}}
 <dt>State</dt><dd>{{.Info.State}}</dd>
 {{- end}}
 </dl>
 </section>
+
+{{- if .Info.Checks}}
+<section>
+<h2>Thresholds</h2>
+<table>
+<thead><tr><th class="l">Verdict</th><th class="l">Threshold</th><th class="l">Requests</th><th>Measured</th><th class="l">Set in</th></tr></thead>
+<tbody>
+{{- range .Info.Checks}}
+<tr><td class="l {{if .Pass}}pass{{else}}bad{{end}}">{{.Verdict}}</td><td class="l">{{.Threshold}}</td><td class="l name">{{.Scope}}</td><td>{{.Measured}}</td><td class="l">{{.Source}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</section>
+{{- end}}
 
 <section>
 <h2>Request Statistics</h2>

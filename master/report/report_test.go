@@ -276,3 +276,80 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLStageMarks: the users chart marks each shape change inside its
+// time range (the first one, just before the first point, at that point),
+// with labels up to maxMarkLabels marks, and none on the other charts.
+func TestHTMLStageMarks(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1700000000, 0)
+	h := NewHistory()
+	for s := 0; s <= 30; s++ {
+		h.AddPoint(Point{Time: t0.Add(time.Duration(s) * time.Second), Users: int64(s)})
+	}
+	render := func(marks []Mark) string {
+		var b bytes.Buffer
+		if err := HTML(&b, stats.NewAggregate(t0), nil, h, RunInfo{Shape: "S", Marks: marks}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	out := render([]Mark{{t0.Add(-time.Second), "warm: 2 users"}, {t0.Add(10 * time.Second), "peak & <b>: 9 users"},
+		{t0.Add(-time.Minute), "too early"}, {t0.Add(time.Hour), "too late"}})
+	if n := strings.Count(out, `class="markline"`); n != 2 {
+		t.Errorf("%d mark lines, want 2", n)
+	}
+	for _, want := range []string{">warm: 2 users</text>", "peak &amp; &lt;b&gt;: 9 users", "S (4 changes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "too early") || strings.Contains(out, "too late") || strings.Contains(out, "<b>") {
+		t.Error("a mark outside the chart's range, or an unescaped label")
+	}
+	if i := strings.Index(out, "Number of users"); i < 0 || strings.Index(out, `class="markline"`) < i {
+		t.Error("marks must be on the users chart only")
+	}
+	var many []Mark
+	for s := 0; s < maxMarkLabels+1; s++ {
+		many = append(many, Mark{t0.Add(time.Duration(s) * time.Second), fmt.Sprintf("m%d", s)})
+	}
+	out = render(many)
+	if strings.Count(out, `class="markline"`) != maxMarkLabels+1 || strings.Contains(out, "marklabel\">") {
+		t.Error("with more marks than maxMarkLabels: lines without labels")
+	}
+}
+
+func TestChecksInReportAndConsole(t *testing.T) {
+	t.Parallel()
+	checks := []Check{{Verdict: "PASS", Threshold: "p95 < 500", Scope: "Aggregated", Measured: "312 ms", Source: "s.yaml:3", Pass: true},
+		{Verdict: "FAIL", Threshold: "fail_ratio < 1%", Scope: "<home>", Measured: "5.02%", Source: "--check-fail-ratio"}}
+	var b bytes.Buffer
+	if err := HTML(&b, stats.NewAggregate(time.Unix(1700000000, 0)), nil, nil, RunInfo{Checks: checks}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"<h2>Thresholds</h2>", `<td class="l pass">PASS</td><td class="l">p95 &lt; 500</td>`,
+		`<td class="l bad">FAIL</td>`, "&lt;home&gt;", "5.02%", "--check-fail-ratio"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	b.Reset()
+	if err := HTML(&b, stats.NewAggregate(time.Unix(1700000000, 0)), nil, nil, RunInfo{}); err != nil || strings.Contains(b.String(), "<h2>Thresholds</h2>") {
+		t.Errorf("a report without thresholds has their section (%v)", err)
+	}
+	b.Reset()
+	PrintChecks(&b, checks)
+	want := "Thresholds (judged on the merged stats; exit code 3 if one fails)\n" +
+		"Verdict  Threshold        Requests    Measured  Set in\n" +
+		"PASS     p95 < 500        Aggregated  312 ms    s.yaml:3\n" +
+		"FAIL     fail_ratio < 1%  <home>      5.02%     --check-fail-ratio\n\n"
+	if b.String() != want {
+		t.Errorf("console:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if PrintChecks(&b, nil); b.Len() != 0 {
+		t.Error("output without checks")
+	}
+}
