@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // Proxy is a TCP proxy on 127.0.0.1 in front of one upstream address that
 // injects the faults a network between a worker and its master has:
 //
 //   - Reset closes every proxied connection on both sides with a TCP RST;
+//   - ResetClients resets only the client side and leaves the upstream
+//     side open and silent, as when a NAT or a worker's host loses the
+//     connection's state and the upstream never hears of it (until
+//     DropOrphans resets those upstream sides too);
 //   - Refuse makes new connections fail (accepted, then reset at once);
 //   - Hold stops delivering bytes in both directions (a partition); Release
 //     delivers what was held, in order, and resumes;
@@ -28,6 +33,7 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	conns    map[*proxyConn]struct{}
+	orphans  map[*proxyConn]struct{} // client side reset, server side open
 	refusing bool
 	held     chan struct{} // non-nil while held; closed by Release
 	cutMin   int           // > 0: a cut is armed
@@ -52,17 +58,24 @@ type proxyConn struct {
 	client, server *net.TCPConn
 	once           sync.Once
 	done           chan struct{}
+	orphan         atomic.Bool // the client side was reset alone: keep the server side open
 }
 
 // close resets both sides (SO_LINGER 0: an RST, not a FIN) once.
 func (c *proxyConn) close() {
 	c.once.Do(func() {
 		close(c.done)
-		for _, s := range []*net.TCPConn{c.client, c.server} {
-			s.SetLinger(0) //nolint:errcheck // best effort: the close below still ends the connection
-			s.Close()
+		resetConn(c.client)
+		if !c.orphan.Load() {
+			resetConn(c.server)
 		}
 	})
+}
+
+// resetConn closes c with an RST (SO_LINGER 0) instead of a FIN.
+func resetConn(c *net.TCPConn) {
+	c.SetLinger(0) //nolint:errcheck // best effort: the close still ends the connection
+	c.Close()
 }
 
 // StartProxy listens on 127.0.0.1 (a free port) and proxies every
@@ -72,7 +85,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testenv: proxy listen: %w", err)
 	}
-	p := &Proxy{ln: ln, upstream: upstream, conns: map[*proxyConn]struct{}{}}
+	p := &Proxy{ln: ln, upstream: upstream, conns: map[*proxyConn]struct{}{}, orphans: map[*proxyConn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -99,14 +112,12 @@ func (p *Proxy) accept() {
 		p.mu.Unlock()
 		tc := c.(*net.TCPConn)
 		if refuse {
-			tc.SetLinger(0) //nolint:errcheck // best effort
-			tc.Close()
+			resetConn(tc)
 			continue
 		}
 		up, err := net.Dial("tcp", p.upstream)
 		if err != nil {
-			tc.SetLinger(0) //nolint:errcheck // best effort
-			tc.Close()
+			resetConn(tc)
 			continue
 		}
 		pc := &proxyConn{client: tc, server: up.(*net.TCPConn), done: make(chan struct{})}
@@ -201,7 +212,7 @@ func (p *Proxy) takeCut(n int) bool {
 }
 
 // Reset resets every proxied connection on both sides and returns how
-// many there were.
+// many there were. Orphans (see ResetClients) stay until DropOrphans.
 func (p *Proxy) Reset() int {
 	p.mu.Lock()
 	list := make([]*proxyConn, 0, len(p.conns))
@@ -212,6 +223,42 @@ func (p *Proxy) Reset() int {
 	p.mu.Unlock()
 	for _, pc := range list {
 		pc.close()
+	}
+	return len(list)
+}
+
+// ResetClients resets the client side of every proxied connection and
+// keeps its upstream side open, silent, until DropOrphans, Reset or
+// Close. It returns how many connections it reset.
+func (p *Proxy) ResetClients() int {
+	p.mu.Lock()
+	list := make([]*proxyConn, 0, len(p.conns))
+	for pc := range p.conns {
+		pc.orphan.Store(true) // before close: it keeps the server side open
+		p.orphans[pc] = struct{}{}
+		list = append(list, pc)
+	}
+	clear(p.conns)
+	p.stats.Resets += len(list)
+	p.mu.Unlock()
+	for _, pc := range list {
+		pc.close()
+	}
+	return len(list)
+}
+
+// DropOrphans resets the upstream sides ResetClients left open and
+// returns how many there were.
+func (p *Proxy) DropOrphans() int {
+	p.mu.Lock()
+	list := make([]*proxyConn, 0, len(p.orphans))
+	for pc := range p.orphans {
+		list = append(list, pc)
+	}
+	clear(p.orphans)
+	p.mu.Unlock()
+	for _, pc := range list {
+		resetConn(pc.server)
 	}
 	return len(list)
 }
@@ -287,6 +334,7 @@ func (p *Proxy) Close() error {
 	err := p.ln.Close()
 	p.Release()
 	p.Reset()
+	p.DropOrphans()
 	p.wg.Wait()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil

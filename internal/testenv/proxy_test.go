@@ -288,3 +288,45 @@ func TestProxyCutMidChunk(t *testing.T) {
 		t.Fatalf("upstream received %q, want %q", got, want)
 	}
 }
+
+func TestProxyResetClients(t *testing.T) {
+	t.Parallel()
+	s := newSink(t)
+	p := startProxy(t, s)
+	c := dialProxy(t, p)
+	if _, err := c.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readN(c, 1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.ResetClients(); n != 1 {
+		t.Fatalf("ResetClients reset %d connections, want 1", n)
+	}
+	if err := readEnd(c, 5*time.Second); err != nil {
+		t.Fatalf("client side: %v", err)
+	}
+	// The upstream side stays open: a new connection is the sink's second
+	// one, and the first has not ended.
+	c2 := dialProxy(t, p)
+	if _, err := c2.Write([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readN(c2, 1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, eofs := s.received(1); eofs != 0 {
+		t.Fatalf("upstream saw %d ends while the orphan is kept, want 0", eofs)
+	}
+	if n := p.DropOrphans(); n != 1 {
+		t.Fatalf("DropOrphans dropped %d, want 1", n)
+	}
+	if err := await(5*time.Second, func() error {
+		if _, eofs := s.received(1); eofs != 1 {
+			return fmt.Errorf("upstream saw %d ends, want 1", eofs)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
