@@ -53,22 +53,7 @@ func (a *Aggregate) mergeError(in protocol.StatsError) {
 		a.order = append(a.order, in.Key)
 		return
 	}
-	ex.Occurrences += in.Occurrences
-	ex.HasSeen = ex.HasSeen || in.HasSeen
-	if in.FirstSeen != 0 {
-		if ex.FirstSeen == 0 {
-			ex.FirstSeen = in.FirstSeen
-		} else {
-			ex.FirstSeen = min(ex.FirstSeen, in.FirstSeen)
-		}
-	}
-	if in.LastSeen != 0 {
-		if ex.LastSeen == 0 {
-			ex.LastSeen = in.LastSeen
-		} else {
-			ex.LastSeen = max(ex.LastSeen, in.LastSeen)
-		}
-	}
+	mergeStatsError(ex, in)
 }
 
 // Reset zeroes every entry, the total and the errors, keeping the entries
