@@ -36,7 +36,7 @@ var (
 	descExceptions = prometheus.NewDesc("glocust_exceptions",
 		"Distinct user exceptions (grouped by traceback) in the current test.", nil, nil)
 	descEvents = prometheus.NewDesc("glocust_master_events_total",
-		"Master events since start: bad_frames, rogue_frames, spawns_sent, heartbeats_replied, taken_back, missing.", []string{"event"}, nil)
+		"Master events since start: bad_frames, rogue_frames, spawns_sent, heartbeats_replied, taken_back, missing, duplicate_reports, seq_gaps.", []string{"event"}, nil)
 )
 
 type collector struct {
@@ -110,7 +110,7 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 	k := v.Counters()
 	for name, n := range map[string]int64{"bad_frames": k.BadFrames, "rogue_frames": k.RogueFrames,
 		"spawns_sent": k.SpawnsSent, "heartbeats_replied": k.HeartbeatsReplied, "taken_back": k.TakenBack,
-		"missing": k.Missing} {
+		"missing": k.Missing, "duplicate_reports": k.DuplicateReports, "seq_gaps": k.SeqGaps} {
 		add(descEvents, prometheus.CounterValue, float64(n), name)
 	}
 	return out
