@@ -52,6 +52,8 @@ type ProxyStats struct {
 	// CutDelivered is how many bytes of the last cut chunk were delivered,
 	// and CutLen its length.
 	CutDelivered, CutLen int
+	// ToUpstream and ToClients count the bytes delivered each way.
+	ToUpstream, ToClients int64
 }
 
 type proxyConn struct {
@@ -152,7 +154,9 @@ func (p *Proxy) pump(pc *proxyConn, src, dst *net.TCPConn, fromClient bool) {
 			if cut {
 				chunk = chunk[:n/2]
 			}
-			if _, werr := dst.Write(chunk); werr != nil {
+			nw, werr := dst.Write(chunk)
+			p.delivered(fromClient, nw)
+			if werr != nil {
 				pc.close()
 				return
 			}
@@ -165,6 +169,16 @@ func (p *Proxy) pump(pc *proxyConn, src, dst *net.TCPConn, fromClient bool) {
 			pc.close()
 			return
 		}
+	}
+}
+
+func (p *Proxy) delivered(fromClient bool, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fromClient {
+		p.stats.ToUpstream += int64(n)
+	} else {
+		p.stats.ToClients += int64(n)
 	}
 }
 

@@ -154,8 +154,14 @@ func TestProxyForwards(t *testing.T) {
 	if err != nil || string(got) != "hello" {
 		t.Fatalf("echo through the proxy: %q, %v", got, err)
 	}
-	if st := p.Stats(); st.Accepted != 1 || p.Active() != 1 {
-		t.Fatalf("stats %+v, active %d; want 1 accepted and active", st, p.Active())
+	// The counts are updated after each write returned.
+	if err := await(5*time.Second, func() error {
+		if st := p.Stats(); st.Accepted != 1 || p.Active() != 1 || st.ToUpstream != 5 || st.ToClients != 5 {
+			return fmt.Errorf("stats %+v, active %d; want 1 accepted and active, 5 bytes each way", st, p.Active())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
