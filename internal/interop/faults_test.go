@@ -183,7 +183,7 @@ func TestFaultInjection(t *testing.T) {
 			for i := range faultRounds {
 				f := faults[i%len(faults)]
 				waitTarget(t, r.c.target, "GET /", r.c.target.Count("GET /"), 10*time.Second) // load flows
-				r.pause(0, 3*time.Second)                                                 // a random phase of the report cycle
+				r.pause(0, 3*time.Second)                                                     // a random phase of the report cycle
 				f.apply(t, r)
 				r.counters[f.name]++
 				r.waitRunning(t, fmt.Sprintf("round %d (%s)", i+1, f.name))
