@@ -59,12 +59,13 @@ func (h *harness) register(reply func(*protocol.Heartbeat) *protocol.MasterHeart
 }
 
 // sync returns once the worker handled everything the test sent: it
-// answers a spawn (of no users) with spawning, after the frames before it.
+// handles a spawn (of no users; a first one resets the stats) after the
+// frames before it, and answers spawning_complete when done.
 func (h *harness) sync() {
 	h.t.Helper()
 	h.spawnTS++
 	h.send(&protocol.Spawn{Timestamp: h.spawnTS, UserClassesCount: []protocol.ClassCount{{Class: "A"}, {Class: "B"}}})
-	h.expect(protocol.TypeSpawning)
+	h.expect(protocol.TypeSpawningComplete)
 }
 
 // answer reads the worker's next heartbeat and sends the master's reply.
@@ -85,23 +86,34 @@ func glocustMaster(hb *protocol.Heartbeat) *protocol.MasterHeartbeat {
 	return &protocol.MasterHeartbeat{Ack: hb.Seq, HasAck: true}
 }
 
+// next returns the next frame the worker sent and its bytes, or false
+// once deadline fired.
+func (h *harness) next(deadline <-chan time.Time) (protocol.Envelope, []byte, bool) {
+	h.t.Helper()
+	select {
+	case b := <-h.cur.toMaster:
+		e, err := protocol.Decode(b, protocol.FromWorker)
+		if err != nil {
+			h.t.Fatalf("worker sent undecodable frame: %v", err)
+		}
+		return e, b, true
+	case <-deadline:
+		return protocol.Envelope{}, nil, false
+	}
+}
+
 // expectStats reads frames until a stats report arrives, returning it and
 // its bytes; reports with no requests are skipped when skipEmpty.
 func (h *harness) expectStats(skipEmpty bool) (*protocol.Stats, []byte) {
 	h.t.Helper()
 	deadline := time.After(5 * time.Second)
 	for {
-		select {
-		case b := <-h.cur.toMaster:
-			e, err := protocol.Decode(b, protocol.FromWorker)
-			if err != nil {
-				h.t.Fatal(err)
-			}
-			if st, ok := e.Payload.(*protocol.Stats); ok && (!skipEmpty || st.Total.NumRequests > 0) {
-				return st, b
-			}
-		case <-deadline:
+		e, b, ok := h.next(deadline)
+		if !ok {
 			h.t.Fatal("no stats report from the worker")
+		}
+		if st, isStats := e.Payload.(*protocol.Stats); isStats && (!skipEmpty || st.Total.NumRequests > 0) {
+			return st, b
 		}
 	}
 }
@@ -119,17 +131,12 @@ func (h *harness) quiet(typ string, d time.Duration) {
 	h.t.Helper()
 	deadline := time.After(d)
 	for {
-		select {
-		case b := <-h.cur.toMaster:
-			e, err := protocol.Decode(b, protocol.FromWorker)
-			if err != nil {
-				h.t.Fatal(err)
-			}
-			if e.Type() == typ {
-				h.t.Fatalf("unexpected %s: %+v", typ, e.Payload)
-			}
-		case <-deadline:
+		e, _, ok := h.next(deadline)
+		if !ok {
 			return
+		}
+		if e.Type() == typ {
+			h.t.Fatalf("unexpected %s: %+v", typ, e.Payload)
 		}
 	}
 }

@@ -170,6 +170,26 @@ const faultRounds = 8
 // lost (each either counted or not), and nothing may be counted twice.
 func TestFaultInjection(t *testing.T) {
 	t.Parallel()
+	eachMaster(t, func(t *testing.T, python bool, seed uint64) {
+		start := time.Now()
+		r := startFaultRig(t, python, seed)
+		for i := range faultRounds {
+			f := faults[i%len(faults)]
+			waitTarget(t, r.c.target, "GET /", r.c.target.Count("GET /"), 10*time.Second) // load flows
+			r.pause(0, 3*time.Second)                                                     // a random phase of the report cycle
+			f.apply(t, r)
+			r.counters[f.name]++
+			r.waitRunning(t, fmt.Sprintf("round %d (%s)", i+1, f.name))
+			r.proxy.DropOrphans() // the master's side of a half-open connection ends, eventually
+		}
+		r.finish(t)
+		t.Logf("%d rounds %v in %v", faultRounds, r.counters, time.Since(start).Round(time.Second))
+	})
+}
+
+// eachMaster runs test in parallel subtests under a glocust master and a
+// Locust master, with a random seed it logs.
+func eachMaster(t *testing.T, test func(t *testing.T, python bool, seed uint64)) {
 	for _, m := range []struct {
 		name   string
 		python bool
@@ -178,19 +198,7 @@ func TestFaultInjection(t *testing.T) {
 			t.Parallel()
 			seed := uint64(time.Now().UnixNano())
 			t.Logf("seed %d", seed)
-			start := time.Now()
-			r := startFaultRig(t, m.python, seed)
-			for i := range faultRounds {
-				f := faults[i%len(faults)]
-				waitTarget(t, r.c.target, "GET /", r.c.target.Count("GET /"), 10*time.Second) // load flows
-				r.pause(0, 3*time.Second)                                                     // a random phase of the report cycle
-				f.apply(t, r)
-				r.counters[f.name]++
-				r.waitRunning(t, fmt.Sprintf("round %d (%s)", i+1, f.name))
-				r.proxy.DropOrphans() // the master's side of a half-open connection ends, eventually
-			}
-			r.finish(t)
-			t.Logf("%d rounds %v in %v", faultRounds, r.counters, time.Since(start).Round(time.Second))
+			test(t, m.python, seed)
 		})
 	}
 }

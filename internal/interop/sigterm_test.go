@@ -21,67 +21,59 @@ const sigtermRounds = 15
 // never loses its connection to the shutdown.
 func TestWorkerSIGTERMRounds(t *testing.T) {
 	t.Parallel()
-	for _, m := range []struct {
-		name   string
-		python bool
-	}{{"glocust master", false}, {"locust master", true}} {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			seed := uint64(time.Now().UnixNano())
-			t.Logf("seed %d", seed)
-			rng := rand.New(rand.NewPCG(seed, 13))
-			c := newCluster(t)
-			webPort, web := webUI(t)
-			args := []string{"--web-host", "127.0.0.1", "--web-port", webPort, "--exit-code-on-error", "0"}
-			master := c.master
-			if !m.python {
-				master = c.glocustMaster
+	eachMaster(t, func(t *testing.T, python bool, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, 13))
+		c := newCluster(t)
+		webPort, web := webUI(t)
+		args := []string{"--web-host", "127.0.0.1", "--web-port", webPort, "--exit-code-on-error", "0"}
+		master := c.master
+		if !python {
+			master = c.glocustMaster
+		}
+		mp := master(args...)
+		waitWeb(t, web, mp)
+		start := time.Now()
+		var phases []time.Duration
+		for i := range sigtermRounds {
+			// The master cleared its stats when this round's swarm
+			// started; the target's counts go on from the last rounds.
+			base := targetByName(c.target)
+			w := c.glocustWorker()
+			waitWorkers(t, web, fmt.Sprintf("round %d: the worker ready", i+1), 20*time.Second, func(ws []workerInfo) bool {
+				return len(ws) == 1 && ws[0].State == "ready"
+			})
+			id := glocustWorkerID(t, w)
+			swarm(t, web, 4, 10)
+			waitTarget(t, c.target, "GET /", base["home"]+10, 20*time.Second)
+			phase := time.Duration(rng.Int64N(int64(3 * time.Second)))
+			phases = append(phases, phase)
+			time.Sleep(phase) // a random phase of the worker's report and heartbeat cycles
+			if err := w.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
 			}
-			mp := master(args...)
-			waitWeb(t, web, mp)
-			start := time.Now()
-			var phases []time.Duration
-			for i := range sigtermRounds {
-				// The master cleared its stats when this round's swarm
-				// started; the target's counts go on from the last rounds.
-				base := targetByName(c.target)
-				w := c.glocustWorker()
-				waitWorkers(t, web, fmt.Sprintf("round %d: the worker ready", i+1), 20*time.Second, func(ws []workerInfo) bool {
-					return len(ws) == 1 && ws[0].State == "ready"
-				})
-				id := glocustWorkerID(t, w)
-				swarm(t, web, 4, 10)
-				waitTarget(t, c.target, "GET /", base["home"]+10, 20*time.Second)
-				phase := time.Duration(rng.Int64N(int64(3 * time.Second)))
-				phases = append(phases, phase)
-				time.Sleep(phase) // a random phase of the worker's report and heartbeat cycles
-				if err := w.Signal(syscall.SIGTERM); err != nil {
-					t.Fatal(err)
-				}
-				mustExit(t, w, 15*time.Second, 0)
-				waitWorkers(t, web, fmt.Sprintf("round %d: the worker gone from the master", i+1), 10*time.Second, nWorkers(0))
-				want := targetByName(c.target)
-				for k := range want {
-					want[k] -= base[k]
-				}
-				// Locust caches /stats/requests for 2 s: poll until equal.
-				waitRequests(t, web, fmt.Sprintf("round %d: the master's counts to equal the target's %v", i+1, want), 10*time.Second,
-					func(got map[string]int64) bool { return sameCounts(got, want) })
-				out := mp.MustOutput(t)
-				if !quitLogged(out, id) {
-					t.Fatalf("round %d: the master did not log %s's quit:\n%s", i+1, id, out)
-				}
-				if strings.Contains(out, "Worker "+id+" failed to send heartbeat") {
-					t.Fatalf("round %d: the master marked %s missing:\n%s", i+1, id, out)
-				}
-				if wout := w.MustOutput(t); strings.Contains(wout, "connection to master failed") || strings.Contains(wout, "possibly lost") {
-					t.Fatalf("round %d: the worker lost its connection or a report while shutting down:\n%s", i+1, wout)
-				}
+			mustExit(t, w, 15*time.Second, 0)
+			waitWorkers(t, web, fmt.Sprintf("round %d: the worker gone from the master", i+1), 10*time.Second, nWorkers(0))
+			want := targetByName(c.target)
+			for k := range want {
+				want[k] -= base[k]
 			}
-			cleanMasterLog(t, mp)
-			t.Logf("%d rounds in %v; SIGTERM phases after the load started: %v", sigtermRounds, time.Since(start).Round(time.Second), phases)
-		})
-	}
+			// Locust caches /stats/requests for 2 s: poll until equal.
+			waitRequests(t, web, fmt.Sprintf("round %d: the master's counts to equal the target's %v", i+1, want), 10*time.Second,
+				func(got map[string]int64) bool { return sameCounts(got, want) })
+			out := mp.MustOutput(t)
+			if !quitLogged(out, id) {
+				t.Fatalf("round %d: the master did not log %s's quit:\n%s", i+1, id, out)
+			}
+			if strings.Contains(out, "Worker "+id+" failed to send heartbeat") {
+				t.Fatalf("round %d: the master marked %s missing:\n%s", i+1, id, out)
+			}
+			if wout := w.MustOutput(t); strings.Contains(wout, "connection to master failed") || strings.Contains(wout, "possibly lost") {
+				t.Fatalf("round %d: the worker lost its connection or a report while shutting down:\n%s", i+1, wout)
+			}
+		}
+		cleanMasterLog(t, mp)
+		t.Logf("%d rounds in %v; SIGTERM phases after the load started: %v", sigtermRounds, time.Since(start).Round(time.Second), phases)
+	})
 }
 
 // quitLogged reports whether a master's log says that worker id quit
