@@ -533,7 +533,9 @@ func (l *loop) checkUnregistered() (bool, error) {
 // carries it.
 func (l *loop) reregister() {
 	w := l.w
-	l.stopUsers(0)
+	// Requests in flight finish and are recorded (a hard stop would leave
+	// them unrecorded while the target served them).
+	l.stopUsers(max(w.stopTimeout, finishGrace))
 	if l.dv.dialect != dialectGlocust {
 		w.renewNodeID()
 		w.log.Info("registering again under a new node id", "node_id", w.NodeID())
