@@ -611,11 +611,8 @@ func (l *loop) pump(deadline time.Time, done func() bool) bool {
 			if err != nil {
 				continue
 			}
-			switch m := env.Payload.(type) {
-			case *protocol.MasterHeartbeat:
+			if m, ok := env.Payload.(*protocol.MasterHeartbeat); ok {
 				l.masterHeartbeat(m)
-			case *protocol.Ack:
-				l.registered = true
 			}
 		case <-hb.C:
 			l.sendHeartbeat()
