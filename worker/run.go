@@ -588,9 +588,10 @@ func (l *loop) shutdown(reason string) error {
 }
 
 // pump runs the connection (dials when the redial timer says, received
-// frames, a heartbeat every interval) without the rest of the loop until done holds or deadline
-// passes, and reports whether done held. Only what concerns delivery is
-// handled: acks and master heartbeats; other messages are ignored.
+// frames, a heartbeat every interval) without the rest of the loop until
+// done holds or deadline passes, and reports whether done held. Only
+// master heartbeats are handled (they confirm and settle reports); other
+// messages are ignored.
 func (l *loop) pump(deadline time.Time, done func() bool) bool {
 	limit := time.NewTimer(time.Until(deadline))
 	defer limit.Stop()
