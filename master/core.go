@@ -36,7 +36,8 @@ type candidate struct {
 
 // core is the master's state machine. It is pure apart from out (which
 // queues a frame) and the clock passed to each call; the Master's loop
-// goroutine owns it.
+// goroutine owns it. out must encode or copy the payload before it
+// returns: core reuses some (the heartbeat reply).
 type core struct {
 	cfg Config
 	log *slog.Logger
@@ -92,12 +93,16 @@ type core struct {
 	limiter      *rateLimiter
 	counters     counters
 	dec          protocol.Decoder
-	release      func([]byte) // gives a handled frame's payload back to the transport; may be nil
+	release      func([]byte)             // gives a handled frame's payload back to the transport; may be nil
+	hbReply      protocol.MasterHeartbeat // reused: out encodes or copies what it is given
 }
 
 // counters feed /metrics and tests.
 type counters struct {
 	badFrames, rogueFrames, spawnsSent, heartbeatsReplied, takenBack, missing int64
+	// duplicateReports counts stats reports not counted because their
+	// seq was counted already; seqGaps, reports whose seq skipped some.
+	duplicateReports, seqGaps int64
 }
 
 func newCore(cfg Config, out func(string, protocol.Payload)) *core {
@@ -335,8 +340,7 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 			c.log.Info("Heartbeat from an unknown worker; it will be taken back on its next stats report", "worker", id)
 		}
 		c.candidates[id] = &candidate{state: m.State, cpu: m.CurrentCPUUsage, mem: m.CurrentMemoryUsage, seen: now}
-		c.out(id, &protocol.MasterHeartbeat{})
-		c.counters.heartbeatsReplied++
+		c.replyHeartbeat(id, m, c.reg.lastSeq(id))
 		return
 	}
 	w.heartbeat = HeartbeatLiveness
@@ -357,9 +361,24 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 		c.log.Warn(fmt.Sprintf("Worker %s (index %d) exceeded cpu threshold (will only log this once per worker)", id, c.reg.index(id)))
 	}
 	w.mem = m.CurrentMemoryUsage
-	if c.sendTo(w, &protocol.MasterHeartbeat{}) {
-		c.counters.heartbeatsReplied++
+	// A worker of a Locust older than 2.19 does not know the master's
+	// heartbeat (master/dialect.go); a glocust worker (seq) always does.
+	if m.HasSeq || protocol.Handles(w.version, protocol.FromMaster, protocol.TypeHeartbeat) {
+		c.replyHeartbeat(id, m, w.seq)
 	}
+}
+
+// replyHeartbeat answers a heartbeat. A glocust worker (its heartbeat
+// carries a seq) gets the last stats seq counted for it, so it can drop
+// the reports it kept for re-sending (docs/protocol.md section 9); any
+// other worker gets Locust's None.
+func (c *core) replyHeartbeat(id string, m *protocol.Heartbeat, seq uint64) {
+	c.hbReply = protocol.MasterHeartbeat{}
+	if m.HasSeq {
+		c.hbReply = protocol.MasterHeartbeat{Ack: seq, HasAck: true}
+	}
+	c.out(id, &c.hbReply)
+	c.counters.heartbeatsReplied++
 }
 
 func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
@@ -374,8 +393,29 @@ func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
 		}
 		w = c.takeBack(id, cand, m.UserClassesCount, now)
 	}
+	if m.Seq != 0 && !c.newSeq(w, m.Seq) {
+		return
+	}
 	c.agg.Merge(m, now)
 	c.reg.setCounts(w, m.UserClassesCount)
+}
+
+// newSeq reports whether a glocust report with this seq is to be counted
+// (its seq is above the last counted one) and records it. A worker sends
+// its seqs in order and sends again, in order, those a master did not
+// acknowledge, so a seq at or below the last counted one is a duplicate.
+func (c *core) newSeq(w *worker, seq uint64) bool {
+	if seq <= w.seq {
+		c.counters.duplicateReports++
+		c.log.Debug("Dropped a stats report counted already", "worker", w.id, "seq", seq, "counted", w.seq)
+		return false
+	}
+	if w.seq != 0 && seq != w.seq+1 {
+		c.counters.seqGaps++
+		c.log.Debug("Stats report sequence skipped some numbers", "worker", w.id, "seq", seq, "counted", w.seq)
+	}
+	w.seq = seq
+	return true
 }
 
 // takeBack registers a worker that never sent client_ready to this master,

@@ -33,7 +33,13 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	h.c = newCore(cfg.withDefaults(), func(peer string, p protocol.Payload) { h.out = append(h.out, sent{peer, p, h.now}) })
+	h.c = newCore(cfg.withDefaults(), func(peer string, p protocol.Payload) {
+		if r, ok := p.(*protocol.MasterHeartbeat); ok { // core reuses it: keep a copy
+			c := *r
+			p = &c
+		}
+		h.out = append(h.out, sent{peer, p, h.now})
+	})
 	h.c.release = h.lend.release
 	t.Cleanup(func() {
 		if err := h.lend.err(); err != nil {

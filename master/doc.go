@@ -33,6 +33,10 @@
 //     AbortOnFail are judged on the heartbeat tick after their grace and
 //     stop the test when they fail (a headless master quits),
 //     ThresholdAborted;
+//   - a glocust worker's stats report (it carries glocust_seq) is counted
+//     once per node id and seq, and heartbeat replies to glocust workers
+//     acknowledge the last counted seq (docs/protocol.md section 9);
+//     Locust workers see Locust's protocol unchanged;
 //   - frames whose envelope node_id differs from the ZeroMQ identity, and
 //     stats or exceptions from nodes that are neither registered nor being
 //     taken back, are dropped and logged (rate-limited), so a rogue peer

@@ -59,7 +59,7 @@ var (
 	descThresholdValue = prometheus.NewDesc("glocust_threshold_value",
 		"The value a threshold measures on the merged stats (ms, ratio or per second), while there is one.", []string{"threshold", "scope", "source"}, nil)
 	descEvents = prometheus.NewDesc("glocust_master_events_total",
-		"Master events since start: bad_frames, rogue_frames, spawns_sent, heartbeats_replied, taken_back, missing.", []string{"event"}, nil)
+		"Master events since start: bad_frames, rogue_frames, spawns_sent, heartbeats_replied, taken_back, missing, duplicate_reports, seq_gaps.", []string{"event"}, nil)
 )
 
 type collector struct {
@@ -182,7 +182,7 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 	k := v.Counters()
 	for name, n := range map[string]int64{"bad_frames": k.BadFrames, "rogue_frames": k.RogueFrames,
 		"spawns_sent": k.SpawnsSent, "heartbeats_replied": k.HeartbeatsReplied, "taken_back": k.TakenBack,
-		"missing": k.Missing} {
+		"missing": k.Missing, "duplicate_reports": k.DuplicateReports, "seq_gaps": k.SeqGaps} {
 		add(descEvents, prometheus.CounterValue, float64(n), name)
 	}
 	return out

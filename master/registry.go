@@ -27,6 +27,10 @@ type worker struct {
 	// version is the worker's Locust version, from its client_ready
 	// (master/dialect.go); protocol.Reference for a taken-back worker.
 	version protocol.Version
+	// seq is the last glocust stats sequence number counted for this node
+	// id (0: none): a report whose Seq is not above it was counted
+	// already (docs/protocol.md section 9).
+	seq uint64
 }
 
 // userCount is the sum of the reported user_classes_count.
@@ -68,10 +72,26 @@ type registry struct {
 	indexes   map[string]int
 	nextIndex int
 	tally     tally
+	// retired keeps the last counted seq of node ids whose record was
+	// deleted, so that a record made again for the id (client_ready after
+	// a stop, a take-back) does not count a report a second time.
+	retired map[string]uint64
 }
 
+// maxRetired bounds registry.retired: past it the memories are dropped
+// (they only matter for workers that come back).
+const maxRetired = 1 << 16
+
 func newRegistry() registry {
-	return registry{nodes: map[string]*worker{}, indexes: map[string]int{}}
+	return registry{nodes: map[string]*worker{}, indexes: map[string]int{}, retired: map[string]uint64{}}
+}
+
+// lastSeq is the last counted seq of id, registered or retired.
+func (r *registry) lastSeq(id string) uint64 {
+	if w := r.nodes[id]; w != nil {
+		return w.seq
+	}
+	return r.retired[id]
 }
 
 // index is get_worker_index: 0-based, stable per id while the master lives.
@@ -89,12 +109,19 @@ func (r *registry) get(id string) *worker { return r.nodes[id] }
 
 // put adds w, or replaces the worker with its id in place. w's state and
 // counts must then change only through setState, setCounts and clearCounts.
+// w keeps the last counted seq of the record it replaces or of the retired
+// id.
 func (r *registry) put(w *worker) {
 	w.users = sumCounts(w.counts)
 	if old, ok := r.nodes[w.id]; ok {
+		w.seq = max(w.seq, old.seq)
 		r.tally.account(old, -1)
 		r.order[slices.Index(r.order, old)] = w
 	} else {
+		if seq, ok := r.retired[w.id]; ok {
+			w.seq = max(w.seq, seq)
+			delete(r.retired, w.id)
+		}
 		r.order = append(r.order, w)
 	}
 	r.nodes[w.id] = w
@@ -108,6 +135,12 @@ func (r *registry) del(id string) {
 	}
 	r.tally.account(w, -1)
 	delete(r.nodes, id)
+	if w.seq != 0 {
+		if len(r.retired) >= maxRetired {
+			clear(r.retired)
+		}
+		r.retired[id] = w.seq
+	}
 	r.order = slices.DeleteFunc(r.order, func(x *worker) bool { return x == w })
 }
 

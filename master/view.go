@@ -107,10 +107,15 @@ func (v *View) Tasks() map[string][]TaskInfo { return maps.Clone(v.c.cfg.Tasks) 
 func (v *View) Counters() Counters {
 	k := v.c.counters
 	return Counters{BadFrames: k.badFrames, RogueFrames: k.rogueFrames, SpawnsSent: k.spawnsSent,
-		HeartbeatsReplied: k.heartbeatsReplied, TakenBack: k.takenBack, Missing: k.missing}
+		HeartbeatsReplied: k.heartbeatsReplied, TakenBack: k.takenBack, Missing: k.missing,
+		DuplicateReports: k.duplicateReports, SeqGaps: k.seqGaps}
 }
 
 // Counters are cumulative event counts since the master started.
+// DuplicateReports counts glocust stats reports dropped because their seq
+// was counted already; SeqGaps, reports whose seq skipped numbers
+// (docs/protocol.md section 9).
 type Counters struct {
 	BadFrames, RogueFrames, SpawnsSent, HeartbeatsReplied, TakenBack, Missing int64
+	DuplicateReports, SeqGaps                                                 int64
 }

@@ -34,6 +34,14 @@ func TestEncodeMatchesPython(t *testing.T) {
 		{"client_ready -1", "w", &ClientReady{SkipVersionCheck: true}, "93ac636c69656e745f7265616479ffa177"},
 		{"heartbeat", "w1", &Heartbeat{State: "running", CurrentCPUUsage: 12.5, CurrentMemoryUsage: 123456789},
 			"93a968656172746265617483a57374617465a772756e6e696e67b163757272656e745f6370755f7573616765cb4029000000000000b463757272656e745f6d656d6f72795f7573616765ce075bcd15a27731"},
+		{"heartbeat with glocust_seq", "w1", &Heartbeat{State: "running", CurrentCPUUsage: 12.5, CurrentMemoryUsage: 123456789, Seq: 7, HasSeq: true},
+			"93a968656172746265617484a57374617465a772756e6e696e67b163757272656e745f6370755f7573616765cb4029000000000000b463757272656e745f6d656d6f72795f7573616765ce075bcd15ab676c6f637573745f73657107a27731"},
+		{"master heartbeat", "w1", &MasterHeartbeat{}, "93a9686561727462656174c0a27731"},
+		{"master heartbeat with glocust_ack", "w1", &MasterHeartbeat{Ack: 300, HasAck: true},
+			"93a968656172746265617481ab676c6f637573745f61636bcd012ca27731"},
+		{"stats with glocust_seq", "w1", &Stats{Total: StatsEntry{Name: "Aggregated", StartTime: 1700000000.0},
+			UserClassesCount: []ClassCount{{"A", 1}}, UserCount: 1, Seq: 70000},
+			"93a5737461747386a5737461747390ab73746174735f746f74616c8ea46e616d65aa41676772656761746564a66d6574686f64a0b66c6173745f726571756573745f74696d657374616d70c0aa73746172745f74696d65cb41d954fc40000000ac6e756d5f726571756573747300b16e756d5f6e6f6e655f726571756573747300ac6e756d5f6661696c7572657300b3746f74616c5f726573706f6e73655f74696d6500b16d61785f726573706f6e73655f74696d6500b16d696e5f726573706f6e73655f74696d65c0b4746f74616c5f636f6e74656e745f6c656e67746800ae726573706f6e73655f74696d657380b06e756d5f726571735f7065725f73656380b06e756d5f6661696c5f7065725f73656380a66572726f727380b2757365725f636c61737365735f636f756e7481a14101aa757365725f636f756e7401ab676c6f637573745f736571ce00011170a27731"},
 		{"ack", "w1", &Ack{Index: 3, HasIndex: true}, "93a361636b81a5696e64657803a27731"},
 		{"spawn", "w1", &Spawn{Timestamp: 1700000000.25, UserClassesCount: []ClassCount{{"A", 3}, {"B", 0}}, StopTimeout: 0.0, ParsedOptions: &Map{}},
 			"93a5737061776e85a974696d657374616d70cb41d954fc40100000b2757365725f636c61737365735f636f756e7482a14103a14200a4686f7374c0ac73746f705f74696d656f7574cb0000000000000000ae7061727365645f6f7074696f6e7380a27731"},
@@ -181,6 +189,7 @@ func FuzzDecode(f *testing.F) {
 		&ClientReady{Version: "2.47.0"}, &Heartbeat{State: "ready"}, &Ack{Index: 1, HasIndex: true},
 		&Spawn{Timestamp: 1, UserClassesCount: []ClassCount{{"A", 1}}, StopTimeout: 0.0},
 		&Stats{Stats: []StatsEntry{{Name: "a", ResponseTimes: []Bucket{{1, 2}}}}, Errors: []StatsError{{Key: "k", HasSeen: true}}},
+		&Stats{Seq: 9}, &Heartbeat{State: "running", Seq: 0, HasSeq: true}, &MasterHeartbeat{Ack: 5, HasAck: true},
 		&Custom{Type: "c", Data: NewMap("__datetime__", true, "as_str", "20240102T03:04:05.000006")},
 	} {
 		b, err := Encode("node_1", p)

@@ -377,7 +377,11 @@ func typed(typ string, data Value, side Side) (Payload, error) {
 		return clientReady(data), nil
 	case TypeHeartbeat:
 		if side == FromMaster {
-			return &MasterHeartbeat{}, nil
+			h := &MasterHeartbeat{}
+			if m, ok := data.(*Map); ok {
+				h.Ack, h.HasAck = glocustSeq(m, KeyAck)
+			}
+			return h, nil
 		}
 		return heartbeat(data)
 	case TypeStats:
@@ -478,7 +482,23 @@ func heartbeat(data Value) (*Heartbeat, error) {
 		h.CurrentCPUUsage, _ = toFloat(v)
 	}
 	h.CurrentMemoryUsage = getInt(m, "current_memory_usage")
+	h.Seq, h.HasSeq = glocustSeq(m, KeySeq)
 	return h, nil
+}
+
+// glocustSeq reads an optional glocust sequence number (docs/protocol.md
+// section 9): a msgpack integer >= 0; anything else is absent. Integers
+// above MaxInt64 read as MaxInt64, as toInt does.
+func glocustSeq(m *Map, key string) (uint64, bool) {
+	v, ok := m.Get(key)
+	if !ok || !isInt(v) {
+		return 0, false
+	}
+	i, _ := toInt(v)
+	if i < 0 {
+		return 0, false
+	}
+	return uint64(i), true
 }
 
 func spawn(data Value) (*Spawn, error) {
@@ -513,6 +533,7 @@ func stats(data Value) (*Stats, error) {
 		return nil, err
 	}
 	s := &Stats{UserCount: getInt(m, "user_count")}
+	s.Seq, _ = glocustSeq(m, KeySeq)
 	if v, ok := m.Get("stats"); ok && v != nil {
 		arr, ok := v.([]Value)
 		if !ok {

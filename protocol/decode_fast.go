@@ -449,7 +449,7 @@ func decodeFastWith(frame []byte, side Side, d *Decoder, peer string) (Envelope,
 	} else {
 		switch string(t.s) {
 		case TypeHeartbeat:
-			p, ok = &MasterHeartbeat{}, r.skip(0) == nil
+			p, ok = r.fastMasterHeartbeat()
 		case TypeAck:
 			p, ok = r.fastAck()
 		case TypeSpawn:
@@ -516,6 +516,8 @@ func (r *reader) fastHeartbeat() (Payload, bool) {
 			bit = 2
 		case "current_memory_usage":
 			bit = 4
+		case KeySeq:
+			bit = 8
 		default:
 			return r.skip(1) == nil
 		}
@@ -530,7 +532,40 @@ func (r *reader) fastHeartbeat() (Payload, bool) {
 			h.CurrentCPUUsage = a.toFloat()
 		case 4:
 			h.CurrentMemoryUsage, _ = a.toInt()
+		case 8:
+			h.Seq, h.HasSeq = a.glocustSeq()
 		}
+		return ok
+	})
+	return h, ok
+}
+
+// glocustSeq is glocustSeq of the generic decoder for one atom.
+func (a *atom) glocustSeq() (uint64, bool) {
+	switch {
+	case a.kind == kInt && a.i >= 0:
+		return uint64(a.i), true
+	case a.kind == kUint:
+		return math.MaxInt64, true
+	}
+	return 0, false
+}
+
+// fastMasterHeartbeat reads a master heartbeat: None, or a map that may
+// hold the glocust ack. Other data declines (the generic decoder ignores
+// it).
+func (r *reader) fastMasterHeartbeat() (Payload, bool) {
+	h := &MasterHeartbeat{}
+	var seen uint32
+	ok := r.dataMap(func(k []byte) bool {
+		if string(k) != KeyAck {
+			return r.skip(1) == nil
+		}
+		if first, ok := r.first(&seen, 1, 1); !first {
+			return ok
+		}
+		a, ok := r.atom(1)
+		h.Ack, h.HasAck = a.glocustSeq()
 		return ok
 	})
 	return h, ok
@@ -802,6 +837,8 @@ func (r *reader) fastStats() (Payload, bool) {
 			bit = 8
 		case "user_classes_count":
 			bit = 16
+		case KeySeq:
+			bit = 32
 		default:
 			return r.skip(1) == nil
 		}
@@ -841,6 +878,12 @@ func (r *reader) fastStats() (Payload, bool) {
 			return r.statsEntry(&s.Total, 1, false)
 		case 8:
 			return r.statsErrors(s)
+		case 32:
+			a, ok := r.atom(1)
+			if seq, isSeq := a.glocustSeq(); isSeq {
+				s.Seq = seq
+			}
+			return ok
 		default:
 			var ok bool
 			s.UserClassesCount, ok = r.classCounts(1, true) // a stats report: the Decoder may reuse it

@@ -167,6 +167,9 @@ func seedFrames(t testing.TB) [][]byte {
 		&Exception{Msg: "m", Traceback: "tb"}, &Ack{Index: 3, HasIndex: true}, &Ack{}, &MasterHeartbeat{},
 		&Spawn{Timestamp: 1.5, UserClassesCount: []ClassCount{{"A", 2}}, Host: "h", HasHost: true, StopTimeout: 1.0, ParsedOptions: NewMap("a", int64(1))},
 		&Stats{}, &Logs{WorkerID: "w", Logs: []string{"x"}},
+		// The glocust extension fields (docs/protocol.md section 9).
+		&Stats{Seq: 1 << 40}, &Heartbeat{State: "ready", HasSeq: true}, &Heartbeat{State: "ready", Seq: 3, HasSeq: true},
+		&MasterHeartbeat{HasAck: true}, &MasterHeartbeat{Ack: 1 << 33, HasAck: true},
 	} {
 		b, err := Encode("node_1", p)
 		if err != nil {
@@ -191,7 +194,10 @@ func seedFrames(t testing.TB) [][]byte {
 		out = append(out,
 			enc(t, "client_ready", v, "w"),
 			enc(t, "heartbeat", NewMap("state", v, "current_cpu_usage", v, "current_memory_usage", v), "w"),
-			enc(t, "heartbeat", v, "w"), enc(t, "spawning", v, nil), enc(t, "quit", v, "w"), enc(t, "client_stopped", v, "w"),
+			enc(t, "heartbeat", v, "w"), enc(t, "spawning", v, nil),
+			enc(t, "heartbeat", NewMap("state", "ready", KeySeq, v, KeySeq, int64(1)), "w"),
+			enc(t, "heartbeat", NewMap(KeyAck, v, KeyAck, int64(2), "other", v), "w"),
+			enc(t, "stats", NewMap(KeySeq, v, "user_count", int64(1), KeySeq, int64(3)), "w"), enc(t, "quit", v, "w"), enc(t, "client_stopped", v, "w"),
 			enc(t, "ack", v, "w"), enc(t, "ack", NewMap("index", v), "w"),
 			enc(t, "exception", NewMap("msg", v, "traceback", "t"), "w"), enc(t, "exception", v, "w"),
 			enc(t, "spawning_complete", NewMap("user_classes_count", v, "user_count", v), "w"),

@@ -10,7 +10,10 @@
 // same type name carries different data in each direction ("heartbeat",
 // "spawning_complete", "locustfile"), so decoding takes the Side that sent
 // the frame. Types the protocol does not define decode as *Custom, with
-// their data kept as generic Values, and encode back unchanged.
+// their data kept as generic Values, and encode back unchanged. glocust's
+// optional extension fields (Stats.Seq, Heartbeat.Seq, MasterHeartbeat.Ack;
+// docs/protocol.md section 9) are encoded only when set, so messages
+// without them are Locust's byte for byte.
 //
 // Changes (versions.go) is the version table: the first Locust release of
 // every message type and later data key; Handles tells whether a peer of a

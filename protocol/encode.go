@@ -374,14 +374,23 @@ func appendData(dst []byte, p Payload) ([]byte, error) {
 		}
 		return AppendString(dst, m.Version), nil
 	case *Heartbeat:
-		dst = AppendMapHeader(dst, 3)
+		dst = AppendMapHeader(dst, 3+boolInt(m.HasSeq))
 		dst = AppendString(dst, "state")
 		dst = AppendString(dst, m.State)
 		dst = AppendString(dst, "current_cpu_usage")
 		dst = AppendFloat(dst, m.CurrentCPUUsage)
 		dst = AppendString(dst, "current_memory_usage")
-		return AppendInt(dst, m.CurrentMemoryUsage), nil
-	case *Spawning, *ClientStopped, *Quit, *MasterHeartbeat, *Stop, *Reconnect:
+		dst = AppendInt(dst, m.CurrentMemoryUsage)
+		if m.HasSeq {
+			dst = appendSeq(dst, KeySeq, m.Seq)
+		}
+		return dst, nil
+	case *MasterHeartbeat:
+		if !m.HasAck {
+			return AppendNil(dst), nil
+		}
+		return appendSeq(AppendMapHeader(dst, 1), KeyAck, m.Ack), nil
+	case *Spawning, *ClientStopped, *Quit, *Stop, *Reconnect:
 		return AppendNil(dst), nil
 	case *SpawningComplete:
 		dst = AppendMapHeader(dst, 2)
@@ -431,7 +440,7 @@ func appendData(dst []byte, p Payload) ([]byte, error) {
 }
 
 func appendStats(dst []byte, m *Stats) []byte {
-	dst = AppendMapHeader(dst, 5)
+	dst = AppendMapHeader(dst, 5+boolInt(m.Seq != 0))
 	dst = AppendString(dst, "stats")
 	dst = AppendArrayHeader(dst, len(m.Stats))
 	for i := range m.Stats {
@@ -448,7 +457,24 @@ func appendStats(dst []byte, m *Stats) []byte {
 	dst = AppendString(dst, "user_classes_count")
 	dst = appendClassCounts(dst, m.UserClassesCount)
 	dst = AppendString(dst, "user_count")
-	return AppendInt(dst, m.UserCount)
+	dst = AppendInt(dst, m.UserCount)
+	if m.Seq != 0 {
+		dst = appendSeq(dst, KeySeq, m.Seq)
+	}
+	return dst
+}
+
+// appendSeq appends a glocust sequence key and its value (an int; sequence
+// numbers stay far below 2^63).
+func appendSeq(dst []byte, key string, n uint64) []byte {
+	return AppendInt(AppendString(dst, key), int64(min(n, math.MaxInt64)))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func appendSpawn(dst []byte, m *Spawn) ([]byte, error) {

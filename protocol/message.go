@@ -19,6 +19,12 @@ const (
 	TypeUpdateUserClass  = "update_user_class"
 )
 
+// Keys of the glocust extension fields (docs/protocol.md section 9).
+const (
+	KeySeq = "glocust_seq" // in stats and worker heartbeat data
+	KeyAck = "glocust_ack" // in master heartbeat data
+)
+
 // Worker heartbeat states, exactly as Locust spells them.
 const (
 	StateReady    = "ready"
@@ -89,6 +95,13 @@ type Heartbeat struct {
 	State              string  // "ready", "spawning" or "running"
 	CurrentCPUUsage    float64 // percent of one core
 	CurrentMemoryUsage int64   // RSS in bytes
+	// Seq, when HasSeq, is a glocust extension (key KeySeq, after the
+	// standard keys): the last stats sequence number the worker assigned
+	// (0 before its first report). It tells a glocust master that the
+	// worker wants acknowledgements (MasterHeartbeat.Ack); Locust masters
+	// read only the standard keys. docs/protocol.md section 9.
+	Seq    uint64
+	HasSeq bool
 }
 
 // Spawning is sent by a worker on every spawn message it receives.
@@ -126,6 +139,12 @@ type Stats struct {
 	Errors           []StatsError
 	UserClassesCount []ClassCount
 	UserCount        int64
+	// Seq is a glocust extension (key KeySeq, after user_count; 0: absent):
+	// the report's sequence number, from 1, increasing by one per report a
+	// glocust worker makes. A glocust master counts each (node id, Seq)
+	// once; Locust masters read only the standard keys. docs/protocol.md
+	// section 9.
+	Seq uint64
 }
 
 // Bucket is one response-time bucket (rounded milliseconds) or one
@@ -198,8 +217,15 @@ type Ack struct {
 	HasIndex bool
 }
 
-// MasterHeartbeat is the master's reply to a worker heartbeat (data None).
-type MasterHeartbeat struct{}
+// MasterHeartbeat is the master's reply to a worker heartbeat: data None,
+// or, from a glocust master to a worker whose heartbeat carried a Seq, the
+// glocust extension {KeyAck: n}: n is the last stats Seq the master
+// counted for that node id (0: none yet). Locust workers ignore the
+// data. docs/protocol.md section 9.
+type MasterHeartbeat struct {
+	Ack    uint64
+	HasAck bool
+}
 
 // Spawn carries a worker's absolute per-class user targets.
 type Spawn struct {

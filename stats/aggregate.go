@@ -123,22 +123,7 @@ func (a *Aggregate) mergeError(in protocol.StatsError) {
 			return
 		}
 	}
-	ex.Occurrences += in.Occurrences
-	ex.HasSeen = ex.HasSeen || in.HasSeen
-	if in.FirstSeen != 0 {
-		if ex.FirstSeen == 0 {
-			ex.FirstSeen = in.FirstSeen
-		} else {
-			ex.FirstSeen = min(ex.FirstSeen, in.FirstSeen)
-		}
-	}
-	if in.LastSeen != 0 {
-		if ex.LastSeen == 0 {
-			ex.LastSeen = in.LastSeen
-		} else {
-			ex.LastSeen = max(ex.LastSeen, in.LastSeen)
-		}
-	}
+	mergeStatsError(ex, in)
 }
 
 // addError returns the error that in is merged into when its key is new,

@@ -20,7 +20,10 @@
 // Registry.Close) stamps the record, so the record path reads no clock.
 // Registry.Report returns everything recorded since the previous Report or
 // Reset as Locust's wire entries, total and errors, and starts a new
-// interval, like Locust's get_stripped_report.
+// interval, like Locust's get_stripped_report. A Carry sums reports that
+// could not be delivered so that the next report delivers them (Locust's
+// StatsEntry.extend on the wire form); a master that merges the sum ends
+// as if it had merged each report.
 //
 // Each entry keeps, per shard (one per P, allocated by the first record
 // on that P), a hot/cold pair of counter
@@ -64,5 +67,6 @@
 //
 // Aggregate and Summary are not safe for concurrent use: one goroutine
 // (the master's stats loop) owns them, and a Summary changes on the next
-// Merge or Reset of its Aggregate.
+// Merge or Reset of its Aggregate. Neither is a Carry (the worker's loop
+// owns it).
 package stats

@@ -43,17 +43,20 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 		}
 		if first {
 			w.log.Info("registered with master", "master", w.endpoint, "index", m.Index)
-			l.sendStats()
+			if !l.sendStats() {
+				l.sendHeartbeat() // its reply settles the reports of the last connection
+			}
+			l.flushExceptions()
 		}
 	case *protocol.MasterHeartbeat:
-		l.lastMasterHB = w.now()
-		l.resetDone = false
+		l.masterHeartbeat(m)
 	case *protocol.Spawn:
 		l.spawn(m)
 	case *protocol.MasterSpawningComplete:
 		w.log.Info("master reports spawning complete", "user_count", m.UserCount)
 		if w.resetStats {
 			w.stats.Reset(w.now())
+			l.carry.Clear() // the master resets its stats now too
 		}
 	case *protocol.Stop:
 		l.stop()
@@ -61,8 +64,9 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 		w.log.Info("got quit message from master, shutting down", "users", formatCounts(w.users.Counts()))
 		l.stopUsers(max(w.stopTimeout, finishGrace))
 		l.drainOutbox()
-		l.sendStats()
+		l.sendStats() // at once: a Locust master waits 0.5 s for final reports
 		l.send(&protocol.Quit{})
+		l.giveUp()
 		return true, nil
 	case *protocol.Reconnect:
 		w.log.Warn("master asked to reconnect, resetting connection")

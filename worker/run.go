@@ -9,6 +9,7 @@ import (
 
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/protocol/zmq"
+	"github.com/glocust/glocust/stats"
 )
 
 type dialResult struct {
@@ -25,16 +26,17 @@ type inbound struct {
 // loop holds the state owned by Run's goroutine.
 type loop struct {
 	w       *Worker
-	ctx     context.Context // cancelled when Run returns
-	sendCtx context.Context // bounds sends; outlives ctx during shutdown
+	ctx     context.Context // the dial and receive goroutines'; cancelled when Run returns, never by Run's caller
 	wg      sync.WaitGroup  // dial and receive goroutines
 	redialT *time.Timer
 
-	t       zmq.Transport
-	gen     int
-	dialing bool
-	dialCh  chan dialResult
-	recvCh  chan inbound
+	t          zmq.Transport
+	gen        int
+	dialing    bool
+	dialCh     chan dialResult
+	recvCh     chan inbound
+	live       bool      // the master was heard on this connection (or cannot be: see attach)
+	attachedAt time.Time // when the current connection was made
 
 	registered bool // acked by the master
 	wantReady  bool // client_ready must be (re)sent when connected
@@ -53,20 +55,33 @@ type loop struct {
 	quitAfter bool
 
 	logsSent int64 // log lines ever logged when logs were last sent
+
+	// Delivery (docs/protocol.md section 9): carry holds the stats not
+	// handed to a live connection, dv the reports handed to one and not
+	// confirmed, excs the exceptions not sent yet.
+	carry stats.Carry
+	dv    delivery
+	excs  []*protocol.Exception
 }
+
+// maxPendingExceptions bounds the exception messages a worker keeps while
+// it cannot send them; past it they are counted and dropped.
+const maxPendingExceptions = 1000
 
 // Run connects to the master and serves it until the master sends quit
 // (nil), ctx is cancelled (final stats and quit are sent; nil), the master
 // never answers client_ready (ErrConnect) or stops heartbeating
 // (ErrMasterTimeout).
 func (w *Worker) Run(parent context.Context) error {
-	ctx, cancel := context.WithCancel(parent)
-	l := &loop{w: w, ctx: ctx, sendCtx: ctx, dialCh: make(chan dialResult, 1), recvCh: make(chan inbound, 64),
+	// The loop's own context is not parent's: cancelling parent starts the
+	// shutdown, which still receives and sends (the final stats and quit).
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &loop{w: w, ctx: ctx, dialCh: make(chan dialResult, 1), recvCh: make(chan inbound, 64),
 		wantReady: true, connectT: stoppedTimer(), readyT: stoppedTimer(), redialT: stoppedTimer()}
 	defer func() {
 		w.registered.Store(false)
-		cancel()
 		l.closeTransport()
+		cancel()
 		l.wg.Wait()
 		select { // a dial that finished after the loop stopped
 		case d := <-l.dialCh:
@@ -95,31 +110,14 @@ func (w *Worker) Run(parent context.Context) error {
 		case <-parent.Done():
 			return l.shutdown("interrupted")
 		case d := <-l.dialCh:
-			l.dialing = false
-			if d.err != nil {
-				w.log.Warn("could not connect to master", "master", w.endpoint, "err", d.err)
-				l.redialT.Reset(time.Second)
-				continue
-			}
-			l.attach(d.t)
+			l.dialed(d)
 		case <-l.redialT.C:
 			l.startDial()
 		case in := <-l.recvCh:
-			if in.gen != l.gen {
-				continue
-			}
-			if in.err != nil {
-				var bad *zmq.BadFrame
-				if errors.As(in.err, &bad) {
-					w.log.Warn("ignoring malformed message from master", "err", in.err)
-					continue
+			if f, ok := l.received(in); ok {
+				if done, err := l.handle(f); done {
+					return err
 				}
-				w.log.Warn("connection to master failed", "err", in.err)
-				l.resetConnection()
-				continue
-			}
-			if done, err := l.handle(in.f); done {
-				return err
 			}
 		case <-l.connectT.C:
 			if l.registered || !l.wantReady {
@@ -142,14 +140,11 @@ func (w *Worker) Run(parent context.Context) error {
 				logsC = nil // too many lines: sent once more, then never again
 			}
 		case p := <-w.outbox:
-			if l.registered {
-				l.send(p)
-			} else if _, isExc := p.(*protocol.Exception); isExc {
-				w.droppedExceptions++
-			}
+			l.outgoing(p)
 		case <-l.stopDone:
 			l.stopDone = nil
 			l.stopping = false
+			l.sendStats() // what the stopped users did, before the master forgets this worker
 			l.registered = false
 			w.registered.Store(false)
 			l.send(&protocol.ClientStopped{})
@@ -171,7 +166,7 @@ func stoppedTimer() *time.Timer {
 }
 
 func (l *loop) startDial() {
-	if l.dialing {
+	if l.dialing || l.t != nil {
 		return
 	}
 	l.dialing = true
@@ -190,9 +185,51 @@ func (l *loop) startDial() {
 	}()
 }
 
+// dialed handles the result of a dial.
+func (l *loop) dialed(d dialResult) {
+	l.dialing = false
+	if d.err != nil {
+		l.w.log.Warn("could not connect to master", "master", l.w.endpoint, "err", d.err)
+		l.redialT.Reset(time.Second)
+		return
+	}
+	l.attach(d.t)
+}
+
+// received checks a frame or error from a receive goroutine: frames of
+// an old connection are ignored, a failed connection is reset. It returns
+// the frame to handle.
+func (l *loop) received(in inbound) (zmq.Frame, bool) {
+	if in.gen != l.gen {
+		return zmq.Frame{}, false
+	}
+	if in.err != nil {
+		var bad *zmq.BadFrame
+		if errors.As(in.err, &bad) {
+			l.w.log.Warn("ignoring malformed message from master", "err", in.err)
+			return zmq.Frame{}, false
+		}
+		l.w.log.Warn("connection to master failed", "err", in.err)
+		l.resetConnection()
+		return zmq.Frame{}, false
+	}
+	if !l.live {
+		l.live = true
+		l.w.log.Debug("master heard on the new connection", "master", l.w.endpoint)
+	}
+	return in.f, true
+}
+
 func (l *loop) attach(t zmq.Transport) {
 	l.t = t
 	l.gen++
+	l.attachedAt = l.w.now()
+	// A master that never sent a heartbeat (Locust 2.12) may say nothing
+	// on a connection: reports go out at once. Otherwise they wait until
+	// the master is heard on it (a Locust master ignores a connection
+	// whose identity it still holds from a connection that died
+	// unnoticed).
+	l.live = l.dv.dialect == dialectUnknown
 	gen, ctx, ch := l.gen, l.ctx, l.recvCh
 	l.wg.Add(1)
 	go func() {
@@ -213,6 +250,8 @@ func (l *loop) attach(t zmq.Transport) {
 	l.w.log.Debug("connected to master", "master", l.w.endpoint)
 	if l.wantReady && !l.registered {
 		l.sendClientReady()
+	} else if l.registered {
+		l.sendHeartbeat() // its reply settles the reports of the last connection
 	}
 }
 
@@ -223,6 +262,8 @@ func (l *loop) closeTransport() {
 	l.t.Close()
 	l.t = nil
 	l.gen++
+	l.live = false
+	l.logDropped(l.dv.connectionLost())
 }
 
 // resetConnection recreates the socket with the same identity, as Locust's
@@ -238,6 +279,8 @@ func (l *loop) resetConnection() {
 	}
 }
 
+// send encodes p and hands it to the connection; false if there is none or
+// the send failed (the connection is then reset).
 func (l *loop) send(p protocol.Payload) bool {
 	if l.t == nil || !l.w.masterHandles(p.MessageType()) {
 		return false
@@ -247,14 +290,56 @@ func (l *loop) send(p protocol.Payload) bool {
 		l.w.log.Error("cannot encode message", "type", p.MessageType(), "err", err)
 		return false
 	}
-	if err := l.t.Send(l.sendCtx, zmq.Frame{Payload: b}); err != nil {
-		if l.sendCtx.Err() == nil {
-			l.w.log.Warn("send to master failed", "type", p.MessageType(), "err", err)
+	return l.sendFrame(p.MessageType(), b)
+}
+
+// sendFrame hands an encoded message to the connection. A send that fails
+// wrote at most part of the frame, which the master never reads as a
+// message.
+func (l *loop) sendFrame(typ string, b []byte) bool {
+	if l.t == nil {
+		return false
+	}
+	if err := l.t.Send(l.ctx, zmq.Frame{Payload: b}); err != nil {
+		if l.ctx.Err() == nil {
+			l.w.log.Warn("send to master failed", "type", typ, "err", err)
 			l.resetConnection()
 		}
 		return false
 	}
 	return true
+}
+
+// outgoing sends a message queued by another goroutine: exceptions wait
+// (bounded) until they can be sent, other messages are sent if the worker
+// is registered.
+func (l *loop) outgoing(p protocol.Payload) {
+	exc, isExc := p.(*protocol.Exception)
+	if !isExc {
+		if l.registered {
+			l.send(p)
+		}
+		return
+	}
+	if len(l.excs) >= maxPendingExceptions {
+		l.w.droppedExceptions++
+		return
+	}
+	l.excs = append(l.excs, exc)
+	l.flushExceptions()
+}
+
+// flushExceptions sends the queued exceptions while the connection is
+// live.
+func (l *loop) flushExceptions() {
+	for len(l.excs) > 0 && l.canReport() {
+		if !l.send(l.excs[0]) {
+			return
+		}
+		l.excs[0] = nil
+		l.excs = l.excs[1:]
+		l.w.sentExceptions++
+	}
 }
 
 func (l *loop) sendClientReady() {
@@ -267,16 +352,110 @@ func (l *loop) sendClientReady() {
 	l.send(p)
 }
 
+// canReport reports whether a report may be handed to the connection now:
+// registered, connected, the master heard on this connection, and the
+// reports of earlier connections settled (a glocust master must receive
+// those it missed before any newer one).
+func (l *loop) canReport() bool {
+	return l.registered && l.t != nil && l.live && l.dv.settled()
+}
+
+// sendStats sends what was recorded since the last report plus everything
+// carried, as one report with the next seq, followed by a heartbeat whose
+// reply confirms it. A report that cannot be handed to a live connection
+// is carried into the next one.
 func (l *loop) sendStats() bool {
 	w := l.w
-	r := w.stats.Report(w.now())
-	return l.send(&protocol.Stats{
-		Stats:            r.Entries,
-		Total:            r.Total,
-		Errors:           r.Errors,
+	rep := l.carry.Merge(w.stats.Report(w.now()))
+	if !l.canReport() {
+		l.carry.Add(rep)
+		return false
+	}
+	seq, id := l.dv.nextSeq(), w.NodeID()
+	b, err := protocol.Encode(id, &protocol.Stats{
+		Stats:            rep.Entries,
+		Total:            rep.Total,
+		Errors:           rep.Errors,
 		UserClassesCount: w.users.Counts(),
 		UserCount:        w.users.UserCount(),
+		Seq:              seq,
 	})
+	if err != nil {
+		w.log.Error("cannot encode message", "type", protocol.TypeStats, "err", err)
+		l.carry.Add(rep)
+		return false
+	}
+	if !l.sendFrame(protocol.TypeStats, b) {
+		l.carry.Add(rep)
+		return false
+	}
+	l.logDropped(l.dv.sentReport(seq, b, id, rep.Total.NumRequests))
+	l.sendHeartbeat()
+	return true
+}
+
+// sendHeartbeat sends a heartbeat, with the last report seq (which asks a
+// glocust master for its ack).
+func (l *loop) sendHeartbeat() {
+	w := l.w
+	cpu := w.cpu.CPUPercent() / float64(runtime.GOMAXPROCS(0))
+	if l.send(&protocol.Heartbeat{State: w.State(), CurrentCPUUsage: cpu, CurrentMemoryUsage: rssBytes(),
+		Seq: l.dv.seq, HasSeq: true}) {
+		l.dv.heartbeatSent()
+	}
+}
+
+// masterHeartbeat handles the master's heartbeat reply: confirmations,
+// the fate of the last connection's reports (sent again first, or logged
+// as lost), then what waited for them.
+func (l *loop) masterHeartbeat(m *protocol.MasterHeartbeat) {
+	l.lastMasterHB = l.w.now()
+	l.resetDone = false
+	l.logLost(l.dv.reply(m, l.w.NodeID()))
+	for l.t != nil {
+		r, ok := l.dv.nextResend()
+		if !ok {
+			break
+		}
+		if !l.sendFrame(protocol.TypeStats, r.frame) {
+			return // the connection was reset: they wait for the next one
+		}
+		l.dv.resent()
+		l.w.log.Info("stats report sent again: the master did not acknowledge it before the connection failed",
+			"seq", r.seq, "requests", r.requests)
+	}
+	if !l.carry.Empty() && l.canReport() {
+		l.sendStats()
+	}
+	l.flushExceptions()
+}
+
+// lossMsg is logged for each report that may not have been counted.
+const lossMsg = "stats report possibly lost: the connection failed before the master confirmed it, and a Locust master cannot be sent it again"
+
+func (l *loop) logLost(lost []inFlight) {
+	for _, r := range lost {
+		if r.requests == 0 {
+			continue // nothing counted in it but the user counts
+		}
+		l.w.lostReports++
+		l.w.lostRequests += r.requests
+		l.w.log.Warn(lossMsg, "seq", r.seq, "requests", r.requests)
+	}
+}
+
+// logDropped logs reports given up without a master to decide on them.
+func (l *loop) logDropped(dropped []inFlight) {
+	if len(dropped) == 0 {
+		return
+	}
+	if l.dv.dialect == dialectUnknown {
+		// A master that never answered a heartbeat (Locust 2.12): as
+		// Locust's own workers, send and forget.
+		l.w.log.Debug("reports not confirmable: the master never answered a heartbeat", "reports", len(dropped))
+		return
+	}
+	l.logLost(dropped)
 }
 
 // tick runs every heartbeat interval: heartbeat and master-silence checks.
@@ -285,13 +464,20 @@ func (l *loop) tick() (bool, error) {
 	if !l.registered {
 		return l.checkUnregistered()
 	}
-	cpu := w.cpu.CPUPercent() / float64(runtime.GOMAXPROCS(0))
-	l.send(&protocol.Heartbeat{State: w.State(), CurrentCPUUsage: cpu, CurrentMemoryUsage: rssBytes()})
+	l.sendHeartbeat()
 	if l.lastMasterHB.IsZero() || l.stopping {
 		return false, nil
 	}
-	silence := w.now().Sub(l.lastMasterHB)
+	now := w.now()
+	silence := now.Sub(l.lastMasterHB)
 	switch {
+	case l.deafConnection(now):
+		// A libzmq ROUTER without ROUTER_HANDOVER (Locust's) ignores a
+		// connection whose identity it still holds: after a connection
+		// died without the master noticing, only a new identity is heard.
+		w.log.Warn("master does not answer on the new connection, registering again under a new node id",
+			"waited", now.Sub(l.attachedAt).Round(time.Millisecond))
+		l.reregister()
 	case w.masterTimeout > 0 && silence > w.masterTimeout:
 		w.log.Error("no heartbeat from master, quitting", "silence", silence.Round(time.Second))
 		l.stopUsers(0)
@@ -304,6 +490,15 @@ func (l *loop) tick() (bool, error) {
 		l.resetConnection()
 	}
 	return false, nil
+}
+
+// deafConnection reports whether a Locust master has not been heard on a
+// connection made more than deafAfter ago while registered. A glocust
+// master hands the identity over to the new connection: its silence is
+// waited out (reregisterAfter) under the same node id.
+func (l *loop) deafConnection(now time.Time) bool {
+	return l.w.deafAfter > 0 && l.registered && l.t != nil && !l.live && l.dv.dialect == dialectLocust &&
+		now.Sub(l.attachedAt) > l.w.deafAfter
 }
 
 // checkUnregistered bounds the wait for a master while not registered,
@@ -328,15 +523,25 @@ func (l *loop) checkUnregistered() (bool, error) {
 	return false, nil
 }
 
-// reregister returns to ready and sends client_ready on a fresh connection
-// under a fresh node id: the master is gone or has forgotten this worker,
-// and a new id cannot collide with the old connection's identity.
+// reregister returns to ready and sends client_ready on a fresh
+// connection: the master is gone, has forgotten this worker, or ignores
+// its connection. Under a Locust master it takes a fresh node id (a new
+// id cannot collide with the old connection's identity); a glocust master
+// hands an identity over to its newest connection and remembers which
+// reports it counted, so the id is kept and unacknowledged reports are
+// sent again. Nothing recorded is dropped: the first report after the ack
+// carries it.
 func (l *loop) reregister() {
 	w := l.w
-	l.stopUsers(0)
-	w.renewNodeID()
-	w.log.Info("registering again under a new node id", "node_id", w.NodeID())
-	w.stats.Reset(w.now())
+	// Requests in flight finish and are recorded (a hard stop would leave
+	// them unrecorded while the target served them).
+	l.stopUsers(max(w.stopTimeout, finishGrace))
+	if l.dv.dialect != dialectGlocust {
+		w.renewNodeID()
+		w.log.Info("registering again under a new node id", "node_id", w.NodeID())
+	} else {
+		w.log.Info("registering again", "node_id", w.NodeID())
+	}
 	l.registered = false
 	w.registered.Store(false)
 	l.wantReady = true
@@ -354,27 +559,88 @@ func (l *loop) stopUsers(timeout time.Duration) {
 	l.w.setState(protocol.StateReady)
 }
 
-// shutdown stops users and, when registered, sends final stats and quit.
+// shutdown stops users and, when registered, delivers the final stats
+// and quit: on a live connection (made again if needed, within
+// shutdownBudget), then waits for the master to confirm the reports, so
+// that closing the connection loses nothing.
 func (l *loop) shutdown(reason string) error {
 	w := l.w
 	w.log.Info("worker shutting down", "reason", reason)
 	l.stopUsers(max(w.stopTimeout, finishGrace))
-	if l.registered && l.t != nil {
-		// The caller's context is cancelled: send on a fresh one (each send
-		// is bounded by the transport's send timeout).
-		l.sendCtx = context.Background()
-		l.drainOutbox()
-		l.sendStats()
-		l.send(&protocol.Quit{})
+	if !l.registered {
+		l.giveUp()
+		return nil
 	}
+	deadline := time.Now().Add(w.finalWait)
+	if !l.pump(deadline, l.canReport) {
+		w.log.Warn("master not reachable to deliver the final stats", "master", w.endpoint)
+		l.giveUp()
+		return nil
+	}
+	l.drainOutbox()
+	l.sendStats()
+	if l.dv.dialect != dialectUnknown { // else nothing can confirm them
+		l.pump(deadline, func() bool { return !l.dv.unconfirmed() && len(l.excs) == 0 && l.t != nil })
+	}
+	l.send(&protocol.Quit{})
+	l.giveUp()
 	return nil
+}
+
+// pump runs the connection (dials when the redial timer says, received
+// frames, a heartbeat every interval) without the rest of the loop until
+// done holds or deadline passes, and reports whether done held. Only
+// master heartbeats are handled (they confirm and settle reports); other
+// messages are ignored.
+func (l *loop) pump(deadline time.Time, done func() bool) bool {
+	limit := time.NewTimer(time.Until(deadline))
+	defer limit.Stop()
+	hb := time.NewTicker(l.w.heartbeatEvery)
+	defer hb.Stop()
+	for !done() {
+		select {
+		case d := <-l.dialCh:
+			l.dialed(d)
+		case <-l.redialT.C:
+			l.startDial()
+		case in := <-l.recvCh:
+			f, ok := l.received(in)
+			if !ok {
+				continue
+			}
+			env, err := protocol.Decode(f.Payload, protocol.FromMaster)
+			if err != nil {
+				continue
+			}
+			if m, ok := env.Payload.(*protocol.MasterHeartbeat); ok {
+				l.masterHeartbeat(m)
+			}
+		case <-hb.C:
+			l.sendHeartbeat()
+		case <-limit.C:
+			return done()
+		}
+	}
+	return true
+}
+
+// giveUp logs what the worker ends without delivering.
+func (l *loop) giveUp() {
+	l.logLost(l.dv.giveUp())
+	if n := l.carry.Requests(); !l.carry.Empty() {
+		l.w.lostRequests += n
+		l.w.log.Warn("stats never sent: no master to send them to", "requests", n)
+	}
+	if len(l.excs) > 0 {
+		l.w.droppedExceptions += int64(len(l.excs))
+	}
 }
 
 func (l *loop) drainOutbox() {
 	for {
 		select {
 		case p := <-l.w.outbox:
-			l.send(p)
+			l.outgoing(p)
 		default:
 			return
 		}

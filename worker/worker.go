@@ -33,6 +33,10 @@ const (
 	// drops a reconnect whose identity it still holds.
 	DefaultResetAfter      = 0
 	DefaultReregisterAfter = 15 * time.Second
+	// DefaultDeafAfter: a Locust master that has not answered on a new
+	// connection within 3 heartbeat intervals ignores it (see
+	// WithDeafAfter).
+	DefaultDeafAfter = 3 * DefaultHeartbeatInterval
 	// DefaultLocustVersion is the Locust version glocust speaks and announces.
 	DefaultLocustVersion = "2.47.0"
 )
@@ -138,6 +142,22 @@ func WithMasterTimeouts(reset, reregister, quit time.Duration) Option {
 	return func(w *Worker) { w.resetAfter, w.reregisterAfter, w.masterTimeout = reset, reregister, quit }
 }
 
+// WithDeafAfter sets how long a registered worker waits for a Locust
+// master to answer on a new connection before it registers again under a
+// new node id (DefaultDeafAfter; 0 disables). A libzmq ROUTER without
+// ROUTER_HANDOVER, as Locust's, ignores a connection whose identity it
+// still holds, which it does when the previous connection died without
+// it noticing (a reset it never saw, a NAT that dropped the connection).
+func WithDeafAfter(d time.Duration) Option { return func(w *Worker) { w.deafAfter = d } }
+
+// DefaultFinalWait bounds how long a worker that is shutting down waits
+// for the master: to connect again if needed, and to confirm the final
+// stats.
+const DefaultFinalWait = 5 * time.Second
+
+// WithFinalWait sets the shutdown's wait for the master (DefaultFinalWait).
+func WithFinalWait(d time.Duration) Option { return func(w *Worker) { w.finalWait = d } }
+
 // WithResetStatsOnSpawningComplete resets the stats when the master says the
 // ramp-up is complete (Locust's --reset-stats on workers).
 func WithResetStatsOnSpawningComplete(on bool) Option { return func(w *Worker) { w.resetStats = on } }
@@ -174,6 +194,7 @@ type Worker struct {
 	connectEvery                      time.Duration
 	connectRetries                    int
 	resetAfter, reregisterAfter       time.Duration
+	deafAfter, finalWait              time.Duration
 	masterTimeout                     time.Duration
 	waitAfterStop                     time.Duration
 	redialDelay                       time.Duration
@@ -196,7 +217,8 @@ type Worker struct {
 	unknownReported map[string]bool
 	// masterVersion is the Locust version the master is assumed to run
 	// (worker/dialect.go); owned by Run's goroutine once Run started.
-	masterVersion protocol.Version
+	masterVersion             protocol.Version
+	lostReports, lostRequests int64 // possibly lost (see loop.logLost); loop goroutine only
 }
 
 // New returns a worker that will connect to tcp://host:port.
@@ -216,6 +238,8 @@ func New(masterHost string, masterPort int, users Users, reg *stats.Registry, op
 		connectRetries:  DefaultConnectRetries,
 		resetAfter:      DefaultResetAfter,
 		reregisterAfter: DefaultReregisterAfter,
+		deafAfter:       DefaultDeafAfter,
+		finalWait:       DefaultFinalWait,
 		masterTimeout:   DefaultMasterHeartbeatTimeout,
 		outbox:          make(chan protocol.Payload, 1024),
 		state:           protocol.StateReady,

@@ -103,13 +103,14 @@ func (u *fakeUsers) UpdateClass(name string, attrs map[string]any) []string {
 }
 
 type harness struct {
-	t      *testing.T
-	pipes  chan *pipe
-	w      *Worker
-	users  *fakeUsers
-	cur    *pipe
-	result chan error
-	cancel context.CancelFunc
+	t       *testing.T
+	pipes   chan *pipe
+	w       *Worker
+	users   *fakeUsers
+	cur     *pipe
+	result  chan error
+	cancel  context.CancelFunc
+	spawnTS float64 // the last spawn timestamp sync used
 }
 
 func start(t *testing.T, opts ...Option) *harness {
@@ -121,7 +122,8 @@ func start(t *testing.T, opts ...Option) *harness {
 		return p, nil
 	}
 	opts = append([]Option{WithDialer(dial), WithNodeID("host_abc"), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		WithIntervals(20*time.Millisecond, 50*time.Millisecond), WithConnectRetry(100*time.Millisecond, 3), WithRedialDelay(10 * time.Millisecond)}, opts...)
+		WithIntervals(20*time.Millisecond, 50*time.Millisecond), WithConnectRetry(100*time.Millisecond, 3), WithRedialDelay(10 * time.Millisecond),
+		WithFinalWait(time.Second)}, opts...)
 	h.w = New("127.0.0.1", 1, h.users, stats.NewRegistry(), opts...)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel

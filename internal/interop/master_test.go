@@ -95,11 +95,11 @@ func TestMasterWorkerKilled(t *testing.T) {
 	ws := []*testenv.Process{c.glocustWorker(), c.glocustWorker(), c.glocustWorker()}
 	waitWeb(t, web, m)
 	victim, survivors := ws[2], ws[:2]
-	victimID := glocustWorkerID(t, victim)
 	running := waitWorkers(t, web, "3 workers running 30 users", 30*time.Second, func(ws []workerInfo) bool {
 		n, u := runningUsers(ws)
 		return n == 3 && u == 30
 	})
+	victimID := glocustWorkerID(t, victim) // logged before it registered
 	vi, ok := workerByID(running, victimID)
 	if !ok {
 		t.Fatalf("victim %s not in the master's workers list %+v", victimID, running)

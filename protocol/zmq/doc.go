@@ -71,7 +71,10 @@
 // use, and Close unblocks both and is safe to call more than once. Recv
 // never blocks on one peer. Router.Close closes the listener and every
 // connection and waits for all the router's goroutines; DialDealer's
-// transport owns one reader goroutine, which its Close ends. The poller
+// transport owns one reader goroutine, which its Close ends; its Close
+// also lets the frames Send returned for reach the peer (it shuts the
+// write side and waits, at most DefaultCloseLinger, for the peer to close:
+// linger.go). The poller
 // never waits on a connection's lock: a connection a sender holds is
 // written in the next round. A payload returned by Recv belongs to the
 // caller until it hands it to ReleasePayload, after which it must hold no

@@ -90,6 +90,10 @@ var _ Transport = (*zmqTransport)(nil)
 // DialDealer connects a DEALER socket with the given identity (the worker's
 // node id) to endpoint, e.g. "tcp://127.0.0.1:5557". It returns once the
 // TCP connection and ZMTP handshake succeeded, retrying until ctx ends.
+// A frame Send returned for is in the kernel, and Close lets it reach the
+// master: it shuts the connection's write side and waits (at most
+// DefaultCloseLinger) for the master to close its side before closing
+// (see lingerNetwork).
 func DialDealer(ctx context.Context, endpoint, identity string, opts ...ZMQOption) (Transport, error) {
 	cfg := newZMQConfig(opts)
 	sctx, cancel := context.WithCancel(context.Background())
@@ -101,9 +105,15 @@ func DialDealer(ctx context.Context, endpoint, identity string, opts ...ZMQOptio
 		zmq4.WithTimeout(cfg.sendTimeout),
 		zmq4.WithLogger(cfg.logger),
 	)
+	ep, err := lingerEndpoint(endpoint)
+	if err != nil {
+		cancel()
+		sock.Close()
+		return nil, fmt.Errorf("zmq: dial %s: %w", endpoint, err)
+	}
 	// Dial blocks while it retries; stop it when ctx ends.
 	stop := context.AfterFunc(ctx, cancel)
-	err := sock.Dial(endpoint)
+	err = sock.Dial(ep)
 	stop()
 	if err != nil {
 		cancel()
