@@ -296,6 +296,9 @@ func (o *Options) validate() error {
 	if o.Headful {
 		o.Headless = false
 	}
+	if o.WebLoginFile != "" {
+		o.WebLogin = true
+	}
 	switch {
 	case o.CSVFullHistory && !o.IsSet("csv"):
 		return usageErr("'--csv-full-history' requires '--csv'.")

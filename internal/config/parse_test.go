@@ -248,7 +248,7 @@ func TestEveryEnvVar(t *testing.T) {
 	samples := map[string]string{
 		"locustfile": "a.py", "host": "http://x", "users": "5", "spawn-rate": "2.5", "run-time": "1m",
 		"config-users": `{"user_class_name": "A"}`, "web-host": "0.0.0.0", "web-host-display-name": "x",
-		"web-port": "9000", "autoquit": "5", "web-auth": "a:b", "tls-cert": "c", "tls-key": "k",
+		"web-port": "9000", "autoquit": "5", "web-auth": "a:b", "tls-cert": "c", "tls-key": "k", "web-login-file": "users.htpasswd",
 		"build-path": "b", "master-bind-host": "1.2.3.4", "master-bind-port": "6000",
 		"expect-workers": "3", "expect-workers-max-wait": "10", "processes": "4", "master-host": "m",
 		"master-port": "6001", "web-base-path": "/x", "tags": "[a, b]", "exclude-tags": "c",
@@ -320,7 +320,11 @@ func TestCommandLineSyntax(t *testing.T) {
 		{[]string{"--max-request-names", "1"}, func(o *Options) bool { return o.MaxRequestNames == 1 }},
 		{[]string{"--rebalance-at-spawn-rate", "--enable-rebalancing"}, func(o *Options) bool { return o.RebalanceAtSpawnRate && o.EnableRebalancing }},
 		{[]string{"--autostart", "--autoquit", "10"}, func(o *Options) bool { return o.Autoquit == 10*time.Second }},
-		{[]string{"--web-auth", "a:b", "--tls-cert", "c"}, func(o *Options) bool { return len(o.Warnings) == 2 && o.WebAuth == "a:b" }},
+		{[]string{"--web-auth", "a:b"}, func(o *Options) bool { return len(o.Warnings) == 1 && o.WebAuth == "a:b" }},
+		{[]string{"--tls-cert", "c", "--tls-key", "k", "--web-login"}, func(o *Options) bool {
+			return len(o.Warnings) == 0 && o.TLSCert == "c" && o.TLSKey == "k" && o.WebLogin && o.WebLoginFile == ""
+		}},
+		{[]string{"--web-login-file", "u", "--web-login-metrics"}, func(o *Options) bool { return o.WebLogin && o.WebLoginFile == "u" && o.WebLoginMetrics }},
 		{[]string{"--config-users", `{"user_class_name":"A","weight":2}`, `[{"user_class_name":"B"}]`}, func(o *Options) bool { return len(o.ConfigUsers) == 2 }},
 		{[]string{"-h", "--bogus"}, func(o *Options) bool { return o.Help }},
 		{[]string{"-u", "3", "--help"}, func(o *Options) bool { return o.Help }},

@@ -205,14 +205,15 @@ var options = []*option{
 	{names: []string{"--web-auth"}, env: "LOCUST_WEB_AUTH", group: gWeb, metavar: "<username:password>", noEffect: true,
 		help: "Locust 2.12's basic auth (Locust 2.47 refuses it).",
 		one:  str(func(o *Options) *string { return &o.WebAuth })},
-	{names: []string{"--web-login"}, env: "LOCUST_WEB_LOGIN", group: gWeb, arity: arityFlag, noEffect: true,
-		help: "Locust's web UI login page.",
+	{names: []string{"--web-login"}, env: "LOCUST_WEB_LOGIN", group: gWeb, arity: arityFlag,
+		help: "Master: require a login for the HTTP API except /healthz, /readyz and /metrics: a login page for browsers, " +
+			"HTTP basic auth for scripts, for the users of --web-login-file.",
 		flag: boolean(func(o *Options) *bool { return &o.WebLogin })},
-	{names: []string{"--tls-cert"}, env: "LOCUST_TLS_CERT", group: gWeb, metavar: "<filename>", noEffect: true,
-		help: "TLS certificate for the web UI.",
+	{names: []string{"--tls-cert"}, env: "LOCUST_TLS_CERT", group: gWeb, metavar: "<filename>",
+		help: "Master: serve the HTTP API over HTTPS with this certificate (PEM: the server's, then any intermediates; needs --tls-key).",
 		one:  str(func(o *Options) *string { return &o.TLSCert })},
-	{names: []string{"--tls-key"}, env: "LOCUST_TLS_KEY", group: gWeb, metavar: "<filename>", noEffect: true,
-		help: "TLS private key for the web UI.",
+	{names: []string{"--tls-key"}, env: "LOCUST_TLS_KEY", group: gWeb, metavar: "<filename>",
+		help: "Private key (PEM) of --tls-cert.",
 		one:  str(func(o *Options) *string { return &o.TLSKey })},
 	{names: []string{"--class-picker"}, env: "LOCUST_USERCLASS_PICKER", group: gWeb, arity: arityFlag,
 		help: "Let POST /swarm choose the user classes (user_classes form fields).",
@@ -384,6 +385,13 @@ var options = []*option{
 			o.MaxRequestNames = n
 			return nil
 		}},
+	{names: []string{"--web-login-file"}, env: "GLOCUST_WEB_LOGIN_FILE", group: gGlocust, metavar: "<filename>",
+		help: "Master: the users who may log in to the HTTP API, one user:bcrypt-hash line each (htpasswd -B format, " +
+			"e.g. a mounted Kubernetes Secret). Implies --web-login.",
+		one: str(func(o *Options) *string { return &o.WebLoginFile })},
+	{names: []string{"--web-login-metrics"}, env: "GLOCUST_WEB_LOGIN_METRICS", group: gGlocust, arity: arityFlag,
+		help: "Master: with --web-login, /metrics requires a login too (Prometheus: basic_auth). Default: /metrics is open, as /healthz.",
+		flag: boolean(func(o *Options) *bool { return &o.WebLoginMetrics })},
 	{names: []string{"--max-frame-size"}, env: "GLOCUST_MAX_FRAME_SIZE", group: gGlocust, metavar: "<bytes>", def: "64MiB",
 		help: "Largest ZeroMQ frame accepted from a peer (bytes, or with KiB/MiB/GiB); 0 = no limit.",
 		one: func(o *Options, v string) error {
