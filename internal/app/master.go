@@ -222,7 +222,7 @@ func parsedOptions(o *config.Options) *protocol.Map {
 		"num_users", users, "spawn_rate", rate, "run_time", runTime, "list_commands", o.List,
 		"config_users", list(o.ConfigUsers), "web_host", o.WebHost, "web_host_display_name", str(o.WebHostDisplayName),
 		"web_port", int64(o.WebPort), "headless", o.Headless, "autostart", o.Autostart, "autoquit", autoquit,
-		"headful", o.Headful, "web_auth", str(o.WebAuth), "web_login", o.WebLogin, "tls_cert", o.TLSCert,
+		"headful", o.Headful, "web_auth", nil, "web_login", o.WebLogin, "tls_cert", o.TLSCert,
 		"tls_key", o.TLSKey, "class_picker", o.ClassPicker, "build_path", o.BuildPath, "legacy_ui", false,
 		"master", o.Master, "master_bind_host", o.MasterBindHost, "master_bind_port", int64(o.MasterBindPort),
 		"expect_workers", int64(o.ExpectWorkers), "expect_workers_max_wait", int64(o.ExpectWorkersMaxWait/time.Second),

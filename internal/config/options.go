@@ -101,7 +101,6 @@ type Options struct {
 	Autostart          bool          // --autostart
 	Autoquit           time.Duration // --autoquit; negative = never (default)
 	Headful            bool          // --headful (hidden): overrides --headless
-	WebAuth            string        // --web-auth (Locust 2.12; no effect)
 	WebLogin           bool          // --web-login: the HTTP API requires a login (see WebLoginFile)
 	TLSCert            string        // --tls-cert: serve the HTTP API over HTTPS
 	TLSKey             string        // --tls-key

@@ -44,6 +44,7 @@ type option struct {
 	hidden   bool   // Locust hides it from -h; so do we
 	noEffect bool   // accepted so manifests parse, but glocust ignores it
 	reject   string // Locust refuses this option with this message
+	hint     string // with reject: what to use in glocust instead
 
 	flag func(o *Options, v bool)
 	one  func(o *Options, v string) error
@@ -202,9 +203,12 @@ var options = []*option{
 		one:  seconds(func(o *Options) *time.Duration { return &o.Autoquit })},
 	{names: []string{"--headful"}, env: "LOCUST_HEADFUL", group: gWeb, arity: arityFlag, hidden: true,
 		flag: boolean(func(o *Options) *bool { return &o.Headful })},
-	{names: []string{"--web-auth"}, env: "LOCUST_WEB_AUTH", group: gWeb, metavar: "<username:password>", noEffect: true,
-		help: "Locust 2.12's basic auth (Locust 2.47 refuses it).",
-		one:  str(func(o *Options) *string { return &o.WebAuth })},
+	// Locust 2.47 refuses --web-auth (exit 2); glocust does too rather than
+	// serve basic auth with a plain-text password that Locust 2.20 also sent
+	// to every worker in parsed_options.
+	{names: []string{"--web-auth"}, env: "LOCUST_WEB_AUTH", group: gWeb, metavar: "<username:password>", hidden: true,
+		reject: "The --web-auth parameters has been replaced with --web-login.",
+		hint:   "glocust: use --web-login with --web-login-file, an htpasswd file of bcrypt hashes"},
 	{names: []string{"--web-login"}, env: "LOCUST_WEB_LOGIN", group: gWeb, arity: arityFlag,
 		help: "Master: require a login for the HTTP API except /healthz, /readyz and /metrics: a login page for browsers, " +
 			"HTTP basic auth for scripts, for the users of --web-login-file.",
