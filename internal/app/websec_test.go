@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/glocust/glocust/internal/config"
 	"github.com/glocust/glocust/internal/logging"
 	"github.com/glocust/glocust/internal/testenv"
@@ -141,20 +139,6 @@ func (wm *webMaster) assertSwarming(t *testing.T, status int, body string) {
 	}
 }
 
-// writeUsers writes an htpasswd file with alice's bcrypt hash.
-func writeUsers(t *testing.T, pass string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(f, []byte("# glocust users\nalice:"+string(h)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 func basicAuth(user, pass string) string {
 	r, _ := http.NewRequest("GET", "/", nil)
 	r.SetBasicAuth(user, pass)
@@ -197,7 +181,7 @@ func TestWebTLS(t *testing.T) {
 // credentials start nothing; the probes and /metrics stay open.
 func TestWebLogin(t *testing.T) {
 	t.Parallel()
-	wm := startWebMaster(t, nil, []string{"--web-login-file", writeUsers(t, "s3cret")}, nil)
+	wm := startWebMaster(t, nil, []string{"--web-login-file", testenv.WriteHtpasswd(t, "alice", "s3cret")}, nil)
 	for _, path := range []string{"/healthz", "/metrics"} {
 		if status, _, _ := wm.do(t, "GET", path, ""); status != 200 {
 			t.Errorf("GET %s without login: %d, want 200", path, status)
@@ -240,7 +224,7 @@ func TestWebLogin(t *testing.T) {
 // /metrics behind the login too.
 func TestWebLoginMetrics(t *testing.T) {
 	t.Parallel()
-	wm := startWebMaster(t, nil, nil, []string{"GLOCUST_WEB_LOGIN_FILE=" + writeUsers(t, "pw"), "GLOCUST_WEB_LOGIN_METRICS=true"})
+	wm := startWebMaster(t, nil, nil, []string{"GLOCUST_WEB_LOGIN_FILE=" + testenv.WriteHtpasswd(t, "alice", "pw"), "GLOCUST_WEB_LOGIN_METRICS=true"})
 	if status, _, _ := wm.do(t, "GET", "/metrics", ""); status != 401 {
 		t.Fatalf("/metrics without login: %d", status)
 	}
@@ -279,7 +263,7 @@ func TestWebSecurityErrors(t *testing.T) {
 	t.Parallel()
 	files := testenv.NewServerTLS(t)
 	other := testenv.NewServerTLS(t)
-	bad := writeUsers(t, "x") // alice on line 2
+	bad := testenv.WriteHtpasswd(t, "alice", "x") // alice on line 2
 	b, err := os.ReadFile(bad)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // ServerTLS is a server certificate for 127.0.0.1 and localhost, issued by
@@ -75,4 +77,20 @@ func certificate(t testing.TB, tmpl, parent *x509.Certificate, parentKey *ecdsa.
 		t.Fatal(err)
 	}
 	return key, der
+}
+
+// WriteHtpasswd writes an htpasswd file with one user and a bcrypt hash of
+// pass (at bcrypt's lowest cost, so tests stay fast), after a comment line,
+// and returns its path.
+func WriteHtpasswd(t testing.TB, user, pass string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(f, []byte("# glocust users\n"+user+":"+string(h)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
