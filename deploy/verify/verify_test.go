@@ -20,7 +20,7 @@ import (
 const deployDir = ".."
 
 // overlays are the overlays the README promises; each must render.
-var overlays = []string{"glocust", "headless", "mixed", "seed", "servicemonitor"}
+var overlays = []string{"glocust", "headless", "mixed", "protected", "seed", "servicemonitor"}
 
 func render(t *testing.T, overlay string) []manifests.Object {
 	t.Helper()
@@ -337,6 +337,26 @@ func TestLintRejects(t *testing.T) {
 				t.Errorf("lint did not report %q; it said:\n%s", c.want, strings.Join(all, "\n"))
 			}
 		})
+	}
+}
+
+// TestLintProbeScheme: a master's probes use HTTPS exactly when it serves
+// TLS (overlays/protected through components/web-tls).
+func TestLintProbeScheme(t *testing.T) {
+	for overlay, scheme := range map[string]corev1.URIScheme{"protected": corev1.URISchemeHTTP, "glocust": corev1.URISchemeHTTPS} {
+		objs := render(t, overlay)
+		for _, o := range objs {
+			if d, ok := o.Obj.(*appsv1.Deployment); ok && d.Spec.Template.Labels["app.kubernetes.io/component"] == "master" {
+				d.Spec.Template.Spec.Containers[0].LivenessProbe.HTTPGet.Scheme = scheme
+			}
+		}
+		var all []string
+		for _, err := range manifests.Lint(objs) {
+			all = append(all, err.Error())
+		}
+		if want := "probe /healthz: scheme " + string(scheme); !strings.Contains(strings.Join(all, "\n"), want) {
+			t.Errorf("%s with a %s liveness probe: lint did not report %q; it said:\n%s", overlay, scheme, want, strings.Join(all, "\n"))
+		}
 	}
 }
 
