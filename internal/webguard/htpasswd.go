@@ -1,7 +1,7 @@
 package webguard
 
 import (
-	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,8 +14,9 @@ import (
 type Users struct {
 	file   string
 	hashes map[string][]byte
-	// dummy is compared for an unknown user, so that a wrong name costs
-	// as long as a wrong password and the timing tells no names.
+	// dummy is compared for an unknown user (the first user's hash, so
+	// usually of the same cost), so that a wrong name costs as long as a
+	// wrong password and the timing tells no names.
 	dummy []byte
 }
 
@@ -43,14 +44,14 @@ func LoadUsers(name string) (*Users, error) {
 }
 
 // ParseUsers parses htpasswd lines "user:hash"; blank lines and lines
-// starting with # are skipped. Every hash must be bcrypt: Apache's other
-// schemes (MD5 "$apr1$", SHA-1 "{SHA}", crypt) are refused with the line
-// that holds them, as are empty names, repeated names and a file without
-// users. name is the file's name in errors.
+// starting with # are skipped. Every hash must be bcrypt of cost at most
+// MaxCost: Apache's other schemes (MD5 "$apr1$", SHA-1 "{SHA}", crypt) are
+// refused with the line that holds them, as are empty names, names with
+// spaces around them, repeated names and a file without users. name is the
+// file's name in errors.
 func ParseUsers(name string, data []byte) (*Users, error) {
 	u := &Users{file: name, hashes: map[string][]byte{}}
 	first := map[string]int{}
-	maxCost := bcrypt.MinCost
 	for i, line := range strings.Split(string(data), "\n") {
 		n := i + 1
 		line = strings.TrimSpace(line)
@@ -63,46 +64,50 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 			return nil, &FileError{name, n, "want user:bcrypt-hash (htpasswd -B), found no ':'"}
 		case user == "":
 			return nil, &FileError{name, n, "empty user name"}
+		case strings.TrimSpace(user) != user:
+			return nil, &FileError{name, n, fmt.Sprintf("user name %q has spaces around it", user)}
 		case first[user] != 0:
 			return nil, &FileError{name, n, fmt.Sprintf("user %q again (first on line %d)", user, first[user])}
 		}
-		cost, err := bcryptCost(hash)
-		if err != nil {
+		if err := checkBcrypt(hash); err != nil {
 			return nil, &FileError{name, n, fmt.Sprintf("user %q: %v", user, err)}
 		}
 		first[user] = n
 		u.hashes[user] = []byte(hash)
-		maxCost = max(maxCost, cost)
+		if u.dummy == nil {
+			u.dummy = []byte(hash)
+		}
 	}
 	if len(u.hashes) == 0 {
 		return nil, &FileError{File: name, Msg: "no users (want user:bcrypt-hash lines, as htpasswd -B writes)"}
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), maxCost)
-	if err != nil {
-		return nil, err
-	}
-	u.dummy = dummy
 	return u, nil
 }
 
-// bcryptCost checks that hash is a bcrypt hash and returns its cost.
-func bcryptCost(hash string) (int, error) {
+// MaxCost is the highest bcrypt cost accepted, htpasswd's own limit: one
+// check at cost 17 takes seconds, and every step doubles it.
+const MaxCost = 17
+
+// checkBcrypt checks that hash is a bcrypt hash of a cost up to MaxCost.
+func checkBcrypt(hash string) error {
 	switch {
 	case strings.HasPrefix(hash, "$apr1$"):
-		return 0, fmt.Errorf("an MD5 hash ($apr1$); glocust takes bcrypt only (htpasswd -B)")
+		return errors.New("an MD5 hash ($apr1$); glocust takes bcrypt only (htpasswd -B)")
 	case strings.HasPrefix(hash, "{SHA}"):
-		return 0, fmt.Errorf("a SHA-1 hash ({SHA}); glocust takes bcrypt only (htpasswd -B)")
+		return errors.New("a SHA-1 hash ({SHA}); glocust takes bcrypt only (htpasswd -B)")
 	case !strings.HasPrefix(hash, "$2a$") && !strings.HasPrefix(hash, "$2b$") && !strings.HasPrefix(hash, "$2y$"):
-		return 0, fmt.Errorf("not a bcrypt hash ($2y$...); create the line with htpasswd -B")
+		return errors.New("not a bcrypt hash ($2y$...); create the line with htpasswd -B")
 	}
 	cost, err := bcrypt.Cost([]byte(hash))
-	if err != nil {
-		return 0, fmt.Errorf("malformed bcrypt hash: %v", err)
+	switch {
+	case err != nil:
+		return fmt.Errorf("malformed bcrypt hash: %v", err)
+	case len(hash) != 60 || hash[6] != '$':
+		return fmt.Errorf("malformed bcrypt hash: want 60 characters, $2y$, two digits of cost, $, salt and hash")
+	case cost > MaxCost:
+		return fmt.Errorf("bcrypt cost %d is above %d: every login would take minutes (htpasswd -B -C 10)", cost, MaxCost)
 	}
-	if len(hash) != 60 {
-		return 0, fmt.Errorf("malformed bcrypt hash: %d characters, want 60", len(hash))
-	}
-	return cost, nil
+	return nil
 }
 
 // File is the name the users were read from.

@@ -37,7 +37,8 @@ func TestParseUsers(t *testing.T) {
 		want       bool
 	}{
 		{"alice", "pw-alice", true}, {"bob", "pw-bob", true}, {"alice", "pw-bob", false},
-		{"bob", "", false}, {"carol", "pw-alice", false}, {"", "", false}, {"Alice", "pw-alice", false},
+		{"bob", "", false}, {"", "", false}, {"Alice", "pw-alice", false},
+		{"carol", "pw-alice", false}, // an unknown user is checked against alice's hash, and refused
 	} {
 		if got := u.check(c.user, c.pass); got != c.want {
 			t.Errorf("check(%q, %q) = %v, want %v", c.user, c.pass, got, c.want)
@@ -53,12 +54,15 @@ func TestParseUsersErrors(t *testing.T) {
 		{"# only a comment\n\n", "f: no users"},
 		{good + "\nbob\n", "f:2: want user:bcrypt-hash (htpasswd -B), found no ':'"},
 		{":" + hash(t, "x"), "f:1: empty user name"},
+		{"alice :" + hash(t, "x"), `f:1: user name "alice " has spaces around it`},
+		{"bob:$2a$04x" + hash(t, "x")[7:], `f:1: user "bob": malformed bcrypt hash`},
 		{good + "\n\n" + good, `f:3: user "alice" again (first on line 1)`},
 		{"bob:$apr1$abc$def", `f:1: user "bob": an MD5 hash ($apr1$); glocust takes bcrypt only (htpasswd -B)`},
 		{"bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", `f:1: user "bob": a SHA-1 hash ({SHA}); glocust takes bcrypt only`},
 		{"bob:secret", `f:1: user "bob": not a bcrypt hash ($2y$...); create the line with htpasswd -B`},
 		{"bob:$2y$99$abc", `f:1: user "bob": malformed bcrypt hash`},
 		{"bob:" + hash(t, "x")[:50], `f:1: user "bob": malformed bcrypt hash`},
+		{"bob:$2y$18$" + hash(t, "x")[7:], `f:1: user "bob": bcrypt cost 18 is above 17`},
 	} {
 		_, err := ParseUsers("f", []byte(c.file))
 		var fe *FileError
