@@ -121,5 +121,9 @@ func (s *webSecurity) describe() string {
 	if s.protectMetrics {
 		open = "/healthz and /readyz"
 	}
-	return "Web login required (" + strconv.Itoa(s.users.Len()) + " users from " + s.users.File() + "): everything but " + open
+	users := strconv.Itoa(s.users.Len()) + " users"
+	if s.users.Len() == 1 {
+		users = "1 user"
+	}
+	return "Web login required (" + users + " from " + s.users.File() + "): everything but " + open
 }

@@ -190,6 +190,9 @@ func TestWebLogin(t *testing.T) {
 	if status, _, _ := wm.do(t, "GET", "/readyz", ""); status == 401 || status == 303 {
 		t.Errorf("GET /readyz without login: %d, want it open", status)
 	}
+	if want := "Web login required (1 user from "; !strings.Contains(wm.log.String(), want) {
+		t.Errorf("the log does not say %q:\n%s", want, wm.log.String())
+	}
 	if status, _, resp := wm.do(t, "GET", "/", "", "Accept: text/html"); status != 303 || resp.Header.Get("Location") != "/login?next=%2F" {
 		t.Fatalf("a browser without a session: %d to %q", status, resp.Header.Get("Location"))
 	}

@@ -159,7 +159,7 @@ func (g *guard) loginPage(w http.ResponseWriter, r *http.Request) {
 		switch out, wait := g.check.verify(r.Context(), clientKey(r), user, pass, now); out {
 		case accepted:
 			v, exp := g.sess.issue(user, now)
-			http.SetCookie(w, g.cookie(v, exp, int(exp.Sub(now)/time.Second)))
+			http.SetCookie(w, g.cookie(v, exp, int(exp.Sub(now).Round(time.Second)/time.Second)))
 			noStore(w)
 			http.Redirect(w, r, g.safeNext(next), http.StatusSeeOther)
 		case limited:
