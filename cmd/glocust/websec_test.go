@@ -2,13 +2,11 @@ package main
 
 import (
 	"crypto/tls"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,21 +50,7 @@ func TestBinaryWebSecurity(t *testing.T) {
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			send := func(method, path, body string, headers ...string) *http.Response {
 				t.Helper()
-				r, err := http.NewRequest(method, base+path, strings.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				for _, h := range headers {
-					k, v, _ := strings.Cut(h, ": ")
-					r.Header.Set(k, v)
-				}
-				resp, err := client.Do(r)
-				if err != nil {
-					t.Fatalf("%s %s: %v", method, path, err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				resp, _ := testenv.Send(t, client, method, base+path, body, headers...)
 				return resp
 			}
 			if resp := send("GET", "/", "", "Accept: text/html"); resp.StatusCode != 303 || resp.Header.Get("Location") != "/login?next=%2F" {

@@ -74,28 +74,12 @@ func startWebMaster(t *testing.T, tlsFiles *testenv.ServerTLS, args, env []strin
 	return wm
 }
 
-// do sends a request with headers ("Key: value") and returns the status
-// and body.
+// do sends a request to the master and returns the status, the body and
+// the response.
 func (wm *webMaster) do(t *testing.T, method, path, body string, headers ...string) (int, string, *http.Response) {
 	t.Helper()
-	r, err := http.NewRequest(method, wm.base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		r.Header.Set(k, v)
-	}
-	resp, err := wm.client.Do(r)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp
+	resp, b := testenv.Send(t, wm.client, method, wm.base+path, body, headers...)
+	return resp.StatusCode, b, resp
 }
 
 // state is the master's state from /healthz, which is open in every
