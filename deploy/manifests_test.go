@@ -319,13 +319,18 @@ func quantity(s string) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
-// mountedFiles maps the path of every ConfigMap file a container mounts to
-// its content.
-func mountedFiles(o *overlay, pod *podTemplate, c container) (map[string]string, error) {
+func volumesByName(pod *podTemplate) map[string]volume {
 	vols := map[string]volume{}
 	for _, v := range pod.Spec.Volumes {
 		vols[v.Name] = v
 	}
+	return vols
+}
+
+// mountedFiles maps the path of every ConfigMap file a container mounts to
+// its content.
+func mountedFiles(o *overlay, pod *podTemplate, c container) (map[string]string, error) {
+	vols := volumesByName(pod)
 	files := map[string]string{}
 	for _, m := range c.VolumeMounts {
 		v, ok := vols[m.Name]
@@ -368,10 +373,7 @@ func mountedFiles(o *overlay, pod *podTemplate, c container) (map[string]string,
 // "secret/key". The Secrets are not part of the manifests (their values are
 // the operator's), so only the keys a volume lists under items are known.
 func secretFiles(pod *podTemplate, c container) map[string]string {
-	vols := map[string]volume{}
-	for _, v := range pod.Spec.Volumes {
-		vols[v.Name] = v
-	}
+	vols := volumesByName(pod)
 	files := map[string]string{}
 	for _, m := range c.VolumeMounts {
 		v := vols[m.Name]

@@ -329,13 +329,7 @@ func TestLintRejects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs := render(t, "glocust")
 			c.breakIt(objs)
-			var all []string
-			for _, err := range manifests.Lint(objs) {
-				all = append(all, err.Error())
-			}
-			if !strings.Contains(strings.Join(all, "\n"), c.want) {
-				t.Errorf("lint did not report %q; it said:\n%s", c.want, strings.Join(all, "\n"))
-			}
+			assertLintReports(t, objs, c.want)
 		})
 	}
 }
@@ -350,13 +344,7 @@ func TestLintProbeScheme(t *testing.T) {
 				d.Spec.Template.Spec.Containers[0].LivenessProbe.HTTPGet.Scheme = scheme
 			}
 		}
-		var all []string
-		for _, err := range manifests.Lint(objs) {
-			all = append(all, err.Error())
-		}
-		if want := "probe /healthz: scheme " + string(scheme); !strings.Contains(strings.Join(all, "\n"), want) {
-			t.Errorf("%s with a %s liveness probe: lint did not report %q; it said:\n%s", overlay, scheme, want, strings.Join(all, "\n"))
-		}
+		assertLintReports(t, objs, "probe /healthz: scheme "+string(scheme))
 	}
 }
 
@@ -388,13 +376,7 @@ func TestLintRejectsWorkerJob(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs := render(t, "headless")
 			c.breakIt(headlessJobs(t, objs))
-			var all []string
-			for _, err := range manifests.Lint(objs) {
-				all = append(all, err.Error())
-			}
-			if !strings.Contains(strings.Join(all, "\n"), c.want) {
-				t.Errorf("lint did not report %q; it said:\n%s", c.want, strings.Join(all, "\n"))
-			}
+			assertLintReports(t, objs, c.want)
 		})
 	}
 }
@@ -417,6 +399,18 @@ func dropArg(j *batchv1.Job, arg string) {
 		}
 	}
 	c.Args = out
+}
+
+// assertLintReports fails the test unless linting objs reports want.
+func assertLintReports(t *testing.T, objs []manifests.Object, want string) {
+	t.Helper()
+	var all []string
+	for _, err := range manifests.Lint(objs) {
+		all = append(all, err.Error())
+	}
+	if !strings.Contains(strings.Join(all, "\n"), want) {
+		t.Errorf("lint did not report %q; it said:\n%s", want, strings.Join(all, "\n"))
+	}
 }
 
 func setEnv(d *appsv1.Deployment, name, value string) {
