@@ -25,7 +25,8 @@
 // # Concurrency
 //
 // Users is immutable once parsed. The handlers returned by Login and
-// CrossOrigin are safe for concurrent use; Login's session key, rate limiter
-// and credential cache are guarded by their own mutexes. Nothing here starts
-// a goroutine.
+// CrossOrigin are safe for concurrent use: Login's session key is fixed when
+// it is made, its rate limiter and its cache of credentials that passed have
+// a mutex each, and a channel bounds the bcrypt checks running at once.
+// Nothing here starts a goroutine.
 package webguard
