@@ -60,6 +60,12 @@ func checkContainer(o *overlay, w workload) error {
 	if len(opts.Warnings) > 0 {
 		return fmt.Errorf("parser warnings: %s", strings.Join(opts.Warnings, "; "))
 	}
+	secrets := secretFiles(w.pod, c)
+	for _, f := range []struct{ option, path string }{{"--tls-cert", opts.TLSCert}, {"--tls-key", opts.TLSKey}, {"--web-login-file", opts.WebLoginFile}} {
+		if f.path != "" && secrets[f.path] == "" {
+			return fmt.Errorf("%s %s is not a file of a mounted Secret (list its key under the volume's items)", f.option, f.path)
+		}
+	}
 	if c.Args != nil && !opts.IsSet("config") {
 		return errors.New("settings: pass the mounted locust.conf with --config")
 	}
@@ -134,7 +140,7 @@ func checkOverlays(all map[string]*overlay) []error {
 // TestManifestsParse: every container's args and env pass glocust's parser.
 func TestManifestsParse(t *testing.T) {
 	all := overlays(t)
-	for _, want := range []string{"glocust", "headless", "mixed", "seed", "servicemonitor"} {
+	for _, want := range []string{"glocust", "headless", "mixed", "protected", "seed", "servicemonitor"} {
 		if all[want] == nil {
 			t.Errorf("overlay %s missing", want)
 		}
@@ -207,6 +213,9 @@ func TestMisspellingsFail(t *testing.T) {
 		{"base/locust.conf", "spawn-rate = 5", "spawn-rte = 5", "--spawn-rte"},
 		{"base/settings.env", "LOCUST_HOST=", "LOCUST_HSOT=", "no key LOCUST_HOST"},
 		{"overlays/seed/slave-deployment.yaml", "value: locust-master", "value: locust-mastr", "locust-mastr"},
+		{"components/web-login/master-patch.yaml", "name: GLOCUST_WEB_LOGIN_FILE", "name: GLOCUST_WEB_LOGIN_FLIE", "GLOCUST_WEB_LOGIN_FLIE (did you mean GLOCUST_WEB_LOGIN_FILE?)"},
+		{"components/web-login/master-patch.yaml", "mountPath: /etc/glocust/web-login", "mountPath: /etc/glocust/login", "--web-login-file /etc/glocust/web-login/htpasswd is not a file of a mounted Secret"},
+		{"components/web-tls/master-patch.yaml", "path: tls.key", "path: key.pem", "--tls-key /etc/glocust/web-tls/tls.key is not a file of a mounted Secret"},
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.file)+"/"+strings.TrimSpace(c.to), func(t *testing.T) {

@@ -85,12 +85,18 @@ type envVar struct {
 type volume struct {
 	Name      string `yaml:"name"`
 	ConfigMap *struct {
-		Name  string `yaml:"name"`
-		Items []struct {
-			Key  string `yaml:"key"`
-			Path string `yaml:"path"`
-		} `yaml:"items"`
+		Name  string      `yaml:"name"`
+		Items []keyToPath `yaml:"items"`
 	} `yaml:"configMap"`
+	Secret *struct {
+		SecretName string      `yaml:"secretName"`
+		Items      []keyToPath `yaml:"items"`
+	} `yaml:"secret"`
+}
+
+type keyToPath struct {
+	Key  string `yaml:"key"`
+	Path string `yaml:"path"`
 }
 
 // overlay is one rendered overlay.
@@ -313,13 +319,18 @@ func quantity(s string) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
-// mountedFiles maps the path of every ConfigMap file a container mounts to
-// its content.
-func mountedFiles(o *overlay, pod *podTemplate, c container) (map[string]string, error) {
+func volumesByName(pod *podTemplate) map[string]volume {
 	vols := map[string]volume{}
 	for _, v := range pod.Spec.Volumes {
 		vols[v.Name] = v
 	}
+	return vols
+}
+
+// mountedFiles maps the path of every ConfigMap file a container mounts to
+// its content.
+func mountedFiles(o *overlay, pod *podTemplate, c container) (map[string]string, error) {
+	vols := volumesByName(pod)
 	files := map[string]string{}
 	for _, m := range c.VolumeMounts {
 		v, ok := vols[m.Name]
@@ -356,4 +367,22 @@ func mountedFiles(o *overlay, pod *podTemplate, c container) (map[string]string,
 		}
 	}
 	return files, nil
+}
+
+// secretFiles maps the path of every Secret file a container mounts to
+// "secret/key". The Secrets are not part of the manifests (their values are
+// the operator's), so only the keys a volume lists under items are known.
+func secretFiles(pod *podTemplate, c container) map[string]string {
+	vols := volumesByName(pod)
+	files := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		v := vols[m.Name]
+		if v.Secret == nil || m.SubPath != "" {
+			continue
+		}
+		for _, it := range v.Secret.Items {
+			files[filepath.Join(m.MountPath, it.Path)] = v.Secret.SecretName + "/" + it.Key
+		}
+	}
+	return files
 }

@@ -20,7 +20,7 @@ import (
 const deployDir = ".."
 
 // overlays are the overlays the README promises; each must render.
-var overlays = []string{"glocust", "headless", "mixed", "seed", "servicemonitor"}
+var overlays = []string{"glocust", "headless", "mixed", "protected", "seed", "servicemonitor"}
 
 func render(t *testing.T, overlay string) []manifests.Object {
 	t.Helper()
@@ -329,14 +329,22 @@ func TestLintRejects(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs := render(t, "glocust")
 			c.breakIt(objs)
-			var all []string
-			for _, err := range manifests.Lint(objs) {
-				all = append(all, err.Error())
-			}
-			if !strings.Contains(strings.Join(all, "\n"), c.want) {
-				t.Errorf("lint did not report %q; it said:\n%s", c.want, strings.Join(all, "\n"))
-			}
+			assertLintReports(t, objs, c.want)
 		})
+	}
+}
+
+// TestLintProbeScheme: a master's probes use HTTPS exactly when it serves
+// TLS (overlays/protected through components/web-tls).
+func TestLintProbeScheme(t *testing.T) {
+	for overlay, scheme := range map[string]corev1.URIScheme{"protected": corev1.URISchemeHTTP, "glocust": corev1.URISchemeHTTPS} {
+		objs := render(t, overlay)
+		for _, o := range objs {
+			if d, ok := o.Obj.(*appsv1.Deployment); ok && d.Spec.Template.Labels["app.kubernetes.io/component"] == "master" {
+				d.Spec.Template.Spec.Containers[0].LivenessProbe.HTTPGet.Scheme = scheme
+			}
+		}
+		assertLintReports(t, objs, "probe /healthz: scheme "+string(scheme))
 	}
 }
 
@@ -368,13 +376,7 @@ func TestLintRejectsWorkerJob(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs := render(t, "headless")
 			c.breakIt(headlessJobs(t, objs))
-			var all []string
-			for _, err := range manifests.Lint(objs) {
-				all = append(all, err.Error())
-			}
-			if !strings.Contains(strings.Join(all, "\n"), c.want) {
-				t.Errorf("lint did not report %q; it said:\n%s", c.want, strings.Join(all, "\n"))
-			}
+			assertLintReports(t, objs, c.want)
 		})
 	}
 }
@@ -397,6 +399,18 @@ func dropArg(j *batchv1.Job, arg string) {
 		}
 	}
 	c.Args = out
+}
+
+// assertLintReports fails the test unless linting objs reports want.
+func assertLintReports(t *testing.T, objs []manifests.Object, want string) {
+	t.Helper()
+	var all []string
+	for _, err := range manifests.Lint(objs) {
+		all = append(all, err.Error())
+	}
+	if !strings.Contains(strings.Join(all, "\n"), want) {
+		t.Errorf("lint did not report %q; it said:\n%s", want, strings.Join(all, "\n"))
+	}
 }
 
 func setEnv(d *appsv1.Deployment, name, value string) {

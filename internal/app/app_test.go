@@ -32,6 +32,7 @@ func TestCLIErrors(t *testing.T) {
 		{"bad value", []string{"--worker", "-u", "many"}, nil, 2, "-u/--users"},
 		{"bad env value", []string{"--worker"}, []string{"LOCUST_USERS=many"}, 2, "-u/--users: invalid int value: 'many'"},
 		{"autoquit", []string{"--autoquit", "5"}, nil, 1, "--autoquit is only meaningful in combination with --autostart"},
+		{"web-auth", []string{"--master", "--web-auth", "admin:secret"}, nil, 2, "argument --web-auth: The --web-auth parameters has been replaced with --web-login. (glocust: use --web-login with --web-login-file"},
 		{"master and worker", []string{"--master", "--worker"}, nil, 255, "The --master argument cannot be combined with --worker"},
 		{"bad yaml", []string{"--worker", "-f", bad}, nil, 1, bad + ":3:"},
 		{"missing file", []string{"--worker", "-f", filepath.Join(dir, "nope.yaml")}, nil, 1, "nope.yaml"},

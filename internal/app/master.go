@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,6 +63,11 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		opts.Processes, opts.ExpectWorkers, opts.Master = n, n, true
 	}
 	log.Info("Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)")
+	sec, err := newWebSecurity(opts, log)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
 
 	var tr zmq.Transport
 	var inproc *zmq.InprocRouter
@@ -132,7 +136,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	stopPeriodic := out.startPeriodic(m)
 
-	web, stopWeb := startWeb(m, opts, log, logs, router != nil)
+	web, stopWeb := startWeb(m, opts, sec, log, logs, router != nil)
 	defer stopWeb()
 
 	ctl := &control{m: m, opts: opts, log: log, web: web, shape: sh != nil}
@@ -311,7 +315,7 @@ func parsedOptions(o *config.Options) *protocol.Map {
 		"num_users", users, "spawn_rate", rate, "run_time", runTime, "list_commands", o.List,
 		"config_users", list(o.ConfigUsers), "web_host", o.WebHost, "web_host_display_name", str(o.WebHostDisplayName),
 		"web_port", int64(o.WebPort), "headless", o.Headless, "autostart", o.Autostart, "autoquit", autoquit,
-		"headful", o.Headful, "web_auth", str(o.WebAuth), "web_login", o.WebLogin, "tls_cert", o.TLSCert,
+		"headful", o.Headful, "web_auth", nil, "web_login", o.WebLogin, "tls_cert", o.TLSCert,
 		"tls_key", o.TLSKey, "class_picker", o.ClassPicker, "build_path", o.BuildPath, "legacy_ui", false,
 		"master", o.Master, "master_bind_host", o.MasterBindHost, "master_bind_port", int64(o.MasterBindPort),
 		"expect_workers", int64(o.ExpectWorkers), "expect_workers_max_wait", int64(o.ExpectWorkersMaxWait/time.Second),
@@ -358,10 +362,10 @@ func webAddr(opts *config.Options) string {
 	return net.JoinHostPort(webHost(opts), strconv.Itoa(opts.WebPort))
 }
 
-// startWeb serves the HTTP API. In headless mode Locust serves nothing;
-// glocust serves /metrics and /healthz there, and a busy port is only a
-// warning.
-func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, logs *logging.Ring, distributed bool) (*master.Web, func()) {
+// startWeb serves the HTTP API, protected by sec. In headless mode Locust
+// serves nothing; glocust serves /metrics and /healthz there, and a busy
+// port is only a warning.
+func startWeb(m *master.Master, opts *config.Options, sec *webSecurity, log *slog.Logger, logs *logging.Ring, distributed bool) (*master.Web, func()) {
 	histCSV := ""
 	if opts.CSVPrefix != "" && opts.CSVFullHistory {
 		histCSV = opts.CSVPrefix + "_stats_history.csv"
@@ -380,13 +384,16 @@ func startWeb(m *master.Master, opts *config.Options, log *slog.Logger, logs *lo
 		}
 		return web, web.Close
 	}
-	srv := &http.Server{Handler: web, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	shown := net.JoinHostPort(cmp.Or(webHost(opts), "0.0.0.0"), strconv.Itoa(opts.WebPort))
+	srv := sec.server(web, opts.WebBasePath, log)
+	go func() { _ = sec.serve(srv, ln) }()
+	shown := sec.scheme() + "://" + net.JoinHostPort(cmp.Or(webHost(opts), "0.0.0.0"), strconv.Itoa(opts.WebPort))
 	if opts.Headless {
-		log.Info(fmt.Sprintf("Serving /metrics and /healthz at http://%s%s (glocust extension)", shown, opts.WebBasePath))
+		log.Info(fmt.Sprintf("Serving /metrics and /healthz at %s%s (glocust extension)", shown, opts.WebBasePath))
 	} else {
-		log.Info(fmt.Sprintf("Starting web interface at http://%s%s", shown, opts.WebBasePath))
+		log.Info(fmt.Sprintf("Starting web interface at %s%s", shown, opts.WebBasePath))
+	}
+	if d := sec.describe(); d != "" {
+		log.Info(d)
 	}
 	return web, func() {
 		web.Close()

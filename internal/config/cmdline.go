@@ -160,7 +160,7 @@ func parseCommandLine(args []string) (*commandLine, error) {
 				return cl, nil
 			}
 			if op.reject != "" {
-				return nil, argErr(op, errors.New(op.reject))
+				return nil, op.rejected()
 			}
 			s := setting{op: op, name: name, on: true}
 			switch {

@@ -43,6 +43,14 @@ func argErr(op *option, err error) *Error {
 	return usageErr("argument %s: %v", op.display(), err)
 }
 
+// rejected is the error for an option Locust refuses: its message, and
+// glocust's replacement as the hint.
+func (op *option) rejected() *Error {
+	e := argErr(op, errors.New(op.reject))
+	e.Hint = op.hint
+	return e
+}
+
 // unrecognized reports arguments nobody consumed, suggesting the closest option
 // for the first, as Locust does.
 func unrecognized(extras []string) *Error {

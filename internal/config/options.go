@@ -101,9 +101,8 @@ type Options struct {
 	Autostart          bool          // --autostart
 	Autoquit           time.Duration // --autoquit; negative = never (default)
 	Headful            bool          // --headful (hidden): overrides --headless
-	WebAuth            string        // --web-auth (Locust 2.12; no effect)
-	WebLogin           bool          // --web-login (no effect)
-	TLSCert            string        // --tls-cert
+	WebLogin           bool          // --web-login: the HTTP API requires a login (see WebLoginFile)
+	TLSCert            string        // --tls-cert: serve the HTTP API over HTTPS
 	TLSKey             string        // --tls-key
 	ClassPicker        bool          // --class-picker
 	BuildPath          string        // --build-path (hidden; no effect)
@@ -167,6 +166,8 @@ type Options struct {
 	MaxRequestNames      int           // --max-request-names: distinct request names and error texts kept in the stats
 	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
 	SummaryJSON          string        // --summary-json: the verdict as JSON
+	WebLoginFile         string        // --web-login-file: htpasswd file (bcrypt) of the users who may log in; implies WebLogin
+	WebLoginMetrics      bool          // --web-login-metrics: /metrics requires the login too
 
 	// Settings Locust reads only from the environment (os.getenv in its
 	// runners.py): no flag or config-file key sets them.

@@ -120,7 +120,7 @@ func apply(o *Options, sets []setting, src Source) error {
 	for _, s := range sets {
 		op := s.op
 		if op.reject != "" {
-			return argErr(op, errors.New(op.reject))
+			return op.rejected()
 		}
 		switch op.arity {
 		case arityFlag:
@@ -180,7 +180,7 @@ func envSettings(env map[string]string, taken map[*option]bool) ([]setting, erro
 func fromText(op *option, name, v string, list []string) (s setting, skip bool, err error) {
 	s = setting{op: op, name: name}
 	if op.reject != "" {
-		return s, false, argErr(op, errors.New(op.reject))
+		return s, false, op.rejected()
 	}
 	switch op.arity {
 	case arityFlag:
@@ -295,6 +295,9 @@ func configKey(key string) *option {
 func (o *Options) validate() error {
 	if o.Headful {
 		o.Headless = false
+	}
+	if o.WebLoginFile != "" {
+		o.WebLogin = true
 	}
 	switch {
 	case o.CSVFullHistory && !o.IsSet("csv"):

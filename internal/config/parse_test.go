@@ -248,7 +248,7 @@ func TestEveryEnvVar(t *testing.T) {
 	samples := map[string]string{
 		"locustfile": "a.py", "host": "http://x", "users": "5", "spawn-rate": "2.5", "run-time": "1m",
 		"config-users": `{"user_class_name": "A"}`, "web-host": "0.0.0.0", "web-host-display-name": "x",
-		"web-port": "9000", "autoquit": "5", "web-auth": "a:b", "tls-cert": "c", "tls-key": "k",
+		"web-port": "9000", "autoquit": "5", "tls-cert": "c", "tls-key": "k", "web-login-file": "users.htpasswd",
 		"build-path": "b", "master-bind-host": "1.2.3.4", "master-bind-port": "6000",
 		"expect-workers": "3", "expect-workers-max-wait": "10", "processes": "4", "master-host": "m",
 		"master-port": "6001", "web-base-path": "/x", "tags": "[a, b]", "exclude-tags": "c",
@@ -320,7 +320,10 @@ func TestCommandLineSyntax(t *testing.T) {
 		{[]string{"--max-request-names", "1"}, func(o *Options) bool { return o.MaxRequestNames == 1 }},
 		{[]string{"--rebalance-at-spawn-rate", "--enable-rebalancing"}, func(o *Options) bool { return o.RebalanceAtSpawnRate && o.EnableRebalancing }},
 		{[]string{"--autostart", "--autoquit", "10"}, func(o *Options) bool { return o.Autoquit == 10*time.Second }},
-		{[]string{"--web-auth", "a:b", "--tls-cert", "c"}, func(o *Options) bool { return len(o.Warnings) == 2 && o.WebAuth == "a:b" }},
+		{[]string{"--tls-cert", "c", "--tls-key", "k", "--web-login"}, func(o *Options) bool {
+			return len(o.Warnings) == 0 && o.TLSCert == "c" && o.TLSKey == "k" && o.WebLogin && o.WebLoginFile == ""
+		}},
+		{[]string{"--web-login-file", "u", "--web-login-metrics"}, func(o *Options) bool { return o.WebLogin && o.WebLoginFile == "u" && o.WebLoginMetrics }},
 		{[]string{"--config-users", `{"user_class_name":"A","weight":2}`, `[{"user_class_name":"B"}]`}, func(o *Options) bool { return len(o.ConfigUsers) == 2 }},
 		{[]string{"-h", "--bogus"}, func(o *Options) bool { return o.Help }},
 		{[]string{"-u", "3", "--help"}, func(o *Options) bool { return o.Help }},
@@ -342,6 +345,7 @@ func TestCommandLineSyntax(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	t.Parallel()
+	const webAuthHint = "glocust: use --web-login with --web-login-file, an htpasswd file of bcrypt hashes"
 	tests := []struct {
 		args []string
 		env  []string
@@ -374,6 +378,10 @@ func TestErrors(t *testing.T) {
 		{args: []string{"-lx"}, msg: "argument -l/--list: ignored explicit argument 'x'", code: 2},
 		{args: []string{"--slave"}, msg: "argument --slave: The --slave parameter has been renamed --worker", code: 2},
 		{args: []string{"--expect-slaves"}, msg: "argument --expect-slaves: The --expect-slaves parameter has been renamed --expect-workers", code: 2},
+		{args: []string{"--web-auth", "a:b"}, msg: "argument --web-auth: The --web-auth parameters has been replaced with --web-login.",
+			hint: webAuthHint, code: 2},
+		{env: []string{"LOCUST_WEB_AUTH=a:b"}, msg: "argument --web-auth: The --web-auth parameters has been replaced", hint: webAuthHint, code: 2},
+		{conf: "web-auth = a:b\n", msg: "argument --web-auth: The --web-auth parameters has been replaced", hint: webAuthHint, code: 2},
 		{args: []string{"--legacy-ui"}, msg: "argument --legacy-ui: --legacy-ui is no longer supported", code: 2},
 		{args: []string{"--max-frame-size", "big"}, msg: "argument --max-frame-size: invalid size", code: 2},
 		{args: []string{"--max-request-names", "0"}, msg: "argument --max-request-names: must be a positive number, not 0", code: 2},

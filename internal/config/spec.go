@@ -44,6 +44,7 @@ type option struct {
 	hidden   bool   // Locust hides it from -h; so do we
 	noEffect bool   // accepted so manifests parse, but glocust ignores it
 	reject   string // Locust refuses this option with this message
+	hint     string // with reject: what to use in glocust instead
 
 	flag func(o *Options, v bool)
 	one  func(o *Options, v string) error
@@ -218,17 +219,21 @@ var options = []*option{
 		one:  seconds(func(o *Options) *time.Duration { return &o.Autoquit })},
 	{names: []string{"--headful"}, env: "LOCUST_HEADFUL", group: gWeb, arity: arityFlag, hidden: true,
 		flag: boolean(func(o *Options) *bool { return &o.Headful })},
-	{names: []string{"--web-auth"}, env: "LOCUST_WEB_AUTH", group: gWeb, metavar: "<username:password>", noEffect: true,
-		help: "Locust 2.12's basic auth (Locust 2.47 refuses it).",
-		one:  str(func(o *Options) *string { return &o.WebAuth })},
-	{names: []string{"--web-login"}, env: "LOCUST_WEB_LOGIN", group: gWeb, arity: arityFlag, noEffect: true,
-		help: "Locust's web UI login page.",
+	// Locust 2.47 refuses --web-auth (exit 2); glocust does too rather than
+	// serve basic auth with a plain-text password that Locust 2.20 also sent
+	// to every worker in parsed_options.
+	{names: []string{"--web-auth"}, env: "LOCUST_WEB_AUTH", group: gWeb, metavar: "<username:password>", hidden: true,
+		reject: "The --web-auth parameters has been replaced with --web-login.",
+		hint:   "glocust: use --web-login with --web-login-file, an htpasswd file of bcrypt hashes"},
+	{names: []string{"--web-login"}, env: "LOCUST_WEB_LOGIN", group: gWeb, arity: arityFlag,
+		help: "Master: require a login for the HTTP API except /healthz, /readyz and /metrics: a login page for browsers, " +
+			"HTTP basic auth for scripts, for the users of --web-login-file.",
 		flag: boolean(func(o *Options) *bool { return &o.WebLogin })},
-	{names: []string{"--tls-cert"}, env: "LOCUST_TLS_CERT", group: gWeb, metavar: "<filename>", noEffect: true,
-		help: "TLS certificate for the web UI.",
+	{names: []string{"--tls-cert"}, env: "LOCUST_TLS_CERT", group: gWeb, metavar: "<filename>",
+		help: "Master: serve the HTTP API over HTTPS with this certificate (PEM: the server's, then any intermediates; needs --tls-key).",
 		one:  str(func(o *Options) *string { return &o.TLSCert })},
-	{names: []string{"--tls-key"}, env: "LOCUST_TLS_KEY", group: gWeb, metavar: "<filename>", noEffect: true,
-		help: "TLS private key for the web UI.",
+	{names: []string{"--tls-key"}, env: "LOCUST_TLS_KEY", group: gWeb, metavar: "<filename>",
+		help: "Private key (PEM) of --tls-cert.",
 		one:  str(func(o *Options) *string { return &o.TLSKey })},
 	{names: []string{"--class-picker"}, env: "LOCUST_USERCLASS_PICKER", group: gWeb, arity: arityFlag,
 		help: "Let POST /swarm choose the user classes (user_classes form fields).",
@@ -414,6 +419,13 @@ var options = []*option{
 			o.MaxRequestNames = n
 			return nil
 		}},
+	{names: []string{"--web-login-file"}, env: "GLOCUST_WEB_LOGIN_FILE", group: gGlocust, metavar: "<filename>",
+		help: "Master: the users who may log in to the HTTP API, one user:bcrypt-hash line each (htpasswd -B format, " +
+			"e.g. a mounted Kubernetes Secret). Implies --web-login.",
+		one: str(func(o *Options) *string { return &o.WebLoginFile })},
+	{names: []string{"--web-login-metrics"}, env: "GLOCUST_WEB_LOGIN_METRICS", group: gGlocust, arity: arityFlag,
+		help: "Master: with --web-login, /metrics requires a login too (Prometheus: basic_auth). Default: /metrics is open, as /healthz.",
+		flag: boolean(func(o *Options) *bool { return &o.WebLoginMetrics })},
 	{names: []string{"--max-frame-size"}, env: "GLOCUST_MAX_FRAME_SIZE", group: gGlocust, metavar: "<bytes>", def: "64MiB",
 		help: "Largest ZeroMQ frame accepted from a peer (bytes, or with KiB/MiB/GiB); 0 = no limit.",
 		one: func(o *Options, v string) error {

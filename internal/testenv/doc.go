@@ -1,7 +1,10 @@
 // Package testenv provides what interop and end-to-end tests need: the pinned
 // Locust and Python executables, an HTTP target that counts requests, child
 // processes with captured output, a glocust binary built once per test run,
-// and a TCP proxy that injects network faults (Proxy).
+// a TCP proxy that injects network faults (Proxy),
+// and for the web port's security a CA-signed server certificate for
+// 127.0.0.1 (NewServerTLS), an htpasswd file (WriteHtpasswd) and a request
+// helper (Send).
 //
 // Missing Locust is a test failure, never a skip: ./scripts/test installs the
 // pinned version into <repo>/.venv, and GLOCUST_LOCUST / GLOCUST_PYTHON point

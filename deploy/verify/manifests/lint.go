@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -261,6 +262,9 @@ func (l *linter) container(p Pod, c corev1.Container, vols map[string]corev1.Vol
 			l.errf(o, "probe port %q is not a port of the container", port.StrVal)
 		}
 	}
+	if p.Role() == "master" && IsGlocust(c) {
+		l.probeScheme(o, c)
+	}
 	for _, m := range c.VolumeMounts {
 		v, ok := vols[m.Name]
 		if !ok {
@@ -284,6 +288,31 @@ func (l *linter) container(p Pod, c corev1.Container, vols map[string]corev1.Vol
 	}
 	if IsGlocust(c) {
 		l.goRuntimeEnv(o, c)
+	}
+}
+
+// probeScheme: a glocust master given --tls-cert (LOCUST_TLS_CERT) serves
+// its web port, probes included, over HTTPS only, and plain HTTP otherwise;
+// its HTTP probes must use that scheme, or the kubelet restarts it forever.
+func (l *linter) probeScheme(o fmt.Stringer, c corev1.Container) {
+	want := corev1.URISchemeHTTP
+	for _, e := range c.Env {
+		if e.Name == "LOCUST_TLS_CERT" {
+			want = corev1.URISchemeHTTPS
+		}
+	}
+	for _, a := range c.Args {
+		if a == "--tls-cert" || strings.HasPrefix(a, "--tls-cert=") {
+			want = corev1.URISchemeHTTPS
+		}
+	}
+	for _, pr := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
+		if pr == nil || pr.HTTPGet == nil {
+			continue
+		}
+		if got := cmp.Or(pr.HTTPGet.Scheme, corev1.URISchemeHTTP); got != want {
+			l.errf(o, "probe %s: scheme %s, but the master serves its web port over %s (--tls-cert)", pr.HTTPGet.Path, got, want)
+		}
 	}
 }
 
