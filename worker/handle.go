@@ -66,7 +66,7 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 		l.drainOutbox()
 		l.sendStats() // at once: a Locust master waits 0.5 s for final reports
 		l.send(&protocol.Quit{})
-		l.giveUp()
+		l.giveUpAfterQuit()
 		return true, nil
 	case *protocol.Reconnect:
 		w.log.Warn("master asked to reconnect, resetting connection")

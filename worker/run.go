@@ -627,6 +627,25 @@ func (l *loop) pump(deadline time.Time, done func() bool) bool {
 // giveUp logs what the worker ends without delivering.
 func (l *loop) giveUp() {
 	l.logLost(l.dv.giveUp())
+	l.dropUnsent()
+}
+
+// giveUpAfterQuit ends delivery after the master's quit: the reports sent
+// on the live connection since its last confirmation went to a master
+// that stops answering heartbeats once it quits (a Locust master counts
+// what arrives in the 0.5 s after its quit), so they cannot be confirmed,
+// and no connection failed under them: they are not logged as lost. Those
+// of failed connections are, as in giveUp.
+func (l *loop) giveUpAfterQuit() {
+	if n := len(l.dv.sent); n > 0 {
+		l.w.log.Debug("final stats sent to a quitting master, which does not confirm them", "reports", n)
+	}
+	l.dv.sent = nil
+	l.giveUp() // reports of failed connections still undecided: possibly lost
+}
+
+// dropUnsent counts what was never handed to a connection.
+func (l *loop) dropUnsent() {
 	if n := l.carry.Requests(); !l.carry.Empty() {
 		l.w.lostRequests += n
 		l.w.log.Warn("stats never sent: no master to send them to", "requests", n)
