@@ -210,6 +210,9 @@ func csvError(path string, err error) error {
 	return fmt.Errorf("%s: %v", path, err)
 }
 
+// errLineEnd is a JSON line that ends within its object.
+var errLineEnd = errors.New("unexpected end of the line")
+
 func readJSONLines(name, path string, mode DataMode, r io.Reader) (*DataSet, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
@@ -221,6 +224,9 @@ func readJSONLines(name, path string, mode DataMode, r io.Reader) (*DataSet, err
 			continue
 		}
 		keys, vals, err := jsonObjectLine(b)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errLineEnd
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
 		}

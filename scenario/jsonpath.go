@@ -361,7 +361,11 @@ func skipValue(b []byte, i int) (int, error) {
 				}
 			}
 		}
-		return 0, &jsonSyntaxError{pos: i, msg: "unterminated " + jsonKind(b[i:])}
+		what := "unterminated object"
+		if b[i] == '[' {
+			what = "unterminated array"
+		}
+		return 0, &jsonSyntaxError{pos: i, msg: what}
 	case c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n':
 		j := i
 		for j < len(b) && (b[j] == '-' || b[j] == '+' || b[j] == '.' || b[j] >= '0' && b[j] <= '9' ||

@@ -215,9 +215,13 @@ func parseExpr(body string, env func(string) (string, bool)) (*texpr, error) {
 
 // badChar reports the first byte of s that ok refuses, at offset base.
 func badChar(s string, base int, ok func(byte) bool) error {
+	what := "names are letters, digits and _, not starting with a digit"
+	if ok('-') {
+		what = "columns are letters, digits, _ and -"
+	}
 	for i := 0; i < len(s); i++ {
 		if !ok(s[i]) || (i == 0 && s[i] >= '0' && s[i] <= '9' && !ok('-')) {
-			return &TemplateError{Pos: base + i, Msg: fmt.Sprintf("unexpected %q in %q (names are letters, digits and _)", s[i], s)}
+			return &TemplateError{Pos: base + i, Msg: fmt.Sprintf("unexpected %q in %q (%s)", s[i], s, what)}
 		}
 	}
 	return &TemplateError{Pos: base, Msg: "a name is required"}

@@ -83,6 +83,17 @@ func Parse(name string, data []byte, opts ...ParseOption) (*Scenario, error) {
 	for _, o := range opts {
 		o(p)
 	}
+	if p.forMaster {
+		env := p.env
+		p.env = func(k string) (string, bool) {
+			if env != nil {
+				if v, ok := env(k); ok {
+					return v, true
+				}
+			}
+			return "", true // a master renders nothing
+		}
+	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, p.errf(nil, "", "empty scenario")
 	}
