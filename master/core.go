@@ -235,7 +235,8 @@ func (c *core) clientReady(id string, m *protocol.ClientReady) {
 		c.log.Warn(fmt.Sprintf("A worker (%s) running a different version (%s) connected, master version is %s", id, m.Version, c.cfg.LocustVersion))
 	}
 	w := &worker{id: id, state: protocol.StateReady, heartbeat: HeartbeatLiveness, version: workerVersion(m)}
-	c.sendTo(w, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true})
+	slot, _ := c.reg.slots.take(id)
+	c.sendTo(w, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true, Slot: int64(slot), HasSlot: true})
 	already := c.reg.get(id) != nil
 	delete(c.candidates, id)
 	c.reg.put(w)
@@ -329,6 +330,10 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 	w.heartbeat = HeartbeatLiveness
 	if w.state == protocol.StateMissing {
 		c.log.Info(fmt.Sprintf("Worker %s self-healed with heartbeat, setting state to %s.", id, m.State))
+		if slot, changed := c.reg.slots.take(id); changed {
+			// Its slot went to another worker meanwhile.
+			c.sendTo(w, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true, Slot: int64(slot), HasSlot: true})
+		}
 		if c.disp != nil {
 			c.disp.AddWorker(id)
 			c.pendingRebalance = true

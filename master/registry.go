@@ -68,6 +68,7 @@ type registry struct {
 	indexes   map[string]int
 	nextIndex int
 	tally     tally
+	slots     slots // data slots of live workers (slots.go)
 }
 
 func newRegistry() registry {
@@ -107,6 +108,7 @@ func (r *registry) del(id string) {
 		return
 	}
 	r.tally.account(w, -1)
+	r.slots.forget(id)
 	delete(r.nodes, id)
 	r.order = slices.DeleteFunc(r.order, func(x *worker) bool { return x == w })
 }
@@ -115,6 +117,9 @@ func (r *registry) del(id string) {
 func (r *registry) setState(w *worker, state string) {
 	if w.state == state {
 		return
+	}
+	if state == protocol.StateMissing {
+		r.slots.free(w.id)
 	}
 	r.tally.account(w, -1)
 	w.state = state

@@ -35,6 +35,9 @@ func TestEncodeMatchesPython(t *testing.T) {
 		{"heartbeat", "w1", &Heartbeat{State: "running", CurrentCPUUsage: 12.5, CurrentMemoryUsage: 123456789},
 			"93a968656172746265617483a57374617465a772756e6e696e67b163757272656e745f6370755f7573616765cb4029000000000000b463757272656e745f6d656d6f72795f7573616765ce075bcd15a27731"},
 		{"ack", "w1", &Ack{Index: 3, HasIndex: true}, "93a361636b81a5696e64657803a27731"},
+		// A glocust master's ack: msgpack.packb(["ack", {"index": 3, "glocust_slot": 1}, "w1"]).
+		{"ack with slot", "w1", &Ack{Index: 3, HasIndex: true, Slot: 1, HasSlot: true},
+			"93a361636b82a5696e64657803ac676c6f637573745f736c6f7401a27731"},
 		{"spawn", "w1", &Spawn{Timestamp: 1700000000.25, UserClassesCount: []ClassCount{{"A", 3}, {"B", 0}}, StopTimeout: 0.0, ParsedOptions: &Map{}},
 			"93a5737061776e85a974696d657374616d70cb41d954fc40100000b2757365725f636c61737365735f636f756e7482a14103a14200a4686f7374c0ac73746f705f74696d656f7574cb0000000000000000ae7061727365645f6f7074696f6e7380a27731"},
 		{"spawning_complete", "w1", &SpawningComplete{UserClassesCount: []ClassCount{{"A", 300}, {"B", 70000}}, UserCount: 70300},
