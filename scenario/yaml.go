@@ -169,6 +169,7 @@ type parser struct {
 	baseHTTP  HTTPConfig // the top-level http block, which classes start from
 	env       func(string) (string, bool)
 	forMaster bool                // ForMaster
+	reserved  map[string]bool     // ReservedVars
 	data      map[string]*DataSet // the top-level data
 	topVars   []Var               // the top-level vars
 	cls       *classVars          // the class being parsed (yaml_vars.go)

@@ -31,6 +31,20 @@ func WithEnv(env []string) ParseOption {
 	}
 }
 
+// ReservedVars forbids variables named as the given names (the keys of
+// Locust's parsed_options: a master's value for such an option would be
+// taken for the variable).
+func ReservedVars(names ...string) ParseOption {
+	return func(p *parser) {
+		if p.reserved == nil {
+			p.reserved = map[string]bool{}
+		}
+		for _, n := range names {
+			p.reserved[n] = true
+		}
+	}
+}
+
 // ForMaster parses a scenario for a master, which needs its classes but
 // never runs them: data files are not read (each worker reads its own
 // copy), classes get no Data, and ${env.NAME} of variables the master's
@@ -82,6 +96,8 @@ func (p *parser) varsBlock(n *yaml.Node, path string) ([]Var, error) {
 			return nil, p.errf(n.Content[i], kp, "%q is not a variable name (letters, digits and _, not starting with a digit)", k)
 		case reservedVarName(k):
 			return nil, p.errf(n.Content[i], kp, "%q is reserved for ${%s.…}", k, k)
+		case p.reserved[k]:
+			return nil, p.errf(n.Content[i], kp, "%q is the name of one of Locust's options (a master would send its value for it); choose another name", k)
 		case seen[k]:
 			return nil, p.errf(n.Content[i], path, "duplicate key %q", k)
 		}

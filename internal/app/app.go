@@ -15,9 +15,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -99,7 +101,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 
 // listClasses is -l/--list: the user classes, as Locust prints them.
 func listClasses(opts *config.Options, log *slog.Logger, stdout io.Writer) int {
-	classes, _, err := loadClasses(opts)
+	classes, _, err := loadClasses(opts, nil, true)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -112,8 +114,11 @@ func listClasses(opts *config.Options, log *slog.Logger, stdout io.Writer) int {
 }
 
 // loadClasses reads the scenario (-f) and adds Go classes registered with
-// scenario.Register; positional user class names restrict the set.
-func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
+// scenario.Register; positional user class names restrict the set. env is
+// what the scenario's ${env.NAME} read. A master (forMaster) never runs
+// the classes: it reads no data files (each worker reads its own copy).
+// Every --var must name a variable of a class.
+func loadClasses(opts *config.Options, env []string, forMaster bool) ([]*scenario.Class, string, error) {
 	var classes []*scenario.Class
 	host := ""
 	files := opts.Locustfiles()
@@ -135,7 +140,11 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 		case strings.HasSuffix(f, ".py"):
 			return nil, "", fmt.Errorf("%s: glocust cannot run Python; give it the YAML scenario whose user classes match the locustfile (-f scenario.yaml)", f)
 		}
-		sc, err := scenario.Load(f)
+		popts := []scenario.ParseOption{scenario.WithEnv(env), scenario.ReservedVars(locustOptionNames()...)}
+		if forMaster {
+			popts = append(popts, scenario.ForMaster())
+		}
+		sc, err := scenario.Load(f, popts...)
 		if err != nil {
 			return nil, "", err
 		}
@@ -178,14 +187,54 @@ func loadClasses(opts *config.Options) ([]*scenario.Class, string, error) {
 	if opts.Host != "" {
 		host = opts.Host
 	}
+	if err := checkVars(opts.Vars, classes); err != nil {
+		return nil, "", err
+	}
 	return classes, host, nil
 }
+
+// checkVars reports a --var that no class declares.
+func checkVars(vars map[string]string, classes []*scenario.Class) error {
+	declared := map[string]bool{}
+	for _, c := range classes {
+		for k := range c.Vars {
+			declared[k] = true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if !declared[k] {
+			return fmt.Errorf("--var %s: the scenario declares no variable %s (declared: %s)", k, k,
+				strings.Join(slices.Sorted(maps.Keys(declared)), ", "))
+		}
+	}
+	return nil
+}
+
+// locustOptionNames are the keys of Locust's parsed_options, which a
+// scenario variable must not be named as: the master's value for the
+// option would be taken for it.
+func locustOptionNames() []string {
+	var out []string
+	for _, k := range parsedOptions(&config.Options{}).Keys {
+		if s, ok := k.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// The runner takes its place in the cluster and the master's options from
+// the worker.
+var (
+	_ worker.Placer        = (*scenario.Runner)(nil)
+	_ worker.MasterOptions = (*scenario.Runner)(nil)
+)
 
 // runWorker runs one worker. With probes and --web-port it serves the
 // worker probes; the uncorrected table of --latency-correction goes to
 // tables.
 func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, probes bool, tables io.Writer) int {
-	classes, host, err := loadClasses(opts)
+	classes, host, err := loadClasses(opts, env, false)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -253,6 +302,7 @@ func (s workerSetup) newWorker(masterHost string, masterPort int, options ...wor
 		append([]scenario.RunnerOption{
 			scenario.WithHost(s.host),
 			scenario.WithEnvironment(s.env),
+			scenario.WithVars(s.opts.Vars),
 			scenario.WithLogger(s.log),
 			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
 		}, s.raw.runnerOptions()...)...,

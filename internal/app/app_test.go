@@ -19,6 +19,18 @@ func TestCLIErrors(t *testing.T) {
 	if err := os.WriteFile(good, []byte("users:\n  - {class: Web, tasks: [{request: {path: /}}]}\n  - {class: Api, tasks: [{request: {path: /}}]}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	vars := filepath.Join(dir, "vars.yaml")
+	if err := os.WriteFile(vars, []byte("vars: {page_size: 10}\ndata: {acc: {file: none.csv}}\nusers:\n  - {class: Web, data: acc, tasks: [{request: {path: \"/${env.SHOP}\"}}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envf := filepath.Join(dir, "env.yaml")
+	if err := os.WriteFile(envf, []byte("users:\n  - {class: Web, tasks: [{request: {path: \"/${env.SHOP}\"}}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clash := filepath.Join(dir, "clash.yaml")
+	if err := os.WriteFile(clash, []byte("vars:\n  num_users: 10\nusers:\n  - {class: Web, tasks: [{request: {path: /}}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -26,6 +38,13 @@ func TestCLIErrors(t *testing.T) {
 		code int
 		want string
 	}{
+		// vars, data, --var
+		{"var clash", []string{"--worker", "-f", clash}, nil, 1,
+			clash + `:2: vars.num_users: "num_users" is the name of one of Locust's options (a master would send its value for it); choose another name`},
+		{"unknown var", []string{"-l", "-f", good, "--var", "size=1"}, nil, 1, "--var size: the scenario declares no variable size (declared: )"},
+		{"worker reads data", []string{"--worker", "-f", vars}, []string{"SHOP=x"}, 1, vars + ":2: data.acc.file: open " + filepath.Join(dir, "none.csv")},
+		{"worker reads env", []string{"--worker", "-f", envf}, nil, 1, envf + ":2: users[0].tasks[0].request.path: template: at byte 7: environment variable SHOP is not set"},
+		{"master reads neither", []string{"-l", "-f", vars, "--var", "page_size=5"}, nil, 0, "Available Users:\n    Web\n"},
 		// Locust's exit codes: 2 for argparse's usage errors, 1 or 255 for
 		// its later checks; 1 for a scenario glocust cannot run.
 		{"bad flag", []string{"--worker", "--hots", "x"}, nil, 2, "unrecognized arguments: --hots"},

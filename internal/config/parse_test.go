@@ -159,6 +159,7 @@ func TestSpecialEnvNames(t *testing.T) {
 		{"GLOCUST_LOCUST_VERSION=-1", func(o *Options) bool { return o.SkipVersionCheck() }},
 		{"GLOCUST_MAX_FRAME_SIZE=2MiB", func(o *Options) bool { return o.MaxFrameSize == 2<<20 }},
 		{"GLOCUST_MAX_REQUEST_NAMES=500", func(o *Options) bool { return o.MaxRequestNames == 500 }},
+		{"GLOCUST_VAR=[a=1, b=x=y]", func(o *Options) bool { return reflect.DeepEqual(o.Vars, map[string]string{"a": "1", "b": "x=y"}) }},
 		{"GLOCUST_MASTER_BATCH_INTERVAL=-1s", func(o *Options) bool { return o.MasterBatchInterval == -time.Second }},
 		{"GLOCUST_REBALANCE_AT_SPAWN_RATE=TRUE", func(o *Options) bool { return o.RebalanceAtSpawnRate }},
 		// Names that look right but that Locust does not read.
@@ -254,7 +255,7 @@ func TestEveryEnvVar(t *testing.T) {
 		"master-port": "6001", "web-base-path": "/x", "tags": "[a, b]", "exclude-tags": "c",
 		"csv": "out", "html": "r.html", "loglevel": "debug", "logfile": "l.log",
 		"exit-code-on-error": "3", "stop-timeout": "10s", "locust-version": "-1", "max-frame-size": "1MiB", "master-batch-interval": "20ms",
-		"max-request-names": "100",
+		"max-request-names": "100", "var": "page_size=7 env=prod",
 	}
 	needs := map[string][]string{
 		"autoquit":         {"LOCUST_AUTOSTART=true"},
@@ -318,6 +319,9 @@ func TestCommandLineSyntax(t *testing.T) {
 		{[]string{"--locust-version", "-1"}, func(o *Options) bool { return o.SkipVersionCheck() }},
 		{[]string{"--max-frame-size", "0"}, func(o *Options) bool { return o.MaxFrameSize == 0 }},
 		{[]string{"--max-request-names", "1"}, func(o *Options) bool { return o.MaxRequestNames == 1 }},
+		{[]string{"--var", "a=1", "b=", "--var", "c=x y"}, func(o *Options) bool {
+			return reflect.DeepEqual(o.Vars, map[string]string{"a": "1", "b": "", "c": "x y"})
+		}},
 		{[]string{"--rebalance-at-spawn-rate", "--enable-rebalancing"}, func(o *Options) bool { return o.RebalanceAtSpawnRate && o.EnableRebalancing }},
 		{[]string{"--autostart", "--autoquit", "10"}, func(o *Options) bool { return o.Autoquit == 10*time.Second }},
 		{[]string{"--web-auth", "a:b", "--tls-cert", "c"}, func(o *Options) bool { return len(o.Warnings) == 2 && o.WebAuth == "a:b" }},
@@ -373,6 +377,8 @@ func TestErrors(t *testing.T) {
 		{args: []string{"--max-frame-size", "big"}, msg: "argument --max-frame-size: invalid size", code: 2},
 		{args: []string{"--max-request-names", "0"}, msg: "argument --max-request-names: must be a positive number, not 0", code: 2},
 		{args: []string{"--max-request-names", "many"}, msg: "argument --max-request-names: invalid int value: 'many'", code: 2},
+		{args: []string{"--var", "a"}, msg: `argument --var: "a" is not <name>=<value> with a variable name`, code: 2},
+		{args: []string{"--var", "1a=2"}, msg: `argument --var: "1a=2" is not <name>=<value>`, code: 2},
 		{args: []string{"--locust-version="}, msg: "argument --locust-version: must not be empty", code: 2},
 		{args: []string{"--config-users", "{"}, msg: "argument --config-users: The --config-users argument must be a valid JSON", code: 2},
 		{args: []string{"--config-users", `{"weight":1}`}, msg: "argument --config-users: The user config must specify a user_class_name", code: 2},
