@@ -22,6 +22,13 @@
 // so does waiting 60 × 5 s for an ack, whether or not the master's port
 // accepts connections: a worker never waits forever.
 //
+// Before applying each spawn the worker tells its users (Placer,
+// MasterOptions) its index, its data slot (a glocust master's glocust_slot,
+// else the index) and the spawn's expect_workers, which split unique test
+// data between workers, and the master's parsed_options, from which the
+// scenario takes the values of its vars as Locust workers take custom
+// arguments.
+//
 // Also beyond Locust, a worker can serve HTTP probes for Kubernetes
 // (ServeHealth, HealthHandler): /healthz (liveness) and /readyz (200 once
 // the master acknowledged it).

@@ -566,3 +566,19 @@ func TestSimilarity(t *testing.T) {
 		t.Errorf("similarity = %v", r)
 	}
 }
+
+// TestVarsSources checks --var from a config file, the environment and
+// the command line: the highest source wins as a whole.
+func TestVarsSources(t *testing.T) {
+	t.Parallel()
+	p := fakeFS(map[string]string{"locust.conf": "var = [a=1, b=2]\n"})
+	if o := mustParse(t, p, nil, nil); !reflect.DeepEqual(o.Vars, map[string]string{"a": "1", "b": "2"}) {
+		t.Errorf("from locust.conf: %v", o.Vars)
+	}
+	if o := mustParse(t, p, nil, []string{"GLOCUST_VAR=c=3"}); !reflect.DeepEqual(o.Vars, map[string]string{"c": "3"}) {
+		t.Errorf("from the environment: %v", o.Vars)
+	}
+	if o := mustParse(t, p, []string{"--var", "d=4"}, []string{"GLOCUST_VAR=c=3"}); !reflect.DeepEqual(o.Vars, map[string]string{"d": "4"}) {
+		t.Errorf("from the command line: %v", o.Vars)
+	}
+}
