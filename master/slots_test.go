@@ -24,11 +24,12 @@ func acks(out []sent, id string) [][2]int64 {
 
 // TestDataSlots checks that the master gives each live worker the lowest
 // free data slot, that a worker replacing one that quit or went missing
-// takes its slot (while its index is new), and that a worker that comes
-// back after its slot was taken gets another one in a new ack.
+// takes its slot (while its index is new), that a worker back after its
+// slot was taken gets another one in a new ack, and that a worker without
+// a share moves into a slot a departed worker freed.
 func TestDataSlots(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *Config) { c.ParsedOptions = protocol.NewMap("expect_workers", int64(2)) })
 	ready := func(id string) [2]int64 {
 		t.Helper()
 		h.recv(id, &protocol.ClientReady{Version: "2.47.0"})
@@ -65,18 +66,57 @@ func TestDataSlots(t *testing.T) {
 	if got := acks(h.take(), "h_b"); len(got) != 1 || got[0] != [2]int64{1, 2} {
 		t.Fatalf("the worker back from missing: acks %v, want one with index 1 and slot 2", got)
 	}
-	// A worker that comes back to a free slot keeps it, without a new ack.
+	// h_b's slot 2 is beyond the 2 shares: when h_c quits, h_b moves into
+	// its slot 0 (a new ack), and the next worker gets slot 2.
+	h.recv("h_c", &protocol.Quit{})
+	if got := acks(h.take(), "h_b"); len(got) != 1 || got[0] != [2]int64{1, 0} {
+		t.Fatalf("after a quit, the worker without a share: acks %v, want one with index 1 and slot 0", got)
+	}
+	if e := ready("h_e"); e != [2]int64{4, 2} {
+		t.Fatalf("the next worker: %v, want index 4 and slot 2", e)
+	}
+	// h_d goes silent: missing; h_e (slot 2) moves into its slot 1; back,
+	// h_d gets slot 2.
 	for range 6 {
-		h.recv("h_c", hb("ready"))
+		h.recv("h_e", hb("ready"))
 		h.recv("h_b", hb("ready"))
 		h.advance(time.Second)
 	}
-	h.take()
-	h.recv("h_d", hb("ready"))
-	if got := acks(h.take(), "h_d"); len(got) != 0 {
-		t.Fatalf("the worker back to its free slot: acks %v, want none", got)
+	if got := acks(h.take(), "h_e"); len(got) != 1 || got[0] != [2]int64{4, 1} {
+		t.Fatalf("h_e: acks %v, want one with index 4 and slot 1", got)
 	}
-	if s, _ := h.c.reg.slots.take("h_d"); s != 1 {
-		t.Fatalf("h_d holds slot %d, want 1", s)
+	h.recv("h_d", hb("ready"))
+	if got := acks(h.take(), "h_d"); len(got) != 1 || got[0] != [2]int64{3, 2} {
+		t.Fatalf("h_d back: acks %v, want one with index 3 and slot 2", got)
+	}
+}
+
+func TestSlotsTakeFreeCompact(t *testing.T) {
+	t.Parallel()
+	var s slots
+	for i, id := range []string{"a", "b", "c", "d"} {
+		if got, changed := s.take(id); got != i || changed {
+			t.Fatalf("take(%s) = %d, %v; want %d, false", id, got, changed, i)
+		}
+	}
+	s.free("b") // missing
+	if got, changed := s.take("b"); got != 1 || changed {
+		t.Fatalf("b back to its free slot: %d, %v; want 1, false", got, changed)
+	}
+	s.free("a")
+	s.free("b")
+	// With 3 shares, d (slot 3) has none: it moves into the lowest free slot.
+	if moved := s.compact(3); len(moved) != 1 || moved[0] != "d" || s.of["d"] != 0 {
+		t.Fatalf("compact moved %v, d at %d; want d at 0", moved, s.of["d"])
+	}
+	if moved := s.compact(3); moved != nil {
+		t.Fatalf("a second compact moved %v", moved)
+	}
+	if got, changed := s.take("a"); got != 1 || !changed {
+		t.Fatalf("a back after its slot went to d: %d, %v; want 1 (b's, free), true", got, changed)
+	}
+	s.forget("c")
+	if _, known := s.of["c"]; known || s.holder[2] != "" {
+		t.Fatalf("forget kept c: %v %v", s.of, s.holder)
 	}
 }

@@ -123,6 +123,7 @@ type classRun struct {
 	prof  *httpProfile // base.HTTP, compiled
 	scope *varScope    // the class's variables
 	pool  *dataPool    // base.Data's rows; nil: none
+	want  int          // the last target Apply set
 	cfg   atomic.Pointer[classConfig]
 	users []*user // running users, oldest first
 }
@@ -225,13 +226,31 @@ func (r *Runner) SetHost(host string) {
 // Users keep the rows they hold; users started afterwards take rows of the
 // new share, and a row of the old one is not given out again once its user
 // released it.
+//
+// When the share changes, the classes with unique data start the users
+// they lack (users that found no free row) up to their last targets: a
+// worker that had no share when its users started (it registered before
+// the worker it replaces was gone) starts them once a glocust master gives
+// it that worker's slot.
 func (r *Runner) SetPlacement(index, slot, count int) {
 	p := Placement{Index: index, Slot: slot, Count: count}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	changed := p != r.place
 	r.place = p
 	for _, dp := range r.pools {
 		dp.setPlacement(p)
+	}
+	if !changed || r.closed {
+		return
+	}
+	for _, cr := range r.order {
+		if cr.pool == nil || cr.pool.set.Mode != DataUnique {
+			continue
+		}
+		for len(cr.users) < cr.want {
+			r.startUserLocked(cr)
+		}
 	}
 }
 
@@ -330,6 +349,7 @@ func (r *Runner) Apply(targets []protocol.ClassCount) {
 			continue
 		}
 		n := max(int(t.Count), 0)
+		cr.want = n
 		for len(cr.users) < n {
 			r.startUserLocked(cr)
 		}

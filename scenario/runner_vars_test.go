@@ -163,3 +163,33 @@ func TestOptionString(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerPlacementTopsUp checks that users that found no share start
+// once the runner gets one, with rows of that share.
+func TestRunnerPlacementTopsUp(t *testing.T) {
+	t.Parallel()
+	d := numbered(t, 6, DataUnique)
+	rr := newRowRecorder()
+	var exMu sync.Mutex
+	exceptions := 0
+	r := NewRunner([]*Class{rr.class("A", d, nil)}, nil, WithPlacement(Placement{Index: 2, Slot: 2, Count: 2}),
+		WithExceptionHandler(func(string, string) { exMu.Lock(); exceptions++; exMu.Unlock() }))
+	defer r.Close()
+	r.Apply(counts("A", 3))
+	waitFor(t, "3 users without a row", func() bool { exMu.Lock(); defer exMu.Unlock(); return exceptions == 3 })
+	if n := r.UserCount(); n != 0 {
+		t.Fatalf("%d users run without a share", n)
+	}
+	r.SetPlacement(2, 1, 2)
+	waitFor(t, "3 users with rows of share 1", func() bool { held, _ := rr.snapshot(); return len(held) == 3 })
+	held, _ := rr.snapshot()
+	for id, row := range held {
+		if row%2 != 1 {
+			t.Errorf("user %d holds row %d, not of share 1", id, row)
+		}
+	}
+	r.SetPlacement(2, 1, 2) // unchanged: nothing more starts
+	if n := r.UserCount(); n != 3 {
+		t.Errorf("%d users, want 3", n)
+	}
+}

@@ -29,11 +29,18 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 	case *protocol.Ack:
 		if m.HasIndex {
 			w.stateMu.Lock()
+			old := w.slot
 			w.index, w.slot = m.Index, m.Index
 			if m.HasSlot {
 				w.slot = m.Slot
 			}
+			moved := w.slot != old && (w.state == protocol.StateRunning || w.state == protocol.StateSpawning)
 			w.stateMu.Unlock()
+			if moved {
+				// A new slot during a test (a glocust master moved the
+				// worker into a departed worker's): the users learn it now.
+				w.place(w.ParsedOptions())
+			}
 		}
 		first := !l.registered
 		l.registered = true

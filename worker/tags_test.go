@@ -32,7 +32,8 @@ func TestTagsFromSpawn(t *testing.T) {
 // TestPlacementFromAckAndSpawn checks what the users learn before each
 // spawn is applied: the index and data slot from the ack (the slot is the
 // index from a Locust master, which sends none), the number of shares from
-// the spawn's expect_workers, and the master's options.
+// the spawn's expect_workers, and the master's options; and at once, a new
+// slot an ack gives during a test.
 func TestPlacementFromAckAndSpawn(t *testing.T) {
 	t.Parallel()
 	h := start(t)
@@ -47,7 +48,9 @@ func TestPlacementFromAckAndSpawn(t *testing.T) {
 	h.users.mu.Lock()
 	got := fmt.Sprint(h.users.calls)
 	h.users.mu.Unlock()
-	want := "[place 4 4 3 options page_size=7 apply place 5 1 1 options page_size=<nil> apply]"
+	// The second ack comes during the test: the new slot is placed at once
+	// (with the last spawn's options), then again with the next spawn's.
+	want := "[place 4 4 3 options page_size=7 apply place 5 1 3 options page_size=7 place 5 1 1 options page_size=<nil> apply]"
 	if got != want {
 		t.Fatalf("calls = %s, want %s", got, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,64 @@ func TestUniqueDataLocustMaster(t *testing.T) {
 	mustExit(t, w2, 15*time.Second, 0)
 	cleanMasterLog(t, m)
 	a.check(t, csv, "7")
+}
+
+// TestUniqueDataWorkerReplaced kills one of the two workers of a glocust
+// master mid-run and starts another at once, as Kubernetes replaces a pod:
+// the replacement registers while the master still counts the dead worker,
+// so it first has no share; once the master declares the dead one missing,
+// it moves the replacement into the freed slot and the replacement's users
+// log in with the dead worker's rows. At no time do two running users hold
+// one account.
+func TestUniqueDataWorkerReplaced(t *testing.T) {
+	t.Parallel()
+	a := newAccountsRun(t)
+	args := a.headless(filepath.Join(a.c.dir, "run"))
+	for i, s := range args {
+		if s == "-t" {
+			args[i+1] = "60s" // ended by SIGTERM below
+		}
+	}
+	m := testenv.Start(t, testenv.Command{Path: a.c.glocust, Dir: a.c.dir, Args: append([]string{"--master", "-f", a.bare}, args...)})
+	w1, w2 := a.worker(), a.worker()
+	logins := func() (map[string]int, error) { return a.target.Logins(), nil }
+	waitUntil(t, "every account logged in", 30*time.Second, logins, func(l map[string]int) bool { return len(l) == accountsUsers })
+	kill(t, w2)
+	killedAt := time.Now()
+	w3 := a.worker()
+	// The replacement's users log in with the dead worker's accounts (a
+	// second login each) and then use them.
+	waitUntil(t, "the replacement's users using the dead worker's accounts", 40*time.Second,
+		func() (map[string][]string, error) { return a.target.Active(killedAt), nil },
+		func(active map[string][]string) bool {
+			n := 0
+			for u, c := range a.target.Logins() {
+				if c == 2 && len(active[u]) > 0 {
+					n++
+				}
+			}
+			return n >= 2
+		})
+	// Every token used since the kill is a running user's (the dead
+	// worker's users are gone): one per account.
+	active := a.target.Active(killedAt)
+	for u, toks := range active {
+		if len(toks) > 1 {
+			t.Errorf("account %s is used by %d running users: %v", u, len(toks), toks)
+		}
+	}
+	for u, n := range a.target.Logins() {
+		if n > 2 {
+			t.Errorf("account %s logged in %d times, want at most 2", u, n)
+		}
+	}
+	stopMaster(t, m, 30*time.Second)
+	mustExit(t, w1, 15*time.Second, 0)
+	mustExit(t, w3, 15*time.Second, 0)
+	if out := m.MustOutput(t); !strings.Contains(out, "takes over data slot") {
+		t.Logf("the replacement registered after the dead worker was declared missing (no slot move)")
+	}
+	if ref := a.target.Refused(); len(ref) != 0 {
+		t.Errorf("the target refused requests: %v", ref)
+	}
 }

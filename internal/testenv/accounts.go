@@ -38,6 +38,7 @@ type AccountTarget struct {
 	tokens  map[string]string         // token -> user
 	logins  map[string]int            // user -> logins
 	byToken map[string]map[string]int // token -> endpoint -> requests
+	seen    map[string]time.Time      // token -> its last authorized request
 	sizes   map[string]int            // ?size value -> requests
 	refused map[string]int            // reason -> requests
 }
@@ -51,7 +52,7 @@ func NewAccountTarget(t testing.TB, accounts map[string]string) *AccountTarget {
 		t.Fatalf("testenv: account target listen: %v", err)
 	}
 	a := &AccountTarget{URL: "http://" + ln.Addr().String(), accounts: maps.Clone(accounts), done: make(chan struct{}),
-		tokens: map[string]string{}, logins: map[string]int{}, byToken: map[string]map[string]int{},
+		tokens: map[string]string{}, logins: map[string]int{}, byToken: map[string]map[string]int{}, seen: map[string]time.Time{},
 		sizes: map[string]int{}, refused: map[string]int{}}
 	a.srv = &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -123,6 +124,7 @@ func (a *AccountTarget) auth(w http.ResponseWriter, r *http.Request) (tok, user 
 }
 
 func (a *AccountTarget) count(tok, endpoint string) {
+	a.seen[tok] = time.Now()
 	m := a.byToken[tok]
 	if m == nil {
 		m = map[string]int{}
@@ -172,6 +174,21 @@ func (a *AccountTarget) Endpoints() map[string]int {
 	for _, m := range a.byToken {
 		for k, n := range m {
 			out[k] += n
+		}
+	}
+	return out
+}
+
+// Active returns, per account, the tokens that made an authorized request
+// since t: the users logged in with that account that are still running.
+func (a *AccountTarget) Active(t time.Time) map[string][]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string][]string{}
+	for tok, at := range a.seen {
+		if !at.Before(t) {
+			u := a.tokens[tok]
+			out[u] = append(out[u], tok)
 		}
 	}
 	return out
