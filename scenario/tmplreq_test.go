@@ -194,6 +194,42 @@ func TestTemplateHeaderLineBreak(t *testing.T) {
 	}
 }
 
+// TestTemplateRedirect follows a redirect from a templated request: the
+// next request is rendered with the same values.
+func TestTemplateRedirect(t *testing.T) {
+	t.Parallel()
+	host, got := captureServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/from/") {
+			w.Header().Set("Location", "../to/"+strings.TrimPrefix(r.URL.Path, "/from/"))
+			w.WriteHeader(http.StatusTemporaryRedirect)
+		}
+	})
+	sc, err := Parse("s.yaml", []byte(`vars: {id: "a b", tok: t1}
+users:
+  - class: A
+    tasks:
+      - request: {method: POST, path: "/from/${id}", headers: {Authorization: "${tok}"}, body: "id=${id}"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newFakeStats()
+	r := NewRunner(nil, st)
+	defer r.Close()
+	c := sc.Classes[0]
+	runTasks(t, classUser(t, r, c, host), c)
+	want := []capture{
+		{"POST", "/from/a%20b", "t1", "", "", "id=a b"},
+		{"POST", "/to/a%20b", "t1", "", "", "id=a b"},
+	}
+	if g := got(); !slices.Equal(g, want) {
+		t.Errorf("requests:\n got %q\nwant %q", g, want)
+	}
+	if recs := st.all(); len(recs) != 1 || recs[0].fail || recs[0].name != "/from/${id}" {
+		t.Errorf("records = %+v", recs)
+	}
+}
+
 func TestExtraction(t *testing.T) {
 	t.Parallel()
 	host, got := captureServer(t, func(w http.ResponseWriter, r *http.Request) {

@@ -284,6 +284,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("users:\n  - class: A\n  x: 1\n"))
 	f.Add([]byte("users: *u\n"))
+	f.Add([]byte("vars: {a: 1, b: x}\nusers:\n  - class: A\n    vars: {a: 2}\n    tasks:\n      - request: {path: \"/${a}/${uuid()}\", headers: {X: \"${b}\"}, extract: {t: {json: \"x[*].y\", pick: first}}}\n      - request: {method: POST, path: /j, json: {k: \"${t}\", n: [\"$${x}\"]}, name: \"n ${user.id}\"}\n"))
+	f.Add([]byte("data: {d: {file: testdata/accounts.yaml, format: csv, mode: cycle}}\nusers:\n  - class: A\n    data: d\n    tasks: [{request: {path: \"/${row.x}\", extract: {r: {regex: \"(a)\", group: 1}, h: {header: X}, c: {cookie: c}, s: {status: true}}}}]\n"))
 	f.Add([]byte("http:\n  tls: {insecure: true, min_version: 1.2}\n  proxy: {http: p:1}\n  no_proxy: [a]\nusers:\n  - class: A\n    http: {connection: close}\n    tasks: [{request: {path: /, connection: close}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse("fuzz.yaml", data)

@@ -187,10 +187,34 @@ func loadClasses(opts *config.Options, env []string, forMaster bool) ([]*scenari
 	if opts.Host != "" {
 		host = opts.Host
 	}
+	varsFromEnv(opts, env, classes)
 	if err := checkVars(opts.Vars, classes); err != nil {
 		return nil, "", err
 	}
 	return classes, host, nil
+}
+
+// varsFromEnv reads each declared variable from LOCUST_<NAME> (page_size:
+// LOCUST_PAGE_SIZE), the variable a Locust custom argument is usually
+// declared with: it wins over GLOCUST_VAR and locust.conf, and a --var on
+// the command line wins over it.
+func varsFromEnv(opts *config.Options, env []string, classes []*scenario.Class) {
+	fromCmdline := opts.Source("var") == config.SourceCommandLine
+	for _, c := range classes {
+		for name := range c.Vars {
+			if _, set := opts.Vars[name]; set && fromCmdline {
+				continue
+			}
+			for _, kv := range env {
+				if v, ok := strings.CutPrefix(kv, "LOCUST_"+strings.ToUpper(name)+"="); ok {
+					if opts.Vars == nil {
+						opts.Vars = map[string]string{}
+					}
+					opts.Vars[name] = v
+				}
+			}
+		}
+	}
 }
 
 // checkVars reports a --var that no class declares.

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/scenario"
 )
 
 func TestCLIErrors(t *testing.T) {
@@ -71,5 +75,30 @@ func TestCLIErrors(t *testing.T) {
 				t.Fatalf("exit %d (want %d), output does not contain %q:\n%s", code, c.code, c.want, all)
 			}
 		})
+	}
+}
+
+// TestVarsFromEnv checks where a scenario variable's value comes from: the
+// command line's --var over LOCUST_<NAME> over GLOCUST_VAR.
+func TestVarsFromEnv(t *testing.T) {
+	t.Parallel()
+	classes := []*scenario.Class{{Name: "A", Vars: map[string]string{"page_size": "2", "env_name": "dev"}}}
+	for _, c := range []struct {
+		args, env []string
+		want      map[string]string
+	}{
+		{nil, []string{"LOCUST_PAGE_SIZE=7"}, map[string]string{"page_size": "7"}},
+		{nil, []string{"LOCUST_PAGE_SIZE=7", "GLOCUST_VAR=[page_size=1, env_name=prod]"}, map[string]string{"page_size": "7", "env_name": "prod"}},
+		{[]string{"--var", "page_size=9"}, []string{"LOCUST_PAGE_SIZE=7", "LOCUST_ENV_NAME=qa"}, map[string]string{"page_size": "9", "env_name": "qa"}},
+		{nil, []string{"LOCUST_OTHER=1"}, nil},
+	} {
+		opts, err := config.Parse(append([]string{"--worker"}, c.args...), c.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		varsFromEnv(opts, c.env, classes)
+		if !reflect.DeepEqual(opts.Vars, c.want) {
+			t.Errorf("args %q env %q: vars %v, want %v", c.args, c.env, opts.Vars, c.want)
+		}
 	}
 }

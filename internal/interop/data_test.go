@@ -57,6 +57,18 @@ func (a *accountsRun) headless(csv string) []string {
 		"-t", "4s", "-s", "5", "--csv", csv, "--exit-code-on-error", "0"}
 }
 
+// finish starts two workers under the master m, waits for the run to end
+// and checks it.
+func (a *accountsRun) finish(t *testing.T, m *testenv.Process, csv, size string) {
+	t.Helper()
+	w1, w2 := a.worker(), a.worker()
+	mustExit(t, m, 60*time.Second, 0)
+	mustExit(t, w1, 15*time.Second, 0)
+	mustExit(t, w2, 15*time.Second, 0)
+	cleanMasterLog(t, m)
+	a.check(t, csv, size)
+}
+
 // check checks the run: one login per account (rows are unique across the
 // two workers), each token's lists and items equal (each user opens items
 // of its own account, with ids it extracted), the page size from the
@@ -100,12 +112,7 @@ func TestUniqueDataGlocustMaster(t *testing.T) {
 	csv := filepath.Join(a.c.dir, "run")
 	m := testenv.Start(t, testenv.Command{Path: a.c.glocust, Dir: a.c.dir,
 		Args: append([]string{"--master", "-f", a.bare, "--var", "page_size=5"}, a.headless(csv)...)})
-	w1, w2 := a.worker(), a.worker()
-	mustExit(t, m, 60*time.Second, 0)
-	mustExit(t, w1, 15*time.Second, 0)
-	mustExit(t, w2, 15*time.Second, 0)
-	cleanMasterLog(t, m)
-	a.check(t, csv, "5")
+	a.finish(t, m, csv, "5")
 }
 
 // TestUniqueDataLocustMaster runs it under a Locust master whose
@@ -118,12 +125,7 @@ func TestUniqueDataLocustMaster(t *testing.T) {
 	csv := filepath.Join(a.c.dir, "run")
 	m := testenv.Start(t, testenv.Command{Path: a.c.locust, Dir: a.c.dir,
 		Args: append([]string{"-f", testdata(t, "accounts_locustfile.py"), "--master", "--page-size", "7"}, a.headless(csv)...)})
-	w1, w2 := a.worker(), a.worker()
-	mustExit(t, m, 60*time.Second, 0)
-	mustExit(t, w1, 15*time.Second, 0)
-	mustExit(t, w2, 15*time.Second, 0)
-	cleanMasterLog(t, m)
-	a.check(t, csv, "7")
+	a.finish(t, m, csv, "7")
 }
 
 // TestUniqueDataWorkerReplaced kills one of the two workers of a glocust
