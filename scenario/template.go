@@ -355,37 +355,3 @@ func isName(s string) bool {
 	}
 	return true
 }
-
-// templateString renders parsed nodes back to a template that parses to
-// the same nodes: in literals every run of "$" before "{" is doubled, as is
-// a literal's last run of "$" when an expression follows; expressions are
-// written as "${src}".
-func templateString(nodes []tnode) string {
-	var b strings.Builder
-	for i, n := range nodes {
-		if n.ex != nil {
-			b.WriteString("${" + n.ex.src + "}")
-			continue
-		}
-		s := n.lit
-		for len(s) > 0 {
-			j := strings.IndexByte(s, '$')
-			if j < 0 {
-				b.WriteString(s)
-				break
-			}
-			b.WriteString(s[:j])
-			k := j
-			for k < len(s) && s[k] == '$' {
-				k++
-			}
-			run := s[j:k]
-			if k < len(s) && s[k] == '{' || k == len(s) && i+1 < len(nodes) {
-				run += run
-			}
-			b.WriteString(run)
-			s = s[k:]
-		}
-	}
-	return b.String()
-}

@@ -67,8 +67,8 @@ type tref struct {
 	path string
 }
 
-// reservedVarNames are the namespaces, which a plain variable cannot be
-// named.
+// reservedVarName reports a namespace (row, user, worker, env), which a
+// plain variable cannot be named.
 func reservedVarName(s string) bool { return slices.Contains(namespaces, s) }
 
 // Var is a variable declared by a scenario's top-level vars.
@@ -106,16 +106,9 @@ func (p *parser) varsBlock(n *yaml.Node, path string) ([]Var, error) {
 		if v == nil || v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 			return nil, p.errf(v, kp, "expected a string, number or boolean")
 		}
-		out = append(out, Var{Name: k, Default: v.Value, Line: k0Line(n.Content[i])})
+		out = append(out, Var{Name: k, Default: v.Value, Line: n.Content[i].Line})
 	}
 	return out, nil
-}
-
-func k0Line(n *yaml.Node) int {
-	if n == nil {
-		return 0
-	}
-	return n.Line
 }
 
 var dataKeys = []string{"file", "format", "mode"}
