@@ -579,6 +579,9 @@ func (p *parser) compileRequest(r *Request, rs *requestStrings, path string) (*r
 		}
 	}
 	desc := describe(r.Method, r.URL) // as written
+	if err := p.checkPathTemplate(r.URL, nodes["path"], path+".path"); err != nil {
+		return nil, err
+	}
 	t, err := p.requestTemplates(fields, all)
 	if err != nil {
 		return nil, err
@@ -604,6 +607,30 @@ func (p *parser) compileRequest(r *Request, rs *requestStrings, path string) (*r
 	}
 	r.tpl = t
 	return t, nil
+}
+
+// checkPathTemplate rejects templates where they would change where a
+// request goes: in an absolute URL's scheme or host, and at the start of a
+// path (whose "/" is added when missing, before the value).
+func (p *parser) checkPathTemplate(raw string, n *yaml.Node, path string) error {
+	if !hasTemplate(raw) {
+		return nil
+	}
+	if isAbsoluteURL(raw) {
+		rest := raw[strings.Index(raw, "://")+3:]
+		if end := strings.IndexAny(rest, "/?"); end >= 0 {
+			rest = rest[:end]
+		}
+		nodes, _ := parseTemplate(rest, p.env) // a syntax error is reported with the whole path
+		if slices.ContainsFunc(nodes, func(n tnode) bool { return n.ex != nil }) {
+			return p.errf(n, path, "templates go in the path and query, not in the scheme or host")
+		}
+		return nil
+	}
+	if strings.HasPrefix(raw, "${") {
+		return p.errf(n, path, "a path starts with \"/\": write /${...} (a value is put inside the host's URL, never replaces it)")
+	}
+	return nil
 }
 
 // finish completes a request's template once the request's URL (with its
