@@ -286,6 +286,9 @@ func (c *core) sendSlot(w *worker) {
 // slots departed workers freed (slots.compact), telling each in an ack.
 // The number of shares is the expect_workers the master sends workers.
 func (c *core) compactSlots() {
+	if c.quitting {
+		return // the workers are leaving
+	}
 	count := int64(1)
 	if v, ok := c.cfg.ParsedOptions.Get("expect_workers"); ok {
 		if n, ok := v.(int64); ok && n > 0 {
