@@ -943,9 +943,87 @@ def render_tls(ctx, runs, probe):
     return "\n".join(L) + "\n"
 
 
+TEMPLATE_KINDS = ("Untemplated", "Templated")
+
+
+def section_templates(ctx):
+    """Issue 13: a templated request (a path and a header variable, rendered
+    per request) against the same request without templates (rendered
+    once). scenario's BenchmarkDoTemplate (go test -benchmem, core 0,
+    --rounds runs): time and allocations per request against a loopback
+    server in the process; then glocust standalone against nginx (core 0)
+    on core 1, the two classes of bench/scenario_template.yaml in
+    interleaved rounds: requests/s and CPU per request."""
+    a = ctx.args
+    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", "^BenchmarkDoTemplate$", "-benchmem",
+           "-count", str(a.rounds), "./scenario/"]
+    ctx.commands.append(" ".join(cmd))
+    wait_idle(a.run_idle_wait)
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    micro = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"^BenchmarkDoTemplate/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$", line)
+        if m:
+            vals = dict((u, float(v)) for v, u in re.findall(r"([\d.]+) (\S+)", m.group(2)))
+            micro.setdefault(m.group(1), []).append(vals)
+            ctx.record({"section": "templates", "case": "micro/" + m.group(1), **vals})
+    wvl = load_module("worker_vs_locust")
+    nginx = wvl.start_nginx(ctx.tmp)
+    pids = nginx_pids(nginx.pid)
+    scenario = os.path.join(BENCH, "scenario_template.yaml")
+    runs = []
+    try:
+        for rnd in range(1, a.rounds + 1):
+            for kind in TEMPLATE_KINDS:
+                r = {"section": "templates", "round": rnd, "kind": kind, "idle_before": wait_idle(a.run_idle_wait)}
+                try:
+                    with Meter(pids) as m:
+                        r.update(run_glocust(ctx, scenario, TARGET, f"templates-{kind}-{rnd}", kind))
+                except Exception as e:  # one failed run must not stop the others
+                    r["error"] = f"{type(e).__name__}: {e}"[:500]
+                r.update(m.meta())
+                log(f"templates round {rnd} {kind}: {r.get('rps') or 0:,.0f} req/s, {r.get('cpu_us_per_req') or 0:.1f} "
+                    f"CPU-µs/req, foreign {r['foreign_cores']:.2f} cores" + (f", error {r['error']}" if r.get("error") else ""))
+                runs.append(r)
+                ctx.record(r)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+    ctx.commands.append(f"/usr/bin/time -v taskset -c 1 glocust -f bench/scenario_template.yaml <Untemplated|Templated> "
+                        f"--headless -u {a.users} -r {a.users} -t {a.duration}s --only-summary -H {TARGET} --csv <prefix>")
+    L = ["## 10. Templates (issue 13)", "",
+         "A request with a path variable and a header variable (`/items/${id}`, `Authorization: Bearer ${token}`), "
+         "evaluated and rendered per request into the pooled send buffer, against the same request without "
+         "templates (rendered once). In the process: `BenchmarkDoTemplate` (`scenario/bench_test.go`, a loopback "
+         f"fasthttp server, core 0, {a.rounds} runs, medians). Against nginx: glocust standalone on core 1, "
+         f"{a.users} users, {a.duration} s, {a.rounds} interleaved rounds.", "",
+         "| request | ns/op (in process) | allocs/op | B/op | req/s vs nginx min / **median** / max | CPU-µs/req | failures |",
+         "|---|---|---|---|---|---|---|"]
+    medv = {}
+    for kind in TEMPLATE_KINDS:
+        ms = micro.get(kind.lower(), [])
+        rs = [r for r in runs if r["kind"] == kind and r.get("rps")]
+        rps = [r["rps"] for r in rs]
+        medv[kind] = (med(rps), med([r["cpu_us_per_req"] for r in rs]), med([x.get("ns/op") for x in ms]))
+        span = f"{min(rps):,.0f} / **{med(rps):,.0f}** / {max(rps):,.0f}" if rps else "failed"
+        L.append(f"| {kind.lower()} | {medv[kind][2] or 0:,.0f} | {med([x.get('allocs/op') for x in ms]) or 0:.0f} | "
+                 f"{med([x.get('B/op') for x in ms]) or 0:.0f} | {span} | {medv[kind][1] or 0:.1f} | "
+                 f"{sum(r.get('failures') or 0 for r in rs)} |")
+    u, t = medv["Untemplated"], medv["Templated"]
+    if u[0] and t[0]:
+        L += ["", f"Templated / untemplated (medians): **{t[0] / u[0]:.2f}x** req/s, {u[1] / t[1]:.2f}x by CPU per request, "
+              f"{u[2] / t[2]:.2f}x in process (goal: ≥ 0.9x)." if u[2] and t[2] else ""]
+    if p.returncode != 0 or not micro:
+        L.append(f"\n`go test` failed: `{(p.stderr or p.stdout)[-300:]}`")
+    for r in runs:
+        if r.get("error"):
+            L.append(f"- failed: {r['kind']} round {r['round']}: `{r['error'][:300]}`")
+    return "\n".join(L) + "\n"
+
+
 SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
             "latency": section_latency, "scale": section_scale, "names": section_names, "soak": section_soak,
-            "tls": section_tls}
+            "tls": section_tls, "templates": section_templates}
 
 
 # ---------------------------------------------------------------- report
@@ -1052,7 +1130,7 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls,scale,names",
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls,scale,names,templates",
                     help="comma-separated sections; soak (30 min) runs only when named")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)

@@ -253,7 +253,8 @@ func (c *core) clientReady(id string, m *protocol.ClientReady) {
 		c.log.Warn(fmt.Sprintf("A worker (%s) running a different version (%s) connected, master version is %s", id, m.Version, c.cfg.LocustVersion))
 	}
 	w := &worker{id: id, state: protocol.StateReady, heartbeat: HeartbeatLiveness, version: workerVersion(m)}
-	c.sendTo(w, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true})
+	slot, _ := c.reg.slots.take(id)
+	c.sendTo(w, &protocol.Ack{Index: int64(c.reg.index(id)), HasIndex: true, Slot: int64(slot), HasSlot: true})
 	already := c.reg.get(id) != nil
 	delete(c.candidates, id)
 	c.reg.put(w)
@@ -293,8 +294,36 @@ func (c *core) dispatchBusy() bool {
 	return c.disp != nil && (c.disp.DispatchInProgress() || c.gradual != nil)
 }
 
+// sendSlot sends w an ack with its index and new data slot.
+func (c *core) sendSlot(w *worker) {
+	slot, _ := c.reg.slots.take(w.id)
+	c.sendTo(w, &protocol.Ack{Index: int64(c.reg.index(w.id)), HasIndex: true, Slot: int64(slot), HasSlot: true})
+}
+
+// compactSlots moves workers without a share of unique data into the
+// slots departed workers freed (slots.compact), telling each in an ack.
+// The number of shares is the expect_workers the master sends workers.
+func (c *core) compactSlots() {
+	if c.quitting {
+		return // the workers are leaving
+	}
+	count := int64(1)
+	if v, ok := c.cfg.ParsedOptions.Get("expect_workers"); ok {
+		if n, ok := v.(int64); ok && n > 0 {
+			count = n
+		}
+	}
+	for _, id := range c.reg.slots.compact(int(count)) {
+		if w := c.reg.get(id); w != nil {
+			c.log.Info(fmt.Sprintf("Worker %s (index %d) takes over data slot %d, freed by a departed worker", id, c.reg.index(id), c.reg.slots.of[id]))
+			c.sendSlot(w)
+		}
+	}
+}
+
 func (c *core) removeWorker(id string, now time.Time) {
 	c.reg.del(id)
+	c.compactSlots()
 	if !c.quitting && c.dispatcher() != nil {
 		c.disp.RemoveWorker(id)
 		c.pendingRebalance = true
@@ -346,6 +375,9 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 	w.heartbeat = HeartbeatLiveness
 	if w.state == protocol.StateMissing {
 		c.log.Info(fmt.Sprintf("Worker %s self-healed with heartbeat, setting state to %s.", id, m.State))
+		if _, changed := c.reg.slots.take(id); changed {
+			c.sendSlot(w) // its slot went to another worker meanwhile
+		}
 		if c.disp != nil {
 			c.disp.AddWorker(id)
 			c.pendingRebalance = true
@@ -548,6 +580,7 @@ func (c *core) tick(now time.Time) {
 			w.heartbeat--
 		}
 	}
+	c.compactSlots()
 	if len(remove) > 0 {
 		for _, id := range remove {
 			c.reg.del(id)

@@ -41,6 +41,10 @@
 //     stats or exceptions from nodes that are neither registered nor being
 //     taken back, are dropped and logged (rate-limited), so a rogue peer
 //     cannot touch the numbers of real workers;
+//   - each live worker gets a data slot in its ack (glocust_slot, which
+//     Locust's workers ignore): the lowest no other live worker holds, so
+//     a worker that replaces a departed one takes over its share of unique
+//     test data (slots.go, docs/protocol.md section 4.2);
 //   - /metrics counts apart the failures a glocust worker's generator
 //     caused (error texts starting with protocol.GeneratorErrorPrefix:
 //     glocust_generator_failures_total), beside the failures per request.

@@ -76,6 +76,7 @@ type registry struct {
 	// deleted, so that a record made again for the id (client_ready after
 	// a stop, a take-back) does not count a report a second time.
 	retired map[string]uint64
+	slots   slots // data slots of live workers (slots.go)
 }
 
 // maxRetired bounds registry.retired: past it the memories are dropped
@@ -134,6 +135,7 @@ func (r *registry) del(id string) {
 		return
 	}
 	r.tally.account(w, -1)
+	r.slots.forget(id)
 	delete(r.nodes, id)
 	if w.seq != 0 {
 		if len(r.retired) >= maxRetired {
@@ -148,6 +150,9 @@ func (r *registry) del(id string) {
 func (r *registry) setState(w *worker, state string) {
 	if w.state == state {
 		return
+	}
+	if state == protocol.StateMissing {
+		r.slots.free(w.id)
 	}
 	r.tally.account(w, -1)
 	w.state = state

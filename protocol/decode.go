@@ -419,6 +419,11 @@ func typed(typ string, data Value, side Side) (Payload, error) {
 					a.Index, a.HasIndex = i, true
 				}
 			}
+			if v, ok := m.Get("glocust_slot"); ok {
+				if i, ok := toInt(v); ok {
+					a.Slot, a.HasSlot = i, true
+				}
+			}
 		}
 		return a, nil
 	case TypeException:

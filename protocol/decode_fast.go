@@ -717,15 +717,23 @@ func (r *reader) fastAck() (Payload, bool) {
 	}
 	var seen uint32
 	ok = r.mapKeys(n, 0, func(k []byte) bool {
-		if string(k) != "index" {
+		var bit uint32
+		var dst *int64
+		var has *bool
+		switch string(k) {
+		case "index":
+			bit, dst, has = 1, &a.Index, &a.HasIndex
+		case "glocust_slot":
+			bit, dst, has = 2, &a.Slot, &a.HasSlot
+		default:
 			return r.skip(1) == nil
 		}
-		if first, ok := r.first(&seen, 1, 1); !first {
+		if first, ok := r.first(&seen, bit, 1); !first {
 			return ok
 		}
 		v, ok := r.atom(1)
 		if i, isInt := v.toInt(); isInt {
-			a.Index, a.HasIndex = i, true
+			*dst, *has = i, true
 		}
 		return ok
 	})

@@ -164,7 +164,7 @@ func seedFrames(t testing.TB) [][]byte {
 		benchStats(rng), &Heartbeat{State: "running", CurrentCPUUsage: 5, CurrentMemoryUsage: 50_000_000},
 		&ClientReady{Version: "2.47.0"}, &ClientReady{SkipVersionCheck: true}, &ClientReady{}, &Spawning{},
 		&SpawningComplete{UserClassesCount: []ClassCount{{"A", 1}, {"B", 2}}, UserCount: 3}, &ClientStopped{}, &Quit{},
-		&Exception{Msg: "m", Traceback: "tb"}, &Ack{Index: 3, HasIndex: true}, &Ack{}, &MasterHeartbeat{},
+		&Exception{Msg: "m", Traceback: "tb"}, &Ack{Index: 3, HasIndex: true}, &Ack{}, &Ack{Index: 2, HasIndex: true, Slot: 1, HasSlot: true}, &MasterHeartbeat{},
 		&Spawn{Timestamp: 1.5, UserClassesCount: []ClassCount{{"A", 2}}, Host: "h", HasHost: true, StopTimeout: 1.0, ParsedOptions: NewMap("a", int64(1))},
 		&Stats{}, &Logs{WorkerID: "w", Logs: []string{"x"}},
 		// The glocust extension fields (docs/protocol.md section 9).

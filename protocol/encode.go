@@ -416,9 +416,18 @@ func appendData(dst []byte, p Payload) ([]byte, error) {
 		if !m.HasIndex { // masters <= 2.10.2 send None
 			return AppendNil(dst), nil
 		}
-		dst = AppendMapHeader(dst, 1)
+		if !m.HasSlot {
+			dst = AppendMapHeader(dst, 1)
+		} else {
+			dst = AppendMapHeader(dst, 2)
+		}
 		dst = AppendString(dst, "index")
-		return AppendInt(dst, m.Index), nil
+		dst = AppendInt(dst, m.Index)
+		if m.HasSlot {
+			dst = AppendString(dst, "glocust_slot")
+			dst = AppendInt(dst, m.Slot)
+		}
+		return dst, nil
 	case *Spawn:
 		return appendSpawn(dst, m)
 	case *MasterSpawningComplete:

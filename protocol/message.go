@@ -212,9 +212,15 @@ const GeneratorErrorPrefix = "generator: "
 // ---- master -> worker ----
 
 // Ack answers client_ready. HasIndex is false for masters <= 2.10.2.
+// A glocust master adds the worker's data slot (key "glocust_slot"),
+// which Locust's workers ignore: the lowest slot no live worker holds,
+// given again to a worker that replaces a departed one (scenario's unique
+// test data is split by slot; a Locust master never reuses an index).
 type Ack struct {
 	Index    int64
 	HasIndex bool
+	Slot     int64
+	HasSlot  bool
 }
 
 // MasterHeartbeat is the master's reply to a worker heartbeat: data None,

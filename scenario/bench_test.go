@@ -90,6 +90,41 @@ func BenchmarkDo(b *testing.B) {
 	benchDo(b, loopbackServer(b), newProfile(HTTPConfig{}, nil))
 }
 
+// BenchmarkDoTemplate compares a templated request (one path variable and
+// one header variable, rendered per request) with the same request
+// without templates (rendered once), against a loopback fasthttp server.
+func BenchmarkDoTemplate(b *testing.B) {
+	host := loopbackServer(b)
+	sc, err := Parse("bench.yaml", []byte(`vars: {id: "42", tok: abcdef0123456789}
+users:
+  - class: A
+    tasks:
+      - request: {path: /items/42, headers: {Authorization: "Bearer abcdef0123456789"}}
+      - request: {path: "/items/${id}", headers: {Authorization: "Bearer ${tok}"}}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := sc.Classes[0]
+	for i, name := range []string{"untemplated", "templated"} {
+		b.Run(name, func(b *testing.B) {
+			r := NewRunner(nil, newBenchStats())
+			defer r.Close()
+			u := classUser(b, r, c, host)
+			fn := c.Tasks[i].Fn
+			ctx := context.Background()
+			fn(ctx, u)
+			u.HTTP.endTask()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				fn(ctx, u)
+				u.HTTP.endTask()
+			}
+		})
+	}
+}
+
 // BenchmarkDoParallel runs the same with one user per goroutine.
 func BenchmarkDoParallel(b *testing.B) {
 	host := loopbackServer(b)

@@ -57,6 +57,17 @@ type Class struct {
 	OnStop  TaskFunc
 	// Tasks are picked at random in proportion to their weights.
 	Tasks []Task
+	// Vars are the class's variables and their default values (the YAML
+	// scenario's vars, top level and class). A value given on the command
+	// line (--var name=value) or by the master (a key of the same name in
+	// the spawn's parsed_options, as Locust sends custom arguments) wins.
+	// Users read them with UserContext.Var.
+	Vars map[string]string
+	// Data, when set, gives every user of the class a row for its life
+	// (UserContext.Row), taken as Data.Mode says.
+	Data *DataSet
+
+	scope *varScope // a YAML class's variables, as its templates refer to them
 }
 
 // ErrInvalidClass is wrapped by every error Validate returns.

@@ -34,6 +34,7 @@ type HTTPClient struct {
 	prof *httpProfile // the class's HTTP configuration
 	jar  jar
 	resp Response
+	tv   tvals // the values of the templated request in flight
 
 	sessions tls.ClientSessionCache // the user's TLS sessions, with TLSConfig.SessionResumption
 
@@ -154,12 +155,20 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	if err == nil {
 		err = c.prof.err
 	}
+	if err == nil && req.tpl != nil {
+		err = c.evalTemplate(req.tpl)
+	}
 	if err != nil {
 		resp.Err = err
 		c.u.entry(req.method(), req.statsName()).RecordFailure(c.u.now(), 0, 0, err.Error())
 		return resp
 	}
-	entry := c.entryFor(p)
+	var entry EntryRecorder
+	if p.tpl != nil && p.tpl.name != nil {
+		entry = c.statsEntry(p)
+	} else {
+		entry = c.entryFor(p)
+	}
 	// The clock is read twice per request: time.Now before sending and
 	// time.Since at the end. The end's wall time (for stats) is derived
 	// from them.
@@ -175,6 +184,9 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	length := int64(len(resp.w.body))
 	if err == nil {
 		err = checkResponse(req, resp)
+	}
+	if err == nil && req.tpl != nil {
+		err = c.afterResponse(req.tpl, resp)
 	}
 	now := c.endTime(start, resp.Elapsed)
 	if err != nil {
@@ -303,7 +315,7 @@ func (c *HTTPClient) roundTrip(ctx context.Context, req *Request, p *prepared, r
 		if hops >= maxRedirects {
 			return fmt.Errorf("exceeded %d redirects", maxRedirects)
 		}
-		next, err := redirectTo(p, resp.w.status, string(loc), req)
+		next, err := c.redirectTo(p, resp.w.status, string(loc), req)
 		if err != nil {
 			return err
 		}
@@ -321,15 +333,23 @@ func isRedirect(code int) bool {
 }
 
 // redirectTo prepares the request a redirect leads to (rare; allocates).
-func redirectTo(p *prepared, code int, location string, req *Request) (*prepared, error) {
-	u, err := p.url.Parse(location)
+// A templated request is rendered into a plain one first.
+func (c *HTTPClient) redirectTo(p *prepared, code int, location string, req *Request) (*prepared, error) {
+	base, body, hdr := p.url, p.body, req.Header
+	if p.tpl != nil {
+		var err error
+		if base, hdr, body, err = c.flatten(p, req); err != nil {
+			return nil, err
+		}
+	}
+	u, err := base.Parse(location)
 	if err != nil {
 		return nil, fmt.Errorf("invalid redirect location %q: %w", location, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("unsupported redirect location %q", location)
 	}
-	method, body, hdr := p.method, p.body, req.Header
+	method := p.method
 	if code == 303 && method != http.MethodHead || (code == 301 || code == 302) && method == http.MethodPost {
 		method, body = http.MethodGet, nil
 		hdr = hdr.Clone()
@@ -393,6 +413,9 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.
 	var err error
 	if wire := p.wire; wire != nil && len(c.jar.cookies) == 0 {
 		_, err = hc.rw.Write(wire) // the common case: pre-rendered
+	} else if p.headSegs != nil {
+		buf = c.renderWire(buf, p)
+		_, err = hc.rw.Write(buf)
 	} else {
 		// Cookies (or a large body): render into the response buffer,
 		// which is free until the response is read.

@@ -43,6 +43,60 @@
 // the prefix protocol.GeneratorErrorPrefix, which the master counts apart,
 // and warned about once per kind (genfault.go).
 //
+// # Variables, templates, extraction and test data
+//
+// A user has variables (vars.go): the class's Vars (defaults, which the
+// command line's --var and the master's parsed_options override, as
+// Locust's custom arguments), the columns of its data row, and values it
+// extracted from responses or set with SetVar. A name resolves in that
+// order of precedence: extracted (or SetVar) > data row > vars (the
+// class's over the scenario's top level; a value given on the command line
+// or by the master replaces the declared default). Values last for the
+// user's life, across tasks.
+//
+// In a YAML request, "${...}" in the path, query, headers, body, json and
+// form values, name and expect_body_contains is a template (template.go
+// has the grammar): a variable, ${row.column}, ${user.id},
+// ${user.iteration}, ${worker.index}, ${worker.count}, ${env.NAME} (read
+// when the scenario loads) or a built-in call: uuid(), randint(lo, hi),
+// choice(a, b, ...), time(), time_ms(). A name that no vars, extract or
+// data column of the class declares is an error when the scenario loads;
+// one that has no value yet when a request runs (a token not extracted
+// yet) fails that request with a message naming it, and nothing is sent.
+// Templates are compiled once (tmplreq.go): the request is rendered for
+// its host with markers where values go and cut into segments; per request
+// each expression is evaluated once and the segments are written with the
+// values, escaped for where they go (URL, form, JSON string, header), into
+// the pooled send buffer, so a templated request allocates nothing. A
+// request without "${" is the same Request as before, rendered once.
+//
+// A request's extract (extract.go) sets variables from its response when
+// the response passed the request's checks: a JSON path (jsonpath.go: a
+// documented subset with [*] and a pick of first, last or random), a
+// regex group, a header, a cookie the response sets, or the status. A
+// value not found fails the request, naming the variable and the path, and
+// sets none of the request's variables.
+//
+// A class's Data (a DataSet: a CSV file with a header row, JSON lines, or
+// NewDataSet) gives each user a row for its life (data.go, datapool.go):
+// DataUnique gives a row to at most one live user in the whole cluster,
+// DataCycle goes round the rows, DataRandom picks any. Unique rows are split
+// between workers by Placement (Runner.SetPlacement, which the worker
+// calls before each spawn): Count shares (the master's expect_workers), row
+// r in share r mod Count, and each worker takes the share of its Slot. A
+// glocust master gives each live worker the lowest free slot and gives a
+// departed worker's slot to the next one (so its rows go to its
+// replacement); under a Locust master the slot is the worker index, which
+// is never reused, so a replacement has no share. A worker leases rows of
+// its share to its users and takes them back when they stop; a user that
+// finds no free row does not start, and the reason is reported as a user
+// exception. The master needs no data file: each worker reads its own.
+//
+// From Go, a Class has Vars and Data too, and a task reads and sets the
+// user's variables with UserContext.Var and SetVar, its row with
+// UserContext.Row, its place with Placement and its task count with
+// Iteration.
+//
 // # Concurrency
 //
 // Runner's methods are safe for concurrent use. Each user runs on its own
@@ -56,6 +110,9 @@
 // then be shared by all users. Stats implementations and the exception
 // handler are called concurrently from user goroutines. Register and
 // Registered are safe for concurrent use.
+// A DataSet is read-only and shared by the runners and classes that use
+// it; a runner leases its rows under a lock per data set (cold path: user
+// start and stop). A user's variables belong to its goroutine.
 //
 // Stopping follows Locust: a waiting user stops at once; with a stop timeout
 // a running user finishes its current task, without one (or when it runs

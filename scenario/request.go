@@ -54,6 +54,7 @@ type Request struct {
 	// for every request of a class).
 	Close bool
 
+	tpl  *reqTemplate // the compiled "${...}" of a YAML request (tmplreq.go); nil: none
 	prep atomic.Pointer[prepared]
 }
 
@@ -81,19 +82,21 @@ func (t *target) hop() (host, port string) {
 
 // prepared is a Request rendered for one host and HTTP profile.
 type prepared struct {
-	hostKey string       // the base host it was prepared for
-	prof    *httpProfile // and the profile
-	url     *url.URL
-	method  string
-	name    string
-	target  target
-	head    []byte // request line and headers, without the final CRLF
-	body    []byte
-	wire    []byte // head, CRLF and body: the whole request when no cookie is sent; nil for large bodies
-	path    string // URL path, for cookie matching
-	isHead  bool
-	secure  bool
-	close   bool // close the connection after the response
+	hostKey  string       // the base host it was prepared for
+	prof     *httpProfile // and the profile
+	url      *url.URL
+	method   string
+	name     string
+	target   target
+	head     []byte // request line and headers, without the final CRLF
+	body     []byte
+	wire     []byte       // head, CRLF and body: the whole request when no cookie is sent; nil for large bodies
+	path     string       // URL path, for cookie matching
+	tpl      *reqTemplate // a templated request: head is rendered from headSegs
+	headSegs []tseg
+	isHead   bool
+	secure   bool
+	close    bool // close the connection after the response
 
 	entry atomic.Pointer[entryCache]
 }
@@ -120,8 +123,11 @@ func (r *Request) preparedFor(host string, prof *httpProfile) (*prepared, error)
 // statsName is the name a request is recorded under when it cannot even be
 // prepared.
 func (r *Request) statsName() string {
-	if r.Name != "" {
+	switch {
+	case r.Name != "":
 		return r.Name
+	case r.tpl != nil && r.tpl.display != "":
+		return r.tpl.display
 	}
 	return r.URL
 }
@@ -205,12 +211,20 @@ func prepare(r *Request, host string, prof *httpProfile) (*prepared, error) {
 	}
 	p := &prepared{hostKey: host, prof: prof, url: u, method: r.method(), body: r.Body,
 		close: r.Close || prof.cfg.ConnectionClose}
+	if r.tpl.renders() {
+		p.tpl = r.tpl
+	}
 	p.name = r.Name
 	if p.name == "" {
 		p.name = requestURI(u)
 	}
 	if err := p.renderFor(u, r.Header); err != nil {
 		return nil, err
+	}
+	if p.tpl != nil {
+		if err := p.tpl.prepareTemplate(p, r); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -238,13 +252,21 @@ func (p *prepared) renderFor(u *url.URL, h http.Header) error {
 	if p.close {
 		extra = append(extra, "Connection", "close")
 	}
+	bodyLen := len(p.body)
+	if p.tpl != nil && p.tpl.body != nil {
+		bodyLen = templatedBody
+	}
 	var err error
-	if p.head, err = renderHead(p.method, uri, u.Host, h, len(p.body), extra...); err != nil {
+	if p.head, err = renderHead(p.method, uri, u.Host, h, bodyLen, extra...); err != nil {
 		return err
 	}
 	p.render()
 	return nil
 }
+
+// templatedBody, as renderHead's bodyLen, writes clMarker for the
+// Content-Length, which a templated request writes per request.
+const templatedBody = -1
 
 // renderHead renders the request line and headers (without the final
 // CRLF). extra are pairs of header names and values the client adds; they
@@ -296,7 +318,9 @@ func renderHead(method, uri, host string, h http.Header, bodyLen int, extra ...s
 		b = append(b, extra[i+1]...)
 		b = append(b, "\r\n"...)
 	}
-	if bodyLen > 0 || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+	if bodyLen == templatedBody {
+		b = append(b, "Content-Length: "+clMarker+"\r\n"...)
+	} else if bodyLen > 0 || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, int64(bodyLen), 10)
 		b = append(b, "\r\n"...)

@@ -3,10 +3,12 @@ package scenario
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +58,16 @@ func WithEnvironment(env []string) RunnerOption {
 	return func(r *Runner) { r.env = slices.Clone(env) }
 }
 
+// WithVars sets values of the classes' Vars (the command line's --var),
+// which the master's (SetMasterOptions) override.
+func WithVars(vars map[string]string) RunnerOption {
+	return func(r *Runner) { r.cliVars = maps.Clone(vars) }
+}
+
+// WithPlacement sets the worker's initial place in the cluster (default
+// StandalonePlacement; see SetPlacement).
+func WithPlacement(p Placement) RunnerOption { return func(r *Runner) { r.place = p } }
+
 // WithStopTimeout sets the initial stop timeout (see SetStopTimeout).
 func WithStopTimeout(d time.Duration) RunnerOption { return func(r *Runner) { r.stopTimeout = d } }
 
@@ -84,6 +96,11 @@ type Runner struct {
 	order        []*classRun // sorted by name
 	masterHost   string
 	stopTimeout  time.Duration
+	place        Placement              // the worker's place (SetPlacement)
+	cliVars      map[string]string      // WithVars
+	masterVars   map[string]string      // SetMasterOptions
+	vars         map[string]string      // cliVars with masterVars over them; replaced, never modified
+	pools        map[*DataSet]*dataPool // one per data set of the classes
 	nextID       int64
 	alive        int                      // user goroutines not yet exited
 	idle         chan struct{}            // closed while alive == 0
@@ -104,6 +121,9 @@ type classRun struct {
 	name  string
 	base  Class        // validated copy; Tasks is the full task list for update_user_class
 	prof  *httpProfile // base.HTTP, compiled
+	scope *varScope    // the class's variables
+	pool  *dataPool    // base.Data's rows; nil: none
+	want  int          // the last target Apply set
 	cfg   atomic.Pointer[classConfig]
 	users []*user // running users, oldest first
 }
@@ -129,6 +149,8 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 		classes:   make(map[string]*classRun),
 		idle:      make(chan struct{}),
 		timers:    make(map[*time.Timer]struct{}),
+		place:     StandalonePlacement,
+		pools:     make(map[*DataSet]*dataPool),
 	}
 	close(r.idle)
 	if r.stats == nil {
@@ -137,6 +159,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 	for _, o := range opts {
 		o(r)
 	}
+	r.vars = r.cliVars
 	r.wrapCorrected()
 	r.defaultProf = newProfile(HTTPConfig{}, r.env)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -154,7 +177,16 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 			r.log.Error("scenario: skipping duplicate user class", "class", cp.Name)
 			continue
 		}
-		cr := &classRun{name: cp.Name, base: cp, prof: r.profile(cp.HTTP)}
+		cr := &classRun{name: cp.Name, base: cp, prof: r.profile(cp.HTTP), scope: cp.scope}
+		if cr.scope == nil {
+			cr.scope = scopeForVars(cp.Vars, cp.Data)
+		}
+		if d := cp.Data; d != nil {
+			if r.pools[d] == nil {
+				r.pools[d] = newDataPool(d, r.place)
+			}
+			cr.pool = r.pools[d]
+		}
 		if err := cr.prof.err; err != nil {
 			r.log.Error("scenario: the HTTP configuration of a user class is unusable; its requests will fail", "class", cp.Name, "err", err)
 		}
@@ -188,6 +220,107 @@ func (r *Runner) SetHost(host string) {
 	r.masterHost = host
 }
 
+// SetPlacement sets the worker's place in the cluster: Locust's worker
+// index, the slot of unique data it takes, and the number of shares (see
+// Placement, DataUnique). The worker calls it before applying a spawn.
+// Users keep the rows they hold; users started afterwards take rows of the
+// new share, and a row of the old one is not given out again once its user
+// released it.
+//
+// When the share changes, the classes with unique data start the users
+// they lack (users that found no free row) up to their last targets: a
+// worker that had no share when its users started (it registered before
+// the worker it replaces was gone) starts them once a glocust master gives
+// it that worker's slot.
+func (r *Runner) SetPlacement(index, slot, count int) {
+	p := Placement{Index: index, Slot: slot, Count: count}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := p != r.place
+	r.place = p
+	for _, dp := range r.pools {
+		dp.setPlacement(p)
+	}
+	if !changed || r.closed {
+		return
+	}
+	for _, cr := range r.order {
+		if cr.pool == nil || cr.pool.set.Mode != DataUnique {
+			continue
+		}
+		for len(cr.users) < cr.want {
+			r.startUserLocked(cr)
+		}
+	}
+}
+
+// SetMasterOptions takes the values of the classes' Vars from the master's
+// options (the spawn's parsed_options): a key named as a var sets it, as a
+// Locust worker takes its master's custom arguments. Strings are taken as
+// they are, numbers and booleans as Python prints them; None and other
+// keys are ignored. Users started afterwards see the values.
+func (r *Runner) SetMasterOptions(opts *protocol.Map) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mv := map[string]string{}
+	for _, cr := range r.order {
+		for _, name := range cr.scope.names {
+			if !cr.scope.hasDef[cr.scope.index[name]] {
+				continue
+			}
+			if s, ok := optionString(opts, name); ok {
+				mv[name] = s
+			}
+		}
+	}
+	if maps.Equal(mv, r.masterVars) {
+		return
+	}
+	r.masterVars = mv
+	r.vars = maps.Clone(r.cliVars)
+	if r.vars == nil {
+		r.vars = map[string]string{}
+	}
+	maps.Copy(r.vars, mv)
+}
+
+// optionString reads a parsed_options value as the string Python's str()
+// gives it.
+func optionString(opts *protocol.Map, key string) (string, bool) {
+	if opts == nil {
+		return "", false
+	}
+	v, ok := opts.Get(key)
+	if !ok {
+		return "", false
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case uint64:
+		return strconv.FormatUint(x, 10), true
+	case float64:
+		return pythonFloat(x), true
+	case bool:
+		if x {
+			return "True", true
+		}
+		return "False", true
+	}
+	return "", false
+}
+
+// pythonFloat formats f as Python's repr does for common values.
+func pythonFloat(f float64) string {
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}
+
 // SetStopTimeout sets the grace time users get when Apply stops them (the
 // spawn message's stop_timeout): 0 interrupts them at once, otherwise they
 // may finish their current task within d.
@@ -216,6 +349,7 @@ func (r *Runner) Apply(targets []protocol.ClassCount) {
 			continue
 		}
 		n := max(int(t.Count), 0)
+		cr.want = n
 		for len(cr.users) < n {
 			r.startUserLocked(cr)
 		}
@@ -348,13 +482,14 @@ func (r *Runner) startUserLocked(cr *classRun) {
 		host = r.defaultHost
 	}
 	r.nextID++
-	u := &user{class: cr, soft: make(chan struct{})}
+	u := &user{class: cr, soft: make(chan struct{}), vars: r.vars}
 	u.ctx, u.cancel = context.WithCancel(r.ctx)
 	u.uc = UserContext{
 		Class: cr.name, ID: r.nextID, Host: host, HTTP: &u.http,
 		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		r:    r, cpLastRun: r.now(),
 	}
+	u.uc.vars.place = r.place
 	u.http.u, u.http.prof = &u.uc, cr.prof
 	cr.users = append(cr.users, u)
 	r.userCount.Add(1)

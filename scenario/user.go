@@ -37,7 +37,9 @@ type UserContext struct {
 	State any
 
 	r       *Runner
-	entries map[entryKey]EntryRecorder // lazily, for names built at run time
+	entries map[entryKey]EntryRecorder                // lazily, for names built at run time
+	vars    userVars                                  // variables, data row (vars.go)
+	tnames  map[*reqTemplate]map[string]EntryRecorder // lazily, for templated names
 
 	cpLastRun  time.Time // ConstantPacing state, as Locust's _cp_last_run
 	cpLastWait time.Duration

@@ -16,6 +16,7 @@ type user struct {
 	timer  *time.Timer   // wait timer, created on the first non-zero wait
 	uc     UserContext
 	http   HTTPClient
+	vars   map[string]string // the runner's var values when the user started
 }
 
 // noTasksWait is the pause of a user whose class has no task left (after
@@ -28,6 +29,13 @@ func (r *Runner) runUser(u *user) {
 	defer u.cancel()
 	uc := &u.uc
 	cfg := u.class.cfg.Load()
+	if !r.startVars(u) {
+		r.removeSelf(u)
+		return
+	}
+	if pool := u.class.pool; pool != nil {
+		defer pool.release(uc.vars.row)
+	}
 
 	unbind := u.http.bind(u.ctx)
 	runStop := true
@@ -84,6 +92,7 @@ func (r *Runner) loop(u *user) {
 			if r.correct {
 				uc.beginTask()
 			}
+			uc.vars.iter++
 			err := uc.runFn(u.ctx, t.Name, t.Fn)
 			u.http.endTask()
 			if errors.Is(err, ErrStopUser) {
@@ -101,6 +110,23 @@ func (r *Runner) loop(u *user) {
 			return
 		}
 	}
+}
+
+// startVars takes the user's data row and sets its variables. A user
+// that gets no row does not start: the reason is reported as a user
+// exception, as an exception in on_start would be.
+func (r *Runner) startVars(u *user) bool {
+	uc := &u.uc
+	var row Row
+	if pool := u.class.pool; pool != nil {
+		var err error
+		if row, err = pool.lease(uc.Rand); err != nil {
+			r.reportException(err.Error(), fmt.Sprintf("user class %s: no data row\n", uc.Class))
+			return false
+		}
+	}
+	uc.vars.init(u.class.scope, row, u.vars)
+	return true
 }
 
 // waitTime calls a wait_time function, reporting a panic as an exception.

@@ -46,6 +46,10 @@ type Scenario struct {
 	// registered here, or a stage names a user class unknown here. A
 	// *ParseError; workers ignore it.
 	ShapeErr error
+	// Vars are the file's top-level vars, in file order: the variables
+	// the command line (--var) and the master can set. Each class's Vars
+	// holds them with its own over them.
+	Vars []Var
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -71,22 +75,37 @@ func (e *ParseError) Error() string {
 }
 
 // Load reads and parses a scenario file.
-func Load(path string) (*Scenario, error) {
+func Load(path string, opts ...ParseOption) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
-	return Parse(path, data)
+	return Parse(path, data, opts...)
 }
 
-// Parse parses a scenario; name is used in error messages. Errors are
-// *ParseError and name the line (except for an empty scenario).
-func Parse(name string, data []byte) (*Scenario, error) {
+// Parse parses a scenario; name is used in error messages and to find the
+// files it names (relative to its directory). Errors are *ParseError and
+// name the line (except for an empty scenario).
+func Parse(name string, data []byte, opts ...ParseOption) (*Scenario, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(name, data, err)
 	}
 	p := &parser{file: name}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.forMaster {
+		env := p.env
+		p.env = func(k string) (string, bool) {
+			if env != nil {
+				if v, ok := env(k); ok {
+					return v, true
+				}
+			}
+			return "", true // a master renders nothing
+		}
+	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, p.errf(nil, "", "empty scenario")
 	}
@@ -158,8 +177,14 @@ func yamlMessage(msg string) string {
 }
 
 type parser struct {
-	file     string
-	baseHTTP HTTPConfig // the top-level http block, which classes start from
+	file      string
+	baseHTTP  HTTPConfig // the top-level http block, which classes start from
+	env       func(string) (string, bool)
+	forMaster bool                // ForMaster
+	reserved  map[string]bool     // ReservedVars
+	data      map[string]*DataSet // the top-level data
+	topVars   []Var               // the top-level vars
+	cls       *classVars          // the class being parsed (yaml_vars.go)
 }
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
@@ -305,7 +330,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
 	var shapeSpec *shapeSpec
-	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "users", "shape", "thresholds"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "vars", "data", "users", "shape", "thresholds"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
@@ -315,6 +340,11 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			err = p.http(v, path, &sc.HTTP)
 		case "max_request_names":
 			sc.MaxRequestNames, err = p.integer(v, path, 1, math.MaxInt32)
+		case "vars":
+			sc.Vars, err = p.varsBlock(v, path)
+			p.topVars = sc.Vars
+		case "data":
+			err = p.dataBlock(v, path)
 		case "users":
 			usersNode = v
 		case "shape":
@@ -375,7 +405,9 @@ func (p *parser) host(n *yaml.Node, path string) (string, error) {
 func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 	c := &Class{Weight: 1, HTTP: p.baseHTTP}
 	var tasksNode *yaml.Node
-	known := []string{"class", "weight", "fixed_count", "host", "http", "wait_time", "on_start", "on_stop", "tasks"}
+	var vars []Var
+	p.beginClass()
+	known := []string{"class", "weight", "fixed_count", "host", "http", "vars", "data", "wait_time", "on_start", "on_stop", "tasks"}
 	err := p.fields(n, path, known, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "class":
@@ -390,6 +422,14 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 			c.Host, err = p.host(v, path)
 		case "http":
 			err = p.http(v, path, &c.HTTP)
+		case "vars":
+			vars, err = p.varsBlock(v, path)
+		case "data":
+			p.cls.data, err = p.classData(v, path, c.Name)
+			p.cls.named = true
+			if p.forMaster {
+				p.cls.data = nil
+			}
 		case "wait_time":
 			c.WaitTime, err = p.waitTime(v, path)
 		case "on_start":
@@ -425,6 +465,9 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 	}
 	if len(c.Tasks) == 0 {
 		return nil, p.errf(tasksNode, path+".tasks", "at least one task with a weight > 0 is required")
+	}
+	if err := p.endClass(c, vars); err != nil {
+		return nil, err
 	}
 	if err := c.Validate(); err != nil {
 		return nil, p.errf(n, path, "%v", err)
@@ -563,13 +606,14 @@ func (p *parser) steps(n *yaml.Node, path string) ([]func(ctx context.Context, u
 }
 
 var requestKeys = []string{"method", "path", "name", "headers", "query", "body", "json", "form",
-	"timeout", "expect_status", "expect_body_contains", "allow_redirects", "connection"}
+	"timeout", "expect_status", "expect_body_contains", "allow_redirects", "connection", "extract"}
 
 func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	r := &Request{}
-	var query, form, headers [][2]string
-	bodies, isJSON := 0, false
+	var rs requestStrings
+	bodies := 0
 	err := p.fields(n, path, requestKeys, func(key string, v *yaml.Node, path string) (err error) {
+		rs.field(key, v)
 		switch key {
 		case "method":
 			r.Method, err = p.str(v, path)
@@ -582,21 +626,19 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 		case "name":
 			r.Name, err = p.str(v, path)
 		case "headers":
-			headers, err = p.strMap(v, path)
+			rs.headers, err = p.strMap(v, path)
 		case "query":
-			query, err = p.strMap(v, path)
+			rs.query, err = p.strMap(v, path)
 		case "form":
-			form, err = p.strMap(v, path)
+			rs.form, err = p.strMap(v, path)
 			bodies++
 		case "body":
-			var s string
-			s, err = p.str(v, path)
-			r.Body = []byte(s)
+			rs.body, err = p.str(v, path)
 			bodies++
 		case "json":
-			r.Body, err = p.jsonBody(v, path)
+			rs.json, err = p.jsonValue(v, path)
 			bodies++
-			isJSON = true
+			rs.isJSON = true
 		case "timeout":
 			r.Timeout, err = p.duration(v, path)
 		case "expect_status":
@@ -621,7 +663,20 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	if bodies > 1 {
 		return nil, p.errf(n, path, "body, json and form are mutually exclusive")
 	}
-	return r, p.finishRequest(n, path, r, headers, query, form, isJSON)
+	t, err := p.compileRequest(r, &rs, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.finishRequest(n, path, r, rs.headers, rs.query, rs.form, rs.isJSON); err != nil {
+		return nil, err
+	}
+	if t != nil {
+		t.finish(r)
+	}
+	if _, err := prepare(r, "http://127.0.0.1", checkProfile); err != nil && !errors.Is(err, errNoHost) {
+		return nil, p.errf(n, path, "%v", err)
+	}
+	return r, nil
 }
 
 func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, query, form [][2]string, isJSON bool) error {
@@ -656,9 +711,6 @@ func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, q
 	if isJSON {
 		setDefaultHeader(r, "Content-Type", "application/json")
 	}
-	if _, err := prepare(r, "http://127.0.0.1", checkProfile); err != nil && !errors.Is(err, errNoHost) {
-		return p.errf(n, path, "%v", err)
-	}
 	return nil
 }
 
@@ -677,7 +729,8 @@ func setDefaultHeader(r *Request, k, v string) {
 	r.Header[k] = []string{v}
 }
 
-func (p *parser) jsonBody(n *yaml.Node, path string) ([]byte, error) {
+// jsonValue decodes a json body.
+func (p *parser) jsonValue(n *yaml.Node, path string) (any, error) {
 	var v any
 	if err := n.Decode(&v); err != nil {
 		// A *yaml.TypeError (a duplicate key) lists its errors on separate
@@ -689,11 +742,19 @@ func (p *parser) jsonBody(n *yaml.Node, path string) ([]byte, error) {
 		}
 		return nil, p.errf(n, path, "%v", err)
 	}
+	if _, err := encodeJSON(v); err != nil {
+		return nil, p.errf(n, path, "cannot encode as JSON: %v", err)
+	}
+	return v, nil
+}
+
+// encodeJSON encodes a json body, compact and without escaping HTML.
+func encodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, p.errf(n, path, "cannot encode as JSON: %v", err)
+		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

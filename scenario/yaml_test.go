@@ -140,7 +140,7 @@ func TestParseErrors(t *testing.T) {
 			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
-		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, max_request_names, users, shape, thresholds)`},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, max_request_names, vars, data, users, shape, thresholds)`},
 		{"zero names", "max_request_names: 0\nusers: []\n", "scenario.yaml:1: max_request_names: expected an integer in [1, 2147483647], got 0"},
 		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
 			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},
@@ -284,6 +284,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("users:\n  - class: A\n  x: 1\n"))
 	f.Add([]byte("users: *u\n"))
+	f.Add([]byte("vars: {a: 1, b: x}\nusers:\n  - class: A\n    vars: {a: 2}\n    tasks:\n      - request: {path: \"/${a}/${uuid()}\", headers: {X: \"${b}\"}, extract: {t: {json: \"x[*].y\", pick: first}}}\n      - request: {method: POST, path: /j, json: {k: \"${t}\", n: [\"$${x}\"]}, name: \"n ${user.id}\"}\n"))
+	f.Add([]byte("data: {d: {file: testdata/accounts.yaml, format: csv, mode: cycle}}\nusers:\n  - class: A\n    data: d\n    tasks: [{request: {path: \"/${row.x}\", extract: {r: {regex: \"(a)\", group: 1}, h: {header: X}, c: {cookie: c}, s: {status: true}}}}]\n"))
 	f.Add([]byte("http:\n  tls: {insecure: true, min_version: 1.2}\n  proxy: {http: p:1}\n  no_proxy: [a]\nusers:\n  - class: A\n    http: {connection: close}\n    tasks: [{request: {path: /, connection: close}}]\n"))
 	f.Add([]byte(shapeUsers + "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1, classes: [A]}\n"))
 	f.Add([]byte(shapeUsers + "shape: {step: {users: 1, every: 1, spawn_rate: 1, duration: 2}}\n"))

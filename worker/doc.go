@@ -54,6 +54,13 @@
 //     what was sent arrives (zmq.DialDealer), all within FinalWait (5 s).
 //     The cancellation never reaches the connection itself.
 //
+// Before applying each spawn the worker tells its users (Placer,
+// MasterOptions) its index, its data slot (a glocust master's glocust_slot,
+// else the index) and the spawn's expect_workers, which split unique test
+// data between workers, and the master's parsed_options, from which the
+// scenario takes the values of its vars as Locust workers take custom
+// arguments.
+//
 // Also beyond Locust, a worker can serve HTTP probes for Kubernetes
 // (ServeHealth, HealthHandler): /healthz (liveness) and /readyz (200 once
 // the master acknowledged it).

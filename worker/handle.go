@@ -29,8 +29,18 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 	case *protocol.Ack:
 		if m.HasIndex {
 			w.stateMu.Lock()
-			w.index = m.Index
+			old := w.slot
+			w.index, w.slot = m.Index, m.Index
+			if m.HasSlot {
+				w.slot = m.Slot
+			}
+			moved := w.slot != old && (w.state == protocol.StateRunning || w.state == protocol.StateSpawning)
 			w.stateMu.Unlock()
+			if moved {
+				// A new slot during a test (a glocust master moved the
+				// worker into a departed worker's): the users learn it now.
+				w.place(w.ParsedOptions())
+			}
 		}
 		first := !l.registered
 		l.registered = true
@@ -123,6 +133,7 @@ func (l *loop) spawn(m *protocol.Spawn) {
 	}
 	w.setState(protocol.StateSpawning)
 	w.reportUnknownClasses(m.UserClassesCount)
+	w.place(m.ParsedOptions)
 	w.users.Apply(m.UserClassesCount)
 	if w.resetStats && !w.masterSends(protocol.TypeSpawningComplete) {
 		// Before 2.29 a Locust worker's own spawning_complete event, fired
@@ -258,6 +269,29 @@ func (w *Worker) filterTags(opts *protocol.Map) {
 	}
 	if f.FilterTags(include, exclude) && (len(include) > 0 || len(exclude) > 0) {
 		w.log.Info("filtering tasks by tags", "tags", include, "exclude_tags", exclude)
+	}
+}
+
+// place tells the users the worker's place in the cluster and the
+// master's options, before they start: the index and data slot from the
+// ack and the number of shares, the master's expect_workers (1 if unset).
+func (w *Worker) place(opts *protocol.Map) {
+	if p, ok := w.users.(Placer); ok {
+		count := int64(1)
+		if opts != nil {
+			if v, ok := opts.Get("expect_workers"); ok {
+				if n, ok := v.(int64); ok && n > 0 {
+					count = n
+				}
+			}
+		}
+		w.stateMu.Lock()
+		index, slot := w.index, w.slot
+		w.stateMu.Unlock()
+		p.SetPlacement(int(index), int(slot), int(count))
+	}
+	if o, ok := w.users.(MasterOptions); ok {
+		o.SetMasterOptions(opts)
 	}
 }
 

@@ -63,6 +63,24 @@ type TagFilter interface {
 	FilterTags(include, exclude []string) bool
 }
 
+// Placer is implemented by Users that split work by the worker's place in
+// the cluster (scenario.Runner: unique test data). Before applying each
+// spawn the worker calls SetPlacement with its index (the ack's, -1
+// before), its data slot (the ack's glocust_slot from a glocust master,
+// else the index) and the number of shares (the spawn's
+// parsed_options.expect_workers, 1 if unset).
+type Placer interface {
+	SetPlacement(index, slot, count int)
+}
+
+// MasterOptions is implemented by Users that take settings from the
+// master's options (scenario.Runner: the scenario's vars, as Locust's
+// workers take custom arguments). The worker calls it with each spawn's
+// parsed_options (nil if none) before applying it.
+type MasterOptions interface {
+	SetMasterOptions(opts *protocol.Map)
+}
+
 // Dialer opens a transport to the master. The default dials a ZeroMQ DEALER.
 type Dialer func(ctx context.Context, endpoint, identity string) (zmq.Transport, error)
 
@@ -207,6 +225,7 @@ type Worker struct {
 	stateMu                           sync.Mutex
 	state                             string
 	index                             int64
+	slot                              int64 // data slot: the ack's glocust_slot, else index
 	parsedOptions                     *protocol.Map
 	host                              string
 	stopTimeout                       time.Duration
@@ -244,6 +263,7 @@ func New(masterHost string, masterPort int, users Users, reg *stats.Registry, op
 		outbox:          make(chan protocol.Payload, 1024),
 		state:           protocol.StateReady,
 		index:           -1,
+		slot:            -1,
 		redialDelay:     time.Second,
 	}
 	for _, o := range opts {

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
@@ -59,6 +60,20 @@ type fakeUsers struct {
 	updated []string
 	attrs   map[string]any
 	filters [][2][]string // FilterTags calls: include, exclude
+	calls   []string      // SetPlacement, SetMasterOptions and Apply, in order
+}
+
+func (u *fakeUsers) SetPlacement(index, slot, count int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.calls = append(u.calls, fmt.Sprintf("place %d %d %d", index, slot, count))
+}
+
+func (u *fakeUsers) SetMasterOptions(opts *protocol.Map) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	v, _ := opts.Get("page_size")
+	u.calls = append(u.calls, fmt.Sprintf("options page_size=%v", v))
 }
 
 func (u *fakeUsers) FilterTags(include, exclude []string) bool {
@@ -72,6 +87,7 @@ func (u *fakeUsers) SetHost(h string) { u.mu.Lock(); u.host = h; u.mu.Unlock() }
 func (u *fakeUsers) Apply(t []protocol.ClassCount) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.calls = append(u.calls, "apply")
 	for _, c := range t {
 		u.counts[c.Class] = c.Count
 	}

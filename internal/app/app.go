@@ -15,9 +15,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -101,7 +103,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 
 // listClasses is -l/--list: the user classes, as Locust prints them.
 func listClasses(opts *config.Options, log *slog.Logger, stdout io.Writer) int {
-	l, err := loadClasses(opts)
+	l, err := loadClasses(opts, nil, true)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -129,8 +131,11 @@ type loaded struct {
 
 // loadClasses reads the scenario (-f) and adds Go classes registered with
 // scenario.Register; positional user class names restrict the set. At most
-// one of the files may have a load shape.
-func loadClasses(opts *config.Options) (*loaded, error) {
+// one of the files may have a load shape. env is what the scenario's
+// ${env.NAME} read. A master (forMaster) never runs the classes: it reads
+// no data files (each worker reads its own copy). Every --var must name a
+// variable of a class.
+func loadClasses(opts *config.Options, env []string, forMaster bool) (*loaded, error) {
 	var classes []*scenario.Class
 	host := ""
 	l := &loaded{}
@@ -153,7 +158,11 @@ func loadClasses(opts *config.Options) (*loaded, error) {
 		case strings.HasSuffix(f, ".py"):
 			return nil, fmt.Errorf("%s: glocust cannot run Python; give it the YAML scenario whose user classes match the locustfile (-f scenario.yaml)", f)
 		}
-		sc, err := scenario.Load(f)
+		popts := []scenario.ParseOption{scenario.WithEnv(env), scenario.ReservedVars(locustOptionNames()...)}
+		if forMaster {
+			popts = append(popts, scenario.ForMaster())
+		}
+		sc, err := scenario.Load(f, popts...)
 		if err != nil {
 			return nil, err
 		}
@@ -203,15 +212,79 @@ func loadClasses(opts *config.Options) (*loaded, error) {
 	if opts.Host != "" {
 		host = opts.Host
 	}
+	varsFromEnv(opts, env, classes)
+	if err := checkVars(opts.Vars, classes); err != nil {
+		return nil, err
+	}
 	l.classes, l.host = classes, host
 	return l, nil
 }
+
+// varsFromEnv reads each declared variable from LOCUST_<NAME> (page_size:
+// LOCUST_PAGE_SIZE), the variable a Locust custom argument is usually
+// declared with: it wins over GLOCUST_VAR and locust.conf, and a --var on
+// the command line wins over it.
+func varsFromEnv(opts *config.Options, env []string, classes []*scenario.Class) {
+	fromCmdline := opts.Source("var") == config.SourceCommandLine
+	for _, c := range classes {
+		for name := range c.Vars {
+			if _, set := opts.Vars[name]; set && fromCmdline {
+				continue
+			}
+			for _, kv := range env {
+				if v, ok := strings.CutPrefix(kv, "LOCUST_"+strings.ToUpper(name)+"="); ok {
+					if opts.Vars == nil {
+						opts.Vars = map[string]string{}
+					}
+					opts.Vars[name] = v
+				}
+			}
+		}
+	}
+}
+
+// checkVars reports a --var that no class declares.
+func checkVars(vars map[string]string, classes []*scenario.Class) error {
+	declared := map[string]bool{}
+	for _, c := range classes {
+		for k := range c.Vars {
+			declared[k] = true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if !declared[k] {
+			return fmt.Errorf("--var %s: the scenario declares no variable %s (declared: %s)", k, k,
+				strings.Join(slices.Sorted(maps.Keys(declared)), ", "))
+		}
+	}
+	return nil
+}
+
+// locustOptionNames are the keys of Locust's parsed_options, which a
+// scenario variable must not be named as: the master's value for the
+// option would be taken for it.
+func locustOptionNames() []string {
+	var out []string
+	for _, k := range parsedOptions(&config.Options{}).Keys {
+		if s, ok := k.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// The runner takes its place in the cluster and the master's options from
+// the worker.
+var (
+	_ worker.Placer        = (*scenario.Runner)(nil)
+	_ worker.MasterOptions = (*scenario.Runner)(nil)
+)
 
 // runWorker runs one worker. With probes and --web-port it serves the
 // worker probes; the uncorrected table of --latency-correction goes to
 // tables.
 func runWorker(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, probes bool, tables io.Writer) int {
-	l, err := loadClasses(opts)
+	l, err := loadClasses(opts, env, false)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -279,6 +352,7 @@ func (s workerSetup) newWorker(masterHost string, masterPort int, options ...wor
 		append([]scenario.RunnerOption{
 			scenario.WithHost(s.host),
 			scenario.WithEnvironment(s.env),
+			scenario.WithVars(s.opts.Vars),
 			scenario.WithLogger(s.log),
 			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
 		}, s.raw.runnerOptions()...)...,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -43,7 +44,8 @@ const (
 // --autostart, --processes below -1 are rejected there). The console
 // tables go to tables, the --json report to stdout.
 func runMaster(ctx context.Context, opts *config.Options, env []string, log *slog.Logger, logs *logging.Ring, stdout, tables io.Writer) int {
-	l, err := loadClasses(opts)
+	standalone := opts.Mode() == config.ModeStandalone
+	l, err := loadClasses(opts, env, !standalone)
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -54,7 +56,6 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		log.Error(err.Error())
 		return 1
 	}
-	standalone := opts.Mode() == config.ModeStandalone
 	if opts.Processes != 0 {
 		// As Locust's main(): this process is the master of its N children
 		// and expects all of them (-1 is resolved here too, so the
@@ -310,7 +311,7 @@ func parsedOptions(o *config.Options) *protocol.Map {
 	if classes == nil {
 		classes = []protocol.Value{}
 	}
-	return protocol.NewMap(
+	m := protocol.NewMap(
 		"locustfile", str(o.Locustfile), "config", str(o.Config), "host", str(o.Host),
 		"num_users", users, "spawn_rate", rate, "run_time", runTime, "list_commands", o.List,
 		"config_users", list(o.ConfigUsers), "web_host", o.WebHost, "web_host_display_name", str(o.WebHostDisplayName),
@@ -329,6 +330,11 @@ func parsedOptions(o *config.Options) *protocol.Map {
 		"exit_code_on_error", int64(o.ExitCodeOnError), "stop_timeout", o.StopTimeout.Seconds(),
 		"equal_weights", o.EqualWeights, "profile", str(o.Profile), "otel", o.OTel, "user_classes", classes,
 	)
+	// --var values follow, as custom arguments follow Locust's own.
+	for _, k := range slices.Sorted(maps.Keys(o.Vars)) {
+		m.Set(k, o.Vars[k])
+	}
+	return m
 }
 
 // runInprocWorker runs the real worker code against the in-memory router.

@@ -260,7 +260,7 @@ func (c *children) waitFor(d time.Duration) bool {
 // too) and dies on SIGTERM, leaving its children running; glocust's
 // children get SIGTERM when the parent dies, even by SIGKILL (on Linux).
 func runWorkerProcesses(ctx context.Context, opts *config.Options, args, env []string, log *slog.Logger) int {
-	if _, err := loadClasses(opts); err != nil {
+	if _, err := loadClasses(opts, env, false); err != nil {
 		log.Error(err.Error()) // once here rather than once per child
 		return 1
 	}

@@ -177,7 +177,7 @@ func TestWorkerIgnoresMasterShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := loadClasses(opts)
+	l, err := loadClasses(opts, nil, true)
 	if err != nil || len(l.classes) != 1 {
 		t.Fatalf("a worker must load the scenario: %v", err)
 	}

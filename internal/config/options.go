@@ -159,15 +159,16 @@ type Options struct {
 	UserClasses []string
 
 	// glocust's own options.
-	LocustVersion        string        // --locust-version: announced/expected Locust version; "-1" skips the check
-	RebalanceAtSpawnRate bool          // --rebalance-at-spawn-rate: rebalancing moves users at the spawn rate
-	LatencyCorrection    bool          // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
-	MaxFrameSize         int64         // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
-	MaxRequestNames      int           // --max-request-names: distinct request names and error texts kept in the stats
-	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
-	SummaryJSON          string        // --summary-json: the verdict as JSON
-	WebLoginFile         string        // --web-login-file: htpasswd file (bcrypt) of the users who may log in; implies WebLogin
-	WebLoginMetrics      bool          // --web-login-metrics: /metrics requires the login too
+	LocustVersion        string            // --locust-version: announced/expected Locust version; "-1" skips the check
+	RebalanceAtSpawnRate bool              // --rebalance-at-spawn-rate: rebalancing moves users at the spawn rate
+	LatencyCorrection    bool              // --latency-correction: paced users keep a fixed schedule; latencies from intended starts
+	MaxFrameSize         int64             // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
+	MaxRequestNames      int               // --max-request-names: distinct request names and error texts kept in the stats
+	Vars                 map[string]string // --var NAME=VALUE: values of the scenario's vars
+	MasterBatchInterval  time.Duration     // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
+	SummaryJSON          string            // --summary-json: the verdict as JSON
+	WebLoginFile         string            // --web-login-file: htpasswd file (bcrypt) of the users who may log in; implies WebLogin
+	WebLoginMetrics      bool              // --web-login-metrics: /metrics requires the login too
 
 	// Settings Locust reads only from the environment (os.getenv in its
 	// runners.py): no flag or config-file key sets them.

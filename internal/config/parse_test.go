@@ -159,6 +159,7 @@ func TestSpecialEnvNames(t *testing.T) {
 		{"GLOCUST_LOCUST_VERSION=-1", func(o *Options) bool { return o.SkipVersionCheck() }},
 		{"GLOCUST_MAX_FRAME_SIZE=2MiB", func(o *Options) bool { return o.MaxFrameSize == 2<<20 }},
 		{"GLOCUST_MAX_REQUEST_NAMES=500", func(o *Options) bool { return o.MaxRequestNames == 500 }},
+		{"GLOCUST_VAR=[a=1, b=x=y]", func(o *Options) bool { return reflect.DeepEqual(o.Vars, map[string]string{"a": "1", "b": "x=y"}) }},
 		{"GLOCUST_MASTER_BATCH_INTERVAL=-1s", func(o *Options) bool { return o.MasterBatchInterval == -time.Second }},
 		{"GLOCUST_REBALANCE_AT_SPAWN_RATE=TRUE", func(o *Options) bool { return o.RebalanceAtSpawnRate }},
 		// Names that look right but that Locust does not read.
@@ -254,7 +255,7 @@ func TestEveryEnvVar(t *testing.T) {
 		"master-port": "6001", "web-base-path": "/x", "tags": "[a, b]", "exclude-tags": "c",
 		"csv": "out", "html": "r.html", "loglevel": "debug", "logfile": "l.log",
 		"exit-code-on-error": "3", "stop-timeout": "10s", "locust-version": "-1", "max-frame-size": "1MiB", "master-batch-interval": "20ms",
-		"max-request-names": "100", "check-rps": "10", "check-fail-ratio": "0.01", "check-avg-response-time": "200", "summary-json": "v.json",
+		"max-request-names": "100", "check-rps": "10", "check-fail-ratio": "0.01", "check-avg-response-time": "200", "summary-json": "v.json", "var": "page_size=7 env=prod",
 	}
 	needs := map[string][]string{
 		"autoquit":         {"LOCUST_AUTOSTART=true"},
@@ -318,6 +319,9 @@ func TestCommandLineSyntax(t *testing.T) {
 		{[]string{"--locust-version", "-1"}, func(o *Options) bool { return o.SkipVersionCheck() }},
 		{[]string{"--max-frame-size", "0"}, func(o *Options) bool { return o.MaxFrameSize == 0 }},
 		{[]string{"--max-request-names", "1"}, func(o *Options) bool { return o.MaxRequestNames == 1 }},
+		{[]string{"--var", "a=1", "b=", "--var", "c=x y"}, func(o *Options) bool {
+			return reflect.DeepEqual(o.Vars, map[string]string{"a": "1", "b": "", "c": "x y"})
+		}},
 		{[]string{"--rebalance-at-spawn-rate", "--enable-rebalancing"}, func(o *Options) bool { return o.RebalanceAtSpawnRate && o.EnableRebalancing }},
 		{[]string{"--autostart", "--autoquit", "10"}, func(o *Options) bool { return o.Autoquit == 10*time.Second }},
 		{[]string{"--tls-cert", "c", "--tls-key", "k", "--web-login"}, func(o *Options) bool {
@@ -386,6 +390,8 @@ func TestErrors(t *testing.T) {
 		{args: []string{"--max-frame-size", "big"}, msg: "argument --max-frame-size: invalid size", code: 2},
 		{args: []string{"--max-request-names", "0"}, msg: "argument --max-request-names: must be a positive number, not 0", code: 2},
 		{args: []string{"--max-request-names", "many"}, msg: "argument --max-request-names: invalid int value: 'many'", code: 2},
+		{args: []string{"--var", "a"}, msg: `argument --var: "a" is not <name>=<value> with a variable name`, code: 2},
+		{args: []string{"--var", "1a=2"}, msg: `argument --var: "1a=2" is not <name>=<value>`, code: 2},
 		{args: []string{"--locust-version="}, msg: "argument --locust-version: must not be empty", code: 2},
 		{args: []string{"--check-rps", "many"}, msg: "argument --check-rps: invalid float value: 'many'", code: 2},
 		{args: []string{"--check-fail-ratio", "1%"}, msg: "argument --check-fail-ratio: invalid float value: '1%'", code: 2},
@@ -575,5 +581,21 @@ func TestSimilarity(t *testing.T) {
 	// difflib: SequenceMatcher(None, "abcd", "bcde").ratio() == 0.75
 	if r := similarity("abcd", "bcde"); r != 0.75 {
 		t.Errorf("similarity = %v", r)
+	}
+}
+
+// TestVarsSources checks --var from a config file, the environment and
+// the command line: the highest source wins as a whole.
+func TestVarsSources(t *testing.T) {
+	t.Parallel()
+	p := fakeFS(map[string]string{"locust.conf": "var = [a=1, b=2]\n"})
+	if o := mustParse(t, p, nil, nil); !reflect.DeepEqual(o.Vars, map[string]string{"a": "1", "b": "2"}) {
+		t.Errorf("from locust.conf: %v", o.Vars)
+	}
+	if o := mustParse(t, p, nil, []string{"GLOCUST_VAR=c=3"}); !reflect.DeepEqual(o.Vars, map[string]string{"c": "3"}) {
+		t.Errorf("from the environment: %v", o.Vars)
+	}
+	if o := mustParse(t, p, []string{"--var", "d=4"}, []string{"GLOCUST_VAR=c=3"}); !reflect.DeepEqual(o.Vars, map[string]string{"d": "4"}) {
+		t.Errorf("from the command line: %v", o.Vars)
 	}
 }

@@ -436,6 +436,31 @@ var options = []*option{
 			o.MaxFrameSize = n
 			return nil
 		}},
+	{names: []string{"--var"}, env: "GLOCUST_VAR", group: gGlocust, metavar: "[<name>=<value> ...]", arity: arityMany,
+		help: "Set variables the scenario declares in vars (its custom arguments): the value wins over the scenario's; a master sends it to its workers in parsed_options, as Locust sends custom arguments.",
+		many: func(o *Options, vs []string) error {
+			if o.Vars == nil {
+				o.Vars = map[string]string{}
+			}
+			for _, v := range vs {
+				name, val, ok := strings.Cut(v, "=")
+				if !ok || !isVarName(name) {
+					return fmt.Errorf("%q is not <name>=<value> with a variable name (letters, digits and _)", v)
+				}
+				o.Vars[name] = val
+			}
+			return nil
+		}},
+}
+
+// isVarName reports whether s can name a scenario variable.
+func isVarName(s string) bool {
+	for i, c := range s {
+		if c != '_' && !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // byName maps every option string to its option.
