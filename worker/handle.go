@@ -72,9 +72,14 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 		l.stop()
 	case *protocol.Quit:
 		w.log.Info("got quit message from master, shutting down", "users", formatCounts(w.users.Counts()))
+		// A Locust master counts the reports that arrive within 0.5 s of its
+		// quit: what was recorded so far leaves at once, before the users
+		// stop (which may take the stop timeout), and what finished while
+		// they stopped follows.
+		l.sendStats()
 		l.stopUsers(max(w.stopTimeout, finishGrace))
 		l.drainOutbox()
-		l.sendStats() // at once: a Locust master waits 0.5 s for final reports
+		l.sendStats()
 		l.send(&protocol.Quit{})
 		l.giveUpAfterQuit()
 		return true, nil
