@@ -225,3 +225,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A client_ready version that is not a string is kept as text that depends
+// on its content only (never on an address), so that two decodes of the
+// same frame agree.
+func TestClientReadyVersionNotAString(t *testing.T) {
+	t.Parallel()
+	data := []Value{NewMap("k", []Value{int64(1), "x"}), 2.5}
+	got := clientReady(data).Version
+	if want := `[{"k": [1, "x"]}, 2.5]`; got != want {
+		t.Fatalf("version %q, want %q", got, want)
+	}
+	if again := clientReady([]Value{NewMap("k", []Value{int64(1), "x"}), 2.5}).Version; again != got {
+		t.Fatalf("two decodes differ: %q and %q", got, again)
+	}
+}

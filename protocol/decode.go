@@ -473,7 +473,7 @@ func clientReady(data Value) *ClientReady {
 			}
 			return &ClientReady{Version: strconv.FormatInt(i, 10)}
 		}
-		return &ClientReady{Version: fmt.Sprint(v)}
+		return &ClientReady{Version: valueString(v)}
 	}
 }
 

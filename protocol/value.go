@@ -1,6 +1,11 @@
 package protocol
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Value is a decoded msgpack value. It is one of: nil, bool, int64, uint64,
 // float64, string, []byte, []Value, *Map, Datetime or ObjectID. Maps keep
@@ -106,5 +111,46 @@ func keyEqual(a, b Value) bool {
 		return b == nil
 	default:
 		return false
+	}
+}
+
+// valueString renders v as text with the same result for equal values:
+// maps by their entries in wire order, never by address. It is how a
+// value that should have been a string (a client_ready version that is
+// not one) is kept readable.
+func valueString(v Value) string {
+	var b strings.Builder
+	appendValueString(&b, v)
+	return b.String()
+}
+
+func appendValueString(b *strings.Builder, v Value) {
+	switch x := v.(type) {
+	case *Map:
+		b.WriteByte('{')
+		for i := range x.Len() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			appendValueString(b, x.Keys[i])
+			b.WriteString(": ")
+			appendValueString(b, x.Values[i])
+		}
+		b.WriteByte('}')
+	case []Value:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			appendValueString(b, e)
+		}
+		b.WriteByte(']')
+	case string:
+		b.WriteString(strconv.Quote(x))
+	case Datetime:
+		b.WriteString(x.Raw)
+	default:
+		fmt.Fprint(b, x)
 	}
 }
