@@ -49,14 +49,16 @@ func (u *uncorrected) runnerOptions() []scenario.RunnerOption {
 		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return u.reg.Entry(m, n) }))}
 }
 
-// aggregate folds what was recorded since the last call into the running
-// aggregate and returns it.
-func (u *uncorrected) aggregate(now time.Time) *stats.Aggregate {
+// with folds what was recorded since the last call into the running
+// aggregate and calls fn with it, under the lock that the dashboard's
+// reads (master.WebConfig.Uncorrected) and the final outputs share; fn
+// must not keep it.
+func (u *uncorrected) with(now time.Time, fn func(*stats.Aggregate)) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r := u.reg.Report(now)
 	u.agg.Merge(&protocol.Stats{Stats: r.Entries, Total: r.Total, Errors: r.Errors}, now)
-	return u.agg
+	fn(u.agg)
 }
 
 // print writes the uncorrected request table and percentiles in Locust's
@@ -65,11 +67,12 @@ func (u *uncorrected) print(w io.Writer, now time.Time) {
 	if u == nil {
 		return
 	}
-	a := u.aggregate(now)
-	fmt.Fprintln(w, "Latency correction (--latency-correction): the tables above measure each request from its intended start")
-	fmt.Fprintln(w, "(coordinated omission corrected). The same requests measured from their actual send (uncorrected, as Locust measures):")
-	report.PrintStats(w, a, now, false)
-	report.PrintPercentiles(w, a)
+	u.with(now, func(a *stats.Aggregate) {
+		fmt.Fprintln(w, "Latency correction (--latency-correction): the tables above measure each request from its intended start")
+		fmt.Fprintln(w, "(coordinated omission corrected). The same requests measured from their actual send (uncorrected, as Locust measures):")
+		report.PrintStats(w, a, now, false)
+		report.PrintPercentiles(w, a)
+	})
 }
 
 // writeCSV writes <prefix>_stats_uncorrected.csv in the _stats.csv format.
@@ -77,12 +80,12 @@ func (u *uncorrected) writeCSV(prefix string, now time.Time) error {
 	if u == nil || prefix == "" {
 		return nil
 	}
-	a := u.aggregate(now)
 	f, err := os.Create(prefix + "_stats_uncorrected.csv")
 	if err != nil {
 		return err
 	}
-	if err := report.StatsCSV(f, a); err != nil {
+	u.with(now, func(a *stats.Aggregate) { err = report.StatsCSV(f, a) })
+	if err != nil {
 		f.Close()
 		return err
 	}
