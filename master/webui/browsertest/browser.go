@@ -1,0 +1,173 @@
+// Package browsertest drives Debian's Chromium from Go (chromedp, over the
+// DevTools protocol) for the dashboard's browser test (dashboard_test.go)
+// and the bench's measurement of its cost in the browser. It is a Go
+// module of its own, so the product's go.mod does not carry chromedp.
+//
+// Chromium runs headless with a fresh profile, without the sandbox (tests
+// run as root in CI) and without the background connections it would make
+// to Google's services (the test machines have no network beyond
+// 127.0.0.0/8 and refuse them).
+package browsertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// ExecPath finds Chromium: $GLOCUST_CHROMIUM, else chromium,
+// chromium-browser or google-chrome on the PATH.
+func ExecPath() (string, error) {
+	if p := os.Getenv("GLOCUST_CHROMIUM"); p != "" {
+		return p, nil
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no Chromium: install Debian's chromium (apt-get install chromium), or set GLOCUST_CHROMIUM")
+}
+
+// Browser is one headless Chromium with one tab. Ctx runs chromedp actions
+// in that tab.
+type Browser struct {
+	Ctx     context.Context
+	Console *Console
+	cancel  []context.CancelFunc
+}
+
+// Options of Start.
+type Options struct {
+	UserDataDir   string // a fresh directory (required)
+	Width, Height int    // the window (default 1400 x 900)
+}
+
+// Start launches Chromium and opens its tab. Close ends it.
+func Start(parent context.Context, o Options) (*Browser, error) {
+	path, err := ExecPath()
+	if err != nil {
+		return nil, err
+	}
+	if o.UserDataDir == "" {
+		return nil, errors.New("browsertest: Options.UserDataDir is required (a fresh profile)")
+	}
+	if o.Width == 0 {
+		o.Width, o.Height = 1400, 900
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.UserDataDir(o.UserDataDir),
+		chromedp.WindowSize(o.Width, o.Height),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-gpu", true),
+	)
+	b := &Browser{Console: &Console{}}
+	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
+	// chromedp logs the DOM events it has no use for (a dialog's top
+	// layer) as errors; they are not the page's.
+	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithErrorf(func(format string, args ...any) {
+		if !strings.HasPrefix(format, "unhandled node event") {
+			log.Printf(format, args...)
+		}
+	}))
+	b.cancel = []context.CancelFunc{cancelTab, cancelAlloc}
+	chromedp.ListenTarget(ctx, b.Console.listen)
+	if err := chromedp.Run(ctx); err != nil { // starts the browser and the tab
+		b.Close()
+		return nil, fmt.Errorf("starting %s: %w", path, err)
+	}
+	b.Ctx = ctx
+	return b, nil
+}
+
+// Close ends the tab and the browser.
+func (b *Browser) Close() {
+	for _, c := range b.cancel {
+		c()
+	}
+}
+
+// Console gathers what the page reports as errors: console.error calls,
+// uncaught exceptions, and the browser's own error entries (a failed
+// request, a refused script).
+type Console struct {
+	mu     sync.Mutex
+	errors []string
+}
+
+func (c *Console) listen(ev any) {
+	var msg string
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if e.Type != runtime.APITypeError && e.Type != runtime.APITypeAssert {
+			return
+		}
+		var parts []string
+		for _, a := range e.Args {
+			if a.Value != nil {
+				parts = append(parts, string(a.Value))
+			} else {
+				parts = append(parts, a.Description)
+			}
+		}
+		msg = "console." + string(e.Type) + ": " + strings.Join(parts, " ")
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg = "uncaught: " + d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+	case *cdplog.EventEntryAdded:
+		if e.Entry.Level != cdplog.LevelError {
+			return
+		}
+		msg = "browser " + string(e.Entry.Source) + ": " + e.Entry.Text + " " + e.Entry.URL
+	default:
+		return
+	}
+	c.mu.Lock()
+	c.errors = append(c.errors, msg)
+	c.mu.Unlock()
+}
+
+// Errors returns the errors so far.
+func (c *Console) Errors() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.errors...)
+}
+
+// Metrics returns Chromium's performance metrics of the page (Performance
+// domain: JSHeapUsedSize, TaskDuration, ScriptDuration, LayoutDuration,
+// ...), by name. The domain must have been enabled (performance.Enable).
+func Metrics(ctx context.Context) (map[string]float64, error) {
+	var out map[string]float64
+	err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		ms, err := performance.GetMetrics().Do(ctx)
+		if err != nil {
+			return err
+		}
+		out = make(map[string]float64, len(ms))
+		for _, m := range ms {
+			out[m.Name] = m.Value
+		}
+		return nil
+	}))
+	return out, err
+}
