@@ -118,7 +118,16 @@ type page struct {
 	resync chan struct{} // 1-buffered: an init is due
 }
 
+// newDashboard returns the dashboard of m and starts its sampler.
 func newDashboard(m *Master, cfg *WebConfig) *dashboard {
+	d := makeDashboard(m, cfg)
+	go d.run()
+	return d
+}
+
+// makeDashboard returns the dashboard without its sampler (tests call
+// sample themselves).
+func makeDashboard(m *Master, cfg *WebConfig) *dashboard {
 	d := &dashboard{m: m, cfg: cfg, interval: cfg.UpdateInterval, quit: make(chan struct{}), done: make(chan struct{}),
 		pages: map[*page]struct{}{}, perName: map[int]*series{}, prof: cfg.Profile}
 	if d.interval <= 0 {
@@ -126,7 +135,6 @@ func newDashboard(m *Master, cfg *WebConfig) *dashboard {
 	}
 	d.ncols = len(uiRowColumns(false))
 	d.hist = newSeries(uiHistoryPoints, histMaxCols())
-	go d.run()
 	return d
 }
 

@@ -126,3 +126,16 @@ func (d *dashboard) asset(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", ctype)
 	rw.Write(b)
 }
+
+// slashRedirect sends the base path without its slash to the page. The
+// Location is relative (the last segment and a slash), so a proxy that
+// keeps that segment may put any prefix before it; a proxy that renames
+// it says its prefix in X-Forwarded-Prefix.
+func slashRedirect(rw http.ResponseWriter, r *http.Request) {
+	to := path.Base(r.URL.Path) + "/"
+	if p := r.Header.Get("X-Forwarded-Prefix"); strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") {
+		to = strings.TrimRight(p, "/") + "/"
+	}
+	rw.Header().Set("Location", to)
+	rw.WriteHeader(http.StatusSeeOther)
+}

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -98,11 +97,7 @@ func NewWeb(m *Master, cfg WebConfig) *Web {
 	w.ui = newDashboard(m, &w.cfg)
 	h("/{$}", w.ui.page)
 	if bp != "" {
-		// The base path without its slash: to the page, by a relative
-		// redirect that a proxy's own prefix does not break.
-		w.mux.HandleFunc(bp, func(rw http.ResponseWriter, r *http.Request) {
-			http.Redirect(rw, r, path.Base(bp)+"/", http.StatusSeeOther)
-		})
+		w.mux.HandleFunc(bp, slashRedirect)
 	}
 	h("/ui/events", w.ui.events)
 	h("/ui/endpoint", w.ui.endpoint)
