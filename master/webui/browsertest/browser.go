@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/performance"
@@ -45,12 +46,15 @@ type Browser struct {
 	Ctx     context.Context
 	Console *Console
 	cancel  []context.CancelFunc
+	profile string // the profile directory Start made ("": the caller's)
 }
 
 // Options of Start.
 type Options struct {
-	UserDataDir   string // a fresh directory (required)
-	Width, Height int    // the window (default 1400 x 900)
+	// UserDataDir is the profile's directory, fresh; "": a temporary one
+	// that Close removes.
+	UserDataDir   string
+	Width, Height int // the window (default 1400 x 900)
 }
 
 // Start launches Chromium and opens its tab. Close ends it.
@@ -59,8 +63,12 @@ func Start(parent context.Context, o Options) (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
+	b := &Browser{Console: &Console{}}
 	if o.UserDataDir == "" {
-		return nil, errors.New("browsertest: Options.UserDataDir is required (a fresh profile)")
+		if b.profile, err = os.MkdirTemp("", "glocust-chromium-"); err != nil {
+			return nil, err
+		}
+		o.UserDataDir = b.profile
 	}
 	if o.Width == 0 {
 		o.Width, o.Height = 1400, 900
@@ -77,7 +85,6 @@ func Start(parent context.Context, o Options) (*Browser, error) {
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-gpu", true),
 	)
-	b := &Browser{Console: &Console{}}
 	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
 	// chromedp logs the DOM events it has no use for (a dialog's top
 	// layer) as errors; they are not the page's.
@@ -96,10 +103,23 @@ func Start(parent context.Context, o Options) (*Browser, error) {
 	return b, nil
 }
 
-// Close ends the tab and the browser.
-func (b *Browser) Close() {
+// Close ends the tab and the browser, and removes the profile Start made
+// (Chromium's helpers may still be writing it for a moment: Close retries
+// for up to 5 s). It returns the error of that removal.
+func (b *Browser) Close() error {
 	for _, c := range b.cancel {
 		c()
+	}
+	if b.profile == "" {
+		return nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := os.RemoveAll(b.profile)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -80,19 +81,27 @@ type cluster struct {
 	master  *testenv.Process
 	web     string // the master's own web address, with its base path
 	page    string // the dashboard's address through the proxy
+	proxy   *httptest.Server
 	workers []*testenv.Process
+	// user and password log in (--web-login).
+	user, password string
 }
 
-// basePath is the master's --web-base-path; the proxy serves it under
-// proxyPrefix, another path, as a reverse proxy that maps paths does.
-const (
-	basePath    = "/glocust"
-	proxyPrefix = "/lt"
-)
+// clusterOptions vary a cluster: the proxy's prefix for the master's base
+// path, more arguments for the master, and the user that logs in with
+// --web-login.
+type clusterOptions struct {
+	prefix         string
+	masterArgs     []string
+	user, password string
+}
+
+// basePath is the master's --web-base-path.
+const basePath = "/glocust"
 
 // startCluster starts the target, the master, n workers and the proxy, and
 // waits until the master counts the n workers.
-func startCluster(t *testing.T, n int) *cluster {
+func startCluster(t *testing.T, n int, o clusterOptions) *cluster {
 	t.Helper()
 	bin := glocustBinary(t)
 	dir := t.TempDir()
@@ -101,11 +110,11 @@ func startCluster(t *testing.T, n int) *cluster {
 			t.Fatal(err)
 		}
 	}
-	c := &cluster{target: testenv.NewTarget(t)}
+	c := &cluster{target: testenv.NewTarget(t), user: o.user, password: o.password}
 	webPort, zmqPort := testenv.FreePort(t), testenv.FreePort(t)
-	c.master = testenv.Start(t, testenv.Command{Path: bin, Dir: dir, Args: []string{"--master", "-f", "master.yaml",
+	c.master = testenv.Start(t, testenv.Command{Path: bin, Dir: dir, Args: append([]string{"--master", "-f", "master.yaml",
 		"-H", c.target.URL, "--web-host", "127.0.0.1", "--web-port", strconv.Itoa(webPort), "--web-base-path", basePath,
-		"--master-bind-host", "127.0.0.1", "--master-bind-port", strconv.Itoa(zmqPort)}})
+		"--master-bind-host", "127.0.0.1", "--master-bind-port", strconv.Itoa(zmqPort)}, o.masterArgs...)})
 	c.web = fmt.Sprintf("http://127.0.0.1:%d%s", webPort, basePath)
 	if err := testenv.WaitHTTP(c.web+"/healthz", 20*time.Second); err != nil {
 		t.Fatal(err)
@@ -120,14 +129,22 @@ func startCluster(t *testing.T, n int) *cluster {
 	}); err != nil {
 		t.Fatalf("waiting for %d workers: %v", n, err)
 	}
-	proxy := newPrefixProxy(t, webPort)
-	c.page = proxy.URL + proxyPrefix + "/"
+	c.proxy = newPrefixProxy(t, webPort, o.prefix)
+	c.page = c.proxy.URL + o.prefix + "/"
 	return c
 }
 
-// get fetches a path of the master's web port directly.
+// get fetches a path of the master's web port directly (with the basic
+// auth of user, if any).
 func (c *cluster) get(path string) (string, error) {
-	resp, err := http.Get(c.web + path)
+	req, err := http.NewRequest("GET", c.web+path, nil)
+	if err != nil {
+		return "", err
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.password)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
 	}
@@ -139,17 +156,17 @@ func (c *cluster) get(path string) (string, error) {
 	return string(b), err
 }
 
-// newPrefixProxy serves the master's base path under proxyPrefix, as a
-// reverse proxy in front of a master does: the page must use addresses
-// relative to itself to work there.
-func newPrefixProxy(t *testing.T, port int) *httptest.Server {
+// newPrefixProxy serves the master's base path under prefix, as a reverse
+// proxy in front of a master does: the page must use addresses relative
+// to itself to work there.
+func newPrefixProxy(t *testing.T, port int, prefix string) *httptest.Server {
 	up, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(up)
-		r.Out.URL.Path = basePath + strings.TrimPrefix(r.In.URL.Path, proxyPrefix)
+		r.Out.URL.Path = basePath + strings.TrimPrefix(r.In.URL.Path, prefix)
 		r.Out.URL.RawPath = ""
 		r.SetXForwarded()
-	}}
+	}, ErrorLog: log.New(io.Discard, "", 0)} // a page's stream ends when the page goes
 	srv := httptest.NewServer(rp)
 	t.Cleanup(srv.Close)
 	return srv

@@ -35,12 +35,18 @@ type tab struct {
 // of errors; each tab's screenshot goes to the test's artifact directory
 // (go test -artifacts).
 func TestDashboard(t *testing.T) {
-	c := startCluster(t, 2)
-	b, err := Start(context.Background(), Options{UserDataDir: t.TempDir()})
+	// The proxy serves the base path under another prefix, as a reverse
+	// proxy that maps paths does.
+	c := startCluster(t, 2, clusterOptions{prefix: "/lt"})
+	b, err := Start(context.Background(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	defer func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(b.Ctx, 4*time.Minute)
 	defer cancel()
 	shots := t.ArtifactDir()
@@ -180,12 +186,16 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-// waitJS evaluates cond in the page until it is true or timeout passes
-// (an exception counts as false: the element may not be there yet).
+// waitJS evaluates cond in the page until it is true or timeout passes.
+// An exception counts as false (the element may not be there yet), and so
+// does a failed evaluation (the page may be navigating).
 func waitJS(ctx context.Context, cond string, timeout time.Duration) error {
-	var ok bool
 	expr := "(() => { try { return !!(" + cond + ") } catch (e) { return false } })()"
-	err := chromedp.Run(ctx, chromedp.Poll(expr, &ok, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
+	err := waitFor(timeout, func() (bool, error) {
+		var ok bool
+		err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok))
+		return ok, err
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", cond, err)
 	}
