@@ -163,6 +163,12 @@ function header() {
   const fails = s.total[c.num_failures - 1];
   setText($('#h-fail'), `${num(reqs ? (100 * fails) / reqs : 0, 0)}%`);
   const active = s.state === 'spawning' || s.state === 'running';
+  if (active && autoOpened) {
+    // A test began elsewhere (--autostart, the API): the form that opened
+    // by itself goes.
+    autoOpened = false;
+    $('#d-start').close();
+  }
   $('#b-edit').hidden = !active;
   $('#b-stop').hidden = !active;
   $('#b-new').hidden = active || s.state === 'stopping';
@@ -222,6 +228,7 @@ function setupButtons() {
     apply(t);
   });
   $('#f-logout').hidden = !boot.login;
+  $('#h-workers-box').hidden = !boot.is_distributed;
   setText($('#f-version'), `glocust ${boot.version || ''} · Locust ${'2.47'} web API · ${boot.locustfile || ''}`);
 }
 
@@ -313,6 +320,7 @@ async function saveClasses() {
 }
 
 function openStart() {
+  autoOpened = false;
   $('#s-error').hidden = true;
   $('#d-start').showModal();
 }
@@ -347,9 +355,13 @@ function openEdit() {
 // The start form opens by itself when the master has not run a test yet,
 // as Locust's page does.
 let started = false;
+let autoOpened = false;
 function firstView() {
   started = true;
-  if (store.snap && store.snap.state === 'ready' && !store.snap.start) openStart();
+  if (store.snap && store.snap.state === 'ready' && !store.snap.start) {
+    openStart();
+    autoOpened = true;
+  }
 }
 
 setupButtons();

@@ -18,8 +18,25 @@ function colLabel(name) {
   }[name];
   if (fixed) return fixed;
   const p = Number(name.slice(name.lastIndexOf('_') + 1));
-  if (name.startsWith('uncorrected_')) return [`${pctLabel(p)}%ile uncorrected (ms)`, 0];
+  if (name.startsWith('uncorrected_')) return [p === 0.5 ? 'Median uncorrected (ms)' : `${pctLabel(p)}%ile uncorrected (ms)`, 0];
   return [`${pctLabel(p)}%ile (ms)`, 0];
+}
+
+/**
+ * sideBySide puts each uncorrected percentile (--latency-correction)
+ * right after its corrected column (the median's after the median).
+ */
+function sideBySide(cols) {
+  const unc = cols.filter((c) => c.startsWith('uncorrected_'));
+  const out = [];
+  for (const c of cols) {
+    if (c.startsWith('uncorrected_')) continue;
+    out.push(c);
+    const p = c === 'median_response_time' ? '0.5' : c.startsWith('response_time_percentile_') ? c.slice(25) : null;
+    const u = p && unc.find((x) => x === `uncorrected_percentile_${p}`);
+    if (u) out.push(u);
+  }
+  return out.concat(unc.filter((u) => !out.includes(u)));
 }
 
 /** Colours of the percentile lines, by percentile (CSS variables). */
@@ -46,10 +63,11 @@ export const statsTab = {
         id: 'name', label: 'Name', text: (r) => (r[0] < 0 ? 'Aggregated' : name(r).name),
         action: (r) => this.open(r[0]), title: 'Select a name for its own charts',
       },
-      ...b.columns.map((c) => {
+      ...sideBySide(b.columns).map((c) => {
         const [label, digits] = colLabel(c);
         const i = store.col[c];
-        return { id: c, label, num: true, value: (r) => r[i], text: (r) => num(r[i], digits) };
+        const cls = c.startsWith('uncorrected_') ? () => 'uncorrected' : undefined;
+        return { id: c, label, num: true, value: (r) => r[i], text: (r) => num(r[i], digits), cls };
       }),
     ];
     this.table = new VTable(root, {
