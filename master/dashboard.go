@@ -10,7 +10,9 @@ import (
 )
 
 // The web UI's live side. One sampler goroutine reads the master's state
-// once per update interval (one Master.Do: readSample), and, off the loop,
+// once per update interval (one Master.Do: readSample; the table's
+// percentiles, which sort each name's buckets, only while a page is
+// connected, and at once when one connects), and, off the loop,
 // keeps the chart histories (series: the Aggregated row's and each request
 // name's, both of bounded size), the past runs (runLog), and encodes one
 // update that every connected page receives (Server-Sent Events, events in
@@ -94,6 +96,7 @@ type dashboard struct {
 	ncols    int
 	quit     chan struct{}
 	done     chan struct{}
+	kick     chan struct{} // a page connected: sample now
 	once     sync.Once
 
 	mu       sync.Mutex
@@ -129,6 +132,7 @@ func newDashboard(m *Master, cfg *WebConfig) *dashboard {
 // sample themselves).
 func makeDashboard(m *Master, cfg *WebConfig) *dashboard {
 	d := &dashboard{m: m, cfg: cfg, interval: cfg.UpdateInterval, quit: make(chan struct{}), done: make(chan struct{}),
+		kick:  make(chan struct{}, 1),
 		pages: map[*page]struct{}{}, perName: map[int]*series{}, prof: cfg.Profile}
 	if d.interval <= 0 {
 		d.interval = DefaultUIInterval
@@ -162,6 +166,7 @@ func (d *dashboard) run() {
 		d.sample()
 		select {
 		case <-t.C:
+		case <-d.kick:
 		case <-d.quit:
 			d.mu.Lock()
 			d.stopped = true
@@ -176,9 +181,12 @@ func (d *dashboard) sample() {
 	var s *uiSample
 	var html []byte
 	var reportName string
+	d.mu.Lock()
+	full := len(d.pages) > 0
+	d.mu.Unlock()
 	t0 := time.Now()
 	d.m.Do(func(v *View) {
-		s = readSample(v, d.ncols, d.errSig)
+		s = readSample(v, d.ncols, d.errSig, full)
 		// A run's report is rendered while its stats are there.
 		if d.runs.ending(s) {
 			html, reportName = renderReport(v, d.cfg.Locustfile)

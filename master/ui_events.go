@@ -36,6 +36,12 @@ func (d *dashboard) events(rw http.ResponseWriter, r *http.Request) {
 	d.cost.Pages = len(d.pages)
 	init := d.encodeInit()
 	d.mu.Unlock()
+	// The last sample may lack the rows' percentiles (no page was
+	// connected): the next one, at once, has them.
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
 	defer func() {
 		d.mu.Lock()
 		delete(d.pages, p)

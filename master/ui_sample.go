@@ -85,32 +85,58 @@ type uiThreshold struct {
 	pass           bool
 }
 
-// readRow fills a row of s's values.
-func readRow(s *stats.Summary, now time.Time, ncols int) uiRow {
-	r := uiRow{method: s.Method, name: s.Name, vals: make([]float64, 0, ncols)}
+// readRow fills a row of s's values. Without full only the values that
+// cost no sorting are read (the percentiles are NaN): no page shows the
+// table then, and the rates still feed the name's history.
+func readRow(s *stats.Summary, now time.Time, ncols int, full bool, scratch []int64) uiRow {
+	return readRowInto(s, now, make([]float64, ncols+len(stats.PercentilesToChart)), full, scratch)
+}
+
+// readRowInto is readRow with the row's memory given: buf holds its
+// values and its current percentiles (len: columns + chart percentiles).
+func readRowInto(s *stats.Summary, now time.Time, buf []float64, full bool, scratch []int64) uiRow {
+	ncols := len(buf) - len(stats.PercentilesToChart)
+	r := uiRow{method: s.Method, name: s.Name, vals: buf[:0:ncols], cur: buf[ncols:]}
 	minRT := 0.0
 	if s.HasMin {
 		minRT = float64(properRound(s.MinResponseTime))
 	}
-	r.vals = append(r.vals, float64(s.NumRequests), float64(s.NumFailures), s.Median())
+	median := nan
+	if full {
+		median = s.Median()
+	}
+	r.vals = append(r.vals, float64(s.NumRequests), float64(s.NumFailures), median)
 	for _, p := range stats.PercentilesToStatistics {
-		r.vals = append(r.vals, float64(s.Percentile(p)))
+		v := nan
+		if full {
+			v = float64(s.Percentile(p))
+		}
+		r.vals = append(r.vals, v)
 	}
 	r.vals = append(r.vals, s.Avg(), minRT, float64(properRound(s.MaxResponseTime)), s.AvgContentLength(),
 		s.CurrentRPS(now), s.CurrentFailPerSec(now))
-	r.cur = currentPercentiles(s, stats.PercentilesToChart, now)
+	if !full || !s.CurrentPercentiles(stats.PercentilesToChart, now, scratch) {
+		for i := range r.cur {
+			r.cur[i] = nan
+		}
+		return r
+	}
+	for i := range r.cur {
+		r.cur[i] = float64(scratch[i])
+	}
 	return r
 }
 
 // currentPercentiles is s's current percentile at each of ps (NaN when
 // unknown).
 func currentPercentiles(s *stats.Summary, ps []float64, now time.Time) []float64 {
+	ms := make([]int64, len(ps))
 	out := make([]float64, len(ps))
-	for i, p := range ps {
-		if ms, ok := s.CurrentPercentile(p, now); ok {
-			out[i] = float64(ms)
-		} else {
-			out[i] = nan
+	ok := s.CurrentPercentiles(ps, now, ms)
+	for i := range ps {
+		out[i] = nan
+		if ok {
+			out[i] = float64(ms[i])
 		}
 	}
 	return out
@@ -118,8 +144,10 @@ func currentPercentiles(s *stats.Summary, ps []float64, now time.Time) []float64
 
 // readSample reads the state for the dashboard. It runs inside Do.
 // errSig is the errors' signature of the previous sample: the errors are
-// copied only when they changed.
-func readSample(v *View, ncols int, errSig [2]int64) *uiSample {
+// copied only when they changed. full reads every value of every row
+// (a page is connected); otherwise the rows' percentiles are left out,
+// the Aggregated row's are read.
+func readSample(v *View, ncols int, errSig [2]int64, full bool) *uiSample {
 	now := v.Now()
 	agg := v.Stats()
 	s := &uiSample{now: now, state: v.State(), users: v.UserCount(), target: v.TargetUserCount(),
@@ -127,10 +155,13 @@ func readSample(v *View, ncols int, errSig [2]int64) *uiSample {
 		exceptions: v.Exceptions().Len(), workers: v.WorkerDetails(), classCounts: v.ClassCounts()}
 	entries := agg.Entries()
 	s.rows = make([]uiRow, len(entries))
+	scratch := make([]int64, len(stats.PercentilesToChart))
+	width := ncols + len(stats.PercentilesToChart)
+	buf := make([]float64, len(entries)*width) // one allocation for every row
 	for i, e := range entries {
-		s.rows[i] = readRow(e, now, ncols)
+		s.rows[i] = readRowInto(e, now, buf[i*width:(i+1)*width:(i+1)*width], full, scratch)
 	}
-	s.total = readRow(agg.Total(), now, ncols)
+	s.total = readRow(agg.Total(), now, ncols, true, scratch)
 	s.totalPct = currentPercentiles(agg.Total(), uiPercentiles(), now)
 	errs := agg.ErrorsByArrival()
 	s.errSig[0] = int64(len(errs))

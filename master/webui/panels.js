@@ -45,9 +45,9 @@ export const failuresTab = {
     this.table = new VTable(root, {
       caption: 'Failures', empty: 'No failures.', sort: { id: 'count', desc: true },
       columns: [
-        { id: 'count', label: '# Failures', num: true, value: (r) => r[3], text: (r) => num(r[3]) },
-        { id: 'method', label: 'Method', text: (r) => r[0] },
-        { id: 'name', label: 'Name', text: (r) => r[1] },
+        { id: 'count', label: '# Failures', num: true, width: 7, value: (r) => r[3], text: (r) => num(r[3]) },
+        { id: 'method', label: 'Method', width: 6, text: (r) => r[0] },
+        { id: 'name', label: 'Name', width: 16, text: (r) => r[1] },
         { id: 'error', label: 'Message', text: (r) => r[2] },
       ],
     });
@@ -145,20 +145,20 @@ export const workersTab = {
       caption: 'Workers', empty: 'No workers connected.', sort: { id: 'index', desc: false },
       rowClass: (r) => (r[2] === 'missing' ? 'missing' : r[5] > 90 ? 'warn' : ''),
       columns: [
-        { id: 'index', label: '#', num: true, value: (r) => r[1], text: (r) => String(r[1]) },
+        { id: 'index', label: '#', num: true, width: 4, value: (r) => r[1], text: (r) => String(r[1]) },
         { id: 'id', label: 'Worker', text: id },
         {
-          id: 'state', label: 'State', value: (r) => r[2],
+          id: 'state', label: 'State', width: 11, value: (r) => r[2],
           text: (r) => (r[2] === 'missing' ? `missing for ${duration(r[8] * 1000)}` : (WSTATE[r[2]] || r[2]) + (r[9] ? ' (taken back)' : '')),
         },
         {
-          id: 'users', label: 'Users', num: true, value: (r) => r[3],
+          id: 'users', label: 'Users', num: true, width: 10, value: (r) => r[3],
           text: (r) => (r[4] >= 0 && r[4] !== r[3] ? `${num(r[3])} of ${num(r[4])} (${num(r[4] ? (100 * r[3]) / r[4] : 100)}%)` : num(r[3])),
           title: 'Users running, and while spawning, of how many dispatched',
         },
-        { id: 'cpu', label: 'CPU %', num: true, value: (r) => r[5], text: (r) => (r[5] > 90 ? `${num(r[5], 1)} ⚠ above 90%` : num(r[5], 1)) },
-        { id: 'mem', label: 'Memory', num: true, value: (r) => r[6], text: (r) => bytes(r[6]) },
-        { id: 'hb', label: 'Last heartbeat', num: true, value: (r) => r[7], text: (r) => `${num(r[7])} s ago` },
+        { id: 'cpu', label: 'CPU %', num: true, width: 10, value: (r) => r[5], text: (r) => (r[5] > 90 ? `${num(r[5], 1)} ⚠ above 90%` : num(r[5], 1)) },
+        { id: 'mem', label: 'Memory', num: true, width: 7, value: (r) => r[6], text: (r) => bytes(r[6]) },
+        { id: 'hb', label: 'Last heartbeat', num: true, width: 7, value: (r) => r[7], text: (r) => `${num(r[7])} s ago` },
       ],
     });
   },

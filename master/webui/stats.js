@@ -58,7 +58,7 @@ export const statsTab = {
     root.append(this.detail);
     const name = (r) => store.names.get(r[0]) || { method: '', name: '' };
     const columns = [
-      { id: 'method', label: 'Type', text: (r) => (r[0] < 0 ? '' : name(r).method) },
+      { id: 'method', label: 'Type', width: 4.5, text: (r) => (r[0] < 0 ? '' : name(r).method) },
       {
         id: 'name', label: 'Name', text: (r) => (r[0] < 0 ? 'Aggregated' : name(r).name),
         action: (r) => this.open(r[0]), title: 'Select a name for its own charts',
@@ -67,7 +67,7 @@ export const statsTab = {
         const [label, digits] = colLabel(c);
         const i = store.col[c];
         const cls = c.startsWith('uncorrected_') ? () => 'uncorrected' : undefined;
-        return { id: c, label, num: true, value: (r) => r[i], text: (r) => num(r[i], digits), cls };
+        return { id: c, label, num: true, width: c.startsWith('uncorrected_') ? 8.5 : 7, value: (r) => r[i], text: (r) => num(r[i], digits), cls };
       }),
     ];
     this.table = new VTable(root, {

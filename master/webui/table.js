@@ -14,7 +14,8 @@ export class VTable {
    * @param {HTMLElement} root where the table goes
    * @param {object} o caption, columns: [{id, label, title, num (right-aligned),
    *   value(row) for sorting, text(row), cls(row) extra row class,
-   *   action(row) makes the cell a button}], key(row), sort: {id, desc},
+   *   action(row) makes the cell a button, width in em (none: the rest)}],
+   *   key(row), sort: {id, desc},
    *   rowClass(row), empty (text without rows)
    */
   constructor(root, o) {
@@ -38,10 +39,20 @@ export class VTable {
     this.footRow = el('tr', {}, ...this.cells(false));
     this.tfoot = el('tfoot', { hidden: true }, this.footRow);
     this.emptyRow = el('p', { class: 'empty', text: o.empty || 'Nothing yet.' });
-    this.table = el('table', { class: 'data' },
+    // Fixed column widths (table-layout: fixed): an update's new numbers
+    // and the rows scrolled in do not lay the whole table out again. A
+    // column without a width takes the rest.
+    const cols = o.columns.map((c) => {
+      const col = el('col', {});
+      if (c.width) col.style.width = `${c.width}em`;
+      return col;
+    });
+    this.table = el('table', { class: 'data fixed' },
       el('caption', { class: 'sr-only', text: o.caption }),
+      el('colgroup', {}, ...cols),
       el('thead', {}, el('tr', {}, ...this.heads)),
       this.body, this.tfoot);
+    this.table.style.minWidth = `${o.columns.reduce((w, c) => w + (c.width || 14), 0)}em`;
     this.scroll = el('div', { class: 'vt-scroll', tabIndex: 0, role: 'region', 'aria-label': o.caption }, this.table);
     root.append(this.scroll, this.emptyRow);
     this.scroll.addEventListener('scroll', () => this.invalidate(), { passive: true });

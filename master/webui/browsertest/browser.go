@@ -191,3 +191,35 @@ func Metrics(ctx context.Context) (map[string]float64, error) {
 	}))
 	return out, err
 }
+
+// Until calls check every 50 ms until it reports true or timeout passes;
+// the error then names check's last error.
+func Until(timeout time.Duration, check func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := check()
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %v (last error: %v)", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WaitJS evaluates cond in the page until it is true or timeout passes.
+// An exception counts as false (the element may not be there yet), and so
+// does a failed evaluation (the page may be navigating).
+func WaitJS(ctx context.Context, cond string, timeout time.Duration) error {
+	expr := "(() => { try { return !!(" + cond + ") } catch (e) { return false } })()"
+	err := Until(timeout, func() (bool, error) {
+		var ok bool
+		err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok))
+		return ok, err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", cond, err)
+	}
+	return nil
+}

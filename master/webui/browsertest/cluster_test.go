@@ -123,7 +123,7 @@ func startCluster(t *testing.T, n int, o clusterOptions) *cluster {
 		c.workers = append(c.workers, testenv.Start(t, testenv.Command{Path: bin, Dir: dir, Args: []string{"--worker",
 			"-f", "worker.yaml", "--master-host", "127.0.0.1", "--master-port", strconv.Itoa(zmqPort)}}))
 	}
-	if err := waitFor(20*time.Second, func() (bool, error) {
+	if err := Until(20*time.Second, func() (bool, error) {
 		body, err := c.get("/worker-count")
 		return strings.Contains(body, fmt.Sprintf(`"worker_count":%d`, n)), err
 	}); err != nil {
@@ -170,22 +170,4 @@ func newPrefixProxy(t *testing.T, port int, prefix string) *httptest.Server {
 	srv := httptest.NewServer(rp)
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-// waitFor calls check until it reports true or timeout passes; the error
-// names check's last error.
-func waitFor(timeout time.Duration, check func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		ok, err := check()
-		if ok {
-			return nil
-		}
-		last = err
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %v (last error: %v)", timeout, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -62,7 +62,7 @@ func TestDashboard(t *testing.T) {
 	}
 	wait := func(what, cond string, timeout time.Duration) {
 		t.Helper()
-		step("waiting until "+what, waitJS(ctx, cond, timeout))
+		step("waiting until "+what, WaitJS(ctx, cond, timeout))
 	}
 	shot := func(name string) {
 		t.Helper()
@@ -153,7 +153,7 @@ func TestDashboard(t *testing.T) {
 	// The stats are final once two reads agree; the CSV downloaded from
 	// the page must then be the API's.
 	var api string
-	step("stats settle", waitFor(20*time.Second, func() (bool, error) {
+	step("stats settle", Until(20*time.Second, func() (bool, error) {
 		a, err := c.get("/stats/requests/csv")
 		if err != nil {
 			return false, err
@@ -165,7 +165,7 @@ func TestDashboard(t *testing.T) {
 	step("the Download data tab", selectTab(ctx, "downloads"))
 	step("downloading the stats CSV", chromedp.Run(ctx, chromedp.Click(`#p-downloads a[href="stats/requests/csv"]`, chromedp.ByQuery)))
 	var got string
-	step("the download", waitFor(20*time.Second, func() (bool, error) {
+	step("the download", Until(20*time.Second, func() (bool, error) {
 		files, _ := filepath.Glob(filepath.Join(downloads, "*.csv"))
 		if len(files) != 1 {
 			return false, fmt.Errorf("%d CSV files", len(files))
@@ -186,28 +186,12 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-// waitJS evaluates cond in the page until it is true or timeout passes.
-// An exception counts as false (the element may not be there yet), and so
-// does a failed evaluation (the page may be navigating).
-func waitJS(ctx context.Context, cond string, timeout time.Duration) error {
-	expr := "(() => { try { return !!(" + cond + ") } catch (e) { return false } })()"
-	err := waitFor(timeout, func() (bool, error) {
-		var ok bool
-		err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok))
-		return ok, err
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", cond, err)
-	}
-	return nil
-}
-
 // selectTab clicks a tab and waits for its panel.
 func selectTab(ctx context.Context, id string) error {
 	if err := chromedp.Run(ctx, chromedp.Click("#t-"+id, chromedp.ByQuery)); err != nil {
 		return err
 	}
-	return waitJS(ctx, fmt.Sprintf(`!document.querySelector('#p-%s').hidden`, id), 5*time.Second)
+	return WaitJS(ctx, fmt.Sprintf(`!document.querySelector('#p-%s').hidden`, id), 5*time.Second)
 }
 
 // screenshot writes the page's visible part as a PNG.

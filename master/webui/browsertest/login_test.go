@@ -55,23 +55,23 @@ func TestDashboardLogin(t *testing.T) {
 			chromedp.SetValue("#username", "ann", chromedp.ByQuery),
 			chromedp.SetValue("#password", "s3cret", chromedp.ByQuery),
 			chromedp.Submit("#password", chromedp.ByQuery)))
-		step("the dashboard after the login", waitJS(ctx, `document.querySelector('#h-state').textContent === 'Ready'`, 20*time.Second))
+		step("the dashboard after the login", WaitJS(ctx, `document.querySelector('#h-state').textContent === 'Ready'`, 20*time.Second))
 		step("closing the start form", chromedp.Run(ctx, chromedp.Click("#s-cancel", chromedp.ByQuery)))
 	}
 
 	step("opening the page", chromedp.Run(ctx, chromedp.Navigate(c.page)))
-	step("the login page first", waitJS(ctx, atLogin, 20*time.Second))
+	step("the login page first", WaitJS(ctx, atLogin, 20*time.Second))
 	login()
-	step("the logout button is there", waitJS(ctx, `!document.querySelector('#f-logout').hidden`, time.Second))
+	step("the logout button is there", WaitJS(ctx, `!document.querySelector('#f-logout').hidden`, time.Second))
 
 	step("dropping the session", chromedp.Run(ctx, network.ClearBrowserCookies()))
 	step("pressing Reset stats", chromedp.Run(ctx, chromedp.Click("#b-reset", chromedp.ByQuery)))
-	step("a 401 from a button sends the page to the login page", waitJS(ctx, atLogin, 20*time.Second))
+	step("a 401 from a button sends the page to the login page", WaitJS(ctx, atLogin, 20*time.Second))
 
 	login()
 	step("dropping the session", chromedp.Run(ctx, network.ClearBrowserCookies()))
 	c.proxy.CloseClientConnections() // the live stream ends; its reconnection gets 401
-	step("a 401 on the stream sends the page to the login page", waitJS(ctx, atLogin, 20*time.Second))
+	step("a 401 on the stream sends the page to the login page", WaitJS(ctx, atLogin, 20*time.Second))
 
 	for _, e := range b.Console.Errors() {
 		// The 401s are the point, and the test cut the stream; nothing
