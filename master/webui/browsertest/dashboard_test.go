@@ -106,6 +106,11 @@ func TestDashboard(t *testing.T) {
 	step("the Charts tab", selectTab(ctx, "charts"))
 	wait("the charts have points", points+` >= 3`, 20*time.Second)
 	shot("charts")
+	step("saving a chart as an image", chromedp.Run(ctx, chromedp.Click(`#p-charts .chart button.small`, chromedp.ByQuery)))
+	step("the chart's PNG", Until(10*time.Second, func() (bool, error) {
+		b, err := os.ReadFile(filepath.Join(downloads, "total_requests_per_second.png"))
+		return err == nil && strings.HasPrefix(string(b), "\x89PNG"), err
+	}))
 	step("the dark theme", chromedp.Run(ctx, chromedp.Click("#b-theme", chromedp.ByQuery)))
 	wait("the dark theme applies", `document.documentElement.dataset.theme === 'dark'`, time.Second)
 	shot("charts-dark")
