@@ -52,7 +52,7 @@ export class VTable {
       el('colgroup', {}, ...cols),
       el('thead', {}, el('tr', {}, ...this.heads)),
       this.body, this.tfoot);
-    this.table.style.minWidth = `${o.columns.reduce((w, c) => w + (c.width || 14), 0)}em`;
+    this.table.style.minWidth = `${o.columns.reduce((w, c) => w + (c.width || 10), 0)}em`;
     this.scroll = el('div', { class: 'vt-scroll', tabIndex: 0, role: 'region', 'aria-label': o.caption }, this.table);
     root.append(this.scroll, this.emptyRow);
     this.scroll.addEventListener('scroll', () => this.invalidate(), { passive: true });

@@ -51,8 +51,9 @@ func glocustBinary(t *testing.T) string {
 	return built.path
 }
 
-// workerScenario is what the workers run: a page, an item, and a request
-// that fails (the target answers /fail with 500).
+// workerScenario is what the workers run: a page, a slower item (the
+// target answers /slow after ms milliseconds), and a request that fails
+// (the target answers /fail with 500).
 const workerScenario = `
 users:
   - class: WebUser
@@ -60,7 +61,7 @@ users:
     tasks:
       - weight: 3
         request: {method: GET, path: /, name: home}
-      - request: {method: GET, path: /item, name: item}
+      - request: {method: GET, path: "/slow?ms=20", name: item}
       - request: {method: GET, path: /fail, name: fail}
 `
 
