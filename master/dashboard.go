@@ -3,6 +3,7 @@ package master
 import (
 	"math"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -194,7 +195,7 @@ func (d *dashboard) sample() {
 	})
 	loop := time.Since(t0)
 	if d.cfg.Uncorrected != nil {
-		d.cfg.Uncorrected(func(a *stats.Aggregate) { addUncorrected(s, a) })
+		d.cfg.Uncorrected(s.start, func(a *stats.Aggregate) { addUncorrected(s, a) })
 	}
 	t1 := time.Now()
 	gz := gzipped(html)
@@ -533,6 +534,8 @@ func (d *dashboard) appendSample(b []byte, s *uiSample, nameIDs, wids []int) []b
 	b = append(b, '}')
 	b = appendKey(b, "shape")
 	b = appendStr(b, s.shape)
+	b = appendKey(b, "shapeRuns")
+	b = append(b, strconv.FormatBool(s.shapeRuns)...)
 	b = appendKey(b, "thresholds")
 	b = append(b, '[')
 	for i, t := range s.thresholds {

@@ -75,6 +75,7 @@ type uiSample struct {
 	exceptions  int
 	workers     []WorkerDetail
 	shape       string
+	shapeRuns   bool // a load shape drives the test (the page offers no Edit, as Locust)
 	thresholds  []uiThreshold
 	classCounts map[string]int64
 }
@@ -172,7 +173,7 @@ func readSample(v *View, ncols int, errSig [2]int64, full bool) *uiSample {
 		s.errors = errs
 	}
 	if info, ok := v.Shape(); ok {
-		s.shape = info.Summary()
+		s.shape, s.shapeRuns = info.Summary(), info.Running
 	}
 	for _, r := range v.Thresholds() {
 		s.thresholds = append(s.thresholds, uiThreshold{expr: r.Expr, measured: r.Measured(), pass: r.Pass})

@@ -62,8 +62,10 @@ type WebConfig struct {
 	// LatencyCorrection is --latency-correction; Uncorrected, when the
 	// uncorrected copy of the latencies is at hand (standalone mode),
 	// calls fn with it (fn must not keep it), so the table shows both.
+	// runStart is the current test's start: a new one starts the copy
+	// over, as the master's stats do.
 	LatencyCorrection bool
-	Uncorrected       func(fn func(*stats.Aggregate))
+	Uncorrected       func(runStart time.Time, fn func(*stats.Aggregate))
 	// Login: a login protects the port (the page offers to log out).
 	Login bool
 }

@@ -20,10 +20,12 @@ import (
 // worker's registry (what the master sees) and raw ones here, so the two
 // can be printed side by side at the end.
 type uncorrected struct {
-	reg *stats.Registry
+	reg      *stats.Registry
+	maxNames int
 
-	mu  sync.Mutex
-	agg *stats.Aggregate
+	mu       sync.Mutex
+	agg      *stats.Aggregate
+	runStart time.Time // the test the aggregate counts (forRun)
 }
 
 // newUncorrected returns nil unless latency correction is on.
@@ -35,8 +37,9 @@ func newUncorrected(opts *config.Options, log *slog.Logger) *uncorrected {
 	// The cap's warnings are the corrected copy's: the same names fold here.
 	quiet := slog.New(slog.DiscardHandler)
 	return &uncorrected{
-		reg: stats.NewRegistry(stats.WithLogger(quiet), stats.WithClock(time.Now), stats.WithMaxNames(opts.MaxRequestNames)),
-		agg: stats.NewAggregate(now, stats.AggregateMaxNames(opts.MaxRequestNames)),
+		reg:      stats.NewRegistry(stats.WithLogger(quiet), stats.WithClock(time.Now), stats.WithMaxNames(opts.MaxRequestNames)),
+		agg:      stats.NewAggregate(now, stats.AggregateMaxNames(opts.MaxRequestNames)),
+		maxNames: opts.MaxRequestNames,
 	}
 }
 
@@ -59,6 +62,22 @@ func (u *uncorrected) with(now time.Time, fn func(*stats.Aggregate)) {
 	r := u.reg.Report(now)
 	u.agg.Merge(&protocol.Stats{Stats: r.Entries, Total: r.Total, Errors: r.Errors}, now)
 	fn(u.agg)
+}
+
+// forRun is with for the test that started at start (the dashboard's
+// reads): a test that started after the one counted so far starts the
+// aggregate over, as the master's stats start over, so the table's two
+// sets of percentiles count the same test. What was recorded since the
+// last read counts for the new test: the reads come every update
+// interval, so the previous test's last requests were read before.
+func (u *uncorrected) forRun(start, now time.Time, fn func(*stats.Aggregate)) {
+	u.mu.Lock()
+	if !start.Equal(u.runStart) {
+		u.agg = stats.NewAggregate(now, stats.AggregateMaxNames(u.maxNames))
+		u.runStart = start
+	}
+	u.mu.Unlock()
+	u.with(now, fn)
 }
 
 // print writes the uncorrected request table and percentiles in Locust's

@@ -389,7 +389,7 @@ func startWeb(m *master.Master, opts *config.Options, sec *webSecurity, log *slo
 		wcfg.RunTime = opts.RunTime.String()
 	}
 	if raw != nil {
-		wcfg.Uncorrected = func(fn func(*stats.Aggregate)) { raw.with(time.Now(), fn) }
+		wcfg.Uncorrected = func(start time.Time, fn func(*stats.Aggregate)) { raw.forRun(start, time.Now(), fn) }
 	}
 	web := master.NewWeb(m, wcfg)
 	ln, err := net.Listen("tcp", webAddr(opts))

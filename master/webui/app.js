@@ -169,7 +169,8 @@ function header() {
     autoOpened = false;
     $('#d-start').close();
   }
-  $('#b-edit').hidden = !active;
+  // As Locust: a load shape sets the users, so there is nothing to edit.
+  $('#b-edit').hidden = !active || s.shapeRuns;
   $('#b-stop').hidden = !active;
   $('#b-new').hidden = active || s.state === 'stopping';
   const shape = $('#n-shape');

@@ -93,6 +93,15 @@ func TestDashboard(t *testing.T) {
 	wait("the Aggregated requests rise", fmt.Sprintf(`+document.querySelector('%s').textContent.replace(/,/g, '') > %v`, agg, first), 20*time.Second)
 	wait("8 users run (the Ghost user runs nowhere)", `document.querySelector('#h-users').textContent === '8'`, 20*time.Second)
 	shot("stats")
+	contrast := func(theme string) {
+		t.Helper()
+		bad, err := lowContrast(ctx)
+		step("measuring the contrast", err)
+		if len(bad) > 0 {
+			t.Errorf("text below WCAG AA contrast in the %s theme:\n%s", theme, strings.Join(bad, "\n"))
+		}
+	}
+	contrast("light")
 
 	step("opening a request name's charts", chromedp.Run(ctx, chromedp.Evaluate(
 		`[...document.querySelectorAll('#p-stats tbody button.link')].find(b => b.textContent === 'home').click()`, nil)))
@@ -112,6 +121,10 @@ func TestDashboard(t *testing.T) {
 	step("the dark theme", chromedp.Run(ctx, chromedp.Click("#b-theme", chromedp.ByQuery)))
 	wait("the dark theme applies", `document.documentElement.dataset.theme === 'dark'`, time.Second)
 	shot("charts-dark")
+	step("the Statistics tab in the dark theme", selectTab(ctx, "stats"))
+	contrast("dark")
+	shot("stats-dark")
+	step("back to the Charts tab", selectTab(ctx, "charts"))
 	step("the light theme", chromedp.Run(ctx, chromedp.Click("#b-theme", chromedp.ByQuery)))
 
 	step("editing the users", chromedp.Run(ctx,
