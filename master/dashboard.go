@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -299,7 +300,7 @@ func (d *dashboard) encodeUpdate(s *uiSample, running, runsChanged bool) []byte 
 	b = appendKey(b, "names")
 	b = d.appendNames(b, d.names.sent)
 	b = appendKey(b, "wids")
-	b = appendDict(b, &d.wids, d.wids.sent)
+	b = appendDict(b, &d.wids, d.wids.sent, nil)
 	d.names.sent, d.wids.sent = len(d.names.list), len(d.wids.list)
 	if point != nil {
 		b = appendKey(b, "point")
@@ -338,7 +339,7 @@ func (d *dashboard) encodeInit() []byte {
 	b = appendKey(b, "names")
 	b = d.appendNames(b, 0)
 	b = appendKey(b, "wids")
-	b = appendDict(b, &d.wids, 0)
+	b = appendDict(b, &d.wids, 0, nil)
 	b = appendKey(b, "hist")
 	b = appendSeries(b, d.hist)
 	b = appendKey(b, "errors")
@@ -365,32 +366,18 @@ func cmpOr(b, def []byte) []byte {
 // appendNames appends the request names from number from on, as
 // [[id, method, name], ...].
 func (d *dashboard) appendNames(b []byte, from int) []byte {
-	b = append(b, '[')
-	for i := from; i < len(d.names.list); i++ {
-		if i > from {
-			b = append(b, ',')
-		}
-		key := d.names.list[i]
-		method, name := key, ""
-		for j := 0; j < len(key); j++ {
-			if key[j] == 0 {
-				method, name = key[:j], key[j+1:]
-				break
-			}
-		}
-		b = append(b, '[')
-		b = appendInt(b, int64(i))
-		b = append(b, ',')
-		b = appendStr(b, method)
-		b = append(b, ',')
-		b = appendStr(b, name)
-		b = append(b, ']')
-	}
-	return append(b, ']')
+	return appendDict(b, &d.names, from, func(b []byte, key string) []byte {
+		method, name, _ := strings.Cut(key, "\x00")
+		return appendStr(append(appendStr(b, method), ','), name)
+	})
 }
 
-// appendDict appends d's entries from number from on, as [[id, key], ...].
-func appendDict(b []byte, d *dict, from int) []byte {
+// appendDict appends d's entries from number from on, as [[id, entry],
+// ...], each entry written by put (nil: the key as a string).
+func appendDict(b []byte, d *dict, from int, put func([]byte, string) []byte) []byte {
+	if put == nil {
+		put = appendStr
+	}
 	b = append(b, '[')
 	for i := from; i < len(d.list); i++ {
 		if i > from {
@@ -399,7 +386,7 @@ func appendDict(b []byte, d *dict, from int) []byte {
 		b = append(b, '[')
 		b = appendInt(b, int64(i))
 		b = append(b, ',')
-		b = appendStr(b, d.list[i])
+		b = put(b, d.list[i])
 		b = append(b, ']')
 	}
 	return append(b, ']')

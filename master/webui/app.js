@@ -273,33 +273,42 @@ function setupStart() {
   $('#s-cancel').addEventListener('click', () => dlg.close());
   $('#f-start').addEventListener('submit', async (e) => {
     e.preventDefault();
-    const err = $('#s-error');
-    err.hidden = true;
     const fields = {};
-    const common = !$('#f-common').hidden;
-    if (common) {
+    if (!$('#f-common').hidden) {
       fields.user_count = $('#s-users').value;
       fields.spawn_rate = $('#s-rate').value;
     }
     fields.host = $('#s-host').value;
     if ($('#s-runtime').value) fields.run_time = $('#s-runtime').value;
     fields.profile = $('#s-profile').value;
-    try {
-      if (b.show_userclass_picker) {
-        await saveClasses();
-        fields.user_classes = [...document.querySelectorAll('#s-classes input[type=checkbox]:checked')].map((x) => x.value);
-        if (b.shape) fields.shape_class = $('#s-shape').value;
-      }
-      const r = await (await post('swarm', fields)).json();
-      if (!r.success) throw new Error(r.message);
-      dlg.close();
-      notice('#n-msg', r.message, 'info');
-      select('stats', false);
-    } catch (x) {
-      err.textContent = String(x.message || x);
-      err.hidden = false;
-    }
+    const picker = async () => {
+      if (!b.show_userclass_picker) return;
+      await saveClasses();
+      fields.user_classes = [...document.querySelectorAll('#s-classes input[type=checkbox]:checked')].map((x) => x.value);
+      if (b.shape) fields.shape_class = $('#s-shape').value;
+    };
+    if (await swarm(fields, dlg, $('#s-error'), picker)) select('stats', false);
   });
+}
+
+/**
+ * swarm posts a start or an edit (POST /swarm, after before() if given):
+ * on success it closes dlg, else it shows the master's message in errEl.
+ */
+async function swarm(fields, dlg, errEl, before) {
+  errEl.hidden = true;
+  try {
+    if (before) await before();
+    const r = await (await post('swarm', fields)).json();
+    if (!r.success) throw new Error(r.message);
+    dlg.close();
+    notice('#n-msg', r.message, 'info');
+    return true;
+  } catch (x) {
+    errEl.textContent = String(x.message || x);
+    errEl.hidden = false;
+    return false;
+  }
 }
 
 /** saveClasses sends the changed weights and fixed counts (POST /user). */
@@ -329,19 +338,9 @@ function openStart() {
 function setupEdit() {
   const dlg = $('#d-edit');
   $('#e-cancel').addEventListener('click', () => dlg.close());
-  $('#f-edit').addEventListener('submit', async (e) => {
+  $('#f-edit').addEventListener('submit', (e) => {
     e.preventDefault();
-    const err = $('#e-error');
-    err.hidden = true;
-    try {
-      const r = await (await post('swarm', { user_count: $('#e-users').value, spawn_rate: $('#e-rate').value })).json();
-      if (!r.success) throw new Error(r.message);
-      dlg.close();
-      notice('#n-msg', r.message, 'info');
-    } catch (x) {
-      err.textContent = String(x.message || x);
-      err.hidden = false;
-    }
+    swarm({ user_count: $('#e-users').value, spawn_rate: $('#e-rate').value }, dlg, $('#e-error'));
   });
 }
 

@@ -39,32 +39,13 @@ func TestDashboard(t *testing.T) {
 	// The proxy serves the base path under another prefix, as a reverse
 	// proxy that maps paths does.
 	c := startCluster(t, 2, clusterOptions{prefix: "/lt"})
-	b, err := Start(context.Background(), Options{})
+	s, err := openSession(t, 4*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(b.Ctx, 4*time.Minute)
-	defer cancel()
+	ctx, step, wait := s.ctx, s.step, s.wait
 	shots := t.ArtifactDir()
 	downloads := t.TempDir()
-	step := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			if serr := screenshot(ctx, filepath.Join(shots, "failure.png")); serr != nil {
-				t.Logf("screenshot of the failure: %v", serr)
-			}
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	wait := func(what, cond string, timeout time.Duration) {
-		t.Helper()
-		step("waiting until "+what, WaitJS(ctx, cond, timeout))
-	}
 	shot := func(name string) {
 		t.Helper()
 		step("screenshot "+name, screenshot(ctx, filepath.Join(shots, name+".png")))
@@ -205,7 +186,7 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("downloaded CSV is not the stats CSV:\n%s", got)
 	}
 
-	if errs := b.Console.Errors(); len(errs) > 0 {
+	if errs := s.b.Console.Errors(); len(errs) > 0 {
 		t.Errorf("the browser reported %d errors:\n%s", len(errs), strings.Join(errs, "\n"))
 	}
 }

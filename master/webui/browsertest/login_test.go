@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,23 +30,11 @@ func TestDashboardLogin(t *testing.T) {
 	// absolute); it lets the test cut the page's stream.
 	c := startCluster(t, 1, clusterOptions{prefix: basePath, masterArgs: []string{"--web-login", "--web-login-file", users},
 		user: "ann", password: "s3cret"})
-	b, err := Start(context.Background(), Options{})
+	s, err := openSession(t, 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(b.Ctx, 2*time.Minute)
-	defer cancel()
-	step := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	ctx, step := s.ctx, s.step
 	atLogin := `location.pathname === '` + basePath + `/login' && !!document.querySelector('#password')`
 	login := func() {
 		t.Helper()
@@ -73,7 +60,7 @@ func TestDashboardLogin(t *testing.T) {
 	c.proxy.CloseClientConnections() // the live stream ends; its reconnection gets 401
 	step("a 401 on the stream sends the page to the login page", WaitJS(ctx, atLogin, 20*time.Second))
 
-	for _, e := range b.Console.Errors() {
+	for _, e := range s.b.Console.Errors() {
 		// The 401s are the point, and the test cut the stream; nothing
 		// else may fail.
 		if !strings.Contains(e, "401") && !strings.Contains(e, "/ui/events") {

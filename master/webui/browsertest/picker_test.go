@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,25 +16,11 @@ import (
 // rest), none of them Ghost's.
 func TestDashboardClassPicker(t *testing.T) {
 	c := startCluster(t, 1, clusterOptions{prefix: basePath, masterArgs: []string{"--class-picker"}})
-	b, err := Start(context.Background(), Options{})
+	s, err := openSession(t, 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if err := b.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(b.Ctx, 2*time.Minute)
-	defer cancel()
-	step := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			var text string
-			_ = chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('[role=tabpanel]:not([hidden])').textContent`, &text))
-			t.Fatalf("%s: %v\nthe tab shows: %s", what, err, text)
-		}
-	}
+	ctx, step := s.ctx, s.step
 	step("opening the page", chromedp.Run(ctx, chromedp.Navigate(c.page)))
 	step("the form lists the classes", WaitJS(ctx, `document.querySelector('#d-start').open && `+
 		`[...document.querySelectorAll('#s-classes input[type=checkbox]')].map(i => i.value).join() === 'WebUser,Ghost'`, 20*time.Second))
@@ -55,7 +40,7 @@ func TestDashboardClassPicker(t *testing.T) {
 	if !strings.Contains(page, `{"name":"WebUser","weight":1,"fixed_count":3}`) {
 		t.Errorf("the master's classes after the form's change: %s", page[strings.Index(page, `"user_classes"`):][:120])
 	}
-	if errs := b.Console.Errors(); len(errs) > 0 {
+	if errs := s.b.Console.Errors(); len(errs) > 0 {
 		t.Errorf("the browser reported errors: %v", errs)
 	}
 }
