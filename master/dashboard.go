@@ -36,8 +36,10 @@ import (
 // Bounds of the dashboard's memory.
 const (
 	// uiHistoryPoints bounds the Aggregated row's chart history (master
-	// and page): 2 h at one point per 2 s fit before it halves.
-	uiHistoryPoints = 4096
+	// and page, whose copy is sent in the boot's history_points): about a
+	// chart's width in pixels. 68 min at one point per 2 s fill it; then
+	// each halving doubles the time a point covers.
+	uiHistoryPoints = 2048
 	// uiNamePoints bounds each request name's chart history.
 	uiNamePoints = 240
 	// uiMaxPages bounds the pages connected at once.

@@ -40,6 +40,7 @@ type uiBoot struct {
 	PercentilesStats  []float64      `json:"percentiles_to_statistics"`
 	HistoryPcts       []float64      `json:"history_percentiles"`
 	IntervalMS        int64          `json:"update_interval_ms"`
+	HistoryPoints     int            `json:"history_points"`
 	LatencyCorrection bool           `json:"latency_correction"`
 	Uncorrected       bool           `json:"uncorrected"`
 	HistoryCSV        bool           `json:"stats_history_enabled"`
@@ -67,7 +68,7 @@ func (d *dashboard) page(rw http.ResponseWriter, r *http.Request) {
 		NumUsers: cfg.NumUsers, SpawnRate: cfg.SpawnRate, RunTime: cfg.RunTime, Profile: d.profile(),
 		ClassPicker: cfg.ClassPicker, Columns: uiRowColumns(cfg.Uncorrected != nil),
 		PercentilesChart: stats.PercentilesToChart, PercentilesStats: stats.PercentilesToStatistics,
-		HistoryPcts: uiPercentiles(), IntervalMS: d.interval.Milliseconds(),
+		HistoryPcts: uiPercentiles(), IntervalMS: d.interval.Milliseconds(), HistoryPoints: uiHistoryPoints,
 		LatencyCorrection: cfg.LatencyCorrection, Uncorrected: cfg.Uncorrected != nil,
 		HistoryCSV: cfg.HistoryCSV != "", Metrics: cfg.Metrics != nil, Login: cfg.Login}
 	d.m.Do(func(v *View) {

@@ -23,7 +23,7 @@ const store = {
   errors: [], // [[method, name, error, occurrences]]
   runs: [], // past runs
   // users (max), rps, fail/s, average, then the percentiles of boot.history_percentiles
-  hist: new Series(4096, [true, false, false, false, ...boot.history_percentiles.map(() => false)]),
+  hist: new Series(boot.history_points, [true, false, false, false, ...boot.history_percentiles.map(() => false)]),
   version: 0, // counts inits: a tab keyed on name ids starts over
 };
 

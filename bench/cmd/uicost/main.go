@@ -77,6 +77,7 @@ type Result struct {
 	HeapMB        []float64 // JSHeapUsedSize after GC, at ten points of the history
 	DOMNodes      []float64
 	HeapAtUpdates []int // the updates received at each point
+	HistoryPoints int   // the page's history cap: it stops growing there
 	MasterRSSMB   float64
 	ConsoleError  []string `json:",omitempty"`
 }
@@ -233,6 +234,9 @@ func run(bin string, workers, names, history int, interval, window time.Duration
 		return nil, err
 	}
 	res.FirstContentfulPaintMS = round(fcp)
+	if err := chromedp.Run(bctx, chromedp.Evaluate(`JSON.parse(document.querySelector('#boot').textContent).history_points`, &res.HistoryPoints)); err != nil {
+		return nil, err
+	}
 	c, err := readCost(web)
 	if err != nil {
 		return nil, err
