@@ -211,7 +211,7 @@ function notice(sel, text, cls) {
 function setupButtons() {
   $('#b-new').addEventListener('click', openStart);
   $('#b-edit').addEventListener('click', openEdit);
-  $('#b-stop').addEventListener('click', () => act(() => post('stop'), 'Stopping the test.'));
+  $('#b-stop').addEventListener('click', () => act(() => post('stop'), 'Test stopped.'));
   $('#b-reset').addEventListener('click', () => act(() => post('stats/reset'), 'Statistics reset.'));
   const theme = $('#b-theme');
   const apply = (t) => {

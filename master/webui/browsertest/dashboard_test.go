@@ -32,8 +32,8 @@ type tab struct {
 // master's base path under another prefix: start a test from the form, see
 // the table and the charts fill, edit the users, read every tab, open one
 // request's charts, download the stats CSV and compare it with the API's,
-// reload and find the history, stop. The browser's console must stay free
-// of errors; each tab's screenshot goes to the test's artifact directory
+// reload and find the history, stop, see a killed worker go missing. The
+// browser's console must stay free of errors; each tab's screenshot goes to the test's artifact directory
 // (go test -artifacts).
 func TestDashboard(t *testing.T) {
 	// The proxy serves the base path under another prefix, as a reverse
@@ -185,6 +185,13 @@ func TestDashboard(t *testing.T) {
 	if !strings.HasPrefix(got, "Type,Name,Request Count") || !strings.Contains(got, "Aggregated") {
 		t.Errorf("downloaded CSV is not the stats CSV:\n%s", got)
 	}
+
+	// A worker that dies goes missing: red, with how long it has been.
+	step("killing a worker", c.workers[1].Kill())
+	step("the Workers tab", selectTab(ctx, "workers"))
+	wait("the dead worker shows missing", `(() => { const r = document.querySelector('#p-workers tbody tr.missing'); `+
+		`return r && /missing for [0-9]+s/.test(r.textContent) && document.querySelector('#p-workers .summary-line.bad') })()`, 30*time.Second)
+	shot("workers-missing")
 
 	if errs := s.b.Console.Errors(); len(errs) > 0 {
 		t.Errorf("the browser reported %d errors:\n%s", len(errs), strings.Join(errs, "\n"))
