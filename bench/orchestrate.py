@@ -33,6 +33,10 @@ Sections:
   soak    issue 11, only when named in --only (30 min): a glocust master and
           two workers at 3,000 requests/s, RSS, goroutines, open files and
           threads sampled each minute, with their slopes (bench/soak.py)
+  ui      issue 15: the dashboard with 1,000 request names and 500 simulated
+          workers, in Chromium: first paint, main-thread time per update,
+          page memory over a simulated 2-hour history, the master's CPU and
+          bytes per update (bench/cmd/uicost)
 """
 import argparse
 import csv
@@ -1018,12 +1022,72 @@ def section_templates(ctx):
     for r in runs:
         if r.get("error"):
             L.append(f"- failed: {r['kind']} round {r['round']}: `{r['error'][:300]}`")
+
+
+def section_ui(ctx):
+    """Issue 15, the dashboard's cost: bench/cmd/uicost, a glocust master
+    with --ui-workers simulated workers (bench/fanin's simulator) that
+    report --ui-names request names each, and the page in Chromium: first
+    paint, main-thread time per live update (Chromium's performance
+    metrics), page memory while --ui-history updates arrive (3,600: two
+    hours at the default 2 s), and the master's CPU and bytes per update."""
+    a = ctx.args
+    out = os.path.join(ctx.tmp, "uicost.json")
+    cmd = [ctx.uicost, "-glocust", ctx.glocust, "-workers", str(a.ui_workers), "-names", str(a.ui_names),
+           "-history", str(a.ui_history), "-interval", a.ui_interval, "-window", a.ui_window, "-json", out]
+    ctx.commands.append(" ".join(cmd).replace(ctx.tmp + "/", "<tmp>/"))
+    wait_idle(a.run_idle_wait)
+    title = f"## 11. The dashboard: {a.ui_names:,} request names, {a.ui_workers:,} workers (issue 15)"
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=7200)
+        err = "" if p.returncode == 0 else (p.stderr or "")[-400:]
+    except subprocess.TimeoutExpired:
+        err = "bench/cmd/uicost timed out"
+    if err or not os.path.exists(out):
+        return f"{title}\n\n`bench/cmd/uicost` failed: `{err}`\n"
+    with open(out) as f:
+        r = json.load(f)
+    ctx.record({"section": "ui", **r})
+    heap, nodes, at = r["HeapMB"], r["DOMNodes"], r["HeapAtUpdates"]
+    # The history grows to its cap (HistoryPoints), then halves: from the
+    # first point past the cap on, the heap must not grow.
+    full = next((i for i, n in enumerate(at) if n >= r["HistoryPoints"]), len(at) - 1)
+    flat = heap[-1] <= heap[full] * 1.1 + 0.1 and nodes[-1] <= nodes[0]
+    ok = lambda good: "yes" if good else "**no**"
+    mt = r["MainThreadMSPerUpdate"]
+    L = [title, "",
+         f"A glocust master (its own process) with {r['Workers']:,} simulated workers over real ZMTP connections "
+         f"(`bench/fanin`'s simulator), each reporting {r['Names']:,} names every 3 s; one page in Chromium "
+         f"(`master/webui/browsertest`) on the same machine. The master runs with `GLOCUST_UI_INTERVAL={r['IntervalMS']}ms`, "
+         f"so {r['HistoryUpdates']:,} updates ({r['HistoryUpdates'] * 2 / 3600:.1f} h at the default 2 s) reach the page "
+         "in minutes; an update's content does not depend on the interval. Main-thread time is Chromium's ThreadTime (the "
+         "renderer's main thread's CPU time: script, style, layout, paint) over the updates of a window, with TaskDuration "
+         "(the wall time of those tasks, longer on a busy machine) beside it; memory is JSHeapUsedSize after a forced GC.", "",
+         "| measure | value | goal | met |", "|---|---|---|---|",
+         f"| first contentful paint | {r['FirstContentfulPaintMS']:,.0f} ms | < 2,000 ms | {ok(0 <= r['FirstContentfulPaintMS'] < 2000)} |",
+         f"| navigation to the table's rows | {r['RowsShownMS']:,.0f} ms | < 2,000 ms | {ok(r['RowsShownMS'] < 2000)} |"]
+    for tab, label in (("stats", "Statistics"), ("charts", "Charts"), ("workers", "Workers")):
+        L.append(f"| main thread per update, {label} tab | {mt[tab]:.1f} ms CPU (tasks {r['TaskMSPerUpdate'][tab]:.1f} ms; "
+                 f"script {r['ScriptMSPerUpdate'][tab]:.1f}, style and layout {r['LayoutMSPerUpdate'][tab]:.1f}) "
+                 f"| < 50 ms | {ok(mt[tab] < 50)} |")
+    L += [f"| page heap after GC, at 10% of the history → when it holds its {r['HistoryPoints']:,} points ({at[full]:,} updates) "
+          f"→ at the end | {heap[0]:.2f} → {heap[full]:.2f} → {heap[-1]:.2f} MB (max {max(heap):.2f}) "
+          f"| flat once full | {ok(flat)} |",
+          f"| DOM nodes, at 10% → 100% | {nodes[0]:,.0f} → {nodes[-1]:,.0f} | flat | {ok(nodes[-1] <= nodes[0])} |",
+          f"| master: the dashboard's time on the loop per update (inside `Do`) | {r['LoopMSPerUpdate']:.2f} ms | | |",
+          f"| master: encoding per update (off the loop, once for all pages) | {r['EncodeMSPerUpdate']:.2f} ms | | |",
+          f"| master: process CPU per update, no page / one page | {r['MasterCPUmsPerUpdateNoPage']:.2f} / "
+          f"{r['MasterCPUmsPerUpdate']:.2f} ms | | |",
+          f"| bytes per update (each page) / a page's init | {r['UpdateBytes'] / 1024:,.1f} / {r['InitBytes'] / 1024:,.1f} KiB | | |",
+          f"| master RSS at the end | {r['MasterRSSMB']:.0f} MB | | |"]
+    if r.get("ConsoleError"):
+        L.append(f"\nThe page reported errors: `{r['ConsoleError'][:3]}`")
     return "\n".join(L) + "\n"
 
 
 SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
             "latency": section_latency, "scale": section_scale, "names": section_names, "soak": section_soak,
-            "tls": section_tls, "templates": section_templates}
+            "tls": section_tls, "templates": section_templates, "ui": section_ui}
 
 
 # ---------------------------------------------------------------- report
@@ -1130,7 +1194,7 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls,scale,names,templates",
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls,scale,names,templates,ui",
                     help="comma-separated sections; soak (30 min) runs only when named")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)
@@ -1142,6 +1206,12 @@ def main():
     ap.add_argument("--soak-minutes", type=int, default=30, help="minutes sampled by the soak section")
     ap.add_argument("--start-idle-wait", type=int, default=60)
     ap.add_argument("--run-idle-wait", type=int, default=4)
+    ap.add_argument("--ui-workers", type=int, default=500, help="section ui: simulated workers")
+    ap.add_argument("--ui-names", type=int, default=1000, help="section ui: request names each worker reports")
+    ap.add_argument("--ui-history", type=int, default=3600, help="section ui: updates through the page (3600: 2 h at 2 s)")
+    ap.add_argument("--ui-interval", default="250ms", help="section ui: the master's GLOCUST_UI_INTERVAL")
+    ap.add_argument("--ui-window", default="10s", help="section ui: each measured window")
+    ap.add_argument("--uicost", help="the bench/cmd/uicost binary (section ui)")
     ap.add_argument("--glocust", required=True)
     ap.add_argument("--statsbench", required=True)
     ap.add_argument("--statstest", required=True)
@@ -1152,6 +1222,7 @@ def main():
     ctx = Ctx()
     ctx.args, ctx.argv = args, sys.argv[1:]
     ctx.glocust, ctx.statsbench, ctx.statstest, ctx.locust = args.glocust, args.statsbench, args.statstest, args.locust
+    ctx.uicost = args.uicost
     ctx.tmp = tempfile.mkdtemp(prefix="glocust-bench-")
     ctx.commands, ctx.runs = [], []
     os.makedirs(os.path.dirname(os.path.abspath(args.raw)), exist_ok=True)

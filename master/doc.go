@@ -47,7 +47,12 @@
 //     test data (slots.go, docs/protocol.md section 4.2);
 //   - /metrics counts apart the failures a glocust worker's generator
 //     caused (error texts starting with protocol.GeneratorErrorPrefix:
-//     glocust_generator_failures_total), beside the failures per request.
+//     glocust_generator_failures_total), beside the failures per request;
+//   - Web serves a live dashboard at the base path (master/webui's page,
+//     dashboard.go): Locust's UI and more, its updates pushed over
+//     Server-Sent Events from one sample of the state per interval, with
+//     chart histories of bounded size, each request name's own history,
+//     worker health and the past runs with their reports.
 //
 // # Concurrency
 //
@@ -55,6 +60,8 @@
 // the stats Aggregate and the run state. Other goroutines reach it through
 // Do, which runs a function on that goroutine (or inline once Run ended),
 // and through the methods built on it (Start, Stop, Quit, ResetStats...).
+// The dashboard's sampler (a goroutine of Web, ended by Web.Close) calls Do
+// once per update interval and keeps its own state under its own mutex.
 // A reader goroutine feeds received frames to the loop and a sender
 // goroutine writes outgoing frames, so a slow transport never blocks state
 // handling. With a transport whose Send never waits for a peer (the native

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"math"
 	"net/http"
@@ -43,6 +42,32 @@ type WebConfig struct {
 	// ClassPicker is --class-picker: POST /swarm may select the user
 	// classes of the run (its repeated user_classes field).
 	ClassPicker bool
+
+	// The dashboard (the page at the base path, dashboard.go):
+
+	// UpdateInterval is its live update period (0: DefaultUIInterval).
+	UpdateInterval time.Duration
+	// Version is shown in its footer.
+	Version string
+	// NumUsers, SpawnRate and RunTime fill its start form (-u, -r, -t;
+	// nil and "": not given).
+	NumUsers  *int
+	SpawnRate *float64
+	RunTime   string
+	// Profile is --profile (a POST /swarm's profile replaces it).
+	Profile string
+	// Distributed: workers connect over the network (--master), so the
+	// page has a Workers tab.
+	Distributed bool
+	// LatencyCorrection is --latency-correction; Uncorrected, when the
+	// uncorrected copy of the latencies is at hand (standalone mode),
+	// calls fn with it (fn must not keep it), so the table shows both.
+	// runStart is the current test's start: a new one starts the copy
+	// over, as the master's stats do.
+	LatencyCorrection bool
+	Uncorrected       func(runStart time.Time, fn func(*stats.Aggregate))
+	// Login: a login protects the port (the page offers to log out).
+	Login bool
 }
 
 // Web serves Locust's HTTP API over a Master.
@@ -50,6 +75,8 @@ type Web struct {
 	m   *Master
 	cfg WebConfig
 	mux *http.ServeMux
+
+	ui *dashboard // nil when headless
 
 	mu      sync.Mutex
 	runTime *time.Timer
@@ -69,7 +96,16 @@ func NewWeb(m *Master, cfg WebConfig) *Web {
 	if cfg.Headless {
 		return w
 	}
-	h("/{$}", w.index)
+	w.ui = newDashboard(m, &w.cfg)
+	h("/{$}", w.ui.page)
+	if bp != "" {
+		w.mux.HandleFunc(bp, slashRedirect)
+	}
+	h("/ui/events", w.ui.events)
+	h("/ui/endpoint", w.ui.endpoint)
+	h("/ui/cost", w.ui.costJSON)
+	h("/ui/runs/{id}/report", w.ui.runReport)
+	h("/ui/{file}", w.ui.asset)
 	h("/swarm", w.swarm)
 	h("/stop", w.stop)
 	h("/stats/reset", w.reset)
@@ -99,8 +135,14 @@ func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.mux.ServeHTTP(rw, r)
 }
 
-// Close cancels a pending /swarm run_time timer.
-func (w *Web) Close() { w.cancelRunTime() }
+// Close cancels a pending /swarm run_time timer and stops the dashboard
+// (its pages' streams end).
+func (w *Web) Close() {
+	w.cancelRunTime()
+	if w.ui != nil {
+		w.ui.close()
+	}
+}
 
 func writeJSON(rw http.ResponseWriter, v any) {
 	rw.Header().Set("Content-Type", "application/json")
@@ -113,40 +155,6 @@ func (w *Web) healthz(rw http.ResponseWriter, r *http.Request) {
 	var workers int
 	w.m.Do(func(v *View) { state, workers = v.State(), v.WorkerCount() })
 	writeJSON(rw, map[string]any{"status": "ok", "state": state, "worker_count": workers})
-}
-
-func (w *Web) index(rw http.ResponseWriter, r *http.Request) {
-	var state string
-	var users int64
-	var workers int
-	var host, shapeLine string
-	w.m.Do(func(v *View) {
-		state, users, workers, host = v.State(), v.UserCount(), v.WorkerCount(), v.Host()
-		if info, ok := v.Shape(); ok {
-			shapeLine = info.Summary()
-		}
-	})
-	bp := html.EscapeString(strings.TrimRight(w.cfg.BasePath, "/"))
-	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(rw, `<!doctype html><html><head><meta charset="utf-8"><title>glocust</title></head><body>
-<h1>glocust master</h1>
-<p>State: <b>%s</b> · users: %d · workers: %d · host: %s</p>%s
-<form method="post" action="%s/swarm">users <input name="user_count" value="10"> rate <input name="spawn_rate" value="1">
-host <input name="host" value="%s"> run time <input name="run_time" placeholder="e.g. 1m"> <button>Start</button></form>
-<form method="post" action="%s/stop"><button>Stop</button></form>
-<form method="post" action="%s/stats/reset"><button>Reset stats</button></form>
-<ul><li><a href="%s/stats/requests">/stats/requests</a></li><li><a href="%s/stats/report">HTML report</a></li>
-<li><a href="%s/stats/requests/csv">requests CSV</a></li><li><a href="%s/stats/failures/csv">failures CSV</a></li>
-<li><a href="%s/exceptions">exceptions</a></li><li><a href="%s/metrics">metrics</a></li></ul></body></html>
-`, html.EscapeString(state), users, workers, html.EscapeString(host), shapeHTML(shapeLine, bp), bp, html.EscapeString(host), bp, bp, bp, bp, bp, bp, bp, bp)
-}
-
-// shapeHTML is the index page's line about the load shape ("" without one).
-func shapeHTML(line, bp string) string {
-	if line == "" {
-		return ""
-	}
-	return fmt.Sprintf(`<p>%s (<a href="%s/shape">/shape</a>; Start runs the shape, which sets the users)</p>`, html.EscapeString(line), bp)
 }
 
 func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
@@ -194,6 +202,8 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 		case "host":
 			host = strings.NewReplacer("<", "", ">", "").Replace(val)
 			w.m.SetHost(host)
+		case "profile":
+			w.ui.setProfile(val)
 		case "run_time":
 			if val == "" {
 				continue

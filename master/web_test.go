@@ -23,6 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type liveMaster struct {
 	m    *Master
+	web  *Web
 	r    liveRouter
 	srv  *httptest.Server
 	done chan error
@@ -45,6 +46,7 @@ func startLiveWith(t *testing.T, tk transportKind, cfg Config, wcfg WebConfig) *
 	go func() { lm.done <- m.Run(context.Background()) }()
 	wcfg.Metrics = NewMetricsHandler(m, "test")
 	web := NewWeb(m, wcfg)
+	lm.web = web
 	lm.srv = httptest.NewServer(web)
 	t.Cleanup(func() {
 		lm.srv.Close()

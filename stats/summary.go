@@ -44,7 +44,8 @@ type Summary struct {
 	agg      *Aggregate        // for the total's start and last request time
 	sorted   []protocol.Bucket // ResponseTimes in ascending key order, when sortedOK
 	sortedOK bool
-	cache    []cachedTimes // response_times_cache, oldest first
+	diff     []protocol.Bucket // CurrentPercentiles' scratch
+	cache    []cachedTimes     // response_times_cache, oldest first
 }
 
 // cachedTimes is one second of Locust's response_times_cache.
@@ -177,6 +178,15 @@ func (s *Summary) Percentile(p float64) int64 {
 // percentile over roughly the last 10 s, from the cached snapshot closest
 // to now−10 s. ok is false (Locust: None) when no snapshot fits.
 func (s *Summary) CurrentPercentile(p float64, now time.Time) (ms int64, ok bool) {
+	var out [1]int64
+	ok = s.CurrentPercentiles([]float64{p}, now, out[:])
+	return out[0], ok
+}
+
+// CurrentPercentiles is CurrentPercentile at each of ps, into out (as
+// long as ps), from one difference of the buckets: the dashboard asks
+// several of each name once per update.
+func (s *Summary) CurrentPercentiles(ps []float64, now time.Time, out []int64) bool {
 	t := now.Unix() - CurrentResponseTimePercentileWindow
 	for _, ts := range acceptableSeconds(t) {
 		for i := range s.cache {
@@ -187,7 +197,7 @@ func (s *Summary) CurrentPercentile(p float64, now time.Time) (ms int64, ok bool
 			// The keys of the snapshot are a subset of the current ones
 			// (keys are never removed but by reset, which clears the cache).
 			cur, old := s.sortedTimes(), c.responseTimes
-			diff := make([]protocol.Bucket, 0, len(cur))
+			diff := s.diff[:0]
 			j := 0
 			for _, b := range cur {
 				for j < len(old) && old[j].Key < b.Key {
@@ -201,11 +211,15 @@ func (s *Summary) CurrentPercentile(p float64, now time.Time) (ms int64, ok bool
 					diff = append(diff, protocol.Bucket{Key: b.Key, Count: d})
 				}
 			}
+			s.diff = diff
 			n := s.timed() - (c.numRequests - c.numNoneRequests)
-			return percentile(diff, n, p), true
+			for k, p := range ps {
+				out[k] = percentile(diff, n, p)
+			}
+			return true
 		}
 	}
-	return 0, false
+	return false
 }
 
 // acceptableSeconds lists t, t−1, t+1, ..., t−8, t+8 (Locust's preference).

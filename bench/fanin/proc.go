@@ -90,3 +90,10 @@ func busyCPU() float64 {
 	}
 	return float64(busy) / clkTck
 }
+
+// ProcCPU is the CPU seconds (utime+stime, all threads) of process pid
+// ("self": this one) so far, from /proc/<pid>/stat.
+func ProcCPU(pid string) (float64, bool) { return procCPU(pid) }
+
+// ProcRSS is the resident memory (MB) of process pid.
+func ProcRSS(pid string) float64 { return procRSS(pid) }

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/csv"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/glocust/glocust/internal/config"
+	"github.com/glocust/glocust/stats"
 )
 
 // TestStandaloneLatencyCorrection runs a standalone test whose scenario
@@ -93,4 +97,48 @@ func aggregatedRow(t *testing.T, path string) map[string]string {
 	}
 	t.Fatalf("%s: no Aggregated row", path)
 	return nil
+}
+
+// TestUncorrectedForRun: the dashboard's reads of the uncorrected copy
+// count the current test only: a new test's start starts it over, as the
+// master's stats do (what was recorded since the last read is the new
+// test's), and reads within one test accumulate.
+func TestUncorrectedForRun(t *testing.T) {
+	t.Parallel()
+	opts, err := config.Parse([]string{"--latency-correction"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := newUncorrected(opts, slog.New(slog.DiscardHandler))
+	now := time.Now()
+	record := func(n int) {
+		e := u.reg.Entry("GET", "/x")
+		for range n {
+			e.Record(now, 5*time.Millisecond, 0)
+		}
+	}
+	count := func(start time.Time) (n int64) {
+		u.forRun(start, now, func(a *stats.Aggregate) { n = a.Total().NumRequests })
+		return n
+	}
+	first, second := now.Add(-time.Minute), now
+	record(3)
+	if n := count(first); n != 3 {
+		t.Fatalf("the first test's first read: %d requests, want 3", n)
+	}
+	record(4)
+	if n := count(first); n != 7 {
+		t.Fatalf("within the first test: %d requests, want 7", n)
+	}
+	if n := count(first); n != 7 {
+		t.Fatalf("a read without requests: %d requests, want 7", n)
+	}
+	record(5)
+	if n := count(second); n != 5 {
+		t.Fatalf("a new test's first read: %d requests, want its 5", n)
+	}
+	record(1)
+	if n := count(second); n != 6 {
+		t.Fatalf("within the second test: %d requests, want 6", n)
+	}
 }

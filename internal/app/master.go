@@ -26,6 +26,7 @@ import (
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/scenario"
 	"github.com/glocust/glocust/shape"
+	"github.com/glocust/glocust/stats"
 	"github.com/glocust/glocust/threshold"
 	"github.com/glocust/glocust/worker"
 )
@@ -137,7 +138,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	stopPeriodic := out.startPeriodic(m)
 
-	web, stopWeb := startWeb(m, opts, sec, log, logs, router != nil)
+	web, stopWeb := startWeb(m, opts, sec, log, logs, router != nil, raw, uiInterval(env, log))
 	defer stopWeb()
 
 	ctl := &control{m: m, opts: opts, log: log, web: web, shape: sh != nil}
@@ -371,16 +372,32 @@ func webAddr(opts *config.Options) string {
 // startWeb serves the HTTP API, protected by sec. In headless mode Locust
 // serves nothing; glocust serves /metrics and /healthz there, and a busy
 // port is only a warning.
-func startWeb(m *master.Master, opts *config.Options, sec *webSecurity, log *slog.Logger, logs *logging.Ring, distributed bool) (*master.Web, func()) {
+func startWeb(m *master.Master, opts *config.Options, sec *webSecurity, log *slog.Logger, logs *logging.Ring, distributed bool,
+	raw *uncorrected, interval time.Duration) (*master.Web, func()) {
 	histCSV := ""
 	if opts.CSVPrefix != "" && opts.CSVFullHistory {
 		histCSV = opts.CSVPrefix + "_stats_history.csv"
 	}
-	web := master.NewWeb(m, master.WebConfig{BasePath: opts.WebBasePath, Headless: opts.Headless,
+	wcfg := master.WebConfig{BasePath: opts.WebBasePath, Headless: opts.Headless,
 		Locustfile: filepath.Base(opts.Locustfile), HistoryCSV: histCSV,
 		Metrics:     master.NewMetricsHandler(m, config.Version),
 		MasterLogs:  func() []string { l, _ := logs.Lines(); return l },
-		ClassPicker: opts.ClassPicker})
+		ClassPicker: opts.ClassPicker,
+		Version:     config.Version, Distributed: distributed, Login: sec.users != nil,
+		LatencyCorrection: opts.LatencyCorrection, Profile: opts.Profile, UpdateInterval: interval}
+	if opts.IsSet("users") {
+		wcfg.NumUsers = &opts.Users
+	}
+	if opts.SpawnRate > 0 {
+		wcfg.SpawnRate = &opts.SpawnRate
+	}
+	if opts.RunTime > 0 {
+		wcfg.RunTime = opts.RunTime.String()
+	}
+	if raw != nil {
+		wcfg.Uncorrected = func(start time.Time, fn func(*stats.Aggregate)) { raw.forRun(start, time.Now(), fn) }
+	}
+	web := master.NewWeb(m, wcfg)
 	ln, err := net.Listen("tcp", webAddr(opts))
 	if err != nil {
 		if opts.Headless {
@@ -407,6 +424,26 @@ func startWeb(m *master.Master, opts *config.Options, sec *webSecurity, log *slo
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}
+}
+
+// uiIntervalEnv sets the dashboard's update period (default
+// master.DefaultUIInterval): the bench (bench/cmd/uicost) makes it short
+// to put hours of history through a page in minutes.
+const uiIntervalEnv = "GLOCUST_UI_INTERVAL"
+
+// uiInterval is $GLOCUST_UI_INTERVAL, a Go duration of at least 10 ms (0:
+// the default; a bad value is logged and ignored).
+func uiInterval(env []string, log *slog.Logger) time.Duration {
+	v, ok := lookupEnv(env, uiIntervalEnv)
+	if !ok || v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 10*time.Millisecond {
+		log.Warn(fmt.Sprintf("%s=%q ignored: want a duration of at least 10ms", uiIntervalEnv, v))
+		return 0
+	}
+	return d
 }
 
 // control drives a run like Locust's main(): headless or autostart runs,

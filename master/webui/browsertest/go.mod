@@ -1,0 +1,22 @@
+module github.com/glocust/glocust/master/webui/browsertest
+
+go 1.26.8
+
+require (
+	github.com/chromedp/cdproto v0.0.0-20260714215040-dc233986426f
+	github.com/chromedp/chromedp v0.16.0
+	github.com/glocust/glocust v0.0.0
+	go.uber.org/goleak v1.3.0
+	golang.org/x/crypto v0.59.0
+)
+
+require (
+	github.com/chromedp/sysutil v1.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260623181947-01eb4420fa68 // indirect
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/gobwas/pool v0.2.1 // indirect
+	github.com/gobwas/ws v1.4.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
+
+replace github.com/glocust/glocust => ../../..
