@@ -12,11 +12,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/stats"
 )
 
-// latencyBounds are the /metrics histogram bucket bounds in seconds. The
-// merged Locust buckets (rounded milliseconds) are folded into them.
-var latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+// latencyBoundsMs are the upper bounds (ms) of the /metrics latency
+// histograms' buckets. The merged Locust buckets (response times rounded to
+// keys, docs/protocol.md section 5.3) are folded into them; every bound is
+// such a key, so a key falls in exactly one bucket. From 10 ms to 10 s
+// neighbouring bounds are at most 1.5 times apart, so histogram_quantile's
+// interpolation within a bucket keeps p50, p95 and p99 within that factor
+// (usually far closer) where web requests take their time; 29 buckets keep
+// a series per endpoint affordable.
+var latencyBoundsMs = []int64{1, 2, 5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750,
+	1000, 1500, 2000, 3000, 4000, 5000, 7500, 10000, 15000, 30000, 60000}
 
 var (
 	descRequests = prometheus.NewDesc("glocust_requests_total",
@@ -30,6 +38,10 @@ var (
 		[]string{"error"}, nil)
 	descLatency = prometheus.NewDesc("glocust_request_duration_seconds",
 		"Response times of all requests, from the merged Locust response-time buckets.", nil, nil)
+	descEndpointLatency = prometheus.NewDesc("glocust_endpoint_request_duration_seconds",
+		"Response times per name and method, from the merged Locust response-time buckets "+
+			"(as many names as --max-request-names keeps; further names are in its overflow entry). "+
+			"Its count is the requests with a response time (resets with the stats).", []string{"name", "method"}, nil)
 	descUsers = prometheus.NewDesc("glocust_users",
 		"Users the workers report running.", nil, nil)
 	descClassUsers = prometheus.NewDesc("glocust_class_users",
@@ -80,31 +92,95 @@ func NewMetricsHandler(m *Master, version string) http.Handler {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descFailures, descGeneratorFailures, descLatency, descUsers, descClassUsers, descTarget,
+	for _, d := range []*prometheus.Desc{descRequests, descFailures, descGeneratorFailures, descLatency, descEndpointLatency, descUsers, descClassUsers, descTarget,
 		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents,
 		descShapeRunning, descShapeTarget, descShapeStage, descShapeNext, descThresholdPass, descThresholdValue} {
 		ch <- d
 	}
 }
 
+// Collect reads the master's state on its loop (Do) and builds the
+// histograms after: the loop only folds each entry's buckets into arrays.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	var ms []prometheus.Metric
-	c.m.Do(func(v *View) { ms = snapshotMetrics(v, c.version) })
-	for _, m := range ms {
+	var s *metricsSnapshot
+	c.m.Do(func(v *View) { s = takeSnapshot(v, c.version) })
+	for _, m := range s.metrics() {
 		ch <- m
 	}
 }
 
+// snapshotMetrics is the collector's output for v.
 func snapshotMetrics(v *View, version string) []prometheus.Metric {
+	return takeSnapshot(v, version).metrics()
+}
+
+// metricsSnapshot is what the collector takes from the loop: the finished
+// metrics, and the latency histograms still as folded arrays.
+type metricsSnapshot struct {
+	out       []prometheus.Metric
+	total     latencyFold
+	endpoints []latencyFold
+}
+
+// latencyFold is one latency histogram: the count of the response times
+// in each bucket of latencyBoundsMs (not cumulative; the last slot is
+// above the last bound), their number and their sum in seconds.
+type latencyFold struct {
+	name, method string
+	counts       []uint64
+	count        uint64
+	sum          float64
+}
+
+// foldLatency folds s's response-time buckets into counts
+// (len(latencyBoundsMs)+1 slots). It does not allocate.
+func foldLatency(s *stats.Summary, counts []uint64) latencyFold {
+	f := latencyFold{name: s.Name, method: s.Method, counts: counts, sum: s.TotalResponseTime / 1000}
+	s.ResponseTimes.Each(func(key, n int64) {
+		i, _ := slices.BinarySearch(latencyBoundsMs, key)
+		f.counts[i] += uint64(n)
+		f.count += uint64(n)
+	})
+	return f
+}
+
+// histogram is f as a Prometheus histogram of desc.
+func (f *latencyFold) histogram(desc *prometheus.Desc, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(latencyBoundsMs))
+	var cum uint64
+	for i, b := range latencyBoundsMs {
+		cum += f.counts[i]
+		buckets[float64(b)/1000] = cum
+	}
+	return prometheus.MustNewConstHistogram(desc, f.count, f.sum, buckets, labels...)
+}
+
+func (s *metricsSnapshot) metrics() []prometheus.Metric {
+	out := append(s.out, s.total.histogram(descLatency))
+	for i := range s.endpoints {
+		e := &s.endpoints[i]
+		out = append(out, e.histogram(descEndpointLatency, e.name, e.method))
+	}
+	return out
+}
+
+// takeSnapshot runs on the master's loop.
+func takeSnapshot(v *View, version string) *metricsSnapshot {
 	var out []prometheus.Metric
 	add := func(d *prometheus.Desc, t prometheus.ValueType, val float64, labels ...string) {
 		out = append(out, prometheus.MustNewConstMetric(d, t, val, labels...))
 	}
 	agg := v.Stats()
-	for _, e := range agg.Entries() {
+	entries := agg.Entries()
+	slots := len(latencyBoundsMs) + 1
+	counts := make([]uint64, (len(entries)+1)*slots)
+	snap := &metricsSnapshot{endpoints: make([]latencyFold, len(entries))}
+	for i, e := range entries {
 		add(descRequests, prometheus.CounterValue, float64(e.NumRequests), e.Name, e.Method)
 		add(descFailures, prometheus.CounterValue, float64(e.NumFailures), e.Name, e.Method)
+		snap.endpoints[i] = foldLatency(e, counts[i*slots:(i+1)*slots:(i+1)*slots])
 	}
+	snap.total = foldLatency(agg.Total(), counts[len(entries)*slots:])
 	gen := map[string]int64{}
 	for _, e := range agg.Errors() {
 		if what, ok := strings.CutPrefix(e.Error, protocol.GeneratorErrorPrefix); ok {
@@ -115,19 +191,6 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 		add(descGeneratorFailures, prometheus.CounterValue, float64(gen[what]), what)
 	}
 	tot := agg.Total()
-	buckets := make(map[float64]uint64, len(latencyBounds))
-	var count uint64
-	for _, kc := range tot.ResponseTimes.Sorted() {
-		ms, n := kc.Key, kc.Count
-		sec := float64(ms) / 1000
-		for _, b := range latencyBounds {
-			if sec <= b {
-				buckets[b] += uint64(n)
-			}
-		}
-		count += uint64(n)
-	}
-	out = append(out, prometheus.MustNewConstHistogram(descLatency, count, tot.TotalResponseTime/1000, buckets))
 	add(descUsers, prometheus.GaugeValue, float64(v.UserCount()))
 	byClass := v.ClassCounts()
 	for _, cls := range v.Classes() {
@@ -185,5 +248,6 @@ func snapshotMetrics(v *View, version string) []prometheus.Metric {
 		"missing": k.Missing, "duplicate_reports": k.DuplicateReports, "seq_gaps": k.SeqGaps} {
 		add(descEvents, prometheus.CounterValue, float64(n), name)
 	}
-	return out
+	snap.out = out
+	return snap
 }
