@@ -43,7 +43,15 @@
 //     cannot touch the numbers of real workers;
 //   - /metrics counts apart the failures a glocust worker's generator
 //     caused (error texts starting with protocol.GeneratorErrorPrefix:
-//     glocust_generator_failures_total), beside the failures per request.
+//     glocust_generator_failures_total), beside the failures per request,
+//     and has a latency histogram per name and method, folded from the
+//     merged stats when it is scraped (metrics.go);
+//   - generator health (health.go, docs/protocol.md section 9): each
+//     worker's last CPU, memory and cgroup figures (a glocust worker's
+//     throttling and memory against its limit) on /worker-health and
+//     /metrics; a warning once per worker above 90% CPU (Locust's), when
+//     throttled and near its memory limit; View.Overloads, the workers
+//     overloaded in the current test, for the final summary.
 //
 // # Concurrency
 //

@@ -70,6 +70,20 @@ var (
 		"1 while a threshold holds on the merged stats, 0 when it fails (or stopped the test).", []string{"threshold", "scope", "source"}, nil)
 	descThresholdValue = prometheus.NewDesc("glocust_threshold_value",
 		"The value a threshold measures on the merged stats (ms, ratio or per second), while there is one.", []string{"threshold", "scope", "source"}, nil)
+	descWorkerCPU = prometheus.NewDesc("glocust_worker_cpu_usage_ratio",
+		"A worker's CPU use in its last heartbeat (Locust's current_cpu_usage / 100): of its cores for a glocust worker, of one core for a Locust worker.", []string{"worker"}, nil)
+	descWorkerRSS = prometheus.NewDesc("glocust_worker_memory_rss_bytes",
+		"A worker's resident memory in its last heartbeat (Locust's current_memory_usage).", []string{"worker"}, nil)
+	descWorkerThrottled = prometheus.NewDesc("glocust_worker_cpu_throttled_ratio",
+		"The fraction of CFS periods in which a glocust worker's cgroup was CPU-throttled, over its last heartbeat interval.", []string{"worker"}, nil)
+	descWorkerThrottledSeconds = prometheus.NewDesc("glocust_worker_cpu_throttled_seconds_total",
+		"The time a glocust worker's cgroup was CPU-throttled, in total (the kernel's counter).", []string{"worker"}, nil)
+	descWorkerWorkingSet = prometheus.NewDesc("glocust_worker_memory_working_set_bytes",
+		"A glocust worker's cgroup memory minus its inactive file cache (what the kubelet evicts on).", []string{"worker"}, nil)
+	descWorkerMemoryLimit = prometheus.NewDesc("glocust_worker_memory_limit_bytes",
+		"A glocust worker's cgroup memory limit (only when it has one).", []string{"worker"}, nil)
+	descWorkersOverloaded = prometheus.NewDesc("glocust_workers_overloaded",
+		"Workers whose last heartbeat passes a threshold: cpu (above 90%), throttled (in a tenth of the periods or more), memory (90% of the limit).", []string{"reason"}, nil)
 	descEvents = prometheus.NewDesc("glocust_master_events_total",
 		"Master events since start: bad_frames, rogue_frames, spawns_sent, heartbeats_replied, taken_back, missing, duplicate_reports, seq_gaps.", []string{"event"}, nil)
 )
@@ -94,7 +108,9 @@ func NewMetricsHandler(m *Master, version string) http.Handler {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descFailures, descGeneratorFailures, descLatency, descEndpointLatency, descUsers, descClassUsers, descTarget,
 		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents,
-		descShapeRunning, descShapeTarget, descShapeStage, descShapeNext, descThresholdPass, descThresholdValue} {
+		descShapeRunning, descShapeTarget, descShapeStage, descShapeNext, descThresholdPass, descThresholdValue,
+		descWorkerCPU, descWorkerRSS, descWorkerThrottled, descWorkerThrottledSeconds, descWorkerWorkingSet, descWorkerMemoryLimit,
+		descWorkersOverloaded} {
 		ch <- d
 	}
 }
@@ -203,6 +219,25 @@ func takeSnapshot(v *View, version string) *metricsSnapshot {
 	byState := v.WorkersByState()
 	for _, st := range []string{protocol.StateReady, protocol.StateSpawning, protocol.StateRunning, protocol.StateMissing} {
 		add(descWorkers, prometheus.GaugeValue, float64(byState[st]), st)
+	}
+	over := map[string]int{"cpu": 0, "throttled": 0, "memory": 0}
+	for _, h := range v.Health() {
+		add(descWorkerCPU, prometheus.GaugeValue, h.CPUUsage/100, h.ID)
+		add(descWorkerRSS, prometheus.GaugeValue, float64(h.Memory), h.ID)
+		if h.HasCgroup {
+			add(descWorkerThrottled, prometheus.GaugeValue, h.CPUThrottled, h.ID)
+			add(descWorkerThrottledSeconds, prometheus.CounterValue, h.CPUThrottledSeconds, h.ID)
+			add(descWorkerWorkingSet, prometheus.GaugeValue, float64(h.MemoryWorkingSet), h.ID)
+			if h.MemoryLimit > 0 {
+				add(descWorkerMemoryLimit, prometheus.GaugeValue, float64(h.MemoryLimit), h.ID)
+			}
+		}
+		for _, r := range h.Overloaded {
+			over[r]++
+		}
+	}
+	for _, r := range []string{"cpu", "throttled", "memory"} {
+		add(descWorkersOverloaded, prometheus.GaugeValue, float64(over[r]), r)
 	}
 	for _, st := range []string{StateReady, StateSpawning, StateRunning, StateStopping, StateStopped} {
 		val := 0.0

@@ -66,6 +66,7 @@ func NewWeb(m *Master, cfg WebConfig) *Web {
 	}
 	h("/shape", w.shape)
 	h("/thresholds", w.thresholds)
+	h("/worker-health", w.workerHealth)
 	if cfg.Headless {
 		return w
 	}

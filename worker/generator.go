@@ -36,7 +36,9 @@ func WithCgroupRoot(root string) Option { return func(w *Worker) { w.cgroupRoot 
 // process's CPU and memory (Locust's keys) and its cgroup's throttling
 // and memory (glocust's, docs/protocol.md section 9). It also logs, once
 // per process each, that the worker itself is saturated, as Locust's
-// worker does for its CPU. Owned by the worker's loop goroutine.
+// worker does for its CPU (monitor_cpu_and_memory; the message is
+// Locust's but for its last sentence, which points at Locust's
+// documentation). Owned by the worker's loop goroutine.
 type generator struct {
 	log                       *slog.Logger
 	cpu                       *procstat.Sampler

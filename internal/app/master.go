@@ -635,10 +635,12 @@ func (o *outputs) finish(m *master.Master, code int) int {
 	hasErrors := false
 	var results []threshold.Result
 	var summary map[string]any
+	var overloads []master.Overload
 	m.Do(func(v *master.View) {
 		hasErrors = v.HasErrors()
 		results = v.Thresholds()
 		summary = summaryJSON(v, results)
+		overloads = v.Overloads()
 		if opts.HTMLFile != "" {
 			o.writeHTML(v)
 		}
@@ -670,6 +672,7 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			}
 		}
 	})
+	printOverloads(o.tables, overloads)
 	o.verdict(results)
 	reason := "other"
 	if code < 0 {
@@ -737,7 +740,22 @@ func summaryJSON(v *master.View, results []threshold.Result) map[string]any {
 	if sh, ok := v.Shape(); ok {
 		doc["shape"] = master.ShapeJSON(sh)
 	}
+	doc["overloaded_workers"] = v.Overloads()
 	return doc
+}
+
+// printOverloads ends the console summary with the workers that were
+// overloaded during the test, if any: their results say as much about the
+// load generator as about the target.
+func printOverloads(w io.Writer, ovs []master.Overload) {
+	if len(ovs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Overloaded workers (the load generator, not only the target, may have limited these results):")
+	for i := range ovs {
+		fmt.Fprintln(w, " - "+ovs[i].Summary())
+	}
+	fmt.Fprintln(w)
 }
 
 func epochSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
