@@ -81,6 +81,7 @@ type core struct {
 	history    *report.History
 	started    time.Time // start of the current test (zero before)
 	stopped    time.Time
+	run        Run // the current test's identity (run.go)
 
 	shape shapeRun // the load shape's test (shape.go)
 	// aborts is, per Config.Thresholds entry, what it did in the current
@@ -121,6 +122,7 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		aborts:  make([]abortState, len(cfg.Thresholds)), abortable: slices.ContainsFunc(cfg.Thresholds, abortOnFail),
 		abortCh:   make(chan struct{}, 1),
 		overloads: map[string]*Overload{},
+		run:       Run{Profile: cfg.Profile},
 	}
 }
 
@@ -488,6 +490,7 @@ func (c *core) adopt(w *worker, users int, now time.Time) {
 	c.spawningCompleted = true
 	c.started, c.stopped = now, time.Time{}
 	clear(c.overloads)
+	c.newRun(now)
 	c.setState(StateRunning)
 	c.log.Info(fmt.Sprintf("Taking over the running test of a previous master: %s runs %s", w.id, formatCounts(w.counts)))
 }
@@ -630,6 +633,7 @@ func (c *core) startClasses(users int, rate float64, classes []string) error {
 		c.resetAborts()
 		c.started, c.stopped = now, time.Time{}
 		clear(c.overloads)
+		c.newRun(now)
 	}
 	c.setState(StateSpawning)
 	c.disp.NewDispatch(users, rate, classes)

@@ -46,6 +46,9 @@
 //     glocust_generator_failures_total), beside the failures per request,
 //     and has a latency histogram per name and method, folded from the
 //     merged stats when it is scraped (metrics.go);
+//   - every test it starts is a run with an id and a start time (run.go:
+//     View.Run, NewRunID), beside Locust's profile (Config.Profile, POST
+//     /swarm's profile); /metrics and /healthz carry it;
 //   - generator health (health.go, docs/protocol.md section 9): each
 //     worker's last CPU, memory and cgroup figures (a glocust worker's
 //     throttling and memory against its limit) on /worker-health and

@@ -54,6 +54,10 @@ var (
 		"1 for the master's current state.", []string{"state"}, nil)
 	descInfo = prometheus.NewDesc("glocust_master_info",
 		"Constant 1 with the master's version labels.", []string{"version", "locust_version"}, nil)
+	descRunInfo = prometheus.NewDesc("glocust_run_info",
+		"Constant 1 labelled with the current (or last) run's id and --profile (none before the first run).", []string{"run_id", "profile"}, nil)
+	descRunStart = prometheus.NewDesc("glocust_run_start_time_seconds",
+		"When the current (or last) run started, in seconds since the epoch.", nil, nil)
 	descRPS = prometheus.NewDesc("glocust_current_rps",
 		"Locust's current requests per second (aggregated).", nil, nil)
 	descExceptions = prometheus.NewDesc("glocust_exceptions",
@@ -110,7 +114,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descWorkers, descState, descInfo, descRPS, descExceptions, descEvents,
 		descShapeRunning, descShapeTarget, descShapeStage, descShapeNext, descThresholdPass, descThresholdValue,
 		descWorkerCPU, descWorkerRSS, descWorkerThrottled, descWorkerThrottledSeconds, descWorkerWorkingSet, descWorkerMemoryLimit,
-		descWorkersOverloaded} {
+		descWorkersOverloaded, descRunInfo, descRunStart} {
 		ch <- d
 	}
 }
@@ -247,6 +251,10 @@ func takeSnapshot(v *View, version string) *metricsSnapshot {
 		add(descState, prometheus.GaugeValue, val, st)
 	}
 	add(descInfo, prometheus.GaugeValue, 1, version, v.c.cfg.LocustVersion)
+	if run := v.Run(); run.ID != "" {
+		add(descRunInfo, prometheus.GaugeValue, 1, run.ID, run.Profile)
+		add(descRunStart, prometheus.GaugeValue, float64(run.Start.UnixNano())/1e9)
+	}
 	add(descRPS, prometheus.GaugeValue, tot.CurrentRPS(time.Now()))
 	add(descExceptions, prometheus.GaugeValue, float64(len(v.Exceptions().List())))
 	if sh, ok := v.Shape(); ok {

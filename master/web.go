@@ -112,8 +112,9 @@ func writeJSON(rw http.ResponseWriter, v any) {
 func (w *Web) healthz(rw http.ResponseWriter, r *http.Request) {
 	var state string
 	var workers int
-	w.m.Do(func(v *View) { state, workers = v.State(), v.WorkerCount() })
-	writeJSON(rw, map[string]any{"status": "ok", "state": state, "worker_count": workers})
+	var run Run
+	w.m.Do(func(v *View) { state, workers, run = v.State(), v.WorkerCount(), v.Run() })
+	writeJSON(rw, map[string]any{"status": "ok", "state": state, "worker_count": workers, "run_id": run.ID, "profile": run.Profile})
 }
 
 func (w *Web) index(rw http.ResponseWriter, r *http.Request) {
@@ -195,6 +196,8 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 		case "host":
 			host = strings.NewReplacer("<", "", ">", "").Replace(val)
 			w.m.SetHost(host)
+		case "profile": // Locust sets environment.profile (run.go)
+			w.m.SetProfile(val)
 		case "run_time":
 			if val == "" {
 				continue
@@ -475,7 +478,8 @@ func RunInfo(v *View, locustfile string) report.RunInfo {
 		start = startOf(v)
 	}
 	info := report.RunInfo{Locustfile: locustfile, Host: v.Host(), Start: start, End: end,
-		UserCount: v.UserCount(), State: v.State(), WorkerCount: v.WorkerCount(), UserClasses: v.Classes()}
+		UserCount: v.UserCount(), State: v.State(), WorkerCount: v.WorkerCount(), UserClasses: v.Classes(),
+		RunID: v.Run().ID, Profile: v.Run().Profile}
 	if sh, ok := v.Shape(); ok {
 		info.Shape, info.Marks = sh.Name, sh.StageMarks()
 	}

@@ -244,6 +244,7 @@ func masterConfig(opts *config.Options, classes []*scenario.Class, host string, 
 		Logger: log, Tasks: map[string][]master.TaskInfo{},
 		WaitForReports:  opts.WaitForWorkersReport,
 		MaxRequestNames: opts.MaxRequestNames,
+		Profile:         opts.Profile,
 	}
 	if cfg.WaitForReports == 0 {
 		// No wait (Locust's 0); master.Config's zero is its default.
@@ -619,10 +620,20 @@ func (o *outputs) startPeriodic(m *master.Master) func() {
 
 func (o *outputs) writeCSV(m *master.Master) {
 	var err error
-	m.Do(func(v *master.View) { err = o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount()) })
+	m.Do(func(v *master.View) { err = o.writeCSVFiles(v) })
 	if err != nil {
 		o.log.Error("writing CSV files", "err", err)
 	}
+}
+
+// writeCSVFiles rewrites Locust's CSV files and, once a run started,
+// glocust's PREFIX_runs.csv.
+func (o *outputs) writeCSVFiles(v *master.View) error {
+	err := o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount())
+	if run := v.Run(); run.ID != "" && err == nil {
+		err = o.csv.SetRun(report.RunRow{ID: run.ID, Profile: run.Profile, Start: run.Start, End: v.EndTime()})
+	}
+	return err
 }
 
 // finish writes the final outputs and returns the exit code: code if it is
@@ -636,11 +647,12 @@ func (o *outputs) finish(m *master.Master, code int) int {
 	var results []threshold.Result
 	var summary map[string]any
 	var overloads []master.Overload
+	var run master.Run
 	m.Do(func(v *master.View) {
 		hasErrors = v.HasErrors()
 		results = v.Thresholds()
 		summary = summaryJSON(v, results)
-		overloads = v.Overloads()
+		overloads, run = v.Overloads(), v.Run()
 		if opts.HTMLFile != "" {
 			o.writeHTML(v)
 		}
@@ -664,7 +676,7 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			}
 		}
 		if o.csv != nil {
-			if err := o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount()); err != nil {
+			if err := o.writeCSVFiles(v); err != nil {
 				o.log.Error("writing CSV files", "err", err)
 			}
 			if err := o.csv.Close(); err != nil {
@@ -673,6 +685,13 @@ func (o *outputs) finish(m *master.Master, code int) int {
 		}
 	})
 	printOverloads(o.tables, overloads)
+	if run.ID != "" {
+		line := "Run " + run.ID + " ended"
+		if run.Profile != "" {
+			line += " (profile " + run.Profile + ")"
+		}
+		o.log.Info(line)
+	}
 	o.verdict(results)
 	reason := "other"
 	if code < 0 {
@@ -737,6 +756,7 @@ func summaryJSON(v *master.View, results []threshold.Result) map[string]any {
 		"exceptions": len(v.Exceptions().List())}
 	info := master.RunInfo(v, "")
 	doc["start_time"], doc["end_time"] = epochSeconds(info.Start), epochSeconds(info.End)
+	doc["run_id"], doc["profile"] = info.RunID, info.Profile
 	if sh, ok := v.Shape(); ok {
 		doc["shape"] = master.ShapeJSON(sh)
 	}
