@@ -714,6 +714,11 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			return enc.Encode(summary)
 		})
 	}
+	if opts.ResultsInLog {
+		if err := logResults(o.tables, run.ID, o.resultFiles()); err != nil {
+			o.log.Error(err.Error())
+		}
+	}
 	o.log.Info(fmt.Sprintf("Shutting down (exit code %d)", code))
 	return code
 }

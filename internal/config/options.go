@@ -166,6 +166,7 @@ type Options struct {
 	MaxRequestNames      int           // --max-request-names: distinct request names and error texts kept in the stats
 	MasterBatchInterval  time.Duration // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
 	SummaryJSON          string        // --summary-json: the verdict as JSON
+	ResultsInLog         bool          // --results-in-log: the output files at the end of the log, as a base64 tar.gz
 	WebLoginFile         string        // --web-login-file: htpasswd file (bcrypt) of the users who may log in; implies WebLogin
 	WebLoginMetrics      bool          // --web-login-metrics: /metrics requires the login too
 

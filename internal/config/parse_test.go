@@ -333,6 +333,7 @@ func TestCommandLineSyntax(t *testing.T) {
 		}},
 		{[]string{"--check-rps", "-1"}, func(o *Options) bool { return *o.CheckRPS == -1 && o.CheckFailRatio == nil }},
 		{[]string{"--summary-json", "out/v.json"}, func(o *Options) bool { return o.SummaryJSON == "out/v.json" }},
+		{[]string{"--results-in-log"}, func(o *Options) bool { return o.ResultsInLog }},
 		{[]string{"-lV"}, func(o *Options) bool { return o.ShowVersion }},
 	}
 	for _, tc := range tests {
