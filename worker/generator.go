@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
+	"time"
 
 	"github.com/glocust/glocust/internal/procstat"
 	"github.com/glocust/glocust/protocol"
@@ -40,6 +42,8 @@ func WithCgroupRoot(root string) Option { return func(w *Worker) { w.cgroupRoot 
 // Locust's but for its last sentence, which points at Locust's
 // documentation). Owned by the worker's loop goroutine.
 type generator struct {
+	mu                        sync.Mutex
+	load                      Load // the last sample, for Worker.Load
 	log                       *slog.Logger
 	cpu                       *procstat.Sampler
 	cgroup                    *procstat.Cgroup // nil: none found
@@ -63,6 +67,37 @@ func newGenerator(root string, log *slog.Logger) *generator {
 	g.last, err = cg.Read()
 	g.read = err == nil
 	return g
+}
+
+// Load is the worker's own load as its last heartbeat sampled it (for an
+// exporter: internal/otelexport's --otel on a worker).
+type Load struct {
+	// Time is when it was sampled (zero before the first heartbeat).
+	Time time.Time
+	// CPUPercent is percent of the worker's cores (GOMAXPROCS), RSS its
+	// resident memory in bytes.
+	CPUPercent float64
+	RSS        int64
+	// Cgroup is the cgroup's throttling and memory, when HasCgroup.
+	Cgroup    protocol.WorkerHealth
+	HasCgroup bool
+	// Users is the users the worker runs.
+	Users int64
+}
+
+// Load returns the worker's own load at its last heartbeat. Safe for
+// concurrent use.
+func (w *Worker) Load() Load {
+	w.gen.mu.Lock()
+	defer w.gen.mu.Unlock()
+	return w.gen.load
+}
+
+// record keeps h's figures for Load.
+func (g *generator) record(h *protocol.Heartbeat, users int64, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.load = Load{Time: now, CPUPercent: h.CurrentCPUUsage, RSS: h.CurrentMemoryUsage, Cgroup: h.Health, HasCgroup: h.HasHealth, Users: users}
 }
 
 // sample fills h with the CPU used since the previous sample (percent of

@@ -399,6 +399,7 @@ func (l *loop) sendHeartbeat() {
 	w := l.w
 	h := &protocol.Heartbeat{State: w.State(), Seq: l.dv.seq, HasSeq: true}
 	w.gen.sample(h)
+	w.gen.record(h, w.users.UserCount(), w.now())
 	if l.send(h) {
 		l.dv.heartbeatSent()
 	}

@@ -188,7 +188,8 @@ type Worker struct {
 	now      func() time.Time
 	handlers map[string]MessageHandler
 	// gen samples the worker's CPU, memory and cgroup for its heartbeats
-	// (generator.go); owned by Run's goroutine.
+	// (generator.go); owned by Run's goroutine but for its Load, which
+	// Load reads under its mutex.
 	gen        *generator
 	cgroupRoot string
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/glocust/glocust/internal/config"
 	"github.com/glocust/glocust/internal/logging"
+	"github.com/glocust/glocust/internal/otelexport"
 	"github.com/glocust/glocust/master"
 	"github.com/glocust/glocust/master/report"
 	"github.com/glocust/glocust/protocol"
@@ -62,7 +63,16 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		n := processCount(opts.Processes)
 		opts.Processes, opts.ExpectWorkers, opts.Master = n, n, true
 	}
-	log.Info("Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)")
+	exp, err := newOTel(opts, env, log, tables)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	start := "Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)"
+	if exp != nil {
+		start += ", OpenTelemetry enabled (" + strings.Join(exp.Exporters(), ", ") + ")"
+	}
+	log.Info(start)
 	sec, err := newWebSecurity(opts, log)
 	if err != nil {
 		log.Error(err.Error())
@@ -99,6 +109,8 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	m := master.New(tr, cfg)
 	runErr := make(chan error, 1)
 	go func() { runErr <- m.Run(context.Background()) }()
+	stopOTel := runOTel(exp, otelexport.MasterSource(m.Snapshot))
+	defer stopOTel()
 
 	var raw *uncorrected // the in-process worker's uncorrected latencies
 	if standalone {
@@ -150,6 +162,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		log.Error("master stopped", "err", err)
 		code = 2
 	}
+	stopOTel() // the master's loop ended: its stats are final
 	stopWorkers()
 	wg.Wait()
 	if kids != nil {

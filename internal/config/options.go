@@ -148,7 +148,7 @@ type Options struct {
 	StopTimeout       time.Duration // -s/--stop-timeout
 	EqualWeights      bool          // --equal-weights
 	Profile           string        // --profile
-	OTel              bool          // --otel (no effect)
+	OTel              bool          // --otel: export the run's metrics with OpenTelemetry
 
 	// locust-plugins' checks (its "Checks" options); nil = not given.
 	CheckRPS             *float64 // --check-rps

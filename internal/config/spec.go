@@ -363,8 +363,9 @@ var options = []*option{
 	{names: []string{"--profile"}, group: gOther, metavar: "PROFILE",
 		help: "A label that groups test runs together.",
 		one:  str(func(o *Options) *string { return &o.Profile })},
-	{names: []string{"--otel"}, env: "LOCUST_ENABLE_OPENTELEMETRY", group: gOther, arity: arityFlag, noEffect: true,
-		help: "Locust's OpenTelemetry instrumentation.",
+	{names: []string{"--otel"}, env: "LOCUST_ENABLE_OPENTELEMETRY", group: gOther, arity: arityFlag,
+		help: "Export the run's metrics with OpenTelemetry (master; the OTEL_* variables configure it, as in Locust: " +
+			"OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, ...).",
 		flag: boolean(func(o *Options) *bool { return &o.OTel })},
 
 	{names: []string{"--check-rps"}, env: "LOCUST_CHECK_RPS", group: gChecks, metavar: "<float>",
