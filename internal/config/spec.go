@@ -364,8 +364,9 @@ var options = []*option{
 		help: "A label that groups test runs together.",
 		one:  str(func(o *Options) *string { return &o.Profile })},
 	{names: []string{"--otel"}, env: "LOCUST_ENABLE_OPENTELEMETRY", group: gOther, arity: arityFlag,
-		help: "Export the run's metrics with OpenTelemetry (master; the OTEL_* variables configure it, as in Locust: " +
-			"OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, ...).",
+		help: "Export metrics with OpenTelemetry: the master the run's (requests, latency, users, workers), a worker its own load. " +
+			"The OTEL_* variables configure it, as in Locust: OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, " +
+			"OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, ...",
 		flag: boolean(func(o *Options) *bool { return &o.OTel })},
 
 	{names: []string{"--check-rps"}, env: "LOCUST_CHECK_RPS", group: gChecks, metavar: "<float>",
