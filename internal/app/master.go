@@ -728,7 +728,7 @@ func (o *outputs) finish(m *master.Master, code int) int {
 		})
 	}
 	if opts.ResultsInLog {
-		if err := logResults(o.tables, run.ID, o.resultFiles()); err != nil {
+		if err := logResults(o.tables, run.ID, o.resultFiles(), maxLoggedResults); err != nil {
 			o.log.Error(err.Error())
 		}
 	}

@@ -64,8 +64,9 @@ func (o *outputs) resultFiles() []string {
 }
 
 // logResults writes files to w as --results-in-log's block, in one Write
-// so that no other log line lands inside it.
-func logResults(w io.Writer, runID string, files []string) error {
+// so that no other log line lands inside it; an archive over limit bytes
+// (compressed) is an error and writes nothing.
+func logResults(w io.Writer, runID string, files []string, limit int) error {
 	dir := "glocust-results"
 	if runID != "" {
 		dir += "-" + runID
@@ -84,9 +85,9 @@ func logResults(w io.Writer, runID string, files []string) error {
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("--results-in-log: %w", err)
 	}
-	if gz.Len() > maxLoggedResults {
+	if gz.Len() > limit {
 		return fmt.Errorf("--results-in-log: the results take %d bytes compressed, more than the %d a log can carry; "+
-			"read them from where they were written", gz.Len(), maxLoggedResults)
+			"read them from where they were written", gz.Len(), limit)
 	}
 	enc := base64.StdEncoding.EncodeToString(gz.Bytes())
 	var b strings.Builder
