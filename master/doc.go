@@ -45,7 +45,8 @@
 //     caused (error texts starting with protocol.GeneratorErrorPrefix:
 //     glocust_generator_failures_total), beside the failures per request,
 //     and has a latency histogram per name and method, folded from the
-//     merged stats when it is scraped (metrics.go);
+//     merged stats when it is scraped (metrics.go); Master.Snapshot gives
+//     the same figures to another exporter (snapshot.go: --otel's);
 //   - every test it starts is a run with an id and a start time (run.go:
 //     View.Run, NewRunID), beside Locust's profile (Config.Profile, POST
 //     /swarm's profile); /metrics and /healthz carry it;

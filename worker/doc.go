@@ -28,6 +28,7 @@
 // Locust master ignores, and it warns once each when its CPU passes 90%
 // (Locust's warning), when it is throttled and when it nears its memory
 // limit, so a saturated load generator is not read as a slow target.
+// Worker.Load returns the last of these samples (for --otel on a worker).
 //
 // # Delivery (docs/protocol.md section 9)
 //
