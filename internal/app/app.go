@@ -226,6 +226,9 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		worker.WithWaitAfterStop(opts.WorkerWaitBeforeReady),
 	)
 	defer runner.Close()
+	if opts.ResultsInLog {
+		log.Warn("--results-in-log: a worker writes no result files; the master's log carries them")
+	}
 	exp, err := newOTel(opts, env, log, tables)
 	if err != nil {
 		log.Error(err.Error())
