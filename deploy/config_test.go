@@ -140,7 +140,7 @@ func checkOverlays(all map[string]*overlay) []error {
 // TestManifestsParse: every container's args and env pass glocust's parser.
 func TestManifestsParse(t *testing.T) {
 	all := overlays(t)
-	for _, want := range []string{"glocust", "headless", "mixed", "protected", "seed", "servicemonitor"} {
+	for _, want := range []string{"autoscaled", "glocust", "headless", "mixed", "protected", "seed", "servicemonitor"} {
 		if all[want] == nil {
 			t.Errorf("overlay %s missing", want)
 		}

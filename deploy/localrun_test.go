@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -167,10 +168,13 @@ func TestHeadlessJobLocally(t *testing.T) {
 			if !strings.Contains(mOut.String(), `"num_requests"`) {
 				t.Errorf("no JSON summary (--json) in the master's output:\n%s", tail(mOut.String(), 3000))
 			}
-			for _, f := range []string{"report.html", "report.json", "glocust_stats.csv", "glocust_failures.csv"} {
+			for _, f := range []string{"report.html", "report.json", "glocust_stats.csv", "glocust_failures.csv", "glocust_runs.csv", "summary.json"} {
 				if st, err := os.Stat(filepath.Join(root, "results", f)); err != nil || st.Size() == 0 {
 					t.Errorf("result %s: missing or empty (%v)", f, err)
 				}
+			}
+			if err := extractFromLog(mOut.String(), filepath.Join(root, "results")); err != nil {
+				t.Errorf("results from the master's log: %v", err)
 			}
 		})
 	}
@@ -280,4 +284,49 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// fetchCommand is README.md's "Fetching the report" command, after
+// "kubectl -n glocust logs job/glocust-master".
+var fetchCommand = regexp.MustCompile("(?m)^kubectl -n glocust logs job/glocust-master \\| (awk .*tar xzv?)$")
+
+// extractFromLog runs the README's command on log (as kubectl logs would
+// print it) and checks that it yields exactly the files in results, byte
+// for byte, in one glocust-results-<run id> directory.
+func extractFromLog(log, results string) error {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		return err
+	}
+	m := fetchCommand.FindSubmatch(readme)
+	if m == nil {
+		return fmt.Errorf("README.md has no line %q", fetchCommand)
+	}
+	into, err := os.MkdirTemp("", "glocust-fetch-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(into)
+	cmd := exec.Command("sh", "-c", string(m[1]))
+	cmd.Dir, cmd.Stdin = into, strings.NewReader(log)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v\n%s", m[1], err, out)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(into, "glocust-results-*"))
+	if len(dirs) != 1 {
+		return fmt.Errorf("extracted %v, want one glocust-results-<run id> directory", dirs)
+	}
+	want, _ := os.ReadDir(results)
+	got, _ := os.ReadDir(dirs[0])
+	if len(got) != len(want) {
+		return fmt.Errorf("extracted %d files, the results volume has %d", len(got), len(want))
+	}
+	for _, e := range want {
+		a, err1 := os.ReadFile(filepath.Join(results, e.Name()))
+		b, err2 := os.ReadFile(filepath.Join(dirs[0], e.Name()))
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			return fmt.Errorf("%s differs from the results volume's (%v, %v)", e.Name(), err1, err2)
+		}
+	}
+	return nil
 }

@@ -66,6 +66,11 @@ type Config struct {
 	// with AbortOnFail stop a test that fails them after their grace (a
 	// headless master quits).
 	Thresholds []threshold.Threshold
+	// Profile is --profile, Locust's label that groups runs (View.Run).
+	Profile string
+	// RunID returns the id of a run started at start (default NewRunID;
+	// tests make it deterministic).
+	RunID func(start time.Time) string
 	// Logger receives Locust-style messages (default: discarded).
 	Logger *slog.Logger
 	// Now replaces time.Now (tests).
@@ -94,6 +99,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.RunID == nil {
+		o.RunID = NewRunID
 	}
 	if o.ParsedOptions == nil {
 		o.ParsedOptions = &protocol.Map{}

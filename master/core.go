@@ -81,6 +81,7 @@ type core struct {
 	history    *report.History
 	started    time.Time // start of the current test (zero before)
 	stopped    time.Time
+	run        Run // the current test's identity (run.go)
 
 	shape shapeRun // the load shape's test (shape.go)
 	// aborts is, per Config.Thresholds entry, what it did in the current
@@ -90,11 +91,14 @@ type core struct {
 	abortCh   chan struct{}
 
 	anyException bool
-	limiter      *rateLimiter
-	counters     counters
-	dec          protocol.Decoder
-	release      func([]byte)             // gives a handled frame's payload back to the transport; may be nil
-	hbReply      protocol.MasterHeartbeat // reused: out encodes or copies what it is given
+	// overloads are the workers overloaded in the current test, by node
+	// id (master/health.go).
+	overloads map[string]*Overload
+	limiter   *rateLimiter
+	counters  counters
+	dec       protocol.Decoder
+	release   func([]byte)             // gives a handled frame's payload back to the transport; may be nil
+	hbReply   protocol.MasterHeartbeat // reused: out encodes or copies what it is given
 }
 
 // counters feed /metrics and tests.
@@ -116,7 +120,9 @@ func newCore(cfg Config, out func(string, protocol.Payload)) *core {
 		limiter: newRateLimiter(cfg.Now, 10*time.Second),
 		shape:   shapeRun{endedCh: make(chan struct{}, 1)},
 		aborts:  make([]abortState, len(cfg.Thresholds)), abortable: slices.ContainsFunc(cfg.Thresholds, abortOnFail),
-		abortCh: make(chan struct{}, 1),
+		abortCh:   make(chan struct{}, 1),
+		overloads: map[string]*Overload{},
+		run:       Run{Profile: cfg.Profile},
 	}
 }
 
@@ -387,12 +393,11 @@ func (c *core) heartbeat(id string, m *protocol.Heartbeat, now time.Time) {
 		}
 	}
 	c.reg.setState(w, m.State)
-	w.cpu = m.CurrentCPUUsage
-	if !w.cpuWarned && w.cpu > cpuWarningThreshold {
-		w.cpuWarned = true
-		c.log.Warn(fmt.Sprintf("Worker %s (index %d) exceeded cpu threshold (will only log this once per worker)", id, c.reg.index(id)))
+	w.cpu, w.mem = m.CurrentCPUUsage, m.CurrentMemoryUsage
+	w.health, w.hasHealth = m.Health, m.HasHealth
+	if overloaded(m) {
+		c.overloadedBeat(id, w, m)
 	}
-	w.mem = m.CurrentMemoryUsage
 	// A worker of a Locust older than 2.19 does not know the master's
 	// heartbeat (master/dialect.go); a glocust worker (seq) always does.
 	if m.HasSeq || protocol.Handles(w.version, protocol.FromMaster, protocol.TypeHeartbeat) {
@@ -516,6 +521,8 @@ func (c *core) adopt(w *worker, users int, now time.Time) {
 	c.target, c.rate = users, adoptedSpawnRate
 	c.spawningCompleted = true
 	c.started, c.stopped = now, time.Time{}
+	clear(c.overloads)
+	c.newRun(now)
 	c.setState(StateRunning)
 	c.log.Info(fmt.Sprintf("Taking over the running test of a previous master: %s runs %s", w.id, formatCounts(w.counts)))
 }
@@ -658,6 +665,8 @@ func (c *core) startClasses(users int, rate float64, classes []string) error {
 		c.anyException = false
 		c.resetAborts()
 		c.started, c.stopped = now, time.Time{}
+		clear(c.overloads)
+		c.newRun(now)
 	}
 	c.setState(StateSpawning)
 	c.disp.NewDispatch(users, rate, classes)
@@ -812,6 +821,7 @@ func (c *core) stop(now time.Time, sendStop bool) {
 		return
 	}
 	c.setState(StateStopping)
+	c.logOverloads()
 	c.disp = nil
 	c.dispatching, c.gradual, c.waitingReports = false, nil, false
 	c.lastSent = nil

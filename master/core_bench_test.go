@@ -86,18 +86,20 @@ func BenchmarkCoreReport(b *testing.B) {
 }
 
 // BenchmarkCoreHeartbeat is the master's per-heartbeat work: decode,
-// liveness, the reply (with the glocust ack when asked) encoded.
+// liveness, the generator-health check, the reply (with the glocust ack
+// when asked) encoded. glocust-health is a glocust worker's heartbeat in
+// a cgroup (docs/protocol.md section 9), below every threshold.
 func BenchmarkCoreHeartbeat(b *testing.B) {
-	for _, seq := range []bool{false, true} {
-		name := "locust"
-		if seq {
-			name = "glocust-seq"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, v := range []struct {
+		name        string
+		seq, health bool
+	}{{"locust", false, false}, {"glocust-seq", true, false}, {"glocust-health", true, true}} {
+		b.Run(v.name, func(b *testing.B) {
 			const id = "bench_0123456789abcdef0123456789abcdef"
 			c := benchCore(b, id)
 			frame, err := protocol.Encode(id, &protocol.Heartbeat{State: protocol.StateRunning, CurrentCPUUsage: 5,
-				CurrentMemoryUsage: 50_000_000, Seq: 12345, HasSeq: seq})
+				CurrentMemoryUsage: 50_000_000, Seq: 12345, HasSeq: v.seq, HasHealth: v.health,
+				Health: protocol.WorkerHealth{CPUThrottled: 0.05, CPUThrottledSeconds: 12.5, MemoryWorkingSet: 300 << 20, MemoryLimit: 1 << 30}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -47,7 +47,19 @@
 //     test data (slots.go, docs/protocol.md section 4.2);
 //   - /metrics counts apart the failures a glocust worker's generator
 //     caused (error texts starting with protocol.GeneratorErrorPrefix:
-//     glocust_generator_failures_total), beside the failures per request;
+//     glocust_generator_failures_total), beside the failures per request,
+//     and has a latency histogram per name and method, folded from the
+//     merged stats when it is scraped (metrics.go); Master.Snapshot gives
+//     the same figures to another exporter (snapshot.go: --otel's);
+//   - every test it starts is a run with an id and a start time (run.go:
+//     View.Run, NewRunID), beside Locust's profile (Config.Profile, POST
+//     /swarm's profile); /metrics and /healthz carry it;
+//   - generator health (health.go, docs/protocol.md section 9): each
+//     worker's last CPU, memory and cgroup figures (a glocust worker's
+//     throttling and memory against its limit) on /worker-health and
+//     /metrics; a warning once per worker above 90% CPU (Locust's), when
+//     throttled and near its memory limit; View.Overloads, the workers
+//     overloaded in the current test, for the final summary;
 //   - Web serves a live dashboard at the base path (master/webui's page,
 //     dashboard.go): Locust's UI and more, its updates pushed over
 //     Server-Sent Events from one sample of the state per interval, with

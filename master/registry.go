@@ -24,6 +24,12 @@ type worker struct {
 	users     int64            // sum of counts, kept with them
 	cpuWarned bool
 	takenBack bool
+	// health is the last heartbeat's glocust health keys (hasHealth: it
+	// had them; master/health.go); throttleWarned and memWarned, like
+	// cpuWarned, keep each warning to once per worker.
+	health                    protocol.WorkerHealth
+	hasHealth                 bool
+	throttleWarned, memWarned bool
 	// version is the worker's Locust version, from its client_ready
 	// (master/dialect.go); protocol.Reference for a taken-back worker.
 	version protocol.Version

@@ -93,6 +93,7 @@ func NewWeb(m *Master, cfg WebConfig) *Web {
 	}
 	h("/shape", w.shape)
 	h("/thresholds", w.thresholds)
+	h("/worker-health", w.workerHealth)
 	if cfg.Headless {
 		return w
 	}
@@ -153,8 +154,9 @@ func writeJSON(rw http.ResponseWriter, v any) {
 func (w *Web) healthz(rw http.ResponseWriter, r *http.Request) {
 	var state string
 	var workers int
-	w.m.Do(func(v *View) { state, workers = v.State(), v.WorkerCount() })
-	writeJSON(rw, map[string]any{"status": "ok", "state": state, "worker_count": workers})
+	var run Run
+	w.m.Do(func(v *View) { state, workers, run = v.State(), v.WorkerCount(), v.Run() })
+	writeJSON(rw, map[string]any{"status": "ok", "state": state, "worker_count": workers, "run_id": run.ID, "profile": run.Profile})
 }
 
 func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
@@ -202,7 +204,8 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 		case "host":
 			host = strings.NewReplacer("<", "", ">", "").Replace(val)
 			w.m.SetHost(host)
-		case "profile":
+		case "profile": // Locust sets environment.profile (run.go); the start form shows it
+			w.m.SetProfile(val)
 			w.ui.setProfile(val)
 		case "run_time":
 			if val == "" {
@@ -484,7 +487,8 @@ func RunInfo(v *View, locustfile string) report.RunInfo {
 		start = startOf(v)
 	}
 	info := report.RunInfo{Locustfile: locustfile, Host: v.Host(), Start: start, End: end,
-		UserCount: v.UserCount(), State: v.State(), WorkerCount: v.WorkerCount(), UserClasses: v.Classes()}
+		UserCount: v.UserCount(), State: v.State(), WorkerCount: v.WorkerCount(), UserClasses: v.Classes(),
+		RunID: v.Run().ID, Profile: v.Run().Profile}
 	if sh, ok := v.Shape(); ok {
 		info.Shape, info.Marks = sh.Name, sh.StageMarks()
 	}

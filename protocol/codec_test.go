@@ -36,6 +36,10 @@ func TestEncodeMatchesPython(t *testing.T) {
 			"93a968656172746265617483a57374617465a772756e6e696e67b163757272656e745f6370755f7573616765cb4029000000000000b463757272656e745f6d656d6f72795f7573616765ce075bcd15a27731"},
 		{"heartbeat with glocust_seq", "w1", &Heartbeat{State: "running", CurrentCPUUsage: 12.5, CurrentMemoryUsage: 123456789, Seq: 7, HasSeq: true},
 			"93a968656172746265617484a57374617465a772756e6e696e67b163757272656e745f6370755f7573616765cb4029000000000000b463757272656e745f6d656d6f72795f7573616765ce075bcd15ab676c6f637573745f73657107a27731"},
+		{"heartbeat with glocust_seq and health", "w1", &Heartbeat{State: "running", CurrentCPUUsage: 12.5, CurrentMemoryUsage: 123456789,
+			Seq: 7, HasSeq: true, HasHealth: true, Health: WorkerHealth{CPUThrottled: 0.25, CPUThrottledSeconds: 1.5,
+				MemoryWorkingSet: 49692672, MemoryLimit: 64 << 20}},
+			"93a968656172746265617488a57374617465a772756e6e696e67b163757272656e745f6370755f7573616765cb4029000000000000b463757272656e745f6d656d6f72795f7573616765ce075bcd15ab676c6f637573745f73657107b5676c6f637573745f6370755f7468726f74746c6564cb3fd0000000000000bd676c6f637573745f6370755f7468726f74746c65645f7365636f6e6473cb3ff8000000000000ba676c6f637573745f6d656d6f72795f776f726b696e675f736574ce02f64000b4676c6f637573745f6d656d6f72795f6c696d6974ce04000000a27731"},
 		{"master heartbeat", "w1", &MasterHeartbeat{}, "93a9686561727462656174c0a27731"},
 		{"master heartbeat with glocust_ack", "w1", &MasterHeartbeat{Ack: 300, HasAck: true},
 			"93a968656172746265617481ab676c6f637573745f61636bcd012ca27731"},
@@ -193,6 +197,7 @@ func FuzzDecode(f *testing.F) {
 		&Spawn{Timestamp: 1, UserClassesCount: []ClassCount{{"A", 1}}, StopTimeout: 0.0},
 		&Stats{Stats: []StatsEntry{{Name: "a", ResponseTimes: []Bucket{{1, 2}}}}, Errors: []StatsError{{Key: "k", HasSeen: true}}},
 		&Stats{Seq: 9}, &Heartbeat{State: "running", Seq: 0, HasSeq: true}, &MasterHeartbeat{Ack: 5, HasAck: true},
+		&Heartbeat{State: "running", HasSeq: true, HasHealth: true, Health: WorkerHealth{CPUThrottled: 1, MemoryLimit: 1 << 30}},
 		&Custom{Type: "c", Data: NewMap("__datetime__", true, "as_str", "20240102T03:04:05.000006")},
 	} {
 		b, err := Encode("node_1", p)

@@ -488,6 +488,13 @@ func heartbeat(data Value) (*Heartbeat, error) {
 	}
 	h.CurrentMemoryUsage = getInt(m, "current_memory_usage")
 	h.Seq, h.HasSeq = glocustSeq(m, KeySeq)
+	for _, k := range [...]string{KeyCPUThrottled, KeyCPUThrottledSeconds, KeyMemoryWorkingSet, KeyMemoryLimit} {
+		if _, ok := m.Get(k); ok {
+			h.HasHealth = true
+		}
+	}
+	h.Health = WorkerHealth{CPUThrottled: getFloat(m, KeyCPUThrottled), CPUThrottledSeconds: getFloat(m, KeyCPUThrottledSeconds),
+		MemoryWorkingSet: getInt(m, KeyMemoryWorkingSet), MemoryLimit: getInt(m, KeyMemoryLimit)}
 	return h, nil
 }
 

@@ -518,6 +518,14 @@ func (r *reader) fastHeartbeat() (Payload, bool) {
 			bit = 4
 		case KeySeq:
 			bit = 8
+		case KeyCPUThrottled:
+			bit = 16
+		case KeyCPUThrottledSeconds:
+			bit = 32
+		case KeyMemoryWorkingSet:
+			bit = 64
+		case KeyMemoryLimit:
+			bit = 128
 		default:
 			return r.skip(1) == nil
 		}
@@ -534,7 +542,16 @@ func (r *reader) fastHeartbeat() (Payload, bool) {
 			h.CurrentMemoryUsage, _ = a.toInt()
 		case 8:
 			h.Seq, h.HasSeq = a.glocustSeq()
+		case 16:
+			h.Health.CPUThrottled = a.toFloat()
+		case 32:
+			h.Health.CPUThrottledSeconds = a.toFloat()
+		case 64:
+			h.Health.MemoryWorkingSet, _ = a.toInt()
+		case 128:
+			h.Health.MemoryLimit, _ = a.toInt()
 		}
+		h.HasHealth = h.HasHealth || bit >= 16
 		return ok
 	})
 	return h, ok

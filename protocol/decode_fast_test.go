@@ -170,6 +170,9 @@ func seedFrames(t testing.TB) [][]byte {
 		// The glocust extension fields (docs/protocol.md section 9).
 		&Stats{Seq: 1 << 40}, &Heartbeat{State: "ready", HasSeq: true}, &Heartbeat{State: "ready", Seq: 3, HasSeq: true},
 		&MasterHeartbeat{HasAck: true}, &MasterHeartbeat{Ack: 1 << 33, HasAck: true},
+		&Heartbeat{State: "running", Seq: 3, HasSeq: true, HasHealth: true,
+			Health: WorkerHealth{CPUThrottled: 0.5, CPUThrottledSeconds: 2.25, MemoryWorkingSet: 1 << 28, MemoryLimit: 1 << 29}},
+		&Heartbeat{State: "running", HasHealth: true},
 	} {
 		b, err := Encode("node_1", p)
 		if err != nil {

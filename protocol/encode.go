@@ -374,7 +374,7 @@ func appendData(dst []byte, p Payload) ([]byte, error) {
 		}
 		return AppendString(dst, m.Version), nil
 	case *Heartbeat:
-		dst = AppendMapHeader(dst, 3+boolInt(m.HasSeq))
+		dst = AppendMapHeader(dst, 3+boolInt(m.HasSeq)+4*boolInt(m.HasHealth))
 		dst = AppendString(dst, "state")
 		dst = AppendString(dst, m.State)
 		dst = AppendString(dst, "current_cpu_usage")
@@ -383,6 +383,12 @@ func appendData(dst []byte, p Payload) ([]byte, error) {
 		dst = AppendInt(dst, m.CurrentMemoryUsage)
 		if m.HasSeq {
 			dst = appendSeq(dst, KeySeq, m.Seq)
+		}
+		if h := &m.Health; m.HasHealth {
+			dst = AppendFloat(AppendString(dst, KeyCPUThrottled), h.CPUThrottled)
+			dst = AppendFloat(AppendString(dst, KeyCPUThrottledSeconds), h.CPUThrottledSeconds)
+			dst = AppendInt(AppendString(dst, KeyMemoryWorkingSet), h.MemoryWorkingSet)
+			dst = AppendInt(AppendString(dst, KeyMemoryLimit), h.MemoryLimit)
 		}
 		return dst, nil
 	case *MasterHeartbeat:

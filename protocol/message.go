@@ -23,6 +23,12 @@ const (
 const (
 	KeySeq = "glocust_seq" // in stats and worker heartbeat data
 	KeyAck = "glocust_ack" // in master heartbeat data
+
+	// In worker heartbeat data (WorkerHealth).
+	KeyCPUThrottled        = "glocust_cpu_throttled"
+	KeyCPUThrottledSeconds = "glocust_cpu_throttled_seconds"
+	KeyMemoryWorkingSet    = "glocust_memory_working_set"
+	KeyMemoryLimit         = "glocust_memory_limit"
 )
 
 // Worker heartbeat states, exactly as Locust spells them.
@@ -102,6 +108,30 @@ type Heartbeat struct {
 	// read only the standard keys. docs/protocol.md section 9.
 	Seq    uint64
 	HasSeq bool
+	// Health, when HasHealth, is a glocust extension (the WorkerHealth
+	// keys, after KeySeq): the worker's cgroup throttling and memory.
+	// docs/protocol.md section 9.
+	Health    WorkerHealth
+	HasHealth bool
+}
+
+// WorkerHealth is what a glocust worker knows about its own cgroup, sent
+// in its heartbeats so that a glocust master can tell a saturated load
+// generator from a slow target (docs/protocol.md section 9).
+type WorkerHealth struct {
+	// CPUThrottled is the fraction (0 to 1) of the CFS periods since the
+	// previous heartbeat in which the cgroup used up its CPU quota and was
+	// stopped (KeyCPUThrottled).
+	CPUThrottled float64
+	// CPUThrottledSeconds is the total time the cgroup was stopped so far
+	// (KeyCPUThrottledSeconds).
+	CPUThrottledSeconds float64
+	// MemoryWorkingSet is the cgroup's memory minus its inactive file
+	// cache, in bytes (KeyMemoryWorkingSet).
+	MemoryWorkingSet int64
+	// MemoryLimit is the cgroup's memory limit in bytes, 0 without one
+	// (KeyMemoryLimit).
+	MemoryLimit int64
 }
 
 // Spawning is sent by a worker on every spawn message it receives.

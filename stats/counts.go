@@ -184,6 +184,28 @@ func (m *Counts) advance(newBase int64) {
 	m.base = newBase
 }
 
+// Each calls f with every (key, count) pair, in no particular order. It
+// does not allocate, so a reader that only sums or folds the buckets (the
+// master's /metrics histograms, at scrape time) need not sort them.
+func (m *Counts) Each(f func(key, count int64)) {
+	if m.n > 0 {
+		for w, word := range m.has {
+			for word != 0 {
+				i := w<<6 | bits.TrailingZeros64(word)
+				word &= word - 1
+				if m.sec {
+					f(m.base+int64((uint64(i)-uint64(m.base))&(countsWindow-1)), m.slots[i])
+				} else {
+					f(bucketKey(i), m.slots[i])
+				}
+			}
+		}
+	}
+	for k, c := range m.other {
+		f(k, c)
+	}
+}
+
 // Sorted returns the (key, count) pairs in ascending key order.
 func (m *Counts) Sorted() []protocol.Bucket { return m.appendSorted(nil) }
 

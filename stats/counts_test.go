@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -62,6 +63,16 @@ func checkCounts(t *testing.T, ctx string, m *Counts, ref map[int64]int64, probe
 	}
 	if got, want := m.Sorted(), sortedRef(ref); !slices.Equal(got, want) {
 		t.Fatalf("%s: Sorted\n got %v\nwant %v", ctx, got, want)
+	}
+	each := map[int64]int64{}
+	m.Each(func(k, c int64) {
+		if _, dup := each[k]; dup {
+			t.Fatalf("%s: Each gave key %d twice", ctx, k)
+		}
+		each[k] = c
+	})
+	if !maps.Equal(each, ref) {
+		t.Fatalf("%s: Each\n got %v\nwant %v", ctx, each, ref)
 	}
 	for _, k := range probe {
 		got, ok := m.Get(k)
@@ -277,5 +288,22 @@ func TestSummaryMatchesReference(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCountsEachDoesNotAllocate: the /metrics collector folds every
+// entry's buckets with Each at scrape time; it must not allocate.
+func TestCountsEachDoesNotAllocate(t *testing.T) {
+	rt, sec := Counts{}, newSecondCounts()
+	for k := int64(0); k < 20000; k += 7 {
+		rt.Add(k, 1)
+		sec.Add(1_700_000_000+k%200, 1)
+	}
+	var sum int64
+	if n := testing.AllocsPerRun(10, func() {
+		rt.Each(func(_, c int64) { sum += c })
+		sec.Each(func(_, c int64) { sum += c })
+	}); n != 0 {
+		t.Errorf("Each allocates %.0f times per call", n)
 	}
 }

@@ -23,6 +23,13 @@
 // whether or not the master's port accepts connections: a worker never
 // waits forever.
 //
+// Its heartbeats also carry its cgroup's CPU throttling and memory against
+// the cgroup's limit (generator.go, docs/protocol.md section 9), which a
+// Locust master ignores, and it warns once each when its CPU passes 90%
+// (Locust's warning), when it is throttled and when it nears its memory
+// limit, so a saturated load generator is not read as a slow target.
+// Worker.Load returns the last of these samples (for --otel on a worker).
+//
 // # Delivery (docs/protocol.md section 9)
 //
 // No stats are dropped on the worker's side:

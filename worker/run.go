@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"time"
 
@@ -398,9 +397,10 @@ func (l *loop) sendStats() bool {
 // glocust master for its ack).
 func (l *loop) sendHeartbeat() {
 	w := l.w
-	cpu := w.cpu.CPUPercent() / float64(runtime.GOMAXPROCS(0))
-	if l.send(&protocol.Heartbeat{State: w.State(), CurrentCPUUsage: cpu, CurrentMemoryUsage: rssBytes(),
-		Seq: l.dv.seq, HasSeq: true}) {
+	h := &protocol.Heartbeat{State: w.State(), Seq: l.dv.seq, HasSeq: true}
+	w.gen.sample(h)
+	w.gen.record(h, w.users.UserCount(), w.now())
+	if l.send(h) {
 		l.dv.heartbeatSent()
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/glocust/glocust/internal/procstat"
 	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/protocol/zmq"
 	"github.com/glocust/glocust/stats"
@@ -205,8 +204,12 @@ type Worker struct {
 	log      *slog.Logger
 	dial     Dialer
 	now      func() time.Time
-	cpu      *procstat.Sampler
 	handlers map[string]MessageHandler
+	// gen samples the worker's CPU, memory and cgroup for its heartbeats
+	// (generator.go); owned by Run's goroutine but for its Load, which
+	// Load reads under its mutex.
+	gen        *generator
+	cgroupRoot string
 
 	heartbeatEvery, reportEvery       time.Duration
 	connectEvery                      time.Duration
@@ -273,7 +276,7 @@ func New(masterHost string, masterPort int, users Users, reg *stats.Registry, op
 		w.nodeID = NewNodeID()
 	}
 	w.masterVersion = masterVersionFor(w.version)
-	w.cpu = procstat.New()
+	w.gen = newGenerator(w.cgroupRoot, w.log)
 	return w
 }
 
@@ -384,5 +387,3 @@ func durationFromSeconds(v protocol.Value) time.Duration {
 }
 
 func (w *Worker) String() string { return fmt.Sprintf("worker %s → %s", w.NodeID(), w.endpoint) }
-
-func rssBytes() int64 { return procstat.RSS() }

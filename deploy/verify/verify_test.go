@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/glocust/glocust/deploy/verify/manifests"
@@ -20,7 +23,7 @@ import (
 const deployDir = ".."
 
 // overlays are the overlays the README promises; each must render.
-var overlays = []string{"glocust", "headless", "mixed", "protected", "seed", "servicemonitor"}
+var overlays = []string{"autoscaled", "glocust", "headless", "mixed", "protected", "seed", "servicemonitor"}
 
 func render(t *testing.T, overlay string) []manifests.Object {
 	t.Helper()
@@ -49,11 +52,13 @@ func TestOverlaysListed(t *testing.T) {
 // the allowlist and runs the project's lints.
 func TestOverlays(t *testing.T) {
 	// Kinds each overlay must have; the headless overlay runs its workers as
-	// a Job, so it has no Deployment and no HPA (and only the master's PDB).
+	// a Job, so it has no Deployment (and only the master's PDB); only the
+	// autoscaled overlay has an HPA: the others run a fixed worker count.
 	common := []string{"Namespace", "ConfigMap", "Service", "NetworkPolicy", "PodDisruptionBudget"}
 	want := map[string]map[string]int{
+		"autoscaled":     {"HorizontalPodAutoscaler": 1, "Deployment": 2, "Job": 0},
 		"headless":       {"Job": 2, "Deployment": 0, "HorizontalPodAutoscaler": 0, "PodDisruptionBudget": 1},
-		"servicemonitor": {"ServiceMonitor": 1, "Job": 0},
+		"servicemonitor": {"ServiceMonitor": 1, "Job": 0, "HorizontalPodAutoscaler": 0},
 	}
 	for _, name := range overlays {
 		t.Run(name, func(t *testing.T) {
@@ -74,13 +79,11 @@ func TestOverlays(t *testing.T) {
 					}
 				}
 			} else {
-				for _, k := range []string{"Deployment", "HorizontalPodAutoscaler"} {
-					if kinds[k] == 0 {
-						t.Errorf("no %s", k)
-					}
+				if kinds["Deployment"] != 2 {
+					t.Errorf("%s: want 2 Deployments, have %d", name, kinds["Deployment"])
 				}
-				if kinds["Job"] != 0 {
-					t.Errorf("%s: want no Job, have %d", name, kinds["Job"])
+				if kinds["Job"] != 0 || kinds["HorizontalPodAutoscaler"] != 0 {
+					t.Errorf("%s: want no Job and no HPA, have %d and %d", name, kinds["Job"], kinds["HorizontalPodAutoscaler"])
 				}
 			}
 			for _, err := range manifests.Lint(objs) {
@@ -292,11 +295,42 @@ func TestLintRejects(t *testing.T) {
 		t.Fatal("no worker Deployment")
 		return nil
 	}
+	pdb := func(objs []manifests.Object, name string) *policyv1.PodDisruptionBudget {
+		for _, o := range objs {
+			if p, ok := o.Obj.(*policyv1.PodDisruptionBudget); ok && p.Name == name {
+				return p
+			}
+		}
+		t.Fatalf("no PodDisruptionBudget %s", name)
+		return nil
+	}
 	cases := map[string]struct {
 		breakIt func([]manifests.Object)
 		want    string
 	}{
 		"static replicas with HPA": {func(o []manifests.Object) { worker(o).Spec.Replicas = ptr.To[int32](3) }, "static replicas"},
+		"no replicas without HPA":  {func(o []manifests.Object) { worker(o).Spec.Replicas = nil }, "needs its replicas"},
+		"replicas below expect-workers": {func(o []manifests.Object) {
+			for _, x := range o {
+				if d, ok := x.Obj.(*appsv1.Deployment); ok && d.Name == "glocust-master" {
+					c := &d.Spec.Template.Spec.Containers[0]
+					c.Args = append(c.Args, "--expect-workers=3")
+				}
+			}
+		}, "replicas 2 is below Deployment/glocust-master's --expect-workers=3"},
+		"master PDB minAvailable": {func(o []manifests.Object) {
+			p := pdb(o, "glocust-master")
+			p.Spec.MaxUnavailable, p.Spec.MinAvailable = nil, ptr.To(intstr.FromInt32(1))
+		}, "minAvailable blocks node drains for as long as Deployment/glocust-master runs"},
+		"worker PDB maxUnavailable 0": {func(o []manifests.Object) {
+			pdb(o, "glocust-worker").Spec.MaxUnavailable = ptr.To(intstr.FromString("0%"))
+		},
+			"maxUnavailable must allow at least one eviction"},
+		"PDB unhealthy pods": {func(o []manifests.Object) { pdb(o, "glocust-worker").Spec.UnhealthyPodEvictionPolicy = nil },
+			"unhealthyPodEvictionPolicy must be AlwaysAllow"},
+		"narrow port range": {func(o []manifests.Object) {
+			worker(o).Spec.Template.Spec.SecurityContext.Sysctls[0].Value = "32768 60999"
+		}, "net.ipv4.ip_local_port_range"},
 		"latest tag": {func(o []manifests.Object) {
 			worker(o).Spec.Template.Spec.Containers[0].Image = "ghcr.io/glocust/glocust:latest"
 		}, "pinned tag"},
@@ -325,9 +359,11 @@ func TestLintRejects(t *testing.T) {
 		}, "terminationGracePeriodSeconds"},
 		"selector": {func(o []manifests.Object) { worker(o).Spec.Template.Labels["app.kubernetes.io/component"] = "wrker" }, "selector does not match"},
 	}
+	// The overlay each case breaks: glocust unless it needs another's.
+	overlayOf := map[string]string{"static replicas with HPA": "autoscaled"}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			objs := render(t, "glocust")
+			objs := render(t, cmp.Or(overlayOf[name], "glocust"))
 			c.breakIt(objs)
 			assertLintReports(t, objs, c.want)
 		})

@@ -26,6 +26,7 @@ import (
 
 	"github.com/glocust/glocust/internal/config"
 	"github.com/glocust/glocust/internal/logging"
+	"github.com/glocust/glocust/internal/otelexport"
 	"github.com/glocust/glocust/scenario"
 	"github.com/glocust/glocust/shape"
 	"github.com/glocust/glocust/stats"
@@ -298,6 +299,20 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		worker.WithWaitAfterStop(opts.WorkerWaitBeforeReady),
 	)
 	defer runner.Close()
+	if opts.ResultsInLog {
+		log.Warn("--results-in-log: a worker writes no result files; the master's log carries them")
+	}
+	exp, err := newOTel(opts, env, log, tables)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	if exp != nil {
+		log.Info("OpenTelemetry enabled (" + strings.Join(exp.Exporters(), ", ") + "): this worker exports its own load " +
+			"(CPU, memory, cgroup throttling); the master exports the requests")
+	}
+	stopOTel := runOTel(exp, otelexport.WorkerSource(w, time.Now()))
+	defer stopOTel()
 	if probes && opts.IsSet("web-port") {
 		// The worker's probes (glocust's addition). A port that cannot be
 		// bound is not fatal: the worker still serves its master, and a
@@ -312,6 +327,7 @@ func runWorker(ctx context.Context, opts *config.Options, env []string, log *slo
 		}
 	}
 	err = w.Run(ctx)
+	stopOTel()
 	if raw != nil {
 		now := time.Now()
 		raw.print(tables, now)

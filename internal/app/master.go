@@ -20,6 +20,7 @@ import (
 
 	"github.com/glocust/glocust/internal/config"
 	"github.com/glocust/glocust/internal/logging"
+	"github.com/glocust/glocust/internal/otelexport"
 	"github.com/glocust/glocust/master"
 	"github.com/glocust/glocust/master/report"
 	"github.com/glocust/glocust/protocol"
@@ -64,7 +65,16 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		n := processCount(opts.Processes)
 		opts.Processes, opts.ExpectWorkers, opts.Master = n, n, true
 	}
-	log.Info("Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)")
+	exp, err := newOTel(opts, env, log, tables)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	start := "Starting glocust " + config.Version + " (Locust " + master.LocustVersion + " compatible)"
+	if exp != nil {
+		start += ", OpenTelemetry enabled (" + strings.Join(exp.Exporters(), ", ") + ")"
+	}
+	log.Info(start)
 	sec, err := newWebSecurity(opts, log)
 	if err != nil {
 		log.Error(err.Error())
@@ -101,6 +111,8 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	m := master.New(tr, cfg)
 	runErr := make(chan error, 1)
 	go func() { runErr <- m.Run(context.Background()) }()
+	stopOTel := runOTel(exp, otelexport.MasterSource(m.Snapshot))
+	defer stopOTel()
 
 	var raw *uncorrected // the in-process worker's uncorrected latencies
 	if standalone {
@@ -152,6 +164,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 		log.Error("master stopped", "err", err)
 		code = 2
 	}
+	stopOTel() // the master's loop ended: its stats are final
 	stopWorkers()
 	wg.Wait()
 	if kids != nil {
@@ -246,6 +259,7 @@ func masterConfig(opts *config.Options, classes []*scenario.Class, host string, 
 		Logger: log, Tasks: map[string][]master.TaskInfo{},
 		WaitForReports:  opts.WaitForWorkersReport,
 		MaxRequestNames: opts.MaxRequestNames,
+		Profile:         opts.Profile,
 	}
 	if cfg.WaitForReports == 0 {
 		// No wait (Locust's 0); master.Config's zero is its default.
@@ -662,10 +676,20 @@ func (o *outputs) startPeriodic(m *master.Master) func() {
 
 func (o *outputs) writeCSV(m *master.Master) {
 	var err error
-	m.Do(func(v *master.View) { err = o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount()) })
+	m.Do(func(v *master.View) { err = o.writeCSVFiles(v) })
 	if err != nil {
 		o.log.Error("writing CSV files", "err", err)
 	}
+}
+
+// writeCSVFiles rewrites Locust's CSV files and, once a run started,
+// glocust's PREFIX_runs.csv.
+func (o *outputs) writeCSVFiles(v *master.View) error {
+	err := o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount())
+	if run := v.Run(); run.ID != "" && err == nil {
+		err = o.csv.SetRun(report.RunRow{ID: run.ID, Profile: run.Profile, Start: run.Start, End: v.EndTime()})
+	}
+	return err
 }
 
 // finish writes the final outputs and returns the exit code: code if it is
@@ -678,10 +702,13 @@ func (o *outputs) finish(m *master.Master, code int) int {
 	hasErrors := false
 	var results []threshold.Result
 	var summary map[string]any
+	var overloads []master.Overload
+	var run master.Run
 	m.Do(func(v *master.View) {
 		hasErrors = v.HasErrors()
 		results = v.Thresholds()
 		summary = summaryJSON(v, results)
+		overloads, run = v.Overloads(), v.Run()
 		if opts.HTMLFile != "" {
 			o.writeHTML(v)
 		}
@@ -705,7 +732,7 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			}
 		}
 		if o.csv != nil {
-			if err := o.csv.Write(v.Stats(), v.Exceptions(), time.Now(), v.UserCount()); err != nil {
+			if err := o.writeCSVFiles(v); err != nil {
 				o.log.Error("writing CSV files", "err", err)
 			}
 			if err := o.csv.Close(); err != nil {
@@ -713,6 +740,14 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			}
 		}
 	})
+	printOverloads(o.tables, overloads)
+	if run.ID != "" {
+		line := "Run " + run.ID + " ended"
+		if run.Profile != "" {
+			line += " (profile " + run.Profile + ")"
+		}
+		o.log.Info(line)
+	}
 	o.verdict(results)
 	reason := "other"
 	if code < 0 {
@@ -734,6 +769,11 @@ func (o *outputs) finish(m *master.Master, code int) int {
 			enc.SetEscapeHTML(false) // "p95 < 500", not "p95 \u003c 500"
 			return enc.Encode(summary)
 		})
+	}
+	if opts.ResultsInLog {
+		if err := logResults(o.tables, run.ID, o.resultFiles(), maxLoggedResults); err != nil {
+			o.log.Error(err.Error())
+		}
 	}
 	o.log.Info(fmt.Sprintf("Shutting down (exit code %d)", code))
 	return code
@@ -777,10 +817,26 @@ func summaryJSON(v *master.View, results []threshold.Result) map[string]any {
 		"exceptions": len(v.Exceptions().List())}
 	info := master.RunInfo(v, "")
 	doc["start_time"], doc["end_time"] = epochSeconds(info.Start), epochSeconds(info.End)
+	doc["run_id"], doc["profile"] = info.RunID, info.Profile
 	if sh, ok := v.Shape(); ok {
 		doc["shape"] = master.ShapeJSON(sh)
 	}
+	doc["overloaded_workers"] = v.Overloads()
 	return doc
+}
+
+// printOverloads ends the console summary with the workers that were
+// overloaded during the test, if any: their results say as much about the
+// load generator as about the target.
+func printOverloads(w io.Writer, ovs []master.Overload) {
+	if len(ovs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Overloaded workers (the load generator, not only the target, may have limited these results):")
+	for i := range ovs {
+		fmt.Fprintln(w, " - "+ovs[i].Summary())
+	}
+	fmt.Fprintln(w)
 }
 
 func epochSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

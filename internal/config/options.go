@@ -148,7 +148,7 @@ type Options struct {
 	StopTimeout       time.Duration // -s/--stop-timeout
 	EqualWeights      bool          // --equal-weights
 	Profile           string        // --profile
-	OTel              bool          // --otel (no effect)
+	OTel              bool          // --otel: export the run's metrics with OpenTelemetry
 
 	// locust-plugins' checks (its "Checks" options); nil = not given.
 	CheckRPS             *float64 // --check-rps
@@ -167,6 +167,7 @@ type Options struct {
 	Vars                 map[string]string // --var NAME=VALUE: values of the scenario's vars
 	MasterBatchInterval  time.Duration     // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
 	SummaryJSON          string            // --summary-json: the verdict as JSON
+	ResultsInLog         bool              // --results-in-log: the output files at the end of the log, as a base64 tar.gz
 	WebLoginFile         string            // --web-login-file: htpasswd file (bcrypt) of the users who may log in; implies WebLogin
 	WebLoginMetrics      bool              // --web-login-metrics: /metrics requires the login too
 

@@ -363,8 +363,10 @@ var options = []*option{
 	{names: []string{"--profile"}, group: gOther, metavar: "PROFILE",
 		help: "A label that groups test runs together.",
 		one:  str(func(o *Options) *string { return &o.Profile })},
-	{names: []string{"--otel"}, env: "LOCUST_ENABLE_OPENTELEMETRY", group: gOther, arity: arityFlag, noEffect: true,
-		help: "Locust's OpenTelemetry instrumentation.",
+	{names: []string{"--otel"}, env: "LOCUST_ENABLE_OPENTELEMETRY", group: gOther, arity: arityFlag,
+		help: "Export metrics with OpenTelemetry: the master the run's (requests, latency, users, workers), a worker its own load. " +
+			"The OTEL_* variables configure it, as in Locust: OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, " +
+			"OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, ...",
 		flag: boolean(func(o *Options) *bool { return &o.OTel })},
 
 	{names: []string{"--check-rps"}, env: "LOCUST_CHECK_RPS", group: gChecks, metavar: "<float>",
@@ -381,6 +383,10 @@ var options = []*option{
 		help: "Write the run's verdict as JSON to this file at the end: each threshold (scenario thresholds: and --check-*) " +
 			"with its measured value and PASS/FAIL, the exit code and why, the load shape's changes. --json is left as Locust's.",
 		one: str(func(o *Options) *string { return &o.SummaryJSON })},
+	{names: []string{"--results-in-log"}, env: "GLOCUST_RESULTS_IN_LOG", group: gGlocust, arity: arityFlag,
+		help: "Master: end the log with the files of --csv, --html, --json-file and --summary-json, as a base64 tar.gz between " +
+			"marker lines (up to 4 MiB compressed), so a finished Kubernetes Job's results come out of its log with one command (deploy/README.md).",
+		flag: boolean(func(o *Options) *bool { return &o.ResultsInLog })},
 	{names: []string{"--locust-version"}, env: "GLOCUST_LOCUST_VERSION", group: gGlocust, metavar: "<version>", def: DefaultLocustVersion,
 		help: "Worker: the Locust version announced to the master, which should be the master's (a Locust master warns about any other); the worker sends only the messages that version handles. '-1' skips the master's version check. Master: the version workers are compared with.",
 		one: func(o *Options, v string) error {

@@ -1,8 +1,3 @@
-// Package procstat samples the current process's CPU usage and resident
-// memory, as Locust's workers report them in heartbeats (psutil's
-// cpu_percent and memory_info().rss). On systems without /proc it reports 0.
-//
-// A Sampler is safe for concurrent use.
 package procstat
 
 import (

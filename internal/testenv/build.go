@@ -3,16 +3,23 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sync"
 	"testing"
 )
 
-var build struct {
+// built is one program built for the tests of this binary.
+type built struct {
 	once sync.Once
 	path string
 	out  string
 	err  error
+}
+
+var builds struct {
+	sync.Mutex
+	m map[string]*built
 }
 
 // BuildGlocust builds ./cmd/glocust once per test binary (with -race when the
@@ -21,32 +28,51 @@ var build struct {
 // every test that asks for it.
 func BuildGlocust(t testing.TB) string {
 	t.Helper()
-	build.once.Do(func() {
+	return BuildPackage(t, "./cmd/glocust")
+}
+
+// BuildPackage builds the main package pkg, a path relative to the
+// repository root ("./cmd/glocust", "./cmd/glocust/testdata/busyworker"),
+// as BuildGlocust does ./cmd/glocust: once per test binary, with -race
+// when the tests run with it.
+func BuildPackage(t testing.TB, pkg string) string {
+	t.Helper()
+	builds.Lock()
+	if builds.m == nil {
+		builds.m = map[string]*built{}
+	}
+	b := builds.m[pkg]
+	if b == nil {
+		b = &built{}
+		builds.m[pkg] = b
+	}
+	builds.Unlock()
+	b.once.Do(func() {
 		root, err := repoRoot()
 		if err != nil {
-			build.err = err
+			b.err = err
 			return
 		}
 		dir, err := os.MkdirTemp("", "glocust-test-bin-")
 		if err != nil {
-			build.err = err
+			b.err = err
 			return
 		}
-		build.path = filepath.Join(dir, "glocust")
-		args := []string{"build", "-o", build.path}
+		b.path = filepath.Join(dir, path.Base(pkg))
+		args := []string{"build", "-o", b.path}
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		args = append(args, "./cmd/glocust")
+		args = append(args, pkg)
 		cmd := exec.Command(goTool(), args...)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
-		build.out, build.err = string(out), err
+		b.out, b.err = string(out), err
 	})
-	if build.err != nil {
-		t.Fatalf("testenv: building ./cmd/glocust failed: %v\n%s", build.err, build.out)
+	if b.err != nil {
+		t.Fatalf("testenv: building %s failed: %v\n%s", pkg, b.err, b.out)
 	}
-	return build.path
+	return b.path
 }
 
 func goTool() string {

@@ -13,7 +13,9 @@ import (
 
 // CSVFiles are the files of --csv PREFIX [--csv-full-history]:
 // PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv,
-// rewritten on every Write, and PREFIX_stats_history.csv, appended to.
+// rewritten on every Write, and PREFIX_stats_history.csv, appended to,
+// all in Locust's formats; and glocust's PREFIX_runs.csv (RunsCSV),
+// rewritten by SetRun.
 // Its methods are safe for concurrent use, but Write reads the Aggregate,
 // so call it from the goroutine that owns the Aggregate.
 type CSVFiles struct {
@@ -24,6 +26,8 @@ type CSVFiles struct {
 	failures    *os.File
 	exceptions  *os.File
 	history     *os.File
+	runsFile    *os.File
+	runs        []RunRow
 	closed      bool
 }
 
@@ -47,6 +51,10 @@ func NewCSVFiles(prefix string, fullHistory bool) (*CSVFiles, error) {
 	c.history = open("_stats_history.csv")
 	c.failures = open("_failures.csv")
 	c.exceptions = open("_exceptions.csv")
+	c.runsFile = open("_runs.csv")
+	if err == nil {
+		err = c.rewriteRuns()
+	}
 	if err == nil {
 		var b bytes.Buffer
 		err = HistoryCSVHeader(&b)
@@ -118,6 +126,37 @@ func (c *CSVFiles) rewriteAll(a *stats.Aggregate, ex *Exceptions) error {
 	return rewrite(c.exceptions, b.Bytes())
 }
 
+// SetRun adds run r to PREFIX_runs.csv, or updates the row of its id
+// (its end, its profile), and rewrites the file.
+func (c *CSVFiles) SetRun(r RunRow) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("report: csv: write after close")
+	}
+	i := len(c.runs)
+	for j := range c.runs {
+		if c.runs[j].ID == r.ID {
+			i = j
+		}
+	}
+	if i == len(c.runs) {
+		c.runs = append(c.runs, r)
+	} else if c.runs[i] == r {
+		return nil
+	}
+	c.runs[i] = r
+	return c.rewriteRuns()
+}
+
+func (c *CSVFiles) rewriteRuns() error {
+	var b bytes.Buffer
+	if err := RunsCSV(&b, c.runs); err != nil {
+		return err
+	}
+	return rewrite(c.runsFile, b.Bytes())
+}
+
 // rewrite replaces f's content with p (written first, then truncated, so a
 // reader never sees an empty file).
 func rewrite(f *os.File, p []byte) error {
@@ -143,7 +182,7 @@ func (c *CSVFiles) Close() error {
 
 func (c *CSVFiles) closeFiles() error {
 	var errs []error
-	for _, f := range []*os.File{c.stats, c.history, c.failures, c.exceptions} {
+	for _, f := range []*os.File{c.stats, c.history, c.failures, c.exceptions, c.runsFile} {
 		if f != nil {
 			if err := f.Close(); err != nil {
 				errs = append(errs, err)

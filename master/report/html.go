@@ -27,6 +27,8 @@ type RunInfo struct {
 	Shape string
 	// Checks are the run's thresholds and their verdicts.
 	Checks []Check
+	// RunID and Profile identify the run (master.Run); "" hides them.
+	RunID, Profile string
 }
 
 // Check is one threshold's row in the report.
@@ -246,6 +248,12 @@ footer { color:var(--muted); font-size:12px; text-align:center; }
 <section>
 <h2>Run</h2>
 <dl class="info">
+{{- if .Info.RunID}}
+<dt>Run ID</dt><dd>{{.Info.RunID}}</dd>
+{{- end}}
+{{- if .Info.Profile}}
+<dt>Profile</dt><dd>{{.Info.Profile}}</dd>
+{{- end}}
 <dt>Target host</dt><dd>{{.Host}}</dd>
 <dt>Locustfile</dt><dd>{{.Locustfile}}</dd>
 <dt>Start</dt><dd>{{.Start}}</dd>

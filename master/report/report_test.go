@@ -227,7 +227,8 @@ func TestHTML(t *testing.T) {
 	r := replay(t, filepath.Join("testdata", "run"))
 	var b bytes.Buffer
 	info := RunInfo{Locustfile: "locustfile.py", Host: "http://target:8080", UserCount: 49,
-		State: "stopped", WorkerCount: 2, UserClasses: []string{"WebUser", "<Admin>"}}
+		State: "stopped", WorkerCount: 2, UserClasses: []string{"WebUser", "<Admin>"},
+		RunID: "20231114-221320-a1b2c3", Profile: "nightly"}
 	if err := HTML(&b, r.agg, r.ex, r.hist, info); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,8 @@ func TestHTML(t *testing.T) {
 	for _, want := range []string{"Request Statistics", "Response Time Statistics", "Failures Statistics",
 		"Exceptions Statistics", "<svg", "<polyline", "http://target:8080", "locustfile.py",
 		"2023-11-14 22:13:20 UTC", "39 seconds", "/café/ü", "Aggregated", "&lt;Admin&gt;",
-		"ZeroDivisionError: division by zero", "w1, w2", "Connection refused", "99%ile"} {
+		"ZeroDivisionError: division by zero", "w1, w2", "Connection refused", "99%ile",
+		"<dt>Run ID</dt><dd>20231114-221320-a1b2c3</dd>", "<dt>Profile</dt><dd>nightly</dd>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -351,5 +353,51 @@ func TestChecksInReportAndConsole(t *testing.T) {
 	b.Reset()
 	if PrintChecks(&b, nil); b.Len() != 0 {
 		t.Error("output without checks")
+	}
+}
+
+// TestCSVFilesRuns: PREFIX_runs.csv has its header from the start, a row
+// per run set, updated in place (the end of a run), and Python's csv
+// quoting and line ends; Locust's files are not touched by it.
+func TestCSVFilesRuns(t *testing.T) {
+	t.Parallel()
+	prefix := filepath.Join(t.TempDir(), "p")
+	c, err := NewCSVFiles(prefix, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	read := func() string {
+		b, err := os.ReadFile(prefix + "_runs.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	const header = "Run ID,Profile,Start Time,Start Timestamp,End Time,End Timestamp\r\n"
+	if got := read(); got != header {
+		t.Fatalf("new file: %q", got)
+	}
+	start := time.Date(2026, 1, 2, 15, 4, 5, 500_000_000, time.FixedZone("CET", 3600))
+	first := RunRow{ID: "20260102-140405-a1b2c3", Profile: `nightly, "big"`, Start: start}
+	second := RunRow{ID: "20260102-141000-d4e5f6", Start: start.Add(355 * time.Second)}
+	for _, r := range []RunRow{first, second} {
+		if err := c.SetRun(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.End = start.Add(300 * time.Second)
+	if err := c.SetRun(first); err != nil {
+		t.Fatal(err)
+	}
+	want := header +
+		`20260102-140405-a1b2c3,"nightly, ""big""",2026-01-02T14:04:05Z,1767362645,2026-01-02T14:09:05Z,1767362945` + "\r\n" +
+		"20260102-141000-d4e5f6,,2026-01-02T14:10:00Z,1767363000,,\r\n"
+	if got := read(); got != want {
+		t.Errorf("runs file\n got %q\nwant %q", got, want)
+	}
+	stats, _ := os.ReadFile(prefix + "_stats.csv")
+	if strings.Contains(string(stats), "20260102") {
+		t.Error("the run id leaked into Locust's stats CSV")
 	}
 }

@@ -160,6 +160,10 @@ func (l *linter) pod(p Pod) {
 	if s.SecurityContext == nil || s.SecurityContext.RunAsUser == nil || *s.SecurityContext.RunAsUser == 0 {
 		l.errf(p.Owner, "pod securityContext.runAsUser must be a non-zero uid")
 	}
+	if p.Role() == "worker" && slices.ContainsFunc(s.Containers, IsGlocust) && !widePortRange(s.SecurityContext) {
+		l.errf(p.Owner, "a worker pod needs securityContext.sysctls net.ipv4.ip_local_port_range from 1024 (each user holds a connection; "+
+			"the default range caps a pod at about 28,000 to one address)")
+	}
 	if s.TerminationGracePeriodSeconds == nil {
 		l.errf(p.Owner, "terminationGracePeriodSeconds must be set (graceful stop)")
 	} else if st := l.stopTimeout(p); st >= 0 && *s.TerminationGracePeriodSeconds < st+15 {
@@ -617,6 +621,11 @@ func (l *linter) networkPolicies() {
 	}
 }
 
+// pdbs checks that every workload has a disruption budget and that none
+// can hold a node drain up for ever: each allows an eviction whenever its
+// pods are healthy (maxUnavailable of at least 1), except over Job pods
+// with a deadline, whose wait the deadline bounds; and an unready pod never
+// counts (unhealthyPodEvictionPolicy AlwaysAllow).
 func (l *linter) pdbs() {
 	covered := map[string]bool{}
 	for _, o := range l.objs {
@@ -631,6 +640,20 @@ func (l *linter) pdbs() {
 		}
 		for _, p := range pods {
 			covered[p.Owner.String()] = true
+		}
+		if pdb.Spec.UnhealthyPodEvictionPolicy == nil || *pdb.Spec.UnhealthyPodEvictionPolicy != policyv1.AlwaysAllow {
+			l.errf(o, "unhealthyPodEvictionPolicy must be AlwaysAllow: an unready pod would hold node drains up")
+		}
+		if pdb.Spec.MinAvailable != nil {
+			for _, p := range pods {
+				if j, ok := p.Owner.Obj.(*batchv1.Job); !ok || j.Spec.ActiveDeadlineSeconds == nil {
+					l.errf(o, "minAvailable blocks node drains for as long as %s runs (a Deployment's pods: for ever); use maxUnavailable: 1", p.Owner)
+				}
+			}
+			continue
+		}
+		if m := pdb.Spec.MaxUnavailable; m == nil || m.Type == intstr.Int && m.IntVal < 1 || m.Type == intstr.String && strings.TrimSuffix(m.StrVal, "%") == "0" {
+			l.errf(o, "maxUnavailable must allow at least one eviction, or node drains wait for ever")
 		}
 	}
 	for _, p := range l.pods {
@@ -685,11 +708,41 @@ func (l *linter) hpas() {
 			}
 		}
 	}
+	// Without an HPA, a worker Deployment has a fixed count, enough for
+	// the masters' --expect-workers.
 	for _, p := range l.pods {
-		if p.Role() == "worker" && p.Owner.GVK.Kind == "Deployment" && !scaled[p.Owner.Name] {
-			l.errf(p.Owner, "no HorizontalPodAutoscaler targets the workers")
+		d, ok := p.Owner.Obj.(*appsv1.Deployment)
+		if p.Role() != "worker" || !ok || scaled[d.Name] {
+			continue
+		}
+		if d.Spec.Replicas == nil || *d.Spec.Replicas < 1 {
+			l.errf(p.Owner, "a worker Deployment without an HPA needs its replicas (the fixed worker count)")
+			continue
+		}
+		for _, m := range l.pods {
+			for _, c := range m.Spec.Containers {
+				if n, ok := ExpectWorkers(c); ok && n > int(*d.Spec.Replicas) {
+					l.errf(p.Owner, "replicas %d is below %s's --expect-workers=%d", *d.Spec.Replicas, m.Owner, n)
+				}
+			}
 		}
 	}
+}
+
+// widePortRange reports whether the pod widens the ephemeral port range
+// down to 1024 at least.
+func widePortRange(sc *corev1.PodSecurityContext) bool {
+	if sc == nil {
+		return false
+	}
+	for _, s := range sc.Sysctls {
+		if f := strings.Fields(s.Value); s.Name == "net.ipv4.ip_local_port_range" && len(f) == 2 {
+			lo, err1 := strconv.Atoi(f[0])
+			hi, err2 := strconv.Atoi(f[1])
+			return err1 == nil && err2 == nil && lo <= 1024 && hi >= 65000
+		}
+	}
+	return false
 }
 
 func argInt(args []string, name string) (int, bool) {
