@@ -80,13 +80,70 @@ type Response struct {
 	w     wireResponse // the parsed response; slices into rb
 	raw   *fasthttp.Response
 	rawOK bool // raw holds w
+
+	// The body decoded per its Content-Encoding (decode.go), once asked
+	// for: into db, borrowed for the task.
+	db      *rbuf
+	dec     []byte
+	decErr  error
+	decDone bool
 }
 
 // OK reports whether the request succeeded.
 func (r *Response) OK() bool { return r.Err == nil }
 
-// Body returns the response body (de-chunked, not decompressed).
-func (r *Response) Body() []byte { return r.w.body }
+// Body returns the response body, de-chunked and decoded as its
+// Content-Encoding says (gzip, deflate, br, zstd; a coding glocust does
+// not know is left as received), as Locust's response.content. A body
+// that cannot be decoded returns nil; Err then says why (a request whose
+// checks or recorded content size needed the decoded body was recorded as
+// failed with that error; otherwise Err is set by the first call to Body).
+func (r *Response) Body() []byte {
+	b, err := r.body()
+	if err != nil {
+		if r.Err == nil {
+			r.Err = err
+		}
+		return nil
+	}
+	return b
+}
+
+// ReceivedBody returns the response body as received: de-chunked, still
+// coded as its Content-Encoding says.
+func (r *Response) ReceivedBody() []byte { return r.w.body }
+
+// body returns the decoded body, decoding it on the first call.
+func (r *Response) body() ([]byte, error) {
+	if !r.w.coded {
+		return r.w.body, nil
+	}
+	if !r.decDone {
+		r.decode()
+	}
+	return r.dec, r.decErr
+}
+
+// decode decodes the body per the header's Content-Encoding (cold path:
+// only responses that have one).
+func (r *Response) decode() {
+	r.decDone = true
+	r.dec = r.w.body
+	cs, known, err := contentCodings(r.w.header)
+	if err == nil && (!known || cs.n == 0) {
+		return
+	}
+	if err == nil {
+		if r.db == nil {
+			r.db = getRbuf()
+		}
+		r.db.b, err = decodeBody(r.db.b[:0], r.w.body, cs.list())
+		r.dec = r.db.b
+	}
+	if err != nil {
+		r.dec, r.decErr = nil, &DecodeError{Encoding: codingValue(r.w.header), Err: err}
+	}
+}
 
 // Header returns the first value of a response header.
 func (r *Response) Header(key string) string {
@@ -99,7 +156,8 @@ func (r *Response) Header(key string) string {
 
 // Raw returns the response as a fasthttp response (nil if no response was
 // read). The header is parsed by fasthttp on the first call after a
-// request; the body is shared with Body.
+// request; the body is ReceivedBody's (fasthttp's BodyUncompressed
+// decodes it).
 func (r *Response) Raw() *fasthttp.Response {
 	if r.w.header == nil {
 		return nil
@@ -128,6 +186,7 @@ func (r *Response) Raw() *fasthttp.Response {
 func (r *Response) clear() {
 	r.w = wireResponse{}
 	r.rawOK = false
+	r.dec, r.decErr, r.decDone = nil, nil, false
 }
 
 // Get sends a GET request for path (relative to the user's host, or an
@@ -182,6 +241,9 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	}
 	resp.StatusCode = resp.w.status
 	length := int64(len(resp.w.body))
+	if err == nil && resp.w.coded && !c.prof.cfg.ReceivedContentSize {
+		length, err = decodedLength(resp)
+	}
 	if err == nil {
 		err = checkResponse(req, resp)
 	}
@@ -243,11 +305,14 @@ func (c *HTTPClient) response() *Response {
 // endTask returns borrowed buffers; the user calls it after every task.
 func (c *HTTPClient) endTask() {
 	r := &c.resp
-	if r.rb == nil && r.raw == nil {
+	if r.rb == nil && r.raw == nil && r.db == nil {
 		return
 	}
 	if r.rb != nil {
 		putRbuf(r.rb)
+	}
+	if r.db != nil {
+		putRbuf(r.db)
 	}
 	if r.raw != nil {
 		fasthttp.ReleaseResponse(r.raw)
@@ -273,6 +338,14 @@ func (e *StatusError) Error() string {
 	return s + " (expected " + strings.Join(exp, " or ") + ")"
 }
 
+// decodedLength decodes a coded response's body and returns its length,
+// the content size Locust records (len(response.content)); 0 if it cannot
+// be decoded, as Locust records a request that failed that way.
+func decodedLength(resp *Response) (int64, error) {
+	b, err := resp.body()
+	return int64(len(b)), err
+}
+
 func checkResponse(req *Request, resp *Response) error {
 	code := resp.StatusCode
 	if len(req.ExpectStatus) == 0 {
@@ -282,11 +355,20 @@ func checkResponse(req *Request, resp *Response) error {
 	} else if !slices.Contains(req.ExpectStatus, code) {
 		return &StatusError{StatusCode: code, Expected: req.ExpectStatus}
 	}
-	if req.ExpectBodyContains != "" && !bytes.Contains(resp.Body(), []byte(req.ExpectBodyContains)) {
-		return fmt.Errorf("response body does not contain %q", req.ExpectBodyContains)
+	if req.ExpectBodyContains != "" {
+		body, err := resp.body()
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(body, []byte(req.ExpectBodyContains)) {
+			return fmt.Errorf("response body does not contain %q", req.ExpectBodyContains)
+		}
 	}
 	if req.Check != nil {
-		return req.Check(resp)
+		if err := req.Check(resp); err != nil {
+			return err
+		}
+		return resp.decErr // Check read a body that could not be decoded
 	}
 	return nil
 }

@@ -20,8 +20,9 @@
 // Requests are rendered once per request definition and host and sent in
 // one write; responses are read by the client's own HTTP/1.1 framing parser
 // (wire.go: status line, Content-Length, chunked, read-until-close, 1xx,
-// keep-alive), and the rest of a header is parsed by fasthttp only when
-// asked for (Response.Header, Response.Raw, cookies, redirects). On Linux
+// keep-alive; it notes a Content-Encoding), and the rest of a header is
+// parsed by fasthttp only when asked for (Response.Header, Response.Raw,
+// cookies, redirects). On Linux
 // the socket reads and writes are raw non-blocking syscalls through the
 // runtime poller (rawio_linux.go). The clock is read twice per request, no
 // timer or context is created per request, and the steady-state hot path
@@ -33,7 +34,12 @@
 // session resumption), proxies (Python requests' rules, proxy.go: absolute
 // form for http://, a CONNECT tunnel for https://; the environment's
 // variables only with TrustEnv, which Locust's HttpUser turns off), and
-// Connection: close. The runner compiles it once per class (profile.go).
+// Connection: close, and compression: requests ask for it as Locust's
+// clients do (DefaultAcceptEncoding), and a body coded gzip, deflate, br or
+// zstd is decoded (decode.go, pooled decoders, off the hot path) before
+// checks and extraction read it and, unless ReceivedContentSize, to record
+// the decoded length as Locust does. The runner compiles it once per class
+// (profile.go).
 // glocust resolves host names itself (Resolver, WithResolver): each name's
 // users are spread over its addresses and follow it when it is resolved
 // again (resolve.go); dial.go connects (the proxy and its tunnel, the TLS

@@ -22,6 +22,8 @@ type httpProfile struct {
 	// the environment read with TrustEnv): every request fails with it.
 	err   error
 	hosts hostTable
+	// acceptEncoding is the Accept-Encoding header's value; "": none.
+	acceptEncoding string
 }
 
 // keyExchanges are the key exchanges offered: those of Python's ssl
@@ -36,7 +38,7 @@ var keyExchanges = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.C
 // does not stop the runner: it becomes the failure of every request of the
 // class, so it shows in the stats.
 func newProfile(cfg HTTPConfig, env []string) *httpProfile {
-	p := &httpProfile{cfg: cfg}
+	p := &httpProfile{cfg: cfg, acceptEncoding: cfg.acceptEncoding()}
 	p.hosts.interval = cfg.ResolveInterval
 	if p.hosts.interval == 0 {
 		p.hosts.interval = DefaultResolveInterval

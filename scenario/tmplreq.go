@@ -304,7 +304,11 @@ func (c *HTTPClient) afterResponse(t *reqTemplate, resp *Response) error {
 		u := &c.u.vars
 		start := len(u.gen)
 		u.gen = t.appendSegs(u.gen, t.expect, c.tv.v, 0)
-		if want := u.gen[start:]; !bytes.Contains(resp.Body(), want) {
+		body, err := resp.body()
+		if err != nil {
+			return err
+		}
+		if want := u.gen[start:]; !bytes.Contains(body, want) {
 			return fmt.Errorf("response body does not contain %q", want)
 		}
 	}

@@ -16,6 +16,8 @@ http:
   no_proxy: [localhost, .svc.cluster.local]
   trust_env: true
   resolve_interval: 10s
+  accept_encoding: gzip
+  content_size: received
 max_request_names: 500
 users:
   - class: WebUser
@@ -40,6 +42,8 @@ users:
       proxy: {https: "proxy2:8080"}
       connection: close
       resolve_interval: 0
+      accept_encoding: none
+      content_size: decoded
     wait_time: {constant_throughput: 10}
     tasks:
       - request: {path: /api, expect_status: 204, timeout: "1s", allow_redirects: false, expect_body_contains: ok, connection: close}
@@ -80,10 +84,12 @@ func TestParseHappyPath(t *testing.T) {
 		t.Errorf("ApiUser = %+v", api)
 	}
 	top := HTTPConfig{
-		TLS:             TLSConfig{ServerName: "api.internal", MinVersion: tls.VersionTLS13, SessionResumption: true},
-		Proxy:           ProxyConfig{HTTP: "http://proxy.local:3128", HTTPS: "http://proxy.local:3128", NoProxy: "localhost,.svc.cluster.local"},
-		TrustEnv:        true,
-		ResolveInterval: 10 * time.Second,
+		TLS:                 TLSConfig{ServerName: "api.internal", MinVersion: tls.VersionTLS13, SessionResumption: true},
+		Proxy:               ProxyConfig{HTTP: "http://proxy.local:3128", HTTPS: "http://proxy.local:3128", NoProxy: "localhost,.svc.cluster.local"},
+		TrustEnv:            true,
+		ResolveInterval:     10 * time.Second,
+		AcceptEncoding:      "gzip",
+		ReceivedContentSize: true,
 	}
 	if !reflect.DeepEqual(sc.HTTP, top) || !reflect.DeepEqual(web.HTTP, top) {
 		t.Errorf("http = %+v, WebUser's %+v, want %+v", sc.HTTP, web.HTTP, top)
@@ -94,6 +100,7 @@ func TestParseHappyPath(t *testing.T) {
 	apiHTTP.Proxy.HTTP, apiHTTP.Proxy.HTTPS = "", "proxy2:8080"
 	apiHTTP.ConnectionClose = true
 	apiHTTP.ResolveInterval = -1
+	apiHTTP.AcceptEncoding, apiHTTP.ReceivedContentSize = NoAcceptEncoding, false
 	if !reflect.DeepEqual(api.HTTP, apiHTTP) {
 		t.Errorf("ApiUser's http = %+v, want %+v", api.HTTP, apiHTTP)
 	}
@@ -206,7 +213,7 @@ func TestParseErrors(t *testing.T) {
 		// The http block (top level and class) and the request's connection.
 		{"http type", "http: 1\nusers: []\n", "scenario.yaml:1: http: expected a mapping"},
 		{"http unknown key", "http:\n  tls_: {}\nusers: []\n",
-			`scenario.yaml:2: http: unknown key "tls_" (want tls, proxy, no_proxy, trust_env, connection, resolve_interval)`},
+			`scenario.yaml:2: http: unknown key "tls_" (want tls, proxy, no_proxy, trust_env, connection, resolve_interval, accept_encoding, content_size)`},
 		{"tls unknown key", "http:\n  tls: {insecure: true, verify: false}\n",
 			`scenario.yaml:2: http.tls: unknown key "verify" (want insecure, ca_file, cert_file, key_file, server_name, min_version, session_resumption)`},
 		{"tls type", "http:\n  tls: insecure\n", "scenario.yaml:2: http.tls: expected a mapping"},
@@ -238,6 +245,11 @@ func TestParseErrors(t *testing.T) {
 		{"connection", "http:\n  connection: closed\n", `scenario.yaml:2: http.connection: unknown value "closed" (want keep-alive or close)`},
 		{"resolve_interval", "http:\n  resolve_interval: -1\n", "scenario.yaml:2: http.resolve_interval: invalid duration -1"},
 		{"resolve_interval string", "http:\n  resolve_interval: often\n", `scenario.yaml:2: http.resolve_interval: invalid duration "often"`},
+		{"accept_encoding empty", "http:\n  accept_encoding: \" \"\n", "scenario.yaml:2: http.accept_encoding: must not be empty (none sends no Accept-Encoding)"},
+		{"accept_encoding line break", "http:\n  accept_encoding: \"gzip\\r\\nX: 1\"\n", `scenario.yaml:2: http.accept_encoding: a line break in "gzip\r\nX: 1"`},
+		{"accept_encoding type", "http:\n  accept_encoding: [gzip, br]\n", "scenario.yaml:2: http.accept_encoding: expected a string"},
+		{"content_size", "http:\n  content_size: compressed\n", `scenario.yaml:2: http.content_size: unknown value "compressed" (want decoded or received)`},
+		{"content_size type", "http:\n  content_size: true\n", `scenario.yaml:2: http.content_size: unknown value "true" (want decoded or received)`},
 		{"class http", "users:\n  - class: A\n    http: {tls: {insecure: 1}}\n    tasks: [{request: {path: /}}]\n",
 			"scenario.yaml:3: users[0].http.tls.insecure: expected true or false"},
 		{"request connection", "users:\n  - class: A\n    tasks:\n      - request: {path: /, connection: kept}\n",
