@@ -495,17 +495,22 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.
 	var err error
 	if wire := p.wire; wire != nil && len(c.jar.cookies) == 0 {
 		_, err = hc.rw.Write(wire) // the common case: pre-rendered
-	} else if p.headSegs != nil {
-		buf = c.renderWire(buf, p)
-		_, err = hc.rw.Write(buf)
 	} else {
-		// Cookies (or a large body): render into the response buffer,
-		// which is free until the response is read.
-		buf = append(buf, p.head...)
-		buf = c.jar.appendHeader(buf, p.target.hostname, p.path, p.secure, c.cookieTime())
-		buf = append(buf, "\r\n"...)
-		buf = append(buf, p.body...)
-		_, err = hc.rw.Write(buf)
+		// Templates, cookies or a large body: render into the response
+		// buffer, which is free until the response is read. A large body
+		// (a file) is written from where it is, after the rest.
+		var tail []byte
+		if p.headSegs != nil {
+			buf, tail = c.renderWire(buf, p)
+		} else {
+			buf = append(buf, p.head...)
+			buf = c.jar.appendHeader(buf, p.target.hostname, p.path, p.secure, c.cookieTime())
+			buf = append(buf, "\r\n"...)
+			buf, tail = appendBody(buf, p.body)
+		}
+		if _, err = hc.rw.Write(buf); err == nil && tail != nil {
+			_, err = hc.rw.Write(tail)
+		}
 	}
 	if err != nil {
 		resp.rb.b = buf

@@ -181,6 +181,16 @@ func hasPrefixFold(s, prefix string) bool {
 // maxWireBody is the largest body kept pre-rendered with its request head.
 const maxWireBody = 64 << 10
 
+// appendBody appends a body of at most maxWireBody bytes to dst; a larger
+// one is returned as tail, to be written from where it is rather than
+// copied for every request.
+func appendBody(dst, body []byte) (out, tail []byte) {
+	if len(body) > maxWireBody {
+		return dst, body
+	}
+	return append(dst, body...), nil
+}
+
 // render pre-renders the whole request, for sending it in one write.
 func (p *prepared) render() {
 	if len(p.body) > maxWireBody {

@@ -49,14 +49,18 @@ type tseg struct {
 
 // reqTemplate is the compiled template of a request.
 type reqTemplate struct {
-	prefix  string   // the markers' prefix in the request's URL, headers and body
-	exprs   []*texpr // by marker number
-	modes   []escMode
-	body    []tseg // the body; nil: none
-	name    []tseg // the stats name; nil: the URL as written
-	expect  []tseg // expect_body_contains; nil: none
-	display string // the URL as written, with "${...}": the default stats name
-	extract []*extraction
+	prefix string   // the markers' prefix in the request's URL, headers and body
+	exprs  []*texpr // by marker number
+	modes  []escMode
+	body   []tseg // the body; nil: none
+	// bodyTail is the body's last literal when it is larger than
+	// maxWireBody (the files of a multipart body), written after the
+	// rest from where it is; it is not in body.
+	bodyTail []byte
+	name     []tseg // the stats name; nil: the URL as written
+	expect   []tseg // expect_body_contains; nil: none
+	display  string // the URL as written, with "${...}": the default stats name
+	extract  []*extraction
 }
 
 // marker returns the text that stands for expression i.
@@ -227,20 +231,21 @@ func (t *reqTemplate) segsLen(segs []tseg, vals [][]byte) int {
 }
 
 // renderWire appends the whole templated request for p to dst: the head,
-// the cookies, the blank line and the body.
-func (c *HTTPClient) renderWire(dst []byte, p *prepared) []byte {
+// the cookies, the blank line and the body, but for a large literal end
+// of the body, returned as tail (see appendBody).
+func (c *HTTPClient) renderWire(dst []byte, p *prepared) (out, tail []byte) {
 	t, vals := p.tpl, c.tv.v
 	bodyLen := 0
 	if t.body != nil {
-		bodyLen = t.segsLen(t.body, vals)
+		bodyLen = t.segsLen(t.body, vals) + len(t.bodyTail)
 	}
 	dst = t.appendSegs(dst, p.headSegs, vals, bodyLen)
 	dst = c.jar.appendHeader(dst, p.target.hostname, p.path, p.secure, c.cookieTime())
 	dst = append(dst, "\r\n"...)
 	if t.body != nil {
-		return t.appendSegs(dst, t.body, vals, 0)
+		return t.appendSegs(dst, t.body, vals, 0), t.bodyTail
 	}
-	return append(dst, p.body...)
+	return appendBody(dst, p.body)
 }
 
 // render returns marked text with the values of the current request, for
@@ -266,7 +271,7 @@ func (c *HTTPClient) flatten(p *prepared, req *Request) (*url.URL, http.Header, 
 	}
 	var body []byte
 	if t.body != nil {
-		body = t.appendSegs(nil, t.body, c.tv.v, 0)
+		body = append(t.appendSegs(nil, t.body, c.tv.v, 0), t.bodyTail...)
 	}
 	return u, h, body, nil
 }

@@ -656,4 +656,13 @@ func (t *reqTemplate) finish(r *Request) {
 		r.ExpectBodyContains = ""
 	}
 	t.body = cut(string(r.Body))
+	if n := len(t.body); n > 0 && len(t.body[n-1].lit) > maxWireBody {
+		// A large literal end (files after templated fields): sent from
+		// r.Body, and the other segments no longer hold the body's copy.
+		t.bodyTail = r.Body[len(r.Body)-len(t.body[n-1].lit):]
+		t.body[n-1].lit = ""
+		for i := range t.body[:n-1] {
+			t.body[i].lit = strings.Clone(t.body[i].lit)
+		}
+	}
 }
