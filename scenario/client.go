@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -373,18 +374,66 @@ func checkResponse(req *Request, resp *Response) error {
 	return nil
 }
 
+// deadlines are a request's time limits.
+type deadlines struct {
+	whole time.Time // the whole request (Request.Timeout, the context's deadline); zero: none
+	// Request.ConnectTimeout and ReadTimeout; 0: none.
+	connect, read time.Duration
+}
+
+// within returns the deadline of a step limited to d from now, and by the
+// whole request's deadline (d 0: only that).
+func (dl *deadlines) within(d time.Duration) time.Time {
+	if d <= 0 {
+		return dl.whole
+	}
+	t := time.Now().Add(d)
+	if !dl.whole.IsZero() && dl.whole.Before(t) {
+		return dl.whole
+	}
+	return t
+}
+
+// TimeoutError is the failure of a request that exceeded its
+// ConnectTimeout or ReadTimeout (YAML: timeout.connect, timeout.read).
+type TimeoutError struct {
+	Step  string // what timed out: "connect", "send" or "read"
+	Key   string // the limit: "connect" or "read"
+	Limit time.Duration
+	Err   error
+}
+
+func (e *TimeoutError) Error() string {
+	return e.Step + " timed out (timeout." + e.Key + ": " + e.Limit.String() + ")"
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// stepTimeout returns err as a *TimeoutError when it is the deadline of a
+// step limited by the key's limit d, not the whole request's deadline nor
+// a fault of the generator.
+func (dl *deadlines) stepTimeout(err error, step, key string, d time.Duration) error {
+	var ge *GeneratorError
+	var te *TimeoutError
+	if d <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ge) || errors.As(err, &te) ||
+		!dl.whole.IsZero() && !time.Now().Before(dl.whole) {
+		return err
+	}
+	return &TimeoutError{Step: step, Key: key, Limit: d, Err: err}
+}
+
 // roundTrip sends p and reads the response into resp, following redirects
 // unless req disables them.
 func (c *HTTPClient) roundTrip(ctx context.Context, req *Request, p *prepared, resp *Response) error {
-	var deadline time.Time
+	dl := deadlines{connect: req.ConnectTimeout, read: req.ReadTimeout}
 	if req.Timeout > 0 {
-		deadline = time.Now().Add(req.Timeout)
+		dl.whole = time.Now().Add(req.Timeout)
 	}
-	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
-		deadline = d
+	if d, ok := ctx.Deadline(); ok && (dl.whole.IsZero() || d.Before(dl.whole)) {
+		dl.whole = d
 	}
 	for hops := 0; ; hops++ {
-		if err := c.exchange(ctx, p, resp, deadline); err != nil {
+		if err := c.exchange(ctx, p, resp, &dl); err != nil {
 			return err
 		}
 		if req.NoRedirects || !isRedirect(resp.w.status) {
@@ -446,14 +495,14 @@ func (c *HTTPClient) redirectTo(p *prepared, code int, location string, req *Req
 // exchange performs one request/response on the user's connection to
 // p's target, redialling once if a reused keep-alive connection turned out
 // to be closed by the server.
-func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, deadline time.Time) error {
+func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, dl *deadlines) error {
 	for attempt := 0; ; attempt++ {
-		hc, err := c.conn(ctx, &p.target, deadline)
+		hc, err := c.conn(ctx, &p.target, dl.within(dl.connect))
 		if err != nil {
-			return err
+			return dl.stepTimeout(err, "connect", "connect", dl.connect)
 		}
 		reused := hc.uses > 0
-		err = c.send(hc, p, resp, deadline)
+		err = c.send(hc, p, resp, dl)
 		if err == nil {
 			hc.uses++
 			if resp.w.setCookie {
@@ -472,14 +521,20 @@ func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, 
 			return &tlsError{err: err, hasCert: len(c.prof.cfg.TLS.Certificates) > 0}
 		}
 		if ctx.Err() != nil || !reused || attempt > 0 || !isStaleConn(err) {
-			return err
+			return dl.stepTimeout(err, "read", "read", dl.read)
 		}
 		resp.clear()
 	}
 }
 
 // send writes the request in one write and reads the response into resp.
-func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.Time) error {
+// Sending is bounded as connecting is (as urllib3 sends with the connect
+// timeout), then each read by the read timeout.
+func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, dl *deadlines) error {
+	deadline := dl.whole
+	if dl.connect > 0 {
+		deadline = dl.within(dl.connect)
+	}
 	if !deadline.IsZero() {
 		if err := hc.c.SetDeadline(deadline); err != nil {
 			return err
@@ -514,10 +569,19 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.
 	}
 	if err != nil {
 		resp.rb.b = buf
-		return err
+		return dl.stepTimeout(err, "send", "connect", dl.connect)
 	}
 	rr := respReader{r: hc.rw, buf: buf[:cap(buf)]}
-	err = rr.readResponse(p.isHead, &resp.w)
+	if dl.connect > 0 || dl.read > 0 {
+		rr.dl, rr.conn = *dl, hc.c
+		hc.hasDeadline = true
+		if dl.read == 0 {
+			err = hc.c.SetReadDeadline(dl.whole) // the send's limit does not bound reading
+		}
+	}
+	if err == nil {
+		err = rr.readResponse(p.isHead, &resp.w)
+	}
 	resp.rb.b = rr.buf[:0]
 	if err != nil {
 		resp.clear()

@@ -25,6 +25,10 @@ func failureText(err error) string {
 	if errors.As(err, &ge) {
 		return ge.Error()
 	}
+	var to *TimeoutError
+	if errors.As(err, &to) {
+		return to.Error()
+	}
 	var pe *ProxyError
 	if errors.As(err, &pe) {
 		s := "proxy " + pe.Proxy + ": " + pe.Msg

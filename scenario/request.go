@@ -38,6 +38,13 @@ type Request struct {
 	// Timeout bounds the whole exchange; 0 means none (Locust's default),
 	// though a deadline of the task's context still applies.
 	Timeout time.Duration
+	// ConnectTimeout and ReadTimeout are Python requests' timeout=(connect,
+	// read), as urllib3 applies them: ConnectTimeout bounds connecting (the
+	// TCP connect, a proxy's CONNECT and the TLS handshake) and then
+	// sending the request; ReadTimeout bounds each wait for the response
+	// (for its first bytes, then between reads), not the whole response.
+	// 0 means no limit. They apply besides Timeout.
+	ConnectTimeout, ReadTimeout time.Duration
 	// ExpectStatus lists the successful status codes. Empty means Locust's
 	// rule: status codes below 400 succeed.
 	ExpectStatus []int

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"sync"
 )
 
@@ -89,6 +90,12 @@ type respReader struct {
 	n   int
 	fr  framing
 
+	// With a read timeout (dl.read), each read waits at most that long
+	// (conn's read deadline is moved before each). A copy: a pointer would
+	// make the request's deadlines escape with buf.
+	dl   deadlines
+	conn net.Conn
+
 	chunkEnd int // end of the raw chunked body, trailers included
 }
 
@@ -102,6 +109,11 @@ func (rr *respReader) fill() error {
 			rr.buf = nb
 		}
 		rr.buf = rr.buf[:cap(rr.buf)]
+	}
+	if rr.dl.read > 0 {
+		if err := rr.conn.SetReadDeadline(rr.dl.within(rr.dl.read)); err != nil {
+			return err
+		}
 	}
 	for {
 		m, err := rr.r.Read(rr.buf[rr.n:])

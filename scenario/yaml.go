@@ -640,7 +640,7 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 			bodies++
 			rs.isJSON = true
 		case "timeout":
-			r.Timeout, err = p.duration(v, path)
+			err = p.requestTimeout(v, path, r)
 		case "expect_status":
 			r.ExpectStatus, err = p.statuses(v, path)
 		case "expect_body_contains":

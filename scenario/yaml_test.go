@@ -123,6 +123,12 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
+// req is a scenario whose only request, on line 4, has the keys keys
+// besides its path.
+func req(keys string) string {
+	return "users:\n  - class: A\n    tasks:\n      - request: {path: /, " + keys + "}\n"
+}
+
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -250,6 +256,11 @@ func TestParseErrors(t *testing.T) {
 		{"accept_encoding type", "http:\n  accept_encoding: [gzip, br]\n", "scenario.yaml:2: http.accept_encoding: expected a string"},
 		{"content_size", "http:\n  content_size: compressed\n", `scenario.yaml:2: http.content_size: unknown value "compressed" (want decoded or received)`},
 		{"content_size type", "http:\n  content_size: true\n", `scenario.yaml:2: http.content_size: unknown value "true" (want decoded or received)`},
+		{"timeout unknown key", req("timeout: {connect: 1, total: 2}"), `scenario.yaml:4: users[0].tasks[0].request.timeout: unknown key "total" (want connect, read)`},
+		{"timeout zero", req("timeout: {connect: 0}"), "scenario.yaml:4: users[0].tasks[0].request.timeout.connect: must be more than 0 (leave connect out for no limit)"},
+		{"timeout empty", req("timeout: {}"), "scenario.yaml:4: users[0].tasks[0].request.timeout: needs connect, read or both"},
+		{"timeout read negative", req("timeout: {read: -1}"), "scenario.yaml:4: users[0].tasks[0].request.timeout.read: invalid duration -1"},
+		{"timeout read string", req("timeout: {read: soon}"), `scenario.yaml:4: users[0].tasks[0].request.timeout.read: invalid duration "soon"`},
 		{"class http", "users:\n  - class: A\n    http: {tls: {insecure: 1}}\n    tasks: [{request: {path: /}}]\n",
 			"scenario.yaml:3: users[0].http.tls.insecure: expected true or false"},
 		{"request connection", "users:\n  - class: A\n    tasks:\n      - request: {path: /, connection: kept}\n",
