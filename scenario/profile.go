@@ -97,13 +97,17 @@ func envCABundle(env []string) (*x509.CertPool, error) {
 // maxPEMFile bounds the certificate and key files read.
 const maxPEMFile = 16 << 20
 
-// readPEMFile reads a certificate or key file: a regular file of at most
-// maxPEMFile bytes (not a device or a pipe, which could block or never end).
-func readPEMFile(file string) ([]byte, error) {
+// readPEMFile reads a certificate or key file of at most maxPEMFile bytes.
+func readPEMFile(file string) ([]byte, error) { return readFileMax(file, maxPEMFile, "") }
+
+// readFileMax reads a regular file (not a device or a pipe, which could
+// block or never end) of at most limit bytes; why is added to the error
+// of a larger one.
+func readFileMax(file string, limit int64, why string) ([]byte, error) {
 	if fi, err := os.Stat(file); err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", file)
-	} else if err == nil && fi.Size() > maxPEMFile {
-		return nil, fmt.Errorf("%s: larger than %d MiB", file, maxPEMFile>>20)
+	} else if err == nil && fi.Size() > limit {
+		return nil, fmt.Errorf("%s: larger than %d MiB%s", file, limit>>20, why)
 	}
 	return os.ReadFile(file) // reports a file that is not there
 }

@@ -82,8 +82,9 @@ func (t *reqTemplate) mark(nodes []tnode, mode escMode) string {
 	return b.String()
 }
 
-// choosePrefix picks a marker prefix that none of the literal texts holds.
-func choosePrefix(literals []string) string {
+// choosePrefix picks a marker prefix that none of the literal texts and
+// blobs (files) holds.
+func choosePrefix(literals []string, blobs [][]byte) string {
 	for n := 0; ; n++ {
 		p := "gLtPl" + strconv.Itoa(n) + "x"
 		clash := false
@@ -92,6 +93,9 @@ func choosePrefix(literals []string) string {
 				clash = true
 				break
 			}
+		}
+		for _, b := range blobs {
+			clash = clash || bytes.Contains(b, []byte(p))
 		}
 		if !clash {
 			return p

@@ -178,7 +178,7 @@ func TestParseErrors(t *testing.T) {
 			`scenario.yaml:4: users[0].tasks[0].request: unknown key "jsn"`},
 		{"no path", "users:\n  - class: A\n    tasks:\n      - request: {method: GET}\n", "users[0].tasks[0].request.path: required"},
 		{"two bodies", "users:\n  - class: A\n    tasks:\n      - request: {path: /, body: x, json: 1}\n",
-			"body, json and form are mutually exclusive"},
+			"scenario.yaml:4: users[0].tasks[0].request: body, body_file, json and form are mutually exclusive"},
 		{"bad status", "users:\n  - class: A\n    tasks:\n      - request: {path: /, expect_status: [200, 999]}\n",
 			"scenario.yaml:4: users[0].tasks[0].request.expect_status[1]: expected an integer in [100, 599], got 999"},
 		{"bad timeout", "users:\n  - class: A\n    tasks:\n      - request: {path: /, timeout: soon}\n", `invalid duration "soon"`},
@@ -256,6 +256,32 @@ func TestParseErrors(t *testing.T) {
 		{"accept_encoding type", "http:\n  accept_encoding: [gzip, br]\n", "scenario.yaml:2: http.accept_encoding: expected a string"},
 		{"content_size", "http:\n  content_size: compressed\n", `scenario.yaml:2: http.content_size: unknown value "compressed" (want decoded or received)`},
 		{"content_size type", "http:\n  content_size: true\n", `scenario.yaml:2: http.content_size: unknown value "true" (want decoded or received)`},
+		// A request's body_file, files, auth and timeout mapping.
+		{"body_file missing", req("body_file: nope.bin"), "scenario.yaml:4: users[0].tasks[0].request.body_file: open nope.bin: no such file or directory"},
+		{"body_file empty", req(`body_file: ""`), "scenario.yaml:4: users[0].tasks[0].request.body_file: must not be empty"},
+		{"body_file type", req("body_file: [a]"), "scenario.yaml:4: users[0].tasks[0].request.body_file: expected a string"},
+		{"body_file device", req("body_file: /dev/zero"), "scenario.yaml:4: users[0].tasks[0].request.body_file: /dev/zero: not a regular file"},
+		{"body_file template", req(`body_file: "${x}.bin"`), "scenario.yaml:4: users[0].tasks[0].request.body_file: templates are not allowed in a file name"},
+		{"body_file and body", req("body_file: doc.go, body: x"), "scenario.yaml:4: users[0].tasks[0].request: body, body_file, json and form are mutually exclusive"},
+		{"files type", req("files: [doc.go]"), "scenario.yaml:4: users[0].tasks[0].request.files: expected a mapping of form field names to files"},
+		{"files empty", req("files: {}"), "scenario.yaml:4: users[0].tasks[0].request.files: expected a mapping of form field names to files"},
+		{"files missing", req("files: {f: nope.txt}"), "scenario.yaml:4: users[0].tasks[0].request.files.f: open nope.txt: no such file or directory"},
+		{"files unknown key", req("files: {f: {file: doc.go, type: x}}"), `scenario.yaml:4: users[0].tasks[0].request.files.f: unknown key "type" (want file, filename, content_type)`},
+		{"files no file", req("files: {f: {filename: a.txt}}"), "scenario.yaml:4: users[0].tasks[0].request.files.f.file: required"},
+		{"files content_type", req(`files: {f: {file: doc.go, content_type: "a\nb"}}`), `scenario.yaml:4: users[0].tasks[0].request.files.f.content_type: invalid content type "a\nb"`},
+		{"files filename template", req(`files: {f: {file: doc.go, filename: "${x}"}}`), "scenario.yaml:4: users[0].tasks[0].request.files.f.filename: templates are not allowed here"},
+		{"files name template", req(`files: {"${x}": doc.go}`), "scenario.yaml:4: users[0].tasks[0].request.files.${x}: templates go in form values, not in names"},
+		{"files empty name", req(`files: {"": doc.go}`), "scenario.yaml:4: users[0].tasks[0].request.files: a form field name must not be empty"},
+		{"files and json", req("files: {f: doc.go}, json: {a: 1}"), "scenario.yaml:4: users[0].tasks[0].request.files: goes with form (the other fields of the multipart body), not with body, body_file or json"},
+		{"auth type", req("auth: me"), "scenario.yaml:4: users[0].tasks[0].request.auth: expected a mapping"},
+		{"auth no password", req("auth: {user: a}"), "scenario.yaml:4: users[0].tasks[0].request.auth: needs user and password"},
+		{"auth unknown key", req("auth: {user: a, pass: b}"), `scenario.yaml:4: users[0].tasks[0].request.auth: unknown key "pass" (want user, password)`},
+		{"auth user type", req("auth: {user: [a], password: b}"), "scenario.yaml:4: users[0].tasks[0].request.auth.user: expected a string"},
+		{"auth latin-1", req("auth: {user: €uro, password: b}"), "scenario.yaml:4: users[0].tasks[0].request.auth: '€' is not a Latin-1 character"},
+		{"auth and header", req("auth: {user: a, password: b}, headers: {authorization: Bearer x}"),
+			"scenario.yaml:4: users[0].tasks[0].request.auth: the request also sets an Authorization header; use one or the other"},
+		{"auth undefined", req(`auth: {user: "${nobody}", password: b}`), `scenario.yaml:4: users[0].tasks[0].request.auth.user: undefined variable "nobody"`},
+		{"auth template syntax", req(`auth: {user: a, password: "${"}`), "scenario.yaml:4: users[0].tasks[0].request.auth.password: template: at byte 0"},
 		{"timeout unknown key", req("timeout: {connect: 1, total: 2}"), `scenario.yaml:4: users[0].tasks[0].request.timeout: unknown key "total" (want connect, read)`},
 		{"timeout zero", req("timeout: {connect: 0}"), "scenario.yaml:4: users[0].tasks[0].request.timeout.connect: must be more than 0 (leave connect out for no limit)"},
 		{"timeout empty", req("timeout: {}"), "scenario.yaml:4: users[0].tasks[0].request.timeout: needs connect, read or both"},
@@ -310,6 +336,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("vars: {a: 1, b: x}\nusers:\n  - class: A\n    vars: {a: 2}\n    tasks:\n      - request: {path: \"/${a}/${uuid()}\", headers: {X: \"${b}\"}, extract: {t: {json: \"x[*].y\", pick: first}}}\n      - request: {method: POST, path: /j, json: {k: \"${t}\", n: [\"$${x}\"]}, name: \"n ${user.id}\"}\n"))
 	f.Add([]byte("data: {d: {file: testdata/accounts.yaml, format: csv, mode: cycle}}\nusers:\n  - class: A\n    data: d\n    tasks: [{request: {path: \"/${row.x}\", extract: {r: {regex: \"(a)\", group: 1}, h: {header: X}, c: {cookie: c}, s: {status: true}}}}]\n"))
 	f.Add([]byte("http:\n  tls: {insecure: true, min_version: 1.2}\n  proxy: {http: p:1}\n  no_proxy: [a]\nusers:\n  - class: A\n    http: {connection: close}\n    tasks: [{request: {path: /, connection: close}}]\n"))
+	f.Add([]byte("vars: {u: x}\nhttp: {accept_encoding: none, content_size: received}\nusers:\n  - class: A\n    tasks:\n" +
+		"      - request: {method: POST, path: /u, form: {t: \"${u}\"}, files: {a: doc.go, b: {file: doc.go, filename: b.go, content_type: text/x-go}}}\n" +
+		"      - request: {method: PUT, path: /b, body_file: doc.go, auth: {user: \"${u}\", password: p}, timeout: {connect: 1, read: 2s}}\n" +
+		"      - request: {path: /a, auth: {user: a, password: \"\"}, timeout: {read: 0.5}}\n"))
 	f.Add([]byte(shapeUsers + "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1, classes: [A]}\n"))
 	f.Add([]byte(shapeUsers + "shape: {step: {users: 1, every: 1, spawn_rate: 1, duration: 2}}\n"))
 	f.Add([]byte(shapeUsers + "thresholds:\n  - p95 < 500\n  - {check: fail_ratio < 1%, name: x, abort_on_fail: true, grace: 5}\n"))
