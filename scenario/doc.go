@@ -49,6 +49,17 @@
 // the prefix protocol.GeneratorErrorPrefix, which the master counts apart,
 // and warned about once per kind (genfault.go).
 //
+// A YAML request's body may come from files (yaml_body.go): body_file
+// sends a file as it is, files a multipart/form-data body with the form
+// fields (multipart.go, as Python requests renders files=). Files are
+// read once when the scenario loads and sent from memory; a body larger
+// than 64 KiB is written after the rendered head from where it is, never
+// copied per request. auth sends Basic authentication as requests does
+// (auth.go). A request's timeout is the whole request's, or requests'
+// (connect, read) pair: Request.ConnectTimeout bounds connecting and
+// sending, Request.ReadTimeout each read of the response (wire.go moves
+// the read deadline before each).
+//
 // # Variables, templates, extraction and test data
 //
 // A user has variables (vars.go): the class's Vars (defaults, which the
@@ -61,14 +72,15 @@
 // user's life, across tasks.
 //
 // In a YAML request, "${...}" in the path, query, headers, body, json and
-// form values, name and expect_body_contains is a template (template.go
-// has the grammar): a variable, ${row.column}, ${user.id},
-// ${user.iteration}, ${worker.index}, ${worker.count}, ${env.NAME} (read
-// when the scenario loads) or a built-in call: uuid(), randint(lo, hi),
-// choice(a, b, ...), time(), time_ms(). A name that no vars, extract or
-// data column of the class declares is an error when the scenario loads;
-// one that has no value yet when a request runs (a token not extracted
-// yet) fails that request with a message naming it, and nothing is sent.
+// form values, auth's user and password, name and expect_body_contains is
+// a template (template.go has the grammar): a variable, ${row.column},
+// ${user.id}, ${user.iteration}, ${worker.index}, ${worker.count},
+// ${env.NAME} (read when the scenario loads) or a built-in call: uuid(),
+// randint(lo, hi), choice(a, b, ...), time(), time_ms(). A name that no
+// vars, extract or data column of the class declares is an error when the
+// scenario loads; one that has no value yet when a request runs (a token
+// not extracted yet) fails that request with a message naming it, and
+// nothing is sent.
 // Templates are compiled once (tmplreq.go): the request is rendered for
 // its host with markers where values go and cut into segments; per request
 // each expression is evaluated once and the segments are written with the
