@@ -116,8 +116,8 @@ func (r *Response) ReceivedBody() []byte { return r.w.body }
 
 // body returns the decoded body, decoding it on the first call.
 func (r *Response) body() ([]byte, error) {
-	if !r.w.coded {
-		return r.w.body, nil
+	if !r.w.coded || len(r.w.body) == 0 {
+		return r.w.body, nil // no body (HEAD, 204, 304) is no coded body, as for urllib3
 	}
 	if !r.decDone {
 		r.decode()

@@ -75,7 +75,12 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
-	return "cannot decode the response body (Content-Encoding: " + e.Encoding + "): " + e.Err.Error()
+	msg := e.Err.Error()
+	var ce flate.CorruptInputError
+	if errors.As(e.Err, &ce) {
+		msg = "flate: corrupt input" // without the offset, so that one cause is one row in the stats
+	}
+	return "cannot decode the response body (Content-Encoding: " + e.Encoding + "): " + msg
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }

@@ -209,6 +209,10 @@ func newCodingTarget(t *testing.T) *codingTarget {
 		"/json":         chunked("gzip", encode(t, "gzip", []byte(`{"token":"t-42"}`))),
 		"/corrupt":      sized("gzip", []byte("not gzip, plain text")),
 		"/unknown":      sized("snappy", []byte("raw bytes")),
+		"/truncated":    sized("gzip", gz[:60]),
+		"/bad-deflate":  sized("deflate", []byte("not deflate at all")),
+		"/head":         "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 120\r\n\r\n",
+		"/304":          "HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\n\r\n",
 	}
 	ct := &codingTarget{}
 	ct.host, _ = rawServerFunc(t, func(req *fasthttp.Request, _ int) string {
@@ -251,6 +255,10 @@ func TestCompressedResponses(t *testing.T) {
       - request: {path: /corrupt}
       - request: {path: /unknown, expect_body_contains: raw bytes}
       - request: {path: /gzip, name: identity, headers: {accept-encoding: identity}}
+      - request: {method: HEAD, path: /head}
+      - request: {path: /truncated}
+      - request: {path: /bad-deflate}
+      - request: {path: /304}
   - class: B
     http: {accept_encoding: none, content_size: received}
     tasks:
@@ -285,6 +293,10 @@ func TestCompressedResponses(t *testing.T) {
 		{name: "/corrupt", fail: true, err: corrupt},
 		{name: "/unknown", length: int64(len("raw bytes"))},
 		{name: "identity", length: int64(len(text))},
+		{name: "/head", method: "HEAD"},
+		{name: "/truncated", fail: true, err: "cannot decode the response body (Content-Encoding: gzip): unexpected EOF"},
+		{name: "/bad-deflate", fail: true, err: "cannot decode the response body (Content-Encoding: deflate): flate: corrupt input"},
+		{name: "/304"},
 		{name: "/gzip", length: gzLen},
 		{name: "checked", length: gzLen},
 		{name: "/corrupt", length: int64(len("not gzip, plain text"))},
@@ -297,7 +309,10 @@ func TestCompressedResponses(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		g.rt, w.method = 0, "GET"
+		g.rt = 0
+		if w.method == "" {
+			w.method = "GET"
+		}
 		if g != w {
 			t.Errorf("record %d = %+v, want %+v", i, g, w)
 		}

@@ -671,7 +671,7 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	if bodies > 1 {
 		return nil, p.errf(n, path, "body, body_file, json and form are mutually exclusive")
 	}
-	if rs.files != nil && (bodies > 1 || bodies == 1 && rs.form == nil) {
+	if _, form := rs.nodes["form"]; rs.files != nil && bodies == 1 && !form {
 		return nil, p.errf(rs.nodes["files"], path+".files", "goes with form (the other fields of the multipart body), not with body, body_file or json")
 	}
 	t, err := p.compileRequest(r, &rs, path)
