@@ -21,7 +21,10 @@ import (
 // gzip (and x-gzip; concatenated members too), deflate (zlib-wrapped, or raw
 // when the zlib header is not there), br and zstd, several codings in one
 // header decoded in reverse order (at most maxCodings, as urllib3). A
-// coding it does not know leaves the body as received, as urllib3 does.
+// coding it does not know leaves the body as received, as urllib3 does
+// when it is the only one (urllib3 tries a chain that mixes known and
+// unknown codings, and fails; glocust leaves it as received). An empty
+// body (HEAD, 204, 304) is not decoded.
 //
 // Decoding happens off the hot path, only for responses that carry a
 // Content-Encoding, and only when something needs the decoded body: the
