@@ -68,9 +68,14 @@ type bodyTarget struct {
 	files    map[string][]byte // by file name
 	mu       sync.Mutex
 	verified int
+	authed   int // uploads with valid Basic credentials
 }
 
 func (bt *bodyTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if to, ok := strings.CutPrefix(r.URL.Path, "/307"); ok {
+		http.Redirect(w, r, to, http.StatusTemporaryRedirect) // the same method and body again
+		return
+	}
 	if err := bt.check(r); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -83,7 +88,7 @@ func (bt *bodyTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // check verifies a request: /upload/N a multipart body with the user's
 // fields and the two files, /raw the body file, /auth/U Basic credentials
-// of user U with password "pw-U".
+// of user U with password "pw-U". /307/... redirects to /... first.
 func (bt *bodyTarget) check(r *http.Request) error {
 	switch path := r.URL.Path; {
 	case strings.HasPrefix(path, "/upload/"):
@@ -130,6 +135,14 @@ func (bt *bodyTarget) checkUpload(r *http.Request, id string) error {
 	if _, err := mr.NextPart(); err != io.EOF {
 		return fmt.Errorf("after the parts: %v", err)
 	}
+	if user, pw, ok := r.BasicAuth(); ok {
+		if pw != "pw-"+user {
+			return fmt.Errorf("upload with basic auth %q %q", user, pw)
+		}
+		bt.mu.Lock()
+		bt.authed++
+		bt.mu.Unlock()
+	}
 	return nil
 }
 
@@ -173,6 +186,14 @@ users:
       - request: {method: PUT, path: /raw, body_file: big.bin, headers: {Content-Type: application/octet-stream}, expect_body_contains: verified, timeout: 10}
       - request: {path: /auth/u7, auth: {user: u7, password: pw-u7}, timeout: 10}
       - request: {path: "/auth/${who}", auth: {user: "${who}", password: "pw-${who}"}, timeout: 10}
+      - request:
+          method: POST
+          path: /307/upload/${user.id}
+          form: {title: "report of user ${user.id}", kind: "${kind}"}
+          files: {doc: {file: notes.txt, content_type: text/plain}, blob: {file: big.bin, filename: data.bin}}
+          auth: {user: "${who}", password: "pw-${who}"}
+          expect_body_contains: verified
+          timeout: 10
 `
 	path, err := writeFiles(t, map[string][]byte{"notes.txt": bt.files["notes.txt"], "big.bin": big, "scenario.yaml": []byte(scenario)})
 	if err != nil {
@@ -199,8 +220,8 @@ users:
 	}
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
-	if bt.verified != 8 {
-		t.Errorf("the target verified %d requests, want 8", bt.verified)
+	if bt.verified != 10 || bt.authed != 2 {
+		t.Errorf("the target verified %d requests (want 10), %d uploads with Basic auth (want 2, after redirects)", bt.verified, bt.authed)
 	}
 }
 
