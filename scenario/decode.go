@@ -68,7 +68,9 @@ const (
 	codingZstd
 )
 
-var codingNames = [...]string{codingGzip: "gzip", codingDeflate: "deflate", codingBrotli: "br", codingZstd: "zstd"}
+func (c coding) String() string {
+	return [...]string{codingGzip: "gzip", codingDeflate: "deflate", codingBrotli: "br", codingZstd: "zstd"}[c]
+}
 
 // DecodeError is the failure of a response whose body could not be
 // decoded (Python requests' ContentDecodingError).

@@ -385,9 +385,9 @@ func checkDecoded(t *testing.T, w wireResponse) {
 	switch {
 	case errors.Is(err, errDecodedTooBig) || len(ref) > maxDecodedBody:
 	case (rerr == nil) != (err == nil):
-		t.Fatalf("%s: error %v, the standard library's %v", codingNames[cs[0]], err, rerr)
+		t.Fatalf("%s: error %v, the standard library's %v", cs[0], err, rerr)
 	case err == nil && (!bytes.HasPrefix(body, ref) || cs[0] == codingDeflate && len(body) != len(ref)):
-		t.Fatalf("%s: decoded %q, the standard library %q", codingNames[cs[0]], body, ref)
+		t.Fatalf("%s: decoded %q, the standard library %q", cs[0], body, ref)
 	}
 }
 
