@@ -353,8 +353,9 @@ func codedSeeds(tb testing.TB) []string {
 
 // checkDecoded decodes a response read by FuzzResponse as Response.Body
 // does: a failure must be a *DecodeError, a body no larger than
-// maxDecodedBody; a single gzip or deflate coding must decode as the
-// standard library decodes it (gzip: its first member).
+// maxDecodedBody; an empty body is not decoded; a single gzip or deflate
+// coding must decode as the standard library decodes it (gzip: its first
+// member).
 func checkDecoded(t *testing.T, w wireResponse) {
 	resp := Response{w: w}
 	defer func() {
@@ -370,9 +371,9 @@ func checkDecoded(t *testing.T, w wireResponse) {
 	if len(body) > maxDecodedBody {
 		t.Fatalf("decoded %d bytes", len(body))
 	}
-	if !w.coded {
+	if !w.coded || len(w.body) == 0 {
 		if err != nil || !bytes.Equal(body, w.body) {
-			t.Fatalf("no Content-Encoding, yet body %q err %v", body, err)
+			t.Fatalf("no Content-Encoding or no body, yet body %q err %v", body, err)
 		}
 		return
 	}
