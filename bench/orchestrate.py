@@ -30,6 +30,10 @@ Sections:
           (bench/fanin/run.py --scale)
   names   issue 11: what a distinct request name costs below and past the
           cap (go test -bench BenchmarkNames ./stats/)
+  templates issue 13: a templated request against the same request without
+          templates (BenchmarkDoTemplate, then glocust against nginx)
+  gzip    issue 12: compressed responses (BenchmarkDoGzip, then glocust
+          against nginx with gzip: uncompressed, gzip decoded, gzip not decoded)
   soak    issue 11, only when named in --only (30 min): a glocust master and
           two workers at 3,000 requests/s, RSS, goroutines, open files and
           threads sampled each minute, with their slopes (bench/soak.py)
@@ -817,18 +821,25 @@ def start_tls_nginx(tmp):
                     "-keyout", os.path.join(tmp, "key.pem"), "-out", os.path.join(tmp, "cert.pem"), "-days", "2",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True, timeout=30)
-    conf = os.path.join(tmp, "nginx_tls.conf")  # relative paths in it are relative to tmp
-    shutil.copy(os.path.join(BENCH, "nginx_tls.conf"), conf)
+    return start_nginx_conf(tmp, "nginx_tls.conf", 18443)
+
+
+def start_nginx_conf(tmp, name, port):
+    """nginx with bench/<name> copied into tmp (relative paths in it are
+    relative to tmp), pinned to core 0, once it accepts on port."""
+    os.makedirs(os.path.join(tmp, "tmp"), exist_ok=True)
+    conf = os.path.join(tmp, name)
+    shutil.copy(os.path.join(BENCH, name), conf)
     p = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf, "-p", tmp],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(50):
         try:
-            socket.create_connection(("127.0.0.1", 18443), timeout=0.2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return p
         except OSError:
             time.sleep(0.1)
     p.kill()
-    raise RuntimeError("nginx (TLS) did not start")
+    raise RuntimeError(f"nginx ({name}) did not start")
 
 
 def run_tls_kind(ctx, kind, tag, url, **kw):
@@ -947,6 +958,44 @@ def render_tls(ctx, runs, probe):
     return "\n".join(L) + "\n"
 
 
+def go_micro(ctx, bench, section):
+    """Runs `go test -bench ^<bench>$ -benchmem` on core 0 (--rounds runs)
+    and returns (its process, {sub-benchmark: [values per run]})."""
+    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", f"^{bench}$", "-benchmem",
+           "-count", str(ctx.args.rounds), "./scenario/"]
+    ctx.commands.append(" ".join(cmd))
+    wait_idle(ctx.args.run_idle_wait)
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    micro = {}
+    for line in p.stdout.splitlines():
+        m = re.match(rf"^{bench}/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$", line)
+        if m:
+            vals = dict((u, float(v)) for v, u in re.findall(r"([\d.]+) (\S+)", m.group(2)))
+            micro.setdefault(m.group(1), []).append(vals)
+            ctx.record({"section": section, "case": "micro/" + m.group(1), **vals})
+    return p, micro
+
+
+def glocust_rounds(ctx, section, scenario, target, kinds, pids):
+    """glocust standalone runs of each class of kinds against target, in
+    --rounds interleaved rounds, with the foreign load around each."""
+    runs = []
+    for rnd in range(1, ctx.args.rounds + 1):
+        for kind in kinds:
+            r = {"section": section, "round": rnd, "kind": kind, "idle_before": wait_idle(ctx.args.run_idle_wait)}
+            try:
+                with Meter(pids) as m:
+                    r.update(run_glocust(ctx, scenario, target, f"{section}-{kind}-{rnd}", kind))
+            except Exception as e:  # one failed run must not stop the others
+                r["error"] = f"{type(e).__name__}: {e}"[:500]
+            r.update(m.meta())
+            log(f"{section} round {rnd} {kind}: {r.get('rps') or 0:,.0f} req/s, {r.get('cpu_us_per_req') or 0:.1f} "
+                f"CPU-µs/req, foreign {r['foreign_cores']:.2f} cores" + (f", error {r['error']}" if r.get("error") else ""))
+            runs.append(r)
+            ctx.record(r)
+    return runs
+
+
 TEMPLATE_KINDS = ("Untemplated", "Templated")
 
 
@@ -959,37 +1008,13 @@ def section_templates(ctx):
     on core 1, the two classes of bench/scenario_template.yaml in
     interleaved rounds: requests/s and CPU per request."""
     a = ctx.args
-    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", "^BenchmarkDoTemplate$", "-benchmem",
-           "-count", str(a.rounds), "./scenario/"]
-    ctx.commands.append(" ".join(cmd))
-    wait_idle(a.run_idle_wait)
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    micro = {}
-    for line in p.stdout.splitlines():
-        m = re.match(r"^BenchmarkDoTemplate/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$", line)
-        if m:
-            vals = dict((u, float(v)) for v, u in re.findall(r"([\d.]+) (\S+)", m.group(2)))
-            micro.setdefault(m.group(1), []).append(vals)
-            ctx.record({"section": "templates", "case": "micro/" + m.group(1), **vals})
+    p, micro = go_micro(ctx, "BenchmarkDoTemplate", "templates")
     wvl = load_module("worker_vs_locust")
     nginx = wvl.start_nginx(ctx.tmp)
     pids = nginx_pids(nginx.pid)
     scenario = os.path.join(BENCH, "scenario_template.yaml")
-    runs = []
     try:
-        for rnd in range(1, a.rounds + 1):
-            for kind in TEMPLATE_KINDS:
-                r = {"section": "templates", "round": rnd, "kind": kind, "idle_before": wait_idle(a.run_idle_wait)}
-                try:
-                    with Meter(pids) as m:
-                        r.update(run_glocust(ctx, scenario, TARGET, f"templates-{kind}-{rnd}", kind))
-                except Exception as e:  # one failed run must not stop the others
-                    r["error"] = f"{type(e).__name__}: {e}"[:500]
-                r.update(m.meta())
-                log(f"templates round {rnd} {kind}: {r.get('rps') or 0:,.0f} req/s, {r.get('cpu_us_per_req') or 0:.1f} "
-                    f"CPU-µs/req, foreign {r['foreign_cores']:.2f} cores" + (f", error {r['error']}" if r.get("error") else ""))
-                runs.append(r)
-                ctx.record(r)
+        runs = glocust_rounds(ctx, "templates", scenario, TARGET, TEMPLATE_KINDS, pids)
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
@@ -1085,9 +1110,63 @@ def section_ui(ctx):
     return "\n".join(L) + "\n"
 
 
+GZIP_TARGET = "http://127.0.0.1:18090"
+GZIP_KINDS = ("Identity", "Decoded", "Received")
+GZIP_MICRO = {"Identity": "plain", "Decoded": "gzip-decoded", "Received": "gzip-received"}
+
+
+def section_gzip(ctx):
+    """Issue 12: what compressed responses cost the generator. scenario's
+    BenchmarkDoGzip (go test -benchmem, core 0, --rounds runs: a 2 KiB JSON
+    body plain, gzipped and decoded, gzipped and not decoded, from a
+    loopback server in the process); then glocust standalone on core 1
+    against nginx (bench/nginx_gzip.conf: the same body, gzip level 1 when
+    asked for, chunked; core 0), the three classes of
+    bench/scenario_gzip.yaml in interleaved rounds: requests/s and CPU per
+    request."""
+    a = ctx.args
+    p, micro = go_micro(ctx, "BenchmarkDoGzip", "gzip")
+    nginx = start_nginx_conf(os.path.join(ctx.tmp, "gzip"), "nginx_gzip.conf", 18090)
+    pids = nginx_pids(nginx.pid)
+    try:
+        runs = glocust_rounds(ctx, "gzip", os.path.join(BENCH, "scenario_gzip.yaml"), GZIP_TARGET, GZIP_KINDS, pids)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+    ctx.commands.append(f"/usr/bin/time -v taskset -c 1 glocust -f bench/scenario_gzip.yaml <Identity|Decoded|Received> "
+                        f"--headless -u {a.users} -r {a.users} -t {a.duration}s --only-summary -H {GZIP_TARGET} --csv <prefix>")
+    L = ["## 12. Compressed responses (issue 12)", "",
+         "A 2 KiB JSON body (120 bytes gzipped): uncompressed (`accept_encoding: none`), gzipped and decoded (the "
+         "default: the decoded length is the content size, as Locust records it), gzipped and not decoded "
+         "(`content_size: received`). In the process: `BenchmarkDoGzip` (`scenario/bench_test.go`, a loopback "
+         f"fasthttp server, core 0, {a.rounds} runs, medians). Against nginx (`bench/nginx_gzip.conf`, gzip level 1, "
+         f"chunked): glocust standalone on core 1, {a.users} users, {a.duration} s, {a.rounds} interleaved rounds.", "",
+         "| response | ns/op (in process) | allocs/op | req/s vs nginx min / **median** / max | CPU-µs/req | failures |",
+         "|---|---|---|---|---|---|"]
+    medv = {}
+    for kind in GZIP_KINDS:
+        ms = micro.get(GZIP_MICRO[kind], [])
+        rs = [r for r in runs if r["kind"] == kind and r.get("rps")]
+        rps = [r["rps"] for r in rs]
+        medv[kind] = (med([r["cpu_us_per_req"] for r in rs]), med([x.get("ns/op") for x in ms]))
+        span = f"{min(rps):,.0f} / **{med(rps):,.0f}** / {max(rps):,.0f}" if rps else "failed"
+        L.append(f"| {kind.lower()} | {medv[kind][1] or 0:,.0f} | {med([x.get('allocs/op') for x in ms]) or 0:.0f} | "
+                 f"{span} | {medv[kind][0] or 0:.1f} | {sum(r.get('failures') or 0 for r in rs)} |")
+    i, d = medv["Identity"], medv["Decoded"]
+    if i[0] and d[0]:
+        L += ["", f"Decoding costs **{d[0] - i[0]:.1f} CPU-µs** per request against nginx "
+              f"({(d[1] or 0) - (i[1] or 0):,.0f} ns in process); `content_size: received` saves it."]
+    if p.returncode != 0 or not micro:
+        L.append(f"\n`go test` failed: `{(p.stderr or p.stdout)[-300:]}`")
+    for r in runs:
+        if r.get("error"):
+            L.append(f"- failed: {r['kind']} round {r['round']}: `{r['error'][:300]}`")
+    return "\n".join(L) + "\n"
+
+
 SECTIONS = {"stats": section_stats, "worker": section_worker, "fanin": section_fanin, "memory": section_memory,
             "latency": section_latency, "scale": section_scale, "names": section_names, "soak": section_soak,
-            "tls": section_tls, "templates": section_templates, "ui": section_ui}
+            "tls": section_tls, "templates": section_templates, "ui": section_ui, "gzip": section_gzip}
 
 
 # ---------------------------------------------------------------- report
@@ -1194,7 +1273,7 @@ class Ctx:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls,scale,names,templates,ui",
+    ap.add_argument("--only", default="stats,worker,fanin,memory,latency,tls,scale,names,templates,ui,gzip",
                     help="comma-separated sections; soak (30 min) runs only when named")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stats-seconds", type=int, default=5)

@@ -18,6 +18,16 @@ import (
 // world"; with a certificate, over TLS.
 func loopbackServer(tb testing.TB, cert ...tls.Certificate) string {
 	tb.Helper()
+	return loopbackServerWith(tb, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("hello, world")
+	}, cert...)
+}
+
+// loopbackServerWith starts a fasthttp server on 127.0.0.1 answering with
+// handler; with a certificate, over TLS.
+func loopbackServerWith(tb testing.TB, handler fasthttp.RequestHandler, cert ...tls.Certificate) string {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -27,10 +37,7 @@ func loopbackServer(tb testing.TB, cert ...tls.Certificate) string {
 		l = tls.NewListener(l, &tls.Config{Certificates: cert})
 		scheme = "https://"
 	}
-	srv := &fasthttp.Server{MaxIdleWorkerDuration: 5 * time.Millisecond, Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("text/plain")
-		ctx.SetBodyString("hello, world")
-	}}
+	srv := &fasthttp.Server{MaxIdleWorkerDuration: 5 * time.Millisecond, Handler: handler}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(l) }()
 	tb.Cleanup(func() { srv.Shutdown(); <-done })
@@ -88,6 +95,49 @@ func BenchmarkDoByName(b *testing.B) {
 // request, cookie jar, stats record) against a loopback fasthttp server.
 func BenchmarkDo(b *testing.B) {
 	benchDo(b, loopbackServer(b), newProfile(HTTPConfig{}, nil))
+}
+
+// benchJSON is a 2 KiB JSON body, as an API answers.
+var benchJSON = []byte(`{"items":[` + strings.Repeat(`{"id":12345,"name":"glocust item","tags":["load","test"],"price":19.99},`, 28) + `{"id":0}]}`)
+
+// BenchmarkDoGzip states the cost of compressed responses: benchJSON sent
+// plain, sent gzipped and decoded (the default, for the content size
+// Locust reports), and sent gzipped and not decoded (content_size:
+// received), against a loopback fasthttp server.
+func BenchmarkDoGzip(b *testing.B) {
+	gz := encode(b, "gzip", benchJSON)
+	for _, tc := range []struct {
+		name string
+		gzip bool
+		cfg  HTTPConfig
+	}{{"plain", false, HTTPConfig{}}, {"gzip-decoded", true, HTTPConfig{}}, {"gzip-received", true, HTTPConfig{ReceivedContentSize: true}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			host := loopbackServerWith(b, func(ctx *fasthttp.RequestCtx) {
+				ctx.SetContentType("application/json")
+				if !tc.gzip {
+					ctx.SetBody(benchJSON)
+					return
+				}
+				ctx.Response.Header.Set("Content-Encoding", "gzip")
+				ctx.SetBody(gz)
+			})
+			benchDo(b, host, newProfile(tc.cfg, nil))
+		})
+	}
+}
+
+// BenchmarkGunzip is the decoding alone of benchJSON gzipped.
+func BenchmarkGunzip(b *testing.B) {
+	gz := encode(b, "gzip", benchJSON)
+	dst := make([]byte, 0, 2*len(benchJSON))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchJSON)))
+	for range b.N {
+		var err error
+		if dst, err = decodeBody(dst[:0], gz, []coding{codingGzip}); err != nil || len(dst) != len(benchJSON) {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkDoTemplate compares a templated request (one path variable and

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,13 +81,70 @@ type Response struct {
 	w     wireResponse // the parsed response; slices into rb
 	raw   *fasthttp.Response
 	rawOK bool // raw holds w
+
+	// The body decoded per its Content-Encoding (decode.go), once asked
+	// for: into db, borrowed for the task.
+	db      *rbuf
+	dec     []byte
+	decErr  error
+	decDone bool
 }
 
 // OK reports whether the request succeeded.
 func (r *Response) OK() bool { return r.Err == nil }
 
-// Body returns the response body (de-chunked, not decompressed).
-func (r *Response) Body() []byte { return r.w.body }
+// Body returns the response body, de-chunked and decoded as its
+// Content-Encoding says (gzip, deflate, br, zstd; a coding glocust does
+// not know is left as received), as Locust's response.content. A body
+// that cannot be decoded returns nil; Err then says why (a request whose
+// checks or recorded content size needed the decoded body was recorded as
+// failed with that error; otherwise Err is set by the first call to Body).
+func (r *Response) Body() []byte {
+	b, err := r.body()
+	if err != nil {
+		if r.Err == nil {
+			r.Err = err
+		}
+		return nil
+	}
+	return b
+}
+
+// ReceivedBody returns the response body as received: de-chunked, still
+// coded as its Content-Encoding says.
+func (r *Response) ReceivedBody() []byte { return r.w.body }
+
+// body returns the decoded body, decoding it on the first call.
+func (r *Response) body() ([]byte, error) {
+	if !r.w.coded || len(r.w.body) == 0 {
+		return r.w.body, nil // no body (HEAD, 204, 304) is no coded body, as for urllib3
+	}
+	if !r.decDone {
+		r.decode()
+	}
+	return r.dec, r.decErr
+}
+
+// decode decodes the body per the header's Content-Encoding (cold path:
+// only responses that have one).
+func (r *Response) decode() {
+	r.decDone = true
+	r.dec = r.w.body
+	cs, known, err := contentCodings(r.w.header)
+	if err == nil && (!known || cs.n == 0) {
+		return
+	}
+	if err == nil {
+		if r.db == nil {
+			r.db = getRbuf()
+		}
+		r.db.b, err = decodeBody(r.db.b[:0], r.w.body, cs.list())
+		r.dec = r.db.b
+	}
+	if err != nil {
+		r.dec, r.decErr = nil, &DecodeError{Encoding: codingValue(r.w.header), Err: err}
+	}
+}
 
 // Header returns the first value of a response header.
 func (r *Response) Header(key string) string {
@@ -99,7 +157,8 @@ func (r *Response) Header(key string) string {
 
 // Raw returns the response as a fasthttp response (nil if no response was
 // read). The header is parsed by fasthttp on the first call after a
-// request; the body is shared with Body.
+// request; the body is ReceivedBody's (fasthttp's BodyUncompressed
+// decodes it).
 func (r *Response) Raw() *fasthttp.Response {
 	if r.w.header == nil {
 		return nil
@@ -128,6 +187,7 @@ func (r *Response) Raw() *fasthttp.Response {
 func (r *Response) clear() {
 	r.w = wireResponse{}
 	r.rawOK = false
+	r.dec, r.decErr, r.decDone = nil, nil, false
 }
 
 // Get sends a GET request for path (relative to the user's host, or an
@@ -182,6 +242,9 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	}
 	resp.StatusCode = resp.w.status
 	length := int64(len(resp.w.body))
+	if err == nil && resp.w.coded && !c.prof.cfg.ReceivedContentSize {
+		length, err = decodedLength(resp)
+	}
 	if err == nil {
 		err = checkResponse(req, resp)
 	}
@@ -243,11 +306,14 @@ func (c *HTTPClient) response() *Response {
 // endTask returns borrowed buffers; the user calls it after every task.
 func (c *HTTPClient) endTask() {
 	r := &c.resp
-	if r.rb == nil && r.raw == nil {
+	if r.rb == nil && r.raw == nil && r.db == nil {
 		return
 	}
 	if r.rb != nil {
 		putRbuf(r.rb)
+	}
+	if r.db != nil {
+		putRbuf(r.db)
 	}
 	if r.raw != nil {
 		fasthttp.ReleaseResponse(r.raw)
@@ -273,6 +339,14 @@ func (e *StatusError) Error() string {
 	return s + " (expected " + strings.Join(exp, " or ") + ")"
 }
 
+// decodedLength decodes a coded response's body and returns its length,
+// the content size Locust records (len(response.content)); 0 if it cannot
+// be decoded, as Locust records a request that failed that way.
+func decodedLength(resp *Response) (int64, error) {
+	b, err := resp.body()
+	return int64(len(b)), err
+}
+
 func checkResponse(req *Request, resp *Response) error {
 	code := resp.StatusCode
 	if len(req.ExpectStatus) == 0 {
@@ -282,27 +356,84 @@ func checkResponse(req *Request, resp *Response) error {
 	} else if !slices.Contains(req.ExpectStatus, code) {
 		return &StatusError{StatusCode: code, Expected: req.ExpectStatus}
 	}
-	if req.ExpectBodyContains != "" && !bytes.Contains(resp.Body(), []byte(req.ExpectBodyContains)) {
-		return fmt.Errorf("response body does not contain %q", req.ExpectBodyContains)
+	if req.ExpectBodyContains != "" {
+		body, err := resp.body()
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(body, []byte(req.ExpectBodyContains)) {
+			return fmt.Errorf("response body does not contain %q", req.ExpectBodyContains)
+		}
 	}
 	if req.Check != nil {
-		return req.Check(resp)
+		if err := req.Check(resp); err != nil {
+			return err
+		}
+		return resp.decErr // Check read a body that could not be decoded
 	}
 	return nil
+}
+
+// deadlines are a request's time limits.
+type deadlines struct {
+	whole time.Time // the whole request (Request.Timeout, the context's deadline); zero: none
+	// Request.ConnectTimeout and ReadTimeout; 0: none.
+	connect, read time.Duration
+}
+
+// within returns the deadline of a step limited to d from now, and by the
+// whole request's deadline (d 0: only that).
+func (dl *deadlines) within(d time.Duration) time.Time {
+	if d <= 0 {
+		return dl.whole
+	}
+	t := time.Now().Add(d)
+	if !dl.whole.IsZero() && dl.whole.Before(t) {
+		return dl.whole
+	}
+	return t
+}
+
+// TimeoutError is the failure of a request that exceeded its
+// ConnectTimeout or ReadTimeout (YAML: timeout.connect, timeout.read).
+type TimeoutError struct {
+	Step  string // what timed out: "connect", "send" or "read"
+	Key   string // the limit: "connect" or "read"
+	Limit time.Duration
+	Err   error
+}
+
+func (e *TimeoutError) Error() string {
+	return e.Step + " timed out (timeout." + e.Key + ": " + e.Limit.String() + ")"
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// stepTimeout returns err as a *TimeoutError when it is the deadline of a
+// step limited by the key's limit d, not the whole request's deadline nor
+// a fault of the generator.
+func (dl *deadlines) stepTimeout(err error, step, key string, d time.Duration) error {
+	var ge *GeneratorError
+	var te *TimeoutError
+	if d <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ge) || errors.As(err, &te) ||
+		!dl.whole.IsZero() && !time.Now().Before(dl.whole) {
+		return err
+	}
+	return &TimeoutError{Step: step, Key: key, Limit: d, Err: err}
 }
 
 // roundTrip sends p and reads the response into resp, following redirects
 // unless req disables them.
 func (c *HTTPClient) roundTrip(ctx context.Context, req *Request, p *prepared, resp *Response) error {
-	var deadline time.Time
+	dl := deadlines{connect: req.ConnectTimeout, read: req.ReadTimeout}
 	if req.Timeout > 0 {
-		deadline = time.Now().Add(req.Timeout)
+		dl.whole = time.Now().Add(req.Timeout)
 	}
-	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
-		deadline = d
+	if d, ok := ctx.Deadline(); ok && (dl.whole.IsZero() || d.Before(dl.whole)) {
+		dl.whole = d
 	}
 	for hops := 0; ; hops++ {
-		if err := c.exchange(ctx, p, resp, deadline); err != nil {
+		if err := c.exchange(ctx, p, resp, &dl); err != nil {
 			return err
 		}
 		if req.NoRedirects || !isRedirect(resp.w.status) {
@@ -364,14 +495,14 @@ func (c *HTTPClient) redirectTo(p *prepared, code int, location string, req *Req
 // exchange performs one request/response on the user's connection to
 // p's target, redialling once if a reused keep-alive connection turned out
 // to be closed by the server.
-func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, deadline time.Time) error {
+func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, dl *deadlines) error {
 	for attempt := 0; ; attempt++ {
-		hc, err := c.conn(ctx, &p.target, deadline)
+		hc, err := c.conn(ctx, &p.target, dl.within(dl.connect))
 		if err != nil {
-			return err
+			return dl.stepTimeout(err, "connect", "connect", dl.connect)
 		}
 		reused := hc.uses > 0
-		err = c.send(hc, p, resp, deadline)
+		err = c.send(hc, p, resp, dl)
 		if err == nil {
 			hc.uses++
 			if resp.w.setCookie {
@@ -390,14 +521,20 @@ func (c *HTTPClient) exchange(ctx context.Context, p *prepared, resp *Response, 
 			return &tlsError{err: err, hasCert: len(c.prof.cfg.TLS.Certificates) > 0}
 		}
 		if ctx.Err() != nil || !reused || attempt > 0 || !isStaleConn(err) {
-			return err
+			return dl.stepTimeout(err, "read", "read", dl.read)
 		}
 		resp.clear()
 	}
 }
 
 // send writes the request in one write and reads the response into resp.
-func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.Time) error {
+// Sending is bounded as connecting is (as urllib3 sends with the connect
+// timeout), then each read by the read timeout.
+func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, dl *deadlines) error {
+	deadline := dl.whole
+	if dl.connect > 0 {
+		deadline = dl.within(dl.connect)
+	}
 	if !deadline.IsZero() {
 		if err := hc.c.SetDeadline(deadline); err != nil {
 			return err
@@ -413,24 +550,38 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, deadline time.
 	var err error
 	if wire := p.wire; wire != nil && len(c.jar.cookies) == 0 {
 		_, err = hc.rw.Write(wire) // the common case: pre-rendered
-	} else if p.headSegs != nil {
-		buf = c.renderWire(buf, p)
-		_, err = hc.rw.Write(buf)
 	} else {
-		// Cookies (or a large body): render into the response buffer,
-		// which is free until the response is read.
-		buf = append(buf, p.head...)
-		buf = c.jar.appendHeader(buf, p.target.hostname, p.path, p.secure, c.cookieTime())
-		buf = append(buf, "\r\n"...)
-		buf = append(buf, p.body...)
-		_, err = hc.rw.Write(buf)
+		// Templates, cookies or a large body: render into the response
+		// buffer, which is free until the response is read. A large body
+		// (a file) is written from where it is, after the rest.
+		var tail []byte
+		if p.headSegs != nil {
+			buf, tail = c.renderWire(buf, p)
+		} else {
+			buf = append(buf, p.head...)
+			buf = c.jar.appendHeader(buf, p.target.hostname, p.path, p.secure, c.cookieTime())
+			buf = append(buf, "\r\n"...)
+			buf, tail = appendBody(buf, p.body)
+		}
+		if _, err = hc.rw.Write(buf); err == nil && tail != nil {
+			_, err = hc.rw.Write(tail)
+		}
 	}
 	if err != nil {
 		resp.rb.b = buf
-		return err
+		return dl.stepTimeout(err, "send", "connect", dl.connect)
 	}
 	rr := respReader{r: hc.rw, buf: buf[:cap(buf)]}
-	err = rr.readResponse(p.isHead, &resp.w)
+	if dl.connect > 0 || dl.read > 0 {
+		rr.dl, rr.conn = *dl, hc.c
+		hc.hasDeadline = true
+		if dl.read == 0 {
+			err = hc.c.SetReadDeadline(dl.whole) // the send's limit does not bound reading
+		}
+	}
+	if err == nil {
+		err = rr.readResponse(p.isHead, &resp.w)
+	}
 	resp.rb.b = rr.buf[:0]
 	if err != nil {
 		resp.clear()

@@ -20,8 +20,9 @@
 // Requests are rendered once per request definition and host and sent in
 // one write; responses are read by the client's own HTTP/1.1 framing parser
 // (wire.go: status line, Content-Length, chunked, read-until-close, 1xx,
-// keep-alive), and the rest of a header is parsed by fasthttp only when
-// asked for (Response.Header, Response.Raw, cookies, redirects). On Linux
+// keep-alive; it notes a Content-Encoding), and the rest of a header is
+// parsed by fasthttp only when asked for (Response.Header, Response.Raw,
+// cookies, redirects). On Linux
 // the socket reads and writes are raw non-blocking syscalls through the
 // runtime poller (rawio_linux.go). The clock is read twice per request, no
 // timer or context is created per request, and the steady-state hot path
@@ -33,7 +34,12 @@
 // session resumption), proxies (Python requests' rules, proxy.go: absolute
 // form for http://, a CONNECT tunnel for https://; the environment's
 // variables only with TrustEnv, which Locust's HttpUser turns off), and
-// Connection: close. The runner compiles it once per class (profile.go).
+// Connection: close, and compression: requests ask for it as Locust's
+// clients do (DefaultAcceptEncoding), and a body coded gzip, deflate, br or
+// zstd is decoded (decode.go, pooled decoders, off the hot path) before
+// checks and extraction read it and, unless ReceivedContentSize, to record
+// the decoded length as Locust does. The runner compiles it once per class
+// (profile.go).
 // glocust resolves host names itself (Resolver, WithResolver): each name's
 // users are spread over its addresses and follow it when it is resolved
 // again (resolve.go); dial.go connects (the proxy and its tunnel, the TLS
@@ -42,6 +48,17 @@
 // itself ran out of local ports, file descriptors or CPU is recorded with
 // the prefix protocol.GeneratorErrorPrefix, which the master counts apart,
 // and warned about once per kind (genfault.go).
+//
+// A YAML request's body may come from files (yaml_body.go): body_file
+// sends a file as it is, files a multipart/form-data body with the form
+// fields (multipart.go, as Python requests renders files=). Files are
+// read once when the scenario loads and sent from memory; a body larger
+// than 64 KiB is written after the rendered head from where it is, never
+// copied per request. auth sends Basic authentication as requests does
+// (auth.go). A request's timeout is the whole request's, or requests'
+// (connect, read) pair: Request.ConnectTimeout bounds connecting and
+// sending, Request.ReadTimeout each read of the response (wire.go moves
+// the read deadline before each).
 //
 // # Variables, templates, extraction and test data
 //
@@ -55,14 +72,15 @@
 // user's life, across tasks.
 //
 // In a YAML request, "${...}" in the path, query, headers, body, json and
-// form values, name and expect_body_contains is a template (template.go
-// has the grammar): a variable, ${row.column}, ${user.id},
-// ${user.iteration}, ${worker.index}, ${worker.count}, ${env.NAME} (read
-// when the scenario loads) or a built-in call: uuid(), randint(lo, hi),
-// choice(a, b, ...), time(), time_ms(). A name that no vars, extract or
-// data column of the class declares is an error when the scenario loads;
-// one that has no value yet when a request runs (a token not extracted
-// yet) fails that request with a message naming it, and nothing is sent.
+// form values, auth's user and password, name and expect_body_contains is
+// a template (template.go has the grammar): a variable, ${row.column},
+// ${user.id}, ${user.iteration}, ${worker.index}, ${worker.count},
+// ${env.NAME} (read when the scenario loads) or a built-in call: uuid(),
+// randint(lo, hi), choice(a, b, ...), time(), time_ms(). A name that no
+// vars, extract or data column of the class declares is an error when the
+// scenario loads; one that has no value yet when a request runs (a token
+// not extracted yet) fails that request with a message naming it, and
+// nothing is sent.
 // Templates are compiled once (tmplreq.go): the request is rendered for
 // its host with markers where values go and cut into segments; per request
 // each expression is evaluated once and the segments are written with the

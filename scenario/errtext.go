@@ -25,6 +25,14 @@ func failureText(err error) string {
 	if errors.As(err, &ge) {
 		return ge.Error()
 	}
+	var to *TimeoutError
+	if errors.As(err, &to) {
+		return to.Error()
+	}
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return de.Error() // before io.EOF: a truncated gzip stream is not a closed connection
+	}
 	var pe *ProxyError
 	if errors.As(err, &pe) {
 		s := "proxy " + pe.Proxy + ": " + pe.Msg

@@ -94,9 +94,16 @@ func (u *UserContext) extractOne(ex *extraction, resp *Response) error {
 	fail := func(format string, args ...any) error {
 		return &ExtractError{Var: ex.name, From: ex.what(), Msg: fmt.Sprintf(format, args...)}
 	}
+	var body []byte
+	if ex.kind == extJSON || ex.kind == extRegex {
+		var err error
+		if body, err = resp.body(); err != nil {
+			return err
+		}
+	}
 	switch ex.kind {
 	case extJSON:
-		raw, err := ex.path.eval(resp.Body(), ex.pick, u.Rand)
+		raw, err := ex.path.eval(body, ex.pick, u.Rand)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -106,11 +113,11 @@ func (u *UserContext) extractOne(ex *extraction, resp *Response) error {
 			v.gen = append(v.gen, raw...)
 		}
 	case extRegex:
-		m := ex.re.FindSubmatchIndex(resp.Body())
+		m := ex.re.FindSubmatchIndex(body)
 		if m == nil || m[2*ex.grp] < 0 {
 			return fail("no match in the response body")
 		}
-		v.gen = append(v.gen, resp.Body()[m[2*ex.grp]:m[2*ex.grp+1]]...)
+		v.gen = append(v.gen, body[m[2*ex.grp]:m[2*ex.grp+1]]...)
 	case extHeader:
 		raw := resp.Raw()
 		if raw == nil {

@@ -4,15 +4,18 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // HTTPConfig configures the HTTP client of every user of a class: TLS,
-// proxies and connections. The zero value is Locust's HttpUser: certificates
-// verified against the system roots, no proxy (environment variables
-// ignored, as HttpUser sets requests' trust_env to False), one keep-alive
-// connection per host and user. In a YAML scenario it is the "http" block,
-// at the top (every class) and per class (key by key over the top's).
+// proxies, connections and compression. The zero value is Locust's
+// HttpUser: certificates verified against the system roots, no proxy
+// (environment variables ignored, as HttpUser sets requests' trust_env to
+// False), one keep-alive connection per host and user, compressed
+// responses asked for and decoded, the decoded length recorded. In a YAML
+// scenario it is the "http" block, at the top (every class) and per class
+// (key by key over the top's).
 type HTTPConfig struct {
 	TLS   TLSConfig
 	Proxy ProxyConfig
@@ -32,6 +35,29 @@ type HTTPConfig struct {
 	// resolves again. Users are spread over the addresses a name resolves
 	// to (see DefaultResolveInterval).
 	ResolveInterval time.Duration
+	// AcceptEncoding is the Accept-Encoding header sent with every request
+	// that does not set its own: "" means DefaultAcceptEncoding (Locust's
+	// clients), NoAcceptEncoding sends none. Whatever was asked for, a
+	// response is decoded as its Content-Encoding says (gzip, deflate, br,
+	// zstd) before checks and extraction.
+	AcceptEncoding string
+	// ReceivedContentSize records a response's content size as received,
+	// before decoding, and decodes a compressed response only when a check,
+	// an extraction or Response.Body reads it. Off (the default), the
+	// decoded length is recorded, as Locust's clients record
+	// len(response.content), which decodes every compressed response.
+	ReceivedContentSize bool
+}
+
+// acceptEncoding returns the header value to send; "" sends none.
+func (h *HTTPConfig) acceptEncoding() string {
+	switch h.AcceptEncoding {
+	case "":
+		return DefaultAcceptEncoding
+	case NoAcceptEncoding:
+		return ""
+	}
+	return h.AcceptEncoding
 }
 
 // DefaultResolveInterval is how often a host name is resolved again by
@@ -101,6 +127,9 @@ var minTLSVersions = map[string]uint16{
 func (h *HTTPConfig) validate() error {
 	if v := h.TLS.MinVersion; v != 0 && (v < tls.VersionTLS10 || v > tls.VersionTLS13) {
 		return fmt.Errorf("http.tls.min_version: unknown TLS version %#04x", v)
+	}
+	if strings.ContainsAny(h.AcceptEncoding, "\r\n") {
+		return fmt.Errorf("http.accept_encoding: a line break in %q", h.AcceptEncoding)
 	}
 	for _, p := range []struct{ key, url string }{{"http", h.Proxy.HTTP}, {"https", h.Proxy.HTTPS}} {
 		if p.url == "" {

@@ -22,6 +22,8 @@ type httpProfile struct {
 	// the environment read with TrustEnv): every request fails with it.
 	err   error
 	hosts hostTable
+	// acceptEncoding is the Accept-Encoding header's value; "": none.
+	acceptEncoding string
 }
 
 // keyExchanges are the key exchanges offered: those of Python's ssl
@@ -36,7 +38,7 @@ var keyExchanges = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.C
 // does not stop the runner: it becomes the failure of every request of the
 // class, so it shows in the stats.
 func newProfile(cfg HTTPConfig, env []string) *httpProfile {
-	p := &httpProfile{cfg: cfg}
+	p := &httpProfile{cfg: cfg, acceptEncoding: cfg.acceptEncoding()}
 	p.hosts.interval = cfg.ResolveInterval
 	if p.hosts.interval == 0 {
 		p.hosts.interval = DefaultResolveInterval
@@ -95,13 +97,17 @@ func envCABundle(env []string) (*x509.CertPool, error) {
 // maxPEMFile bounds the certificate and key files read.
 const maxPEMFile = 16 << 20
 
-// readPEMFile reads a certificate or key file: a regular file of at most
-// maxPEMFile bytes (not a device or a pipe, which could block or never end).
-func readPEMFile(file string) ([]byte, error) {
+// readPEMFile reads a certificate or key file of at most maxPEMFile bytes.
+func readPEMFile(file string) ([]byte, error) { return readFileMax(file, maxPEMFile, "") }
+
+// readFileMax reads a regular file (not a device or a pipe, which could
+// block or never end) of at most limit bytes; why is added to the error
+// of a larger one.
+func readFileMax(file string, limit int64, why string) ([]byte, error) {
 	if fi, err := os.Stat(file); err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", file)
-	} else if err == nil && fi.Size() > maxPEMFile {
-		return nil, fmt.Errorf("%s: larger than %d MiB", file, maxPEMFile>>20)
+	} else if err == nil && fi.Size() > limit {
+		return nil, fmt.Errorf("%s: larger than %d MiB%s", file, limit>>20, why)
 	}
 	return os.ReadFile(file) // reports a file that is not there
 }

@@ -38,6 +38,13 @@ type Request struct {
 	// Timeout bounds the whole exchange; 0 means none (Locust's default),
 	// though a deadline of the task's context still applies.
 	Timeout time.Duration
+	// ConnectTimeout and ReadTimeout are Python requests' timeout=(connect,
+	// read), as urllib3 applies them: ConnectTimeout bounds connecting (the
+	// TCP connect, a proxy's CONNECT and the TLS handshake) and then
+	// sending the request; ReadTimeout bounds each wait for the response
+	// (for its first bytes, then between reads), not the whole response.
+	// 0 means no limit. They apply besides Timeout.
+	ConnectTimeout, ReadTimeout time.Duration
 	// ExpectStatus lists the successful status codes. Empty means Locust's
 	// rule: status codes below 400 succeed.
 	ExpectStatus []int
@@ -181,6 +188,16 @@ func hasPrefixFold(s, prefix string) bool {
 // maxWireBody is the largest body kept pre-rendered with its request head.
 const maxWireBody = 64 << 10
 
+// appendBody appends a body of at most maxWireBody bytes to dst; a larger
+// one is returned as tail, to be written from where it is rather than
+// copied for every request.
+func appendBody(dst, body []byte) (out, tail []byte) {
+	if len(body) > maxWireBody {
+		return dst, body
+	}
+	return append(dst, body...), nil
+}
+
 // render pre-renders the whole request, for sending it in one write.
 func (p *prepared) render() {
 	if len(p.body) > maxWireBody {
@@ -257,7 +274,7 @@ func (p *prepared) renderFor(u *url.URL, h http.Header) error {
 		bodyLen = templatedBody
 	}
 	var err error
-	if p.head, err = renderHead(p.method, uri, u.Host, h, bodyLen, extra...); err != nil {
+	if p.head, err = renderHead(p.method, uri, u.Host, h, bodyLen, p.prof.acceptEncoding, extra...); err != nil {
 		return err
 	}
 	p.render()
@@ -269,9 +286,11 @@ func (p *prepared) renderFor(u *url.URL, h http.Header) error {
 const templatedBody = -1
 
 // renderHead renders the request line and headers (without the final
-// CRLF). extra are pairs of header names and values the client adds; they
+// CRLF). User-Agent, Accept-Encoding (ae, unless empty) and Accept are
+// sent unless the request has its own, in the order Python requests sends
+// them. extra are pairs of header names and values the client adds; they
 // replace the request's own headers of the same names.
-func renderHead(method, uri, host string, h http.Header, bodyLen int, extra ...string) ([]byte, error) {
+func renderHead(method, uri, host string, h http.Header, bodyLen int, ae string, extra ...string) ([]byte, error) {
 	if strings.ContainsAny(method, " \r\n") || strings.ContainsAny(uri, " \r\n") {
 		return nil, fmt.Errorf("invalid method or URI %q %q", method, uri)
 	}
@@ -282,9 +301,22 @@ func renderHead(method, uri, host string, h http.Header, bodyLen int, extra ...s
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
 	b = append(b, "\r\n"...)
-	has := func(k string) bool { _, ok := h[http.CanonicalHeaderKey(k)]; return ok || h.Get(k) != "" }
+	// A YAML request keeps its header names as written ("user-agent").
+	has := func(k string) bool {
+		for hk := range h {
+			if strings.EqualFold(hk, k) {
+				return true
+			}
+		}
+		return false
+	}
 	if !has("User-Agent") {
 		b = append(b, "User-Agent: "+UserAgent+"\r\n"...)
+	}
+	if ae != "" && !has("Accept-Encoding") {
+		b = append(b, "Accept-Encoding: "...)
+		b = append(b, ae...)
+		b = append(b, "\r\n"...)
 	}
 	if !has("Accept") {
 		b = append(b, "Accept: */*\r\n"...)

@@ -47,6 +47,7 @@ const (
 	exTime                        // time(): Unix seconds
 	exTimeMs                      // time_ms(): Unix milliseconds
 	exLiteral                     // env.NAME, resolved at load
+	exBasicAuth                   // a request's auth: the base64 of its parts (auth.go)
 )
 
 // texpr is one parsed expression.
@@ -57,7 +58,8 @@ type texpr struct {
 	slot    int    // exVar: the slot in the class's variable scope; exRow: the column
 	lo, hi  int64  // exRandInt, inclusive
 	choices []string
-	lit     string // exLiteral
+	lit     string  // exLiteral
+	parts   []tnode // exBasicAuth: user, ":", password
 }
 
 // tnode is a piece of a parsed template: literal text or an expression.

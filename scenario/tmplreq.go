@@ -49,14 +49,18 @@ type tseg struct {
 
 // reqTemplate is the compiled template of a request.
 type reqTemplate struct {
-	prefix  string   // the markers' prefix in the request's URL, headers and body
-	exprs   []*texpr // by marker number
-	modes   []escMode
-	body    []tseg // the body; nil: none
-	name    []tseg // the stats name; nil: the URL as written
-	expect  []tseg // expect_body_contains; nil: none
-	display string // the URL as written, with "${...}": the default stats name
-	extract []*extraction
+	prefix string   // the markers' prefix in the request's URL, headers and body
+	exprs  []*texpr // by marker number
+	modes  []escMode
+	body   []tseg // the body; nil: none
+	// bodyTail is the body's last literal when it is larger than
+	// maxWireBody (the files of a multipart body), written after the
+	// rest from where it is; it is not in body.
+	bodyTail []byte
+	name     []tseg // the stats name; nil: the URL as written
+	expect   []tseg // expect_body_contains; nil: none
+	display  string // the URL as written, with "${...}": the default stats name
+	extract  []*extraction
 }
 
 // marker returns the text that stands for expression i.
@@ -78,8 +82,9 @@ func (t *reqTemplate) mark(nodes []tnode, mode escMode) string {
 	return b.String()
 }
 
-// choosePrefix picks a marker prefix that none of the literal texts holds.
-func choosePrefix(literals []string) string {
+// choosePrefix picks a marker prefix that none of the literal texts and
+// blobs (files) holds.
+func choosePrefix(literals []string, blobs [][]byte) string {
 	for n := 0; ; n++ {
 		p := "gLtPl" + strconv.Itoa(n) + "x"
 		clash := false
@@ -88,6 +93,9 @@ func choosePrefix(literals []string) string {
 				clash = true
 				break
 			}
+		}
+		for _, b := range blobs {
+			clash = clash || bytes.Contains(b, []byte(p))
 		}
 		if !clash {
 			return p
@@ -227,20 +235,21 @@ func (t *reqTemplate) segsLen(segs []tseg, vals [][]byte) int {
 }
 
 // renderWire appends the whole templated request for p to dst: the head,
-// the cookies, the blank line and the body.
-func (c *HTTPClient) renderWire(dst []byte, p *prepared) []byte {
+// the cookies, the blank line and the body, but for a large literal end
+// of the body, returned as tail (see appendBody).
+func (c *HTTPClient) renderWire(dst []byte, p *prepared) (out, tail []byte) {
 	t, vals := p.tpl, c.tv.v
 	bodyLen := 0
 	if t.body != nil {
-		bodyLen = t.segsLen(t.body, vals)
+		bodyLen = t.segsLen(t.body, vals) + len(t.bodyTail)
 	}
 	dst = t.appendSegs(dst, p.headSegs, vals, bodyLen)
 	dst = c.jar.appendHeader(dst, p.target.hostname, p.path, p.secure, c.cookieTime())
 	dst = append(dst, "\r\n"...)
 	if t.body != nil {
-		return t.appendSegs(dst, t.body, vals, 0)
+		return t.appendSegs(dst, t.body, vals, 0), t.bodyTail
 	}
-	return append(dst, p.body...)
+	return appendBody(dst, p.body)
 }
 
 // render returns marked text with the values of the current request, for
@@ -266,7 +275,7 @@ func (c *HTTPClient) flatten(p *prepared, req *Request) (*url.URL, http.Header, 
 	}
 	var body []byte
 	if t.body != nil {
-		body = t.appendSegs(nil, t.body, c.tv.v, 0)
+		body = append(t.appendSegs(nil, t.body, c.tv.v, 0), t.bodyTail...)
 	}
 	return u, h, body, nil
 }
@@ -304,7 +313,11 @@ func (c *HTTPClient) afterResponse(t *reqTemplate, resp *Response) error {
 		u := &c.u.vars
 		start := len(u.gen)
 		u.gen = t.appendSegs(u.gen, t.expect, c.tv.v, 0)
-		if want := u.gen[start:]; !bytes.Contains(resp.Body(), want) {
+		body, err := resp.body()
+		if err != nil {
+			return err
+		}
+		if want := u.gen[start:]; !bytes.Contains(body, want) {
 			return fmt.Errorf("response body does not contain %q", want)
 		}
 	}

@@ -37,11 +37,11 @@ func captureServer(t *testing.T, answer func(w http.ResponseWriter, r *http.Requ
 	return srv.URL, func() []capture { mu.Lock(); defer mu.Unlock(); return slices.Clone(got) }
 }
 
-// classUser builds a user of class c (its variables and data row, a fixed
-// random source) against host.
+// classUser builds a user of class c (its HTTP configuration, variables
+// and data row, a fixed random source) against host.
 func classUser(t testing.TB, r *Runner, c *Class, host string) *UserContext {
 	t.Helper()
-	u := testUser(t, r, host)
+	u := testUserWith(t, r, host, r.profile(c.HTTP), 0)
 	u.Rand = rand.New(rand.NewPCG(1, 2))
 	scope := c.scope
 	if scope == nil {

@@ -247,6 +247,8 @@ func (u *UserContext) eval(ex *texpr) ([]byte, error) {
 		v.gen = strconv.AppendInt(v.gen, u.now().Unix(), 10)
 	case exTimeMs:
 		v.gen = strconv.AppendInt(v.gen, u.now().UnixMilli(), 10)
+	case exBasicAuth:
+		return u.evalBasicAuth(ex)
 	default:
 		return nil, &TemplateValueError{Expr: ex.src, Msg: "cannot be evaluated"}
 	}

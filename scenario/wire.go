@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"sync"
 )
 
@@ -12,12 +13,12 @@ import (
 // chunked, read-until-close, 1xx interim responses, bodiless statuses and
 // HEAD) and reads only the header fields that framing and connection reuse
 // need (Content-Length, Transfer-Encoding, Connection), noting whether
-// Set-Cookie is present. Everything else about the header
+// Set-Cookie and Content-Encoding are present. Everything else about the header
 // (Response.Header, Response.Raw, cookies, Location) is parsed from the
 // kept header bytes by fasthttp when asked for, off the hot path.
 
 // rbuf holds one response as read from the connection: the header bytes
-// and the decoded body. It is borrowed from a pool for a task, so a
+// and the de-chunked body. It is borrowed from a pool for a task, so a
 // waiting user holds none.
 type rbuf struct{ b []byte }
 
@@ -65,9 +66,10 @@ var (
 type wireResponse struct {
 	status    int
 	header    []byte // the final response's header, status line to blank line
-	body      []byte // decoded body
+	body      []byte // de-chunked body, as the server coded it (Content-Encoding)
 	close     bool   // the connection must not be reused
 	setCookie bool   // the header has Set-Cookie fields
+	coded     bool   // the header has Content-Encoding fields (decode.go)
 }
 
 // framing is what a header says about the body and the connection.
@@ -88,6 +90,12 @@ type respReader struct {
 	n   int
 	fr  framing
 
+	// With a read timeout (dl.read), each read waits at most that long
+	// (conn's read deadline is moved before each). A copy: a pointer would
+	// make the request's deadlines escape with buf.
+	dl   deadlines
+	conn net.Conn
+
 	chunkEnd int // end of the raw chunked body, trailers included
 }
 
@@ -101,6 +109,11 @@ func (rr *respReader) fill() error {
 			rr.buf = nb
 		}
 		rr.buf = rr.buf[:cap(rr.buf)]
+	}
+	if rr.dl.read > 0 {
+		if err := rr.conn.SetReadDeadline(rr.dl.within(rr.dl.read)); err != nil {
+			return err
+		}
 	}
 	for {
 		m, err := rr.r.Read(rr.buf[rr.n:])
@@ -372,7 +385,7 @@ rest:
 // the block. Lines may end in CRLF or a bare LF.
 func parseHeader(b []byte, out *wireResponse, fr *framing) (int, error) {
 	*fr = framing{contentLength: -1}
-	out.setCookie = false
+	out.setCookie, out.coded = false, false
 	nl := bytes.IndexByte(b, '\n')
 	if nl < 0 {
 		return 0, nil
@@ -422,6 +435,10 @@ func parseHeader(b []byte, out *wireResponse, fr *framing) (int, error) {
 				case len(last) > 0 && !equalFoldLower(last, "identity"):
 					fr.chunked, fr.untilClose = false, true
 				}
+			}
+		case len("content-encoding"):
+			if equalFoldLower(name, "content-encoding") {
+				out.coded = true
 			}
 		case len("connection"): // == len("set-cookie")
 			if equalFoldLower(name, "connection") {

@@ -185,6 +185,7 @@ type parser struct {
 	data      map[string]*DataSet // the top-level data
 	topVars   []Var               // the top-level vars
 	cls       *classVars          // the class being parsed (yaml_vars.go)
+	bodyFiles map[string][]byte   // the files requests send, read once (yaml_body.go)
 }
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
@@ -605,8 +606,8 @@ func (p *parser) steps(n *yaml.Node, path string) ([]func(ctx context.Context, u
 	return out, nil
 }
 
-var requestKeys = []string{"method", "path", "name", "headers", "query", "body", "json", "form",
-	"timeout", "expect_status", "expect_body_contains", "allow_redirects", "connection", "extract"}
+var requestKeys = []string{"method", "path", "name", "headers", "query", "body", "body_file", "json", "form", "files",
+	"auth", "timeout", "expect_status", "expect_body_contains", "allow_redirects", "connection", "extract"}
 
 func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	r := &Request{}
@@ -635,12 +636,19 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 		case "body":
 			rs.body, err = p.str(v, path)
 			bodies++
+		case "body_file":
+			rs.bodyFile, _, err = p.readBodyFile(v, path)
+			bodies++
+		case "files":
+			rs.files, err = p.files(v, path)
+		case "auth":
+			rs.auth, err = p.auth(v, path)
 		case "json":
 			rs.json, err = p.jsonValue(v, path)
 			bodies++
 			rs.isJSON = true
 		case "timeout":
-			r.Timeout, err = p.duration(v, path)
+			err = p.requestTimeout(v, path, r)
 		case "expect_status":
 			r.ExpectStatus, err = p.statuses(v, path)
 		case "expect_body_contains":
@@ -661,13 +669,16 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 		return nil, p.errf(n, path+".path", "required")
 	}
 	if bodies > 1 {
-		return nil, p.errf(n, path, "body, json and form are mutually exclusive")
+		return nil, p.errf(n, path, "body, body_file, json and form are mutually exclusive")
+	}
+	if _, form := rs.nodes["form"]; rs.files != nil && bodies == 1 && !form {
+		return nil, p.errf(rs.nodes["files"], path+".files", "goes with form (the other fields of the multipart body), not with body, body_file or json")
 	}
 	t, err := p.compileRequest(r, &rs, path)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.finishRequest(n, path, r, rs.headers, rs.query, rs.form, rs.isJSON); err != nil {
+	if err := p.finishRequest(n, path, r, &rs); err != nil {
 		return nil, err
 	}
 	if t != nil {
@@ -679,7 +690,8 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	return r, nil
 }
 
-func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, query, form [][2]string, isJSON bool) error {
+func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, rs *requestStrings) error {
+	headers, query, form := rs.headers, rs.query, rs.form
 	if len(headers) > 0 {
 		r.Header = make(http.Header, len(headers))
 		for _, kv := range headers {
@@ -700,7 +712,12 @@ func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, q
 		}
 		r.URL += sep + q.Encode()
 	}
-	if form != nil {
+	switch {
+	case rs.files != nil:
+		body, ctype := MultipartBody(form, rs.files)
+		r.Body = body
+		setDefaultHeader(r, "Content-Type", ctype)
+	case form != nil:
 		f := make(url.Values, len(form))
 		for _, kv := range form {
 			f.Add(kv[0], kv[1])
@@ -708,7 +725,7 @@ func (p *parser) finishRequest(n *yaml.Node, path string, r *Request, headers, q
 		r.Body = []byte(f.Encode())
 		setDefaultHeader(r, "Content-Type", "application/x-www-form-urlencoded")
 	}
-	if isJSON {
+	if rs.isJSON {
 		setDefaultHeader(r, "Content-Type", "application/json")
 	}
 	return nil

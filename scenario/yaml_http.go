@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,11 +17,14 @@ import (
 // and tls.ca_file. The client certificate and its key go together: a class
 // that sets either replaces both.
 var (
-	httpKeys = []string{"tls", "proxy", "no_proxy", "trust_env", "connection", "resolve_interval"}
+	httpKeys = []string{"tls", "proxy", "no_proxy", "trust_env", "connection", "resolve_interval", "accept_encoding", "content_size"}
 	tlsKeys  = []string{"insecure", "ca_file", "cert_file", "key_file", "server_name", "min_version", "session_resumption"}
 	// connectionValues are the values of the connection key (http block
 	// and request).
 	connectionValues = []string{"keep-alive", "close"}
+	// contentSizes are the values of content_size: false and true of
+	// HTTPConfig.ReceivedContentSize.
+	contentSizes = []string{"decoded", "received"}
 )
 
 // http applies the block n to cfg, which holds what the block inherits.
@@ -44,6 +48,17 @@ func (p *parser) http(n *yaml.Node, path string, cfg *HTTPConfig) error {
 				if d == 0 {
 					cfg.ResolveInterval = -1 // never again
 				}
+			}
+		case "accept_encoding":
+			cfg.AcceptEncoding, err = p.acceptEncoding(v, path)
+		case "content_size":
+			var s string
+			if s, err = p.str(v, path); err == nil {
+				i := slices.Index(contentSizes, s)
+				if i < 0 {
+					return p.errf(v, path, "unknown value %q (want %s)", s, strings.Join(contentSizes, " or "))
+				}
+				cfg.ReceivedContentSize = i == 1
 			}
 		}
 		return err
@@ -179,6 +194,20 @@ func (p *parser) noProxy(n *yaml.Node, path string) (string, error) {
 		return strings.Join(hosts, ","), err
 	}
 	return p.str(n, path)
+}
+
+// acceptEncoding reads the Accept-Encoding header's value, or none.
+func (p *parser) acceptEncoding(n *yaml.Node, path string) (string, error) {
+	s, err := p.str(n, path)
+	switch {
+	case err != nil:
+		return "", err
+	case strings.TrimSpace(s) == "":
+		return "", p.errf(n, path, "must not be empty (none sends no Accept-Encoding)")
+	case strings.ContainsAny(s, "\r\n"):
+		return "", p.errf(n, path, "a line break in %q", s)
+	}
+	return s, nil
 }
 
 // connection reads keep-alive or close; it reports close.

@@ -16,6 +16,8 @@ http:
   no_proxy: [localhost, .svc.cluster.local]
   trust_env: true
   resolve_interval: 10s
+  accept_encoding: gzip
+  content_size: received
 max_request_names: 500
 users:
   - class: WebUser
@@ -40,6 +42,8 @@ users:
       proxy: {https: "proxy2:8080"}
       connection: close
       resolve_interval: 0
+      accept_encoding: none
+      content_size: decoded
     wait_time: {constant_throughput: 10}
     tasks:
       - request: {path: /api, expect_status: 204, timeout: "1s", allow_redirects: false, expect_body_contains: ok, connection: close}
@@ -80,10 +84,12 @@ func TestParseHappyPath(t *testing.T) {
 		t.Errorf("ApiUser = %+v", api)
 	}
 	top := HTTPConfig{
-		TLS:             TLSConfig{ServerName: "api.internal", MinVersion: tls.VersionTLS13, SessionResumption: true},
-		Proxy:           ProxyConfig{HTTP: "http://proxy.local:3128", HTTPS: "http://proxy.local:3128", NoProxy: "localhost,.svc.cluster.local"},
-		TrustEnv:        true,
-		ResolveInterval: 10 * time.Second,
+		TLS:                 TLSConfig{ServerName: "api.internal", MinVersion: tls.VersionTLS13, SessionResumption: true},
+		Proxy:               ProxyConfig{HTTP: "http://proxy.local:3128", HTTPS: "http://proxy.local:3128", NoProxy: "localhost,.svc.cluster.local"},
+		TrustEnv:            true,
+		ResolveInterval:     10 * time.Second,
+		AcceptEncoding:      "gzip",
+		ReceivedContentSize: true,
 	}
 	if !reflect.DeepEqual(sc.HTTP, top) || !reflect.DeepEqual(web.HTTP, top) {
 		t.Errorf("http = %+v, WebUser's %+v, want %+v", sc.HTTP, web.HTTP, top)
@@ -94,6 +100,7 @@ func TestParseHappyPath(t *testing.T) {
 	apiHTTP.Proxy.HTTP, apiHTTP.Proxy.HTTPS = "", "proxy2:8080"
 	apiHTTP.ConnectionClose = true
 	apiHTTP.ResolveInterval = -1
+	apiHTTP.AcceptEncoding, apiHTTP.ReceivedContentSize = NoAcceptEncoding, false
 	if !reflect.DeepEqual(api.HTTP, apiHTTP) {
 		t.Errorf("ApiUser's http = %+v, want %+v", api.HTTP, apiHTTP)
 	}
@@ -114,6 +121,12 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// req is a scenario whose only request, on line 4, has the keys keys
+// besides its path.
+func req(keys string) string {
+	return "users:\n  - class: A\n    tasks:\n      - request: {path: /, " + keys + "}\n"
 }
 
 func TestParseErrors(t *testing.T) {
@@ -165,7 +178,7 @@ func TestParseErrors(t *testing.T) {
 			`scenario.yaml:4: users[0].tasks[0].request: unknown key "jsn"`},
 		{"no path", "users:\n  - class: A\n    tasks:\n      - request: {method: GET}\n", "users[0].tasks[0].request.path: required"},
 		{"two bodies", "users:\n  - class: A\n    tasks:\n      - request: {path: /, body: x, json: 1}\n",
-			"body, json and form are mutually exclusive"},
+			"scenario.yaml:4: users[0].tasks[0].request: body, body_file, json and form are mutually exclusive"},
 		{"bad status", "users:\n  - class: A\n    tasks:\n      - request: {path: /, expect_status: [200, 999]}\n",
 			"scenario.yaml:4: users[0].tasks[0].request.expect_status[1]: expected an integer in [100, 599], got 999"},
 		{"bad timeout", "users:\n  - class: A\n    tasks:\n      - request: {path: /, timeout: soon}\n", `invalid duration "soon"`},
@@ -206,7 +219,7 @@ func TestParseErrors(t *testing.T) {
 		// The http block (top level and class) and the request's connection.
 		{"http type", "http: 1\nusers: []\n", "scenario.yaml:1: http: expected a mapping"},
 		{"http unknown key", "http:\n  tls_: {}\nusers: []\n",
-			`scenario.yaml:2: http: unknown key "tls_" (want tls, proxy, no_proxy, trust_env, connection, resolve_interval)`},
+			`scenario.yaml:2: http: unknown key "tls_" (want tls, proxy, no_proxy, trust_env, connection, resolve_interval, accept_encoding, content_size)`},
 		{"tls unknown key", "http:\n  tls: {insecure: true, verify: false}\n",
 			`scenario.yaml:2: http.tls: unknown key "verify" (want insecure, ca_file, cert_file, key_file, server_name, min_version, session_resumption)`},
 		{"tls type", "http:\n  tls: insecure\n", "scenario.yaml:2: http.tls: expected a mapping"},
@@ -238,6 +251,42 @@ func TestParseErrors(t *testing.T) {
 		{"connection", "http:\n  connection: closed\n", `scenario.yaml:2: http.connection: unknown value "closed" (want keep-alive or close)`},
 		{"resolve_interval", "http:\n  resolve_interval: -1\n", "scenario.yaml:2: http.resolve_interval: invalid duration -1"},
 		{"resolve_interval string", "http:\n  resolve_interval: often\n", `scenario.yaml:2: http.resolve_interval: invalid duration "often"`},
+		{"accept_encoding empty", "http:\n  accept_encoding: \" \"\n", "scenario.yaml:2: http.accept_encoding: must not be empty (none sends no Accept-Encoding)"},
+		{"accept_encoding line break", "http:\n  accept_encoding: \"gzip\\r\\nX: 1\"\n", `scenario.yaml:2: http.accept_encoding: a line break in "gzip\r\nX: 1"`},
+		{"accept_encoding type", "http:\n  accept_encoding: [gzip, br]\n", "scenario.yaml:2: http.accept_encoding: expected a string"},
+		{"content_size", "http:\n  content_size: compressed\n", `scenario.yaml:2: http.content_size: unknown value "compressed" (want decoded or received)`},
+		{"content_size type", "http:\n  content_size: true\n", `scenario.yaml:2: http.content_size: unknown value "true" (want decoded or received)`},
+		// A request's body_file, files, auth and timeout mapping.
+		{"body_file missing", req("body_file: nope.bin"), "scenario.yaml:4: users[0].tasks[0].request.body_file: open nope.bin: no such file or directory"},
+		{"body_file empty", req(`body_file: ""`), "scenario.yaml:4: users[0].tasks[0].request.body_file: must not be empty"},
+		{"body_file type", req("body_file: [a]"), "scenario.yaml:4: users[0].tasks[0].request.body_file: expected a string"},
+		{"body_file device", req("body_file: /dev/zero"), "scenario.yaml:4: users[0].tasks[0].request.body_file: /dev/zero: not a regular file"},
+		{"body_file template", req(`body_file: "${x}.bin"`), "scenario.yaml:4: users[0].tasks[0].request.body_file: templates are not allowed in a file name"},
+		{"body_file and body", req("body_file: doc.go, body: x"), "scenario.yaml:4: users[0].tasks[0].request: body, body_file, json and form are mutually exclusive"},
+		{"files type", req("files: [doc.go]"), "scenario.yaml:4: users[0].tasks[0].request.files: expected a mapping of form field names to files"},
+		{"files empty", req("files: {}"), "scenario.yaml:4: users[0].tasks[0].request.files: expected a mapping of form field names to files"},
+		{"files missing", req("files: {f: nope.txt}"), "scenario.yaml:4: users[0].tasks[0].request.files.f: open nope.txt: no such file or directory"},
+		{"files unknown key", req("files: {f: {file: doc.go, type: x}}"), `scenario.yaml:4: users[0].tasks[0].request.files.f: unknown key "type" (want file, filename, content_type)`},
+		{"files no file", req("files: {f: {filename: a.txt}}"), "scenario.yaml:4: users[0].tasks[0].request.files.f.file: required"},
+		{"files content_type", req(`files: {f: {file: doc.go, content_type: "a\nb"}}`), `scenario.yaml:4: users[0].tasks[0].request.files.f.content_type: invalid content type "a\nb"`},
+		{"files filename template", req(`files: {f: {file: doc.go, filename: "${x}"}}`), "scenario.yaml:4: users[0].tasks[0].request.files.f.filename: templates are not allowed here"},
+		{"files name template", req(`files: {"${x}": doc.go}`), "scenario.yaml:4: users[0].tasks[0].request.files.${x}: templates go in form values, not in names"},
+		{"files empty name", req(`files: {"": doc.go}`), "scenario.yaml:4: users[0].tasks[0].request.files: a form field name must not be empty"},
+		{"files and json", req("files: {f: doc.go}, json: {a: 1}"), "scenario.yaml:4: users[0].tasks[0].request.files: goes with form (the other fields of the multipart body), not with body, body_file or json"},
+		{"auth type", req("auth: me"), "scenario.yaml:4: users[0].tasks[0].request.auth: expected a mapping"},
+		{"auth no password", req("auth: {user: a}"), "scenario.yaml:4: users[0].tasks[0].request.auth: needs user and password"},
+		{"auth unknown key", req("auth: {user: a, pass: b}"), `scenario.yaml:4: users[0].tasks[0].request.auth: unknown key "pass" (want user, password)`},
+		{"auth user type", req("auth: {user: [a], password: b}"), "scenario.yaml:4: users[0].tasks[0].request.auth.user: expected a string"},
+		{"auth latin-1", req("auth: {user: €uro, password: b}"), "scenario.yaml:4: users[0].tasks[0].request.auth: '€' is not a Latin-1 character"},
+		{"auth and header", req("auth: {user: a, password: b}, headers: {authorization: Bearer x}"),
+			"scenario.yaml:4: users[0].tasks[0].request.auth: the request also sets an Authorization header; use one or the other"},
+		{"auth undefined", req(`auth: {user: "${nobody}", password: b}`), `scenario.yaml:4: users[0].tasks[0].request.auth.user: undefined variable "nobody"`},
+		{"auth template syntax", req(`auth: {user: a, password: "${"}`), "scenario.yaml:4: users[0].tasks[0].request.auth.password: template: at byte 0"},
+		{"timeout unknown key", req("timeout: {connect: 1, total: 2}"), `scenario.yaml:4: users[0].tasks[0].request.timeout: unknown key "total" (want connect, read)`},
+		{"timeout zero", req("timeout: {connect: 0}"), "scenario.yaml:4: users[0].tasks[0].request.timeout.connect: must be more than 0 (leave connect out for no limit)"},
+		{"timeout empty", req("timeout: {}"), "scenario.yaml:4: users[0].tasks[0].request.timeout: needs connect, read or both"},
+		{"timeout read negative", req("timeout: {read: -1}"), "scenario.yaml:4: users[0].tasks[0].request.timeout.read: invalid duration -1"},
+		{"timeout read string", req("timeout: {read: soon}"), `scenario.yaml:4: users[0].tasks[0].request.timeout.read: invalid duration "soon"`},
 		{"class http", "users:\n  - class: A\n    http: {tls: {insecure: 1}}\n    tasks: [{request: {path: /}}]\n",
 			"scenario.yaml:3: users[0].http.tls.insecure: expected true or false"},
 		{"request connection", "users:\n  - class: A\n    tasks:\n      - request: {path: /, connection: kept}\n",
@@ -287,6 +336,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("vars: {a: 1, b: x}\nusers:\n  - class: A\n    vars: {a: 2}\n    tasks:\n      - request: {path: \"/${a}/${uuid()}\", headers: {X: \"${b}\"}, extract: {t: {json: \"x[*].y\", pick: first}}}\n      - request: {method: POST, path: /j, json: {k: \"${t}\", n: [\"$${x}\"]}, name: \"n ${user.id}\"}\n"))
 	f.Add([]byte("data: {d: {file: testdata/accounts.yaml, format: csv, mode: cycle}}\nusers:\n  - class: A\n    data: d\n    tasks: [{request: {path: \"/${row.x}\", extract: {r: {regex: \"(a)\", group: 1}, h: {header: X}, c: {cookie: c}, s: {status: true}}}}]\n"))
 	f.Add([]byte("http:\n  tls: {insecure: true, min_version: 1.2}\n  proxy: {http: p:1}\n  no_proxy: [a]\nusers:\n  - class: A\n    http: {connection: close}\n    tasks: [{request: {path: /, connection: close}}]\n"))
+	f.Add([]byte("vars: {u: x}\nhttp: {accept_encoding: none, content_size: received}\nusers:\n  - class: A\n    tasks:\n" +
+		"      - request: {method: POST, path: /u, form: {t: \"${u}\"}, files: {a: doc.go, b: {file: doc.go, filename: b.go, content_type: text/x-go}}}\n" +
+		"      - request: {method: PUT, path: /b, body_file: doc.go, auth: {user: \"${u}\", password: p}, timeout: {connect: 1, read: 2s}}\n" +
+		"      - request: {path: /a, auth: {user: a, password: \"\"}, timeout: {read: 0.5}}\n"))
 	f.Add([]byte(shapeUsers + "shape:\n  stages:\n    - {duration: 1, users: 1, spawn_rate: 1, classes: [A]}\n"))
 	f.Add([]byte(shapeUsers + "shape: {step: {users: 1, every: 1, spawn_rate: 1, duration: 2}}\n"))
 	f.Add([]byte(shapeUsers + "thresholds:\n  - p95 < 500\n  - {check: fail_ratio < 1%, name: x, abort_on_fail: true, grace: 5}\n"))

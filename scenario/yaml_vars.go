@@ -286,20 +286,22 @@ type tmplField struct {
 // returns nil when none holds an expression (the strings may have lost
 // escapes: "$${" is then "${"). Otherwise each string with expressions is
 // replaced by its marked form, and the returned template has the
-// expressions. all holds every string of the request, for choosing
-// markers no text contains.
-func (p *parser) requestTemplates(fields []*tmplField, all []string) (*reqTemplate, error) {
+// expressions. all holds every string of the request and blobs the files
+// it sends, for choosing markers no text contains.
+func (p *parser) requestTemplates(fields []*tmplField, all []string, blobs [][]byte) (*reqTemplate, error) {
 	any := false
 	for _, f := range fields {
-		if !hasTemplate(*f.s) {
-			continue
+		if f.nodes == nil { // else parsed already (auth)
+			if !hasTemplate(*f.s) {
+				continue
+			}
+			nodes, err := parseTemplate(*f.s, p.env)
+			if err != nil {
+				return nil, p.errf(f.node, f.path, "%v", err)
+			}
+			f.nodes = nodes
 		}
-		nodes, err := parseTemplate(*f.s, p.env)
-		if err != nil {
-			return nil, p.errf(f.node, f.path, "%v", err)
-		}
-		f.nodes = nodes
-		for _, n := range nodes {
+		for _, n := range f.nodes {
 			if n.ex != nil {
 				any = true
 				p.cls.refs = append(p.cls.refs, tref{ex: n.ex, node: f.node, path: f.path})
@@ -316,7 +318,7 @@ func (p *parser) requestTemplates(fields []*tmplField, all []string) (*reqTempla
 		}
 		return nil, nil
 	}
-	t := &reqTemplate{prefix: choosePrefix(all)}
+	t := &reqTemplate{prefix: choosePrefix(all, blobs)}
 	for _, f := range fields {
 		if f.nodes != nil {
 			*f.s = t.mark(f.nodes, f.mode)
@@ -527,6 +529,9 @@ type requestStrings struct {
 	isJSON               bool
 	nodes                map[string]*yaml.Node // the value node of each key
 	extract              *yaml.Node
+	bodyFile             []byte     // body_file's content; nil: none
+	files                []FilePart // nil: none
+	auth                 *authSpec  // nil: none
 }
 
 func (rs *requestStrings) field(key string, v *yaml.Node) {
@@ -555,11 +560,19 @@ func (p *parser) compileRequest(r *Request, rs *requestStrings, path string) (*r
 	add(&r.Name, escRaw, "name", "")
 	add(&r.ExpectBodyContains, escRaw, "expect_body_contains", "")
 	add(&rs.body, escRaw, "body", "")
+	authField, err := p.authHeader(rs, path)
+	if err != nil {
+		return nil, err
+	}
+	formMode := escQuery
+	if rs.files != nil {
+		formMode = escRaw // a multipart field is sent as it is
+	}
 	for _, kvs := range []struct {
 		key  string
 		kv   [][2]string
 		mode escMode
-	}{{"headers", rs.headers, escHeader}, {"query", rs.query, escQuery}, {"form", rs.form, escQuery}} {
+	}{{"headers", rs.headers, escHeader}, {"query", rs.query, escQuery}, {"form", rs.form, formMode}} {
 		if err := p.noTemplateInKeys(nodes[kvs.key], path+"."+kvs.key, kvs.kv); err != nil {
 			return nil, err
 		}
@@ -578,11 +591,20 @@ func (p *parser) compileRequest(r *Request, rs *requestStrings, path string) (*r
 			all = append(all, *f.s)
 		}
 	}
+	if authField != nil {
+		authField.s = &rs.headers[len(rs.headers)-1][1]
+		fields = append(fields, authField)
+	}
+	blobs := [][]byte{rs.bodyFile}
+	for _, f := range rs.files {
+		blobs = append(blobs, f.Data)
+		all = append(all, f.Field, f.Filename, f.ContentType)
+	}
 	desc := describe(r.Method, r.URL) // as written
 	if err := p.checkPathTemplate(r.URL, nodes["path"], path+".path"); err != nil {
 		return nil, err
 	}
-	t, err := p.requestTemplates(fields, all)
+	t, err := p.requestTemplates(fields, all, blobs)
 	if err != nil {
 		return nil, err
 	}
@@ -594,6 +616,8 @@ func (p *parser) compileRequest(r *Request, rs *requestStrings, path string) (*r
 		r.Body = b
 	} else if _, ok := nodes["body"]; ok {
 		r.Body = []byte(rs.body)
+	} else if rs.bodyFile != nil {
+		r.Body = rs.bodyFile
 	}
 	if en, ok := nodes["extract"]; ok {
 		exs, err := p.extracts(en, path+".extract", desc)
@@ -656,4 +680,13 @@ func (t *reqTemplate) finish(r *Request) {
 		r.ExpectBodyContains = ""
 	}
 	t.body = cut(string(r.Body))
+	if n := len(t.body); n > 0 && len(t.body[n-1].lit) > maxWireBody {
+		// A large literal end (files after templated fields): sent from
+		// r.Body, and the other segments no longer hold the body's copy.
+		t.bodyTail = r.Body[len(r.Body)-len(t.body[n-1].lit):]
+		t.body[n-1].lit = ""
+		for i := range t.body[:n-1] {
+			t.body[i].lit = strings.Clone(t.body[i].lit)
+		}
+	}
 }
