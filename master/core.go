@@ -423,6 +423,9 @@ func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
 	if w == nil {
 		cand := c.candidates[id]
 		if cand == nil || now.Sub(cand.seen) > takeBackWindow {
+			if m.Seq != 0 && c.lateReport(id, m, now) {
+				return
+			}
 			if c.limiter.allow("discard:" + id) {
 				c.log.Info("Discarded report from unrecognized worker " + id)
 			}
@@ -435,6 +438,27 @@ func (c *core) statsReport(id string, m *protocol.Stats, now time.Time) {
 	}
 	c.agg.Merge(m, now)
 	c.reg.setCounts(w, m.UserClassesCount)
+}
+
+// lateReport counts a glocust report of a node whose record this master
+// deleted (client_stopped, quit, missing for long): a report the worker
+// kept while its connection was down and sent once it was back, after its
+// client_stopped. The node was this master's worker, and the seq it
+// retired with says whether the report was counted already. It reports
+// false for a node this master never had.
+func (c *core) lateReport(id string, m *protocol.Stats, now time.Time) bool {
+	last, ok := c.reg.retiredSeq(id)
+	if !ok {
+		return false
+	}
+	if m.Seq <= last {
+		c.counters.duplicateReports++
+		return true
+	}
+	c.reg.retire(id, m.Seq)
+	c.agg.Merge(m, now)
+	c.log.Debug("Counted a report that arrived after its worker's record was deleted", "worker", id, "seq", m.Seq)
+	return true
 }
 
 // newSeq reports whether a glocust report with this seq is to be counted

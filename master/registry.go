@@ -101,6 +101,24 @@ func (r *registry) lastSeq(id string) uint64 {
 	return r.retired[id]
 }
 
+// retire remembers seq as the last counted seq of the deleted node id.
+// Every deleted node is remembered (seq 0: none counted yet), so that a
+// glocust report arriving after the deletion is known to come from one of
+// this master's workers (core.lateReport).
+func (r *registry) retire(id string, seq uint64) {
+	if _, ok := r.retired[id]; !ok && len(r.retired) >= maxRetired {
+		clear(r.retired)
+	}
+	r.retired[id] = seq
+}
+
+// retiredSeq is the last counted seq of a deleted node id, and whether id
+// is one.
+func (r *registry) retiredSeq(id string) (uint64, bool) {
+	seq, ok := r.retired[id]
+	return seq, ok
+}
+
 // index is get_worker_index: 0-based, stable per id while the master lives.
 func (r *registry) index(id string) int {
 	if i, ok := r.indexes[id]; ok {
@@ -143,12 +161,7 @@ func (r *registry) del(id string) {
 	r.tally.account(w, -1)
 	r.slots.forget(id)
 	delete(r.nodes, id)
-	if w.seq != 0 {
-		if len(r.retired) >= maxRetired {
-			clear(r.retired)
-		}
-		r.retired[id] = w.seq
-	}
+	r.retire(id, w.seq)
 	r.order = slices.DeleteFunc(r.order, func(x *worker) bool { return x == w })
 }
 
