@@ -310,8 +310,8 @@ func (c *core) sendSlot(w *worker) {
 // slots departed workers freed (slots.compact), telling each in an ack.
 // The number of shares is the expect_workers the master sends workers.
 func (c *core) compactSlots() {
-	if c.quitting {
-		return // the workers are leaving
+	if c.quitting || c.state == StateStopping {
+		return // the workers are leaving, or stopping: an ack now would cross their client_stopped
 	}
 	count := int64(1)
 	if v, ok := c.cfg.ParsedOptions.Get("expect_workers"); ok {

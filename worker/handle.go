@@ -42,6 +42,12 @@ func (l *loop) handle(f zmq.Frame) (bool, error) {
 				w.place(w.ParsedOptions())
 			}
 		}
+		if !l.registered && !l.wantReady {
+			// An ack between client_stopped and client_ready (a glocust
+			// master moving data slots as another worker stops): the new
+			// slot is kept, but registration waits for client_ready's ack.
+			break
+		}
 		first := !l.registered
 		l.registered = true
 		w.registered.Store(true)

@@ -402,3 +402,38 @@ func TestNoMasterAtAll(t *testing.T) {
 		t.Fatal("the worker waits forever for a master whose port never accepts")
 	}
 }
+
+// An ack that arrives between client_stopped and client_ready (a glocust
+// master moving data slots while another worker stops) keeps its slot but
+// does not register the worker: it sends nothing but client_ready, and
+// the ack of that registers it.
+func TestAckAfterClientStopped(t *testing.T) {
+	t.Parallel()
+	h := start(t, WithWaitAfterStop(300*time.Millisecond))
+	h.expect("client_ready")
+	h.send(&protocol.Ack{Index: 0, HasIndex: true})
+	h.send(&protocol.Spawn{Timestamp: 10, UserClassesCount: []protocol.ClassCount{{Class: "A", Count: 1}, {Class: "B", Count: 0}}})
+	h.expect("spawning_complete")
+	h.send(&protocol.Stop{})
+	h.expect("client_stopped")
+	h.send(&protocol.Ack{Index: 0, HasIndex: true, Slot: 1, HasSlot: true})
+	deadline := time.After(5 * time.Second)
+	for {
+		e, _, ok := h.next(deadline)
+		if !ok {
+			t.Fatal("no client_ready after the stop")
+		}
+		if e.Type() == protocol.TypeClientReady {
+			break
+		}
+		t.Fatalf("%s sent between client_stopped and client_ready (an ack registered the worker)", e.Type())
+	}
+	if h.w.Registered() {
+		t.Fatal("registered by an ack that came before client_ready")
+	}
+	h.send(&protocol.Ack{Index: 0, HasIndex: true, Slot: 1, HasSlot: true})
+	h.expect("heartbeat")
+	if !h.w.Registered() {
+		t.Fatal("not registered by client_ready's ack")
+	}
+}
