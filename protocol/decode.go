@@ -662,7 +662,7 @@ func classCounts(m *Map, key string) ([]ClassCount, error) {
 	for i, k := range cm.Keys {
 		name, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("%s: class name %v is not a string", key, k)
+			return nil, fmt.Errorf("%s: class name %s is not a string", key, valueString(k))
 		}
 		n, _ := toInt(cm.Values[i])
 		out = append(out, ClassCount{Class: name, Count: n})
