@@ -5,7 +5,9 @@ The scripts in bench/ import it directly; bench/fanin/run.py puts bench/ on
 sys.path first.
 """
 import os
+import signal
 import socket
+import subprocess
 import statistics
 import sys
 import time
@@ -59,3 +61,18 @@ def wait_idle(max_wait, threshold=0.1, need=2):
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+
+def stop(proc, grace=5.0):
+    """SIGTERM, then SIGKILL after grace seconds; proc is a Popen started by
+    the caller (None or an exited process is left alone)."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass

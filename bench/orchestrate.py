@@ -588,20 +588,7 @@ def section_names(ctx):
     --rounds runs): what a distinct request name costs the worker's
     registry and the master's aggregate, below the cap (time and heap per
     new name) and past it (the fold)."""
-    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", "^BenchmarkNames$",
-           "-count", str(ctx.args.rounds), "./stats/"]
-    ctx.commands.append(" ".join(cmd))
-    wait_idle(ctx.args.run_idle_wait)
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    runs = {}
-    for line in p.stdout.splitlines():
-        m = re.match(r"^BenchmarkNames/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$", line)
-        if m:
-            vals = dict((u, float(v)) for v, u in re.findall(r"([\d.]+) (\S+)", m.group(2)))
-            runs.setdefault(m.group(1), []).append(vals)
-    for k, rs in runs.items():
-        for r in rs:
-            ctx.record({"section": "names", "case": k, **r})
+    p, runs = go_micro(ctx, "BenchmarkNames", "names", pkg="./stats/", benchmem=False, prefix="")
     L = ["## 7. The name cap (issue 11)", "",
          "What a distinct request name costs (`--max-request-names`, default 10,000, `stats/namecap.go`): "
          "`BenchmarkNames` in `stats/bench_test.go` over batches of 1,000 names `/item/<n>`, pinned to core 0 (one P, "
@@ -958,11 +945,12 @@ def render_tls(ctx, runs, probe):
     return "\n".join(L) + "\n"
 
 
-def go_micro(ctx, bench, section):
-    """Runs `go test -bench ^<bench>$ -benchmem` on core 0 (--rounds runs)
+def go_micro(ctx, bench, section, pkg="./scenario/", benchmem=True, prefix="micro/"):
+    """Runs `go test -bench ^<bench>$` (with -benchmem unless told not to)
+    in pkg on core 0 (--rounds runs), records each run as case prefix+sub,
     and returns (its process, {sub-benchmark: [values per run]})."""
-    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", f"^{bench}$", "-benchmem",
-           "-count", str(ctx.args.rounds), "./scenario/"]
+    cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", f"^{bench}$"] + \
+        (["-benchmem"] if benchmem else []) + ["-count", str(ctx.args.rounds), pkg]
     ctx.commands.append(" ".join(cmd))
     wait_idle(ctx.args.run_idle_wait)
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -972,7 +960,7 @@ def go_micro(ctx, bench, section):
         if m:
             vals = dict((u, float(v)) for v, u in re.findall(r"([\d.]+) (\S+)", m.group(2)))
             micro.setdefault(m.group(1), []).append(vals)
-            ctx.record({"section": section, "case": "micro/" + m.group(1), **vals})
+            ctx.record({"section": section, "case": prefix + m.group(1), **vals})
     return p, micro
 
 

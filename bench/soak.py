@@ -27,14 +27,13 @@ import csv
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-from benchlib import HZ, busy_jiffies, free_port, loadavg, log, med, wait_idle
+from benchlib import HZ, busy_jiffies, free_port, loadavg, log, med, stop, wait_idle
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -74,20 +73,6 @@ def start(cmd, logpath, cwd):
     with open(logpath, "w") as f:
         return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
                                 start_new_session=True)
-
-
-def stop(proc, grace=10.0):
-    """SIGTERM, then SIGKILL, by pid (the process was started here)."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        pass
 
 
 def http_get(url, timeout=5):
@@ -333,7 +318,7 @@ def run(args, tmp):
         log("soak failed:", res["error"])
     finally:
         for k in ("worker1", "worker2", "master", "target"):
-            stop(procs.get(k))
+            stop(procs.get(k), grace=10.0)
     return res
 
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/glocust/glocust/protocol"
 	"github.com/glocust/glocust/stats"
 )
 
@@ -416,14 +417,7 @@ func appendSeries(b []byte, s *series) []byte {
 // appendErrors appends the sample's errors as [[method, name, error,
 // occurrences], ...] (at most 500, as /stats/requests).
 func appendErrors(b []byte, s *uiSample) []byte {
-	b = append(b, '[')
-	for i, e := range s.errors {
-		if i == 500 {
-			break
-		}
-		if i > 0 {
-			b = append(b, ',')
-		}
+	return appendArray(b, s.errors, 500, func(b []byte, e protocol.StatsError) []byte {
 		b = append(b, '[')
 		b = appendStr(b, e.Method)
 		b = append(b, ',')
@@ -432,9 +426,8 @@ func appendErrors(b []byte, s *uiSample) []byte {
 		b = appendStr(b, e.Error)
 		b = append(b, ',')
 		b = appendInt(b, e.Occurrences)
-		b = append(b, ']')
-	}
-	return append(b, ']')
+		return append(b, ']')
+	})
 }
 
 // appendSample appends the sample's fields (no braces): the run state,
@@ -526,20 +519,15 @@ func (d *dashboard) appendSample(b []byte, s *uiSample, nameIDs, wids []int) []b
 	b = appendKey(b, "shapeRuns")
 	b = append(b, strconv.FormatBool(s.shapeRuns)...)
 	b = appendKey(b, "thresholds")
-	b = append(b, '[')
-	for i, t := range s.thresholds {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	return appendArray(b, s.thresholds, -1, func(b []byte, t uiThreshold) []byte {
 		b = append(b, '[')
 		b = appendStr(b, t.expr)
 		b = append(b, ',')
 		b = appendStr(b, t.measured)
 		b = append(b, ',')
 		b = appendNum(b, boolNum(t.pass))
-		b = append(b, ']')
-	}
-	return append(b, ']')
+		return append(b, ']')
+	})
 }
 
 func boolNum(v bool) float64 {

@@ -44,26 +44,28 @@ func appendKey(b []byte, key string) []byte {
 	return append(b, '"', ':')
 }
 
-// appendNums appends a JSON array of numbers.
-func appendNums[T float32 | float64](b []byte, vs []T) []byte {
+// appendArray appends a JSON array of at most limit elements (all when
+// limit < 0), each written by elem.
+func appendArray[T any](b []byte, vs []T, limit int, elem func([]byte, T) []byte) []byte {
 	b = append(b, '[')
 	for i, v := range vs {
+		if i == limit {
+			break
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendNum(b, float64(v))
+		b = elem(b, v)
 	}
 	return append(b, ']')
 }
 
+// appendNums appends a JSON array of numbers.
+func appendNums[T float32 | float64](b []byte, vs []T) []byte {
+	return appendArray(b, vs, -1, func(b []byte, v T) []byte { return appendNum(b, float64(v)) })
+}
+
 // appendInts appends a JSON array of integers.
 func appendInts[T int | int64](b []byte, vs []T) []byte {
-	b = append(b, '[')
-	for i, v := range vs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendInt(b, int64(v))
-	}
-	return append(b, ']')
+	return appendArray(b, vs, -1, func(b []byte, v T) []byte { return appendInt(b, int64(v)) })
 }

@@ -44,7 +44,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchlib import HZ, busy_jiffies, free_port, loadavg, log, med, wait_idle  # noqa: E402
+from benchlib import HZ, busy_jiffies, free_port, loadavg, log, med, stop, wait_idle  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
@@ -54,14 +54,7 @@ SCALE_HB_P99_MS = 250.0  # --scale: the heartbeat reply goal
 FD_MARGIN = 200  # sockets and files a process needs besides one per worker
 
 
-
-
-
-
 # ---------------------------------------------------------------- machine load
-
-
-
 
 
 def proc_ticks():
@@ -97,10 +90,7 @@ def foreign_top(seconds=2.0, n=6, exclude=()):
     return {"busy_cores": round(busy, 2), "top": rows[:n]}
 
 
-
-
 # ---------------------------------------------------------------- processes
-
 
 
 def wait_port(port, proc, timeout):
@@ -114,20 +104,6 @@ def wait_port(port, proc, timeout):
         except OSError:
             time.sleep(0.1)
     return False
-
-
-def stop(proc, grace=5.0):
-    """SIGTERM, then SIGKILL, by pid (the process was started here)."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        pass
 
 
 def build(tmp, glocust=None, sim=None):
