@@ -194,10 +194,48 @@ def time_v_cpu(stderr):
 
 # ---------------------------------------------------------------- goal 1: stats
 
+class _NoProcess:
+    """Stands for a target process that --replay does not start."""
+    pid, returncode, stdout, stderr = None, 0, "", ""
+
+    def terminate(self):
+        pass
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def replayed(ctx, section, pred=lambda r: True):
+    """The records of section that --replay read (pred filters them)."""
+    return [r for r in ctx.replay if r.get("section") == section and pred(r)]
+
+
+def start_target(ctx, start, *args):
+    """Starts a target (nginx) unless replaying; returns it and its pids."""
+    if ctx.replay is not None:
+        return _NoProcess(), []
+    proc = start(*args)
+    return proc, nginx_pids(proc.pid)
+
+
 def section_stats(ctx):
     a = ctx.args
-    runs, micro = [], []
     kinds = ["glocust", "glocust-cached", "launce", "boomer", "clock"]
+    if ctx.replay is not None:
+        runs, micro = replayed(ctx, "stats"), replayed(ctx, "micro")
+    else:
+        runs, micro = measure_stats(ctx, kinds)
+    ctx.commands.append(f"taskset -c 0,1 statsbench -recorders <glocust|glocust-cached|launce|boomer|clock> "
+                        f"-g {a.stats_goroutines} -d {a.stats_seconds}s -json   "
+                        f"# one run per recorder, {a.rounds} interleaved rounds")
+    ctx.commands.append(f"cd bench/statsbench && taskset -c 0,1 go test -run '^$' -bench BenchmarkRecord "
+                        f"-benchtime {a.micro_benchtime}   # {a.micro_rounds} times")
+    return render_stats(ctx, runs, micro, kinds)
+
+
+def measure_stats(ctx, kinds):
+    a = ctx.args
+    runs, micro = [], []
     for rnd in range(1, a.rounds + 1):
         for kind in kinds:
             idle = wait_idle(a.run_idle_wait)
@@ -216,9 +254,6 @@ def section_stats(ctx):
                 f"foreign {m.foreign:.2f} cores")
             runs.append(r)
             ctx.record(r)
-    ctx.commands.append(f"taskset -c 0,1 statsbench -recorders <glocust|glocust-cached|launce|boomer|clock> "
-                        f"-g {a.stats_goroutines} -d {a.stats_seconds}s -json   "
-                        f"# one run per recorder, {a.rounds} interleaved rounds")
     # go test micro-benchmarks (the same loop; b.N records over g goroutines)
     for rnd in range(1, a.micro_rounds + 1):
         idle = wait_idle(a.run_idle_wait)
@@ -239,9 +274,7 @@ def section_stats(ctx):
         log(f"micro round {rnd}: {sum(1 for r in micro if r['round'] == rnd)} results, foreign {m.foreign:.2f} cores")
         if p.returncode != 0:
             log("go test bench failed:", p.stdout[-400:], p.stderr[-400:])
-    ctx.commands.append(f"cd bench/statsbench && taskset -c 0,1 go test -run '^$' -bench BenchmarkRecord "
-                        f"-benchtime {a.micro_benchtime}   # {a.micro_rounds} times")
-    return render_stats(ctx, runs, micro, kinds)
+    return runs, micro
 
 
 def render_stats(ctx, runs, micro, kinds):
@@ -363,14 +396,13 @@ def section_worker(ctx):
     a = ctx.args
     wvl = load_module("worker_vs_locust")
     tmp = ctx.tmp
-    nginx = wvl.start_nginx(tmp)
-    pids = nginx_pids(nginx.pid)
+    nginx, pids = start_target(ctx, wvl.start_nginx, tmp)
     log("nginx pids", pids)
-    runs = []
-    standalone_ok = True
+    runs = replayed(ctx, "worker") if ctx.replay is not None else []
+    standalone_ok = not any(r.get("error") for r in runs if r.get("kind") == "glocust-standalone")
     wargs = argparse.Namespace(users=a.users, duration=a.duration)
     try:
-        for rnd in range(1, a.rounds + 1):
+        for rnd in range(1, a.rounds + 1 if ctx.replay is None else 1):
             for kind in ("wrk", "glocust-standalone", "glocust-worker", "locust-worker"):
                 if kind == "glocust-standalone" and not standalone_ok:
                     continue
@@ -536,7 +568,7 @@ def section_fanin(ctx):
     cmd += ["--quick"] if ctx.args.rounds < 3 else ["--rounds", str(ctx.args.rounds)]
     ctx.commands.append(" ".join(cmd).replace(ROOT + "/", ""))
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800) if ctx.replay is None else _NoProcess()
         err = "" if p.returncode == 0 else (p.stderr or "")[-300:]
     except subprocess.TimeoutExpired:
         err = "bench/fanin/run.py timed out"
@@ -564,7 +596,7 @@ def section_scale(ctx):
            "--start-idle-wait", str(ctx.args.run_idle_wait), "--out", out, "--jsonl", raw]
     ctx.commands.append(" ".join(cmd).replace(ROOT + "/", "").replace(ctx.tmp + "/", "<tmp>/"))
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800) if ctx.replay is None else _NoProcess()
         err = "" if p.returncode == 0 else (p.stderr or "")[-400:]
     except subprocess.TimeoutExpired:
         err = "bench/fanin/run.py --scale timed out"
@@ -576,7 +608,8 @@ def section_scale(ctx):
         body = m.group(0) if m else ""
         with open(raw) as f:
             for line in f:
-                ctx.record(dict(json.loads(line), section="scale"))
+                if ctx.replay is None:
+                    ctx.record(dict(json.loads(line), section="scale"))
     n = int(os.environ.get("SCALE_WORKERS", "10000"))
     return (f"## 6. Scale: {n:,} workers on one master (issue 11)\n\n"
             + (f"`bench/fanin/run.py --scale` failed: `{err}`\n\n" if err else "")
@@ -649,11 +682,10 @@ def section_memory(ctx):
     users = int(os.environ.get("MEMORY_USERS", "100000"))
     lusers = [int(x) for x in os.environ.get("MEMORY_LOCUST_USERS", "5000,20000,40000").split(",") if x]
     plan = [("glocust-standalone", [1, users]), ("glocust-worker", [1, users]), ("locust-worker", [1] + lusers)]
-    nginx = mem.start_nginx(ctx.tmp)
-    pids = nginx_pids(nginx.pid)
-    runs = []
+    nginx, pids = start_target(ctx, mem.start_nginx, ctx.tmp)
+    runs = replayed(ctx, "memory") if ctx.replay is not None else []
     try:
-        for rnd in range(1, a.rounds + 1):
+        for rnd in range(1, a.rounds + 1 if ctx.replay is None else 1):
             for kind, ns in plan:
                 for n in ns:
                     idle = wait_idle(a.run_idle_wait)
@@ -779,8 +811,9 @@ def section_latency(ctx):
     cmd = [sys.executable, os.path.join(BENCH, "latency.py"), "--glocust", ctx.glocust, "--rounds", str(ctx.args.rounds),
            "--duration", str(ctx.args.duration), "--locust", ctx.locust, "--out", out]
     ctx.commands.append(" ".join(cmd).replace(ROOT + "/", "").replace(ctx.tmp + "/", "<tmp>/"))
-    wait_idle(ctx.args.run_idle_wait)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if ctx.replay is None:
+        wait_idle(ctx.args.run_idle_wait)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800) if ctx.replay is None else _NoProcess()
     if p.returncode != 0 or not os.path.exists(out):
         return "## 5. Latency you can trust (issue 5, goal 5)\n\nFailed: `" + (p.stderr or "")[-400:] + "`\n"
     with open(out) as f:
@@ -863,13 +896,16 @@ def section_tls(ctx):
     Connection: close)."""
     a = ctx.args
     tmp = os.path.join(ctx.tmp, "tls")
-    nginx = start_tls_nginx(tmp)
-    pids = nginx_pids(nginx.pid)
-    runs = []
+    nginx, pids = start_target(ctx, start_tls_nginx, tmp)
+    runs = replayed(ctx, "tls") if ctx.replay is not None else []
     try:
-        probe = probe_resumption(ctx, tmp)
+        if ctx.replay is None:
+            probe = probe_resumption(ctx, tmp)
+            ctx.record({"section": "tls-probe", **probe})
+        else:
+            probe = {k: v for r in replayed(ctx, "tls-probe") for k, v in r.items() if k != "section"}
         log("TLS resumption probe (share of resumed handshakes):", probe)
-        for rnd in range(1, a.rounds + 1):
+        for rnd in range(1, a.rounds + 1 if ctx.replay is None else 1):
             for kind in TLS_KINDS:
                 idle = wait_idle(a.run_idle_wait)
                 r = {"section": "tls", "round": rnd, "kind": kind, "idle_before": idle}
@@ -952,9 +988,13 @@ def go_micro(ctx, bench, section, pkg="./scenario/", benchmem=True, prefix="micr
     cmd = ["taskset", "-c", "0", "go", "test", "-run", "^$", "-bench", f"^{bench}$"] + \
         (["-benchmem"] if benchmem else []) + ["-count", str(ctx.args.rounds), pkg]
     ctx.commands.append(" ".join(cmd))
+    micro = {}
+    if ctx.replay is not None:
+        for r in replayed(ctx, section, lambda r: r.get("case", "\0").startswith(prefix)):
+            micro.setdefault(r["case"][len(prefix):], []).append({k: v for k, v in r.items() if k not in ("section", "case")})
+        return _NoProcess(), micro
     wait_idle(ctx.args.run_idle_wait)
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    micro = {}
     for line in p.stdout.splitlines():
         m = re.match(rf"^{bench}/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$", line)
         if m:
@@ -967,6 +1007,8 @@ def go_micro(ctx, bench, section, pkg="./scenario/", benchmem=True, prefix="micr
 def glocust_rounds(ctx, section, scenario, target, kinds, pids):
     """glocust standalone runs of each class of kinds against target, in
     --rounds interleaved rounds, with the foreign load around each."""
+    if ctx.replay is not None:
+        return replayed(ctx, section, lambda r: "kind" in r)
     runs = []
     for rnd in range(1, ctx.args.rounds + 1):
         for kind in kinds:
@@ -998,8 +1040,7 @@ def section_templates(ctx):
     a = ctx.args
     p, micro = go_micro(ctx, "BenchmarkDoTemplate", "templates")
     wvl = load_module("worker_vs_locust")
-    nginx = wvl.start_nginx(ctx.tmp)
-    pids = nginx_pids(nginx.pid)
+    nginx, pids = start_target(ctx, wvl.start_nginx, ctx.tmp)
     scenario = os.path.join(BENCH, "scenario_template.yaml")
     try:
         runs = glocust_rounds(ctx, "templates", scenario, TARGET, TEMPLATE_KINDS, pids)
@@ -1035,6 +1076,7 @@ def section_templates(ctx):
     for r in runs:
         if r.get("error"):
             L.append(f"- failed: {r['kind']} round {r['round']}: `{r['error'][:300]}`")
+    return "\n".join(L) + "\n"
 
 
 def section_ui(ctx):
@@ -1049,10 +1091,11 @@ def section_ui(ctx):
     cmd = [ctx.uicost, "-glocust", ctx.glocust, "-workers", str(a.ui_workers), "-names", str(a.ui_names),
            "-history", str(a.ui_history), "-interval", a.ui_interval, "-window", a.ui_window, "-json", out]
     ctx.commands.append(" ".join(cmd).replace(ctx.tmp + "/", "<tmp>/"))
-    wait_idle(a.run_idle_wait)
+    if ctx.replay is None:
+        wait_idle(a.run_idle_wait)
     title = f"## 11. The dashboard: {a.ui_names:,} request names, {a.ui_workers:,} workers (issue 15)"
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=7200)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=7200) if ctx.replay is None else _NoProcess()
         err = "" if p.returncode == 0 else (p.stderr or "")[-400:]
     except subprocess.TimeoutExpired:
         err = "bench/cmd/uicost timed out"
@@ -1060,7 +1103,8 @@ def section_ui(ctx):
         return f"{title}\n\n`bench/cmd/uicost` failed: `{err}`\n"
     with open(out) as f:
         r = json.load(f)
-    ctx.record({"section": "ui", **r})
+    if ctx.replay is None:
+        ctx.record({"section": "ui", **r})
     heap, nodes, at = r["HeapMB"], r["DOMNodes"], r["HeapAtUpdates"]
     # The history grows to its cap (HistoryPoints), then halves: from the
     # first point past the cap on, the heap must not grow.
@@ -1114,8 +1158,7 @@ def section_gzip(ctx):
     request."""
     a = ctx.args
     p, micro = go_micro(ctx, "BenchmarkDoGzip", "gzip")
-    nginx = start_nginx_conf(os.path.join(ctx.tmp, "gzip"), "nginx_gzip.conf", 18090)
-    pids = nginx_pids(nginx.pid)
+    nginx, pids = start_target(ctx, start_nginx_conf, os.path.join(ctx.tmp, "gzip"), "nginx_gzip.conf", 18090)
     try:
         runs = glocust_rounds(ctx, "gzip", os.path.join(BENCH, "scenario_gzip.yaml"), GZIP_TARGET, GZIP_KINDS, pids)
     finally:
@@ -1209,6 +1252,10 @@ def write_results(ctx, parts, info, start_state, t_start, t_end):
     L = ["# glocust benchmark results", "",
          f"Written by `bench/run` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t_start))} "
          f"(took {(t_end - t_start) / 60:.1f} min). Raw per-run data: `{os.path.relpath(a.raw, ROOT)}`.", "",
+         *([f"This report was written again after the run by `bench/orchestrate.py --replay`, from the run's own raw "
+            "data and result files, because the run failed to write it (a section returned no text); nothing was "
+            "measured again. The foreign CPU time by process name and the machine state after the run are not in "
+            "the raw data, so they are missing below.", ""] if ctx.replay is not None else []),
          "## Machine", "",
          f"- {info['cpu']}, {info['mem_gib']} GiB, {info['os']}, kernel {info['kernel']}",
          f"- {info['go']}; {info['nginx']}; {info['wrk']}; {info['locust']}",
@@ -1285,13 +1332,20 @@ def main():
     ap.add_argument("--locust", default=os.path.join(ROOT, ".venv", "bin", "locust"))
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"), help="the report to write")
     ap.add_argument("--raw", default=os.path.join(BENCH, "results", "latest.jsonl"), help="per-run JSON lines")
+    ap.add_argument("--replay", metavar="DIR",
+                    help="measure nothing: write the report again from an earlier run's DIR/latest.jsonl, its "
+                         "temporary folder DIR/tmp and DIR/times.json ({\"start\": unix s, \"end\": unix s}), "
+                         "for a run whose report was not written")
     args = ap.parse_args()
     ctx = Ctx()
     ctx.args, ctx.argv = args, sys.argv[1:]
     ctx.glocust, ctx.statsbench, ctx.statstest, ctx.locust = args.glocust, args.statsbench, args.statstest, args.locust
     ctx.uicost = args.uicost
-    ctx.tmp = tempfile.mkdtemp(prefix="glocust-bench-")
+    ctx.replay = None
     ctx.commands, ctx.runs = [], []
+    if args.replay:
+        return replay(ctx, args)
+    ctx.tmp = tempfile.mkdtemp(prefix="glocust-bench-")
     os.makedirs(os.path.dirname(os.path.abspath(args.raw)), exist_ok=True)
     raw = open(args.raw, "w")
 
@@ -1310,14 +1364,7 @@ def main():
     start_state = {"idle": idle, "foreign": foreign, "loadavg": loadavg()}
     log("idle check:", idle, "foreign:", foreign)
     record({"section": "machine", **info, **start_state})
-    parts = []
-    for name in args.only.split(","):
-        log("== section", name)
-        try:
-            parts.append(SECTIONS[name](ctx))
-        except Exception as e:
-            log(f"section {name} failed: {type(e).__name__}: {e}")
-            parts.append(f"## {name}\n\nFailed: `{type(e).__name__}: {e}`\n")
+    parts = run_sections(ctx, args.only)
     end = foreign_top()
     end["loadavg"] = loadavg()
     start_state["end"] = end
@@ -1325,6 +1372,49 @@ def main():
     raw.close()
     shutil.rmtree(ctx.tmp, ignore_errors=True)
     log("wrote", args.results)
+
+
+def run_sections(ctx, only):
+    """Runs the sections named in only (comma-separated); returns their parts
+    of the report. A section that fails or returns nothing still gets a part
+    that says so, and every part is also saved in the temporary folder."""
+    parts = []
+    for name in only.split(","):
+        log("== section", name)
+        try:
+            part = SECTIONS[name](ctx)
+            if not isinstance(part, str):
+                raise TypeError(f"section_{name} returned {type(part).__name__}, not its part of the report")
+        except Exception as e:
+            log(f"section {name} failed: {type(e).__name__}: {e}")
+            part = f"## {name}\n\nFailed: `{type(e).__name__}: {e}`\n"
+        with open(os.path.join(ctx.tmp, f"part-{name}.md"), "w") as f:
+            f.write(part)
+        parts.append(part)
+    return parts
+
+
+def replay(ctx, args):
+    """--replay DIR: the report of an earlier run, from what it recorded
+    (DIR/latest.jsonl), the files it left in its temporary folder (DIR/tmp:
+    the latency, scale and dashboard results) and its start and end times
+    (DIR/times.json); bench/fanin/RESULTS.md as that run left it. Nothing is
+    measured. The raw data is written to --raw unchanged."""
+    with open(os.path.join(args.replay, "latest.jsonl")) as f:
+        recs = [json.loads(l) for l in f if l.strip()]
+    with open(os.path.join(args.replay, "times.json")) as f:
+        times = json.load(f)
+    ctx.replay, ctx.runs, ctx.tmp = recs, list(recs), os.path.join(args.replay, "tmp")
+    ctx.record = lambda r: None
+    machine = next(r for r in recs if r.get("section") == "machine")
+    info = {k: machine[k] for k in ("cpu", "mem_gib", "os", "kernel", "go", "nginx", "wrk", "locust", "launce",
+                                    "boomer", "commit")}
+    start_state = {k: machine[k] for k in ("idle", "foreign", "loadavg")}
+    parts = run_sections(ctx, args.only)
+    write_results(ctx, parts, info, start_state, times["start"], times["end"])
+    with open(args.raw, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in recs)
+    log("wrote", args.results, "from", args.replay)
 
 
 if __name__ == "__main__":
