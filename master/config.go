@@ -39,6 +39,10 @@ type Config struct {
 	StopTimeout time.Duration
 	// ParsedOptions is sent in spawn messages (Locust: vars(options)).
 	ParsedOptions *protocol.Map
+	// Params are the scenario's custom parameters, in the order the start
+	// form shows them: a POST /swarm form key naming one sets it in the
+	// parsed options of this and later spawns (Master.SetParams).
+	Params []Param
 	// Headless makes the master quit when its last worker quits.
 	Headless bool
 	// EnableRebalancing is --enable-rebalancing.

@@ -60,6 +60,12 @@
 //     /metrics; a warning once per worker above 90% CPU (Locust's), when
 //     throttled and near its memory limit; View.Overloads, the workers
 //     overloaded in the current test, for the final summary;
+//   - Config.Params are the scenario's custom parameters (its vars): a
+//     POST /swarm form key naming one sets it, as a string, in the parsed
+//     options of this and later spawns (Master.SetParams: on the loop, on
+//     a copy of the map, so a message already built never changes), and
+//     the dashboard's start form shows them (View.Params), as Locust does
+//     for custom arguments (params.go);
 //   - Web serves a live dashboard at the base path (master/webui's page,
 //     dashboard.go): Locust's UI and more, its updates pushed over
 //     Server-Sent Events from one sample of the state per interval, with

@@ -48,6 +48,16 @@ type uiBoot struct {
 	Login             bool           `json:"login"`
 	Thresholds        bool           `json:"thresholds"`
 	Tasks             map[string]any `json:"tasks"`
+	Params            []uiParam      `json:"params"`
+}
+
+// uiParam is a custom parameter of the scenario for the start form: set
+// says the workers are sent value (else it is their default, which the
+// form sends only when changed).
+type uiParam struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Set   bool   `json:"set"`
 }
 
 type uiClass struct {
@@ -82,6 +92,10 @@ func (d *dashboard) page(rw http.ResponseWriter, r *http.Request) {
 		}
 		boot.Thresholds = len(v.c.cfg.Thresholds) > 0
 		boot.Tasks = TasksJSON(v)
+		boot.Params = []uiParam{}
+		for _, p := range v.Params() {
+			boot.Params = append(boot.Params, uiParam{Name: p.Name, Value: p.Value, Set: p.Set})
+		}
 	})
 	js, err := json.Marshal(boot) // escapes <, > and &: safe inside <script>
 	if err != nil {

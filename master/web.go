@@ -177,6 +177,7 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 	var rate *float64
 	var runTime time.Duration
 	var picked []string
+	var params map[string]string // the scenario's parameters the form sets
 	if w.cfg.ClassPicker {
 		var err error
 		if picked, err = w.m.PickClasses(r.PostForm["user_classes"]); err != nil {
@@ -217,6 +218,13 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 				return
 			}
 			runTime = d
+		default: // as Locust: a key naming a custom parameter sets it; other keys are ignored
+			if w.m.isParam(key) {
+				if params == nil {
+					params = map[string]string{}
+				}
+				params[key] = val
+			}
 		}
 	}
 	w.cancelRunTime()
@@ -230,6 +238,10 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 		if rate != nil {
 			common.SpawnRate, common.SpawnRateSet = *rate, true
 		}
+		if err := w.m.SetParams(params); err != nil {
+			fail(err.Error())
+			return
+		}
 		w.m.StartShape(common)
 		writeJSON(rw, map[string]any{"success": true, "host": host,
 			"message": fmt.Sprintf("Swarming started using shape class '%s'", name)})
@@ -240,6 +252,10 @@ func (w *Web) swarm(rw http.ResponseWriter, r *http.Request) {
 	}
 	if users == nil || *users < 0 || rate == nil || *rate <= 0 || math.IsInf(*rate, 0) || math.IsNaN(*rate) {
 		fail("Missing or invalid user_count or spawn_rate from /swarm request")
+		return
+	}
+	if err := w.m.SetParams(params); err != nil {
+		fail(err.Error())
 		return
 	}
 	if err := w.m.Start(*users, *rate); err != nil {

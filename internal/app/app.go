@@ -128,6 +128,8 @@ type loaded struct {
 	shapeErr  error // scenario.Scenario.ShapeErr: only the master fails on it
 	// thresholds are the files' thresholds, in file order (the master's).
 	thresholds []threshold.Threshold
+	// vars are the files' top-level vars, in file order.
+	vars []scenario.Var
 }
 
 // loadClasses reads the scenario (-f) and adds Go classes registered with
@@ -168,6 +170,7 @@ func loadClasses(opts *config.Options, env []string, forMaster bool) (*loaded, e
 			return nil, err
 		}
 		l.thresholds = append(l.thresholds, sc.Thresholds...)
+		l.vars = append(l.vars, sc.Vars...)
 		if sc.Shape != nil || sc.ShapeErr != nil {
 			if l.shapeFile != "" {
 				return nil, fmt.Errorf("%s and %s both have a load shape: give it in one file", l.shapeFile, f)

@@ -107,6 +107,7 @@ func runMaster(ctx context.Context, opts *config.Options, env []string, log *slo
 	}
 	cfg := masterConfig(opts, classes, host, log)
 	cfg.Shape = sh
+	cfg.Params = masterParams(l.vars, classes, opts.Vars)
 	cfg.Thresholds = append(slices.Clone(l.thresholds), checkThresholds(opts)...)
 	m := master.New(tr, cfg)
 	runErr := make(chan error, 1)

@@ -270,10 +270,22 @@ function setupStart() {
       $('#s-shape').replaceChildren(el('option', { value: 'Default', text: 'Default (no shape)' }), el('option', { value: b.shape.name, text: b.shape.name }));
     }
   }
+  if (b.params && b.params.length) {
+    // The scenario's vars, as Locust's custom arguments: a field sets the
+    // var on the workers from this start on.
+    $('#f-params').hidden = false;
+    $('#s-params').replaceChildren(...b.params.flatMap((p, i) => [
+      el('label', { for: `v-${i}`, text: p.name }),
+      el('input', {
+        type: 'text', id: `v-${i}`, name: p.name, value: p.value, autocomplete: 'off',
+        'aria-describedby': 's-params-hint', 'data-was': p.value, 'data-set': p.set,
+      }),
+    ]));
+  }
   $('#s-cancel').addEventListener('click', () => dlg.close());
   $('#f-start').addEventListener('submit', async (e) => {
     e.preventDefault();
-    const fields = {};
+    const fields = Object.create(null); // a var may have any name
     if (!$('#f-common').hidden) {
       fields.user_count = $('#s-users').value;
       fields.spawn_rate = $('#s-rate').value;
@@ -281,13 +293,20 @@ function setupStart() {
     fields.host = $('#s-host').value;
     if ($('#s-runtime').value) fields.run_time = $('#s-runtime').value;
     fields.profile = $('#s-profile').value;
+    // A var the master does not set yet is sent once changed: its default
+    // may differ between classes, which the value shown would replace.
+    const params = [...document.querySelectorAll('#s-params input')].filter((x) => x.dataset.set || x.value !== x.dataset.was);
+    for (const x of params) fields[x.name] = x.value;
     const picker = async () => {
       if (!b.show_userclass_picker) return;
       await saveClasses();
       fields.user_classes = [...document.querySelectorAll('#s-classes input[type=checkbox]:checked')].map((x) => x.value);
       if (b.shape) fields.shape_class = $('#s-shape').value;
     };
-    if (await swarm(fields, dlg, $('#s-error'), picker)) select('stats', false);
+    if (await swarm(fields, dlg, $('#s-error'), picker)) {
+      for (const x of params) x.dataset.set = 'true';
+      select('stats', false);
+    }
   });
 }
 

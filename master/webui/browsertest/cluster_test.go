@@ -89,12 +89,14 @@ type cluster struct {
 }
 
 // clusterOptions vary a cluster: the proxy's prefix for the master's base
-// path, more arguments for the master, and the user that logs in with
-// --web-login.
+// path, more arguments for the master, the user that logs in with
+// --web-login, and the scenario of the master and the workers (""
+// masterScenario and workerScenario).
 type clusterOptions struct {
 	prefix         string
 	masterArgs     []string
 	user, password string
+	scenario       string
 }
 
 // basePath is the master's --web-base-path.
@@ -106,7 +108,11 @@ func startCluster(t *testing.T, n int, o clusterOptions) *cluster {
 	t.Helper()
 	bin := glocustBinary(t)
 	dir := t.TempDir()
-	for name, body := range map[string]string{"master.yaml": masterScenario, "worker.yaml": workerScenario} {
+	files := map[string]string{"master.yaml": masterScenario, "worker.yaml": workerScenario}
+	if o.scenario != "" {
+		files = map[string]string{"master.yaml": o.scenario, "worker.yaml": o.scenario}
+	}
+	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
