@@ -175,6 +175,60 @@ users:
 	}
 }
 
+// BenchmarkDoChecks states the cost of response checks on benchJSON (2
+// KiB): the same request without checks, with expect_json (three paths,
+// one with [*] over the 29 items), expect_header and expect_max_ms, and
+// with templated values, against a loopback fasthttp server.
+func BenchmarkDoChecks(b *testing.B) {
+	host := loopbackServerWith(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(benchJSON)
+	})
+	sc, err := Parse("bench.yaml", []byte(`vars: {id: "0", ct: json}
+users:
+  - class: A
+    tasks:
+      - request: {path: /items}
+      - request:
+          path: /items
+          expect_json: {"items[0].id": 12345, "items[-1].id": {type: integer}, "items[*].tags": {type: array}}
+          expect_header: {Content-Type: {contains: json}}
+          expect_max_ms: 5000
+      - request:
+          path: /items
+          expect_json: {"items[-1].id": "${id}"}
+          expect_header: {Content-Type: {contains: "${ct}"}}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := sc.Classes[0]
+	for i, name := range []string{"none", "checks", "templated"} {
+		b.Run(name, func(b *testing.B) {
+			st := newFakeStats() // the checks pass
+			r0 := NewRunner(nil, st)
+			defer r0.Close()
+			c.Tasks[i].Fn(context.Background(), classUser(b, r0, c, host))
+			if recs := st.all(); len(recs) != 1 || recs[0].fail {
+				b.Fatalf("records = %+v, want one success", recs)
+			}
+			r := NewRunner(nil, newBenchStats())
+			defer r.Close()
+			u := classUser(b, r, c, host)
+			fn := c.Tasks[i].Fn
+			ctx := context.Background()
+			fn(ctx, u)
+			u.HTTP.endTask()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				fn(ctx, u)
+				u.HTTP.endTask()
+			}
+		})
+	}
+}
+
 // BenchmarkDoParallel runs the same with one user per goroutine.
 func BenchmarkDoParallel(b *testing.B) {
 	host := loopbackServer(b)

@@ -37,6 +37,9 @@ type HTTPClient struct {
 	resp Response
 	tv   tvals // the values of the templated request in flight
 
+	jm      jsonMatch // checks.go: the JSON check in progress
+	scratch []byte    // checks.go: rendered values and header values
+
 	sessions tls.ClientSessionCache // the user's TLS sessions, with TLSConfig.SessionResumption
 
 	mu      sync.Mutex // guards conns against abort; only abort and conn changes take it
@@ -246,10 +249,10 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 		length, err = decodedLength(resp)
 	}
 	if err == nil {
-		err = checkResponse(req, resp)
+		err = c.checkResponse(req, p, resp)
 	}
-	if err == nil && req.tpl != nil {
-		err = c.afterResponse(req.tpl, resp)
+	if err == nil && req.tpl != nil && len(req.tpl.extract) > 0 {
+		err = c.u.extractAll(req.tpl.extract, resp)
 	}
 	now := c.endTime(start, resp.Elapsed)
 	if err != nil {
@@ -347,7 +350,9 @@ func decodedLength(resp *Response) (int64, error) {
 	return int64(len(b)), err
 }
 
-func checkResponse(req *Request, resp *Response) error {
+// checkResponse runs req's checks on resp, in the order Request.Check's
+// comment gives; p is req as prepared.
+func (c *HTTPClient) checkResponse(req *Request, p *prepared, resp *Response) error {
 	code := resp.StatusCode
 	if len(req.ExpectStatus) == 0 {
 		if code >= 400 {
@@ -363,6 +368,16 @@ func checkResponse(req *Request, resp *Response) error {
 		}
 		if !bytes.Contains(body, []byte(req.ExpectBodyContains)) {
 			return fmt.Errorf("response body does not contain %q", req.ExpectBodyContains)
+		}
+	}
+	if req.tpl != nil && req.tpl.expect != nil {
+		if err := c.checkBodyTemplate(req.tpl, resp); err != nil {
+			return err
+		}
+	}
+	if p.chk != nil {
+		if err := c.runChecks(p.chk, resp); err != nil {
+			return err
 		}
 	}
 	if req.Check != nil {

@@ -60,6 +60,16 @@
 // sending, Request.ReadTimeout each read of the response (wire.go moves
 // the read deadline before each).
 //
+// A request's checks (Request.ExpectStatus, ExpectBodyContains,
+// ExpectJSON, ExpectHeader, ExpectMaxTime, Check; in YAML expect_status,
+// expect_body_contains, expect_json, expect_header, expect_max_ms) run in
+// that order after the response was read and decoded; the first that
+// fails makes the request a failure with its message, recorded once with
+// the real response time, as Locust's catch_response with
+// response.failure(). checks.go runs the JSON, header and time checks,
+// compiled with the request's rendering (a request without them pays
+// nothing); yaml_checks.go parses them.
+//
 // # Variables, templates, extraction and test data
 //
 // A user has variables (vars.go): the class's Vars (defaults, which the
@@ -72,10 +82,11 @@
 // user's life, across tasks.
 //
 // In a YAML request, "${...}" in the path, query, headers, body, json and
-// form values, auth's user and password, name and expect_body_contains is
-// a template (template.go has the grammar): a variable, ${row.column},
-// ${user.id}, ${user.iteration}, ${worker.index}, ${worker.count},
-// ${env.NAME} (read when the scenario loads) or a built-in call: uuid(),
+// form values, auth's user and password, name, expect_body_contains and
+// the values of expect_json and expect_header is a template (template.go
+// has the grammar): a variable, ${row.column}, ${user.id},
+// ${user.iteration}, ${worker.index}, ${worker.count}, ${env.NAME} (read
+// when the scenario loads) or a built-in call: uuid(),
 // randint(lo, hi), choice(a, b, ...), time(), time_ms(). A name that no
 // vars, extract or data column of the class declares is an error when the
 // scenario loads; one that has no value yet when a request runs (a token

@@ -21,6 +21,10 @@ func failureText(err error) string {
 	if errors.As(err, &se) {
 		return se.Error()
 	}
+	var ce *CheckError
+	if errors.As(err, &ce) {
+		return ce.Msg // as it is: the values it quotes may look like addresses
+	}
 	var ge *GeneratorError
 	if errors.As(err, &ge) {
 		return ge.Error()

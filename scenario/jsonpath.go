@@ -141,13 +141,96 @@ type jpResult struct {
 	n     int // matches seen
 	pick  pickMode
 	rnd   *rand.Rand
-	stop  bool // pickFirst found its match
-	first error
+	stop  bool      // pickFirst found its match, or visit asked to stop
+	miss  jpMiss    // the first miss
+	visit jpVisitor // each: receives every match instead of a pick
+}
+
+// jpVisitor receives the values a path matches (jsonPath.each).
+type jpVisitor interface {
+	// match is called with each value, raw JSON text, until it returns
+	// false.
+	match(v []byte) (more bool)
+}
+
+// errMissed is run's and each's error when the path does not lead to a
+// value in a document that is valid JSON: a member or element that is not
+// there, a step into a value of another kind, or no match of a path with
+// [*]. What was missing is in a jpMiss, rendered only when reported.
+var errMissed = errors.New("json path: no value")
+
+// missWhy is why a path found no value.
+type missWhy uint8
+
+const (
+	missNoMatch      missWhy = iota // a path with [*] matched nothing
+	missNotObject                   // a member of a value that is not an object
+	missNoMember                    // an object without the member
+	missNotArray                    // an element of a value that is not an array
+	missNoElement                   // an array without the element
+	missNotContainer                // [*] of a value that is neither
+)
+
+// jpMiss is where and why a path found no value.
+type jpMiss struct {
+	set   bool
+	why   missWhy
+	depth int    // the steps walked before the one that missed
+	kind  string // the kind of value found there (jsonKind)
+	n     int    // missNoElement: the array's length
+}
+
+// text says what was missing, e.g. `$.data has no member "token"`.
+func (m *jpMiss) text(jp *jsonPath) string {
+	at := jp.prefix(m.depth)
+	switch m.why {
+	case missNotObject:
+		return at + " is " + m.kind + ", not an object"
+	case missNoMember:
+		return fmt.Sprintf("%s has no member %q", at, jp.steps[m.depth].key)
+	case missNotArray:
+		return at + " is " + m.kind + ", not an array"
+	case missNoElement:
+		return fmt.Sprintf("%s has %d elements, no [%d]", at, m.n, jp.steps[m.depth].idx)
+	case missNotContainer:
+		return at + " is " + m.kind + ", not an array or object"
+	}
+	return "no match"
+}
+
+// missError is the error of a miss, naming the path.
+func (jp *jsonPath) missError(m *jpMiss) error {
+	return fmt.Errorf("json path %s: %s", jp.src, m.text(jp))
 }
 
 // eval finds the value of jp in doc. With [*] it picks one of the matches
 // with pick (rnd for random). The value is raw JSON text within doc.
 func (jp *jsonPath) eval(doc []byte, pick pickMode, rnd *rand.Rand) ([]byte, error) {
+	res := jpResult{pick: pick, rnd: rnd}
+	if err := jp.run(doc, &res); err != nil {
+		if err == errMissed {
+			err = jp.missError(&res.miss)
+		}
+		return nil, err
+	}
+	return res.raw, nil
+}
+
+// each calls visit with every value jp matches in root (a document's
+// value, from jsonRoot), in document order, until visit returns false.
+// When nothing matches it returns errMissed and sets *miss.
+func (jp *jsonPath) each(root []byte, visit jpVisitor, miss *jpMiss) error {
+	res := jpResult{visit: visit}
+	err := jp.runIn(root, &res)
+	if err == errMissed {
+		*miss = res.miss
+	}
+	return err
+}
+
+// jsonRoot checks that doc is one JSON value and returns it without the
+// white space around it.
+func jsonRoot(doc []byte) ([]byte, error) {
 	i := skipWS(doc, 0)
 	end, err := skipValue(doc, i)
 	if err != nil {
@@ -156,17 +239,28 @@ func (jp *jsonPath) eval(doc []byte, pick pickMode, rnd *rand.Rand) ([]byte, err
 	if j := skipWS(doc, end); j != len(doc) {
 		return nil, &jsonSyntaxError{pos: j, msg: "data after the JSON value"}
 	}
-	res := jpResult{pick: pick, rnd: rnd}
-	if err := jp.walk(doc[i:end], jp.steps, &res, 0); err != nil {
-		return nil, err
+	return doc[i:end], nil
+}
+
+// run checks that doc is one JSON value and walks jp in it into res.
+func (jp *jsonPath) run(doc []byte, res *jpResult) error {
+	root, err := jsonRoot(doc)
+	if err != nil {
+		return err
+	}
+	return jp.runIn(root, res)
+}
+
+// runIn walks jp in root, a value from jsonRoot, into res.
+func (jp *jsonPath) runIn(root []byte, res *jpResult) error {
+	if err := jp.walk(root, jp.steps, res, 0); err != nil {
+		return err
 	}
 	if res.n == 0 {
-		if res.first != nil {
-			return nil, res.first
-		}
-		return nil, fmt.Errorf("json path %s: no match", jp.src)
+		res.miss.set = true // missNoMatch unless a step missed
+		return errMissed
 	}
-	return res.raw, nil
+	return nil
 }
 
 // walk visits the values of v (one JSON value) that steps select. Outside
@@ -179,6 +273,8 @@ func (jp *jsonPath) walk(v []byte, steps []jpStep, res *jpResult, inWild int) er
 	if len(steps) == 0 {
 		res.n++
 		switch {
+		case res.visit != nil:
+			res.stop = !res.visit.match(v)
 		case res.pick == pickFirst:
 			res.raw, res.stop = v, true
 		case res.pick == pickLast, res.n == 1, res.rnd == nil:
@@ -189,21 +285,20 @@ func (jp *jsonPath) walk(v []byte, steps []jpStep, res *jpResult, inWild int) er
 		return nil
 	}
 	st := steps[0]
-	miss := func(format string, args ...any) error {
-		err := fmt.Errorf("json path %s: "+format, append([]any{jp.src}, args...)...)
+	// miss records the first miss; outside a [*] it ends the walk.
+	miss := func(why missWhy, kind string, n int) error {
+		if !res.miss.set {
+			res.miss = jpMiss{set: true, why: why, depth: len(jp.steps) - len(steps), kind: kind, n: n}
+		}
 		if inWild > 0 {
-			if res.first == nil {
-				res.first = err
-			}
 			return nil
 		}
-		return err
+		return errMissed
 	}
-	at := jp.prefix(len(jp.steps) - len(steps))
 	switch st.kind {
 	case jpKey:
 		if v[0] != '{' {
-			return miss("%s is %s, not an object", at, jsonKind(v))
+			return miss(missNotObject, jsonKind(v), 0)
 		}
 		var found []byte
 		err := eachMember(v, func(key, val []byte) bool {
@@ -216,12 +311,12 @@ func (jp *jsonPath) walk(v []byte, steps []jpStep, res *jpResult, inWild int) er
 			return err
 		}
 		if found == nil {
-			return miss("%s has no member %q", at, st.key)
+			return miss(missNoMember, "", 0)
 		}
 		return jp.walk(found, steps[1:], res, inWild)
 	case jpIndex:
 		if v[0] != '[' {
-			return miss("%s is %s, not an array", at, jsonKind(v))
+			return miss(missNotArray, jsonKind(v), 0)
 		}
 		n := 0
 		if err := eachElement(v, func([]byte) bool { n++; return true }); err != nil {
@@ -232,7 +327,7 @@ func (jp *jsonPath) walk(v []byte, steps []jpStep, res *jpResult, inWild int) er
 			idx += n
 		}
 		if idx < 0 || idx >= n {
-			return miss("%s has %d elements, no [%d]", at, n, st.idx)
+			return miss(missNoElement, "", n)
 		}
 		var found []byte
 		k := 0
@@ -261,7 +356,7 @@ func (jp *jsonPath) walk(v []byte, steps []jpStep, res *jpResult, inWild int) er
 				return e
 			}
 		default:
-			return miss("%s is %s, not an array or object", at, jsonKind(v))
+			return miss(missNotContainer, jsonKind(v), 0)
 		}
 		return err
 	}

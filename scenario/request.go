@@ -50,9 +50,25 @@ type Request struct {
 	ExpectStatus []int
 	// ExpectBodyContains, when set, must occur in the response body.
 	ExpectBodyContains string
+	// ExpectJSON checks values of the response body read as JSON (after
+	// decoding its Content-Encoding): every check must hold (checks.go).
+	ExpectJSON []JSONCheck
+	// ExpectHeader checks the response's header fields: every check
+	// must hold.
+	ExpectHeader []HeaderCheck
+	// ExpectMaxTime, when more than 0, fails a response whose response
+	// time (Response.Elapsed, as measured, without latency correction) is
+	// longer. The request is recorded with that response time, as a
+	// failure.
+	ExpectMaxTime time.Duration
 	// Check, when set, runs after the other checks passed; a non-nil
 	// error marks the request failed with its text (Locust's
 	// catch_response with response.failure()).
+	//
+	// The checks run in this order, and the first that fails gives the
+	// request's failure: ExpectStatus, ExpectBodyContains, ExpectJSON,
+	// ExpectHeader, ExpectMaxTime, Check; extractions (YAML extract) run
+	// only when all passed.
 	Check func(*Response) error
 	// NoRedirects disables following redirects (Locust follows them).
 	NoRedirects bool
@@ -103,7 +119,8 @@ type prepared struct {
 	headSegs []tseg
 	isHead   bool
 	secure   bool
-	close    bool // close the connection after the response
+	close    bool        // close the connection after the response
+	chk      *respChecks // ExpectJSON, ExpectHeader, ExpectMaxTime; nil: none
 
 	entry atomic.Pointer[entryCache]
 }
@@ -242,6 +259,9 @@ func prepare(r *Request, host string, prof *httpProfile) (*prepared, error) {
 		if err := p.tpl.prepareTemplate(p, r); err != nil {
 			return nil, err
 		}
+	}
+	if p.chk, err = compileChecks(r); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -305,24 +305,18 @@ func (c *HTTPClient) statsEntry(p *prepared) EntryRecorder {
 	return e
 }
 
-// afterResponse runs a templated request's checks and extractions on a
-// response that passed the others.
-func (c *HTTPClient) afterResponse(t *reqTemplate, resp *Response) error {
-	if t.expect != nil {
-		// Appended after the values, which may live in gen too.
-		u := &c.u.vars
-		start := len(u.gen)
-		u.gen = t.appendSegs(u.gen, t.expect, c.tv.v, 0)
-		body, err := resp.body()
-		if err != nil {
-			return err
-		}
-		if want := u.gen[start:]; !bytes.Contains(body, want) {
-			return fmt.Errorf("response body does not contain %q", want)
-		}
+// checkBodyTemplate runs a templated expect_body_contains.
+func (c *HTTPClient) checkBodyTemplate(t *reqTemplate, resp *Response) error {
+	// Appended after the values, which may live in gen too.
+	u := &c.u.vars
+	start := len(u.gen)
+	u.gen = t.appendSegs(u.gen, t.expect, c.tv.v, 0)
+	body, err := resp.body()
+	if err != nil {
+		return err
 	}
-	if len(t.extract) > 0 {
-		return c.u.extractAll(t.extract, resp)
+	if want := u.gen[start:]; !bytes.Contains(body, want) {
+		return fmt.Errorf("response body does not contain %q", want)
 	}
 	return nil
 }

@@ -607,7 +607,8 @@ func (p *parser) steps(n *yaml.Node, path string) ([]func(ctx context.Context, u
 }
 
 var requestKeys = []string{"method", "path", "name", "headers", "query", "body", "body_file", "json", "form", "files",
-	"auth", "timeout", "expect_status", "expect_body_contains", "allow_redirects", "connection", "extract"}
+	"auth", "timeout", "expect_status", "expect_body_contains", "expect_json", "expect_header", "expect_max_ms",
+	"allow_redirects", "connection", "extract"}
 
 func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	r := &Request{}
@@ -653,6 +654,12 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 			r.ExpectStatus, err = p.statuses(v, path)
 		case "expect_body_contains":
 			r.ExpectBodyContains, err = p.str(v, path)
+		case "expect_json":
+			r.ExpectJSON, err = p.expectJSON(v, path, &rs)
+		case "expect_header":
+			r.ExpectHeader, err = p.expectHeader(v, path, &rs)
+		case "expect_max_ms":
+			r.ExpectMaxTime, err = p.expectMaxMS(v, path)
 		case "allow_redirects":
 			var b bool
 			b, err = p.boolean(v, path)

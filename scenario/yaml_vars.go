@@ -532,6 +532,8 @@ type requestStrings struct {
 	bodyFile             []byte     // body_file's content; nil: none
 	files                []FilePart // nil: none
 	auth                 *authSpec  // nil: none
+	// The value node of each entry of expect_json and expect_header.
+	jsonNodes, headerNodes []*yaml.Node
 }
 
 func (rs *requestStrings) field(key string, v *yaml.Node) {
@@ -595,6 +597,7 @@ func (p *parser) compileRequest(r *Request, rs *requestStrings, path string) (*r
 		authField.s = &rs.headers[len(rs.headers)-1][1]
 		fields = append(fields, authField)
 	}
+	fields, all = rs.checkFields(r, path, fields, all)
 	blobs := [][]byte{rs.bodyFile}
 	for _, f := range rs.files {
 		blobs = append(blobs, f.Data)
@@ -608,6 +611,7 @@ func (p *parser) compileRequest(r *Request, rs *requestStrings, path string) (*r
 	if err != nil {
 		return nil, err
 	}
+	finishJSONChecks(r.ExpectJSON, t)
 	if rs.isJSON {
 		b, err := encodeJSON(jsonUnfield(rs.json))
 		if err != nil {
