@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -257,14 +256,11 @@ func TestMaxTimeCheck(t *testing.T) {
 		t.Fatalf("records = %+v, want 2", recs)
 	}
 	slow := recs[0]
-	ms, ok := strings.CutPrefix(slow.err, "response took ")
-	ms, ok2 := strings.CutSuffix(ms, " ms, more than expect_max_ms 20")
-	n, err := strconv.Atoi(ms)
-	if !slow.fail || !ok || !ok2 || err != nil {
-		t.Fatalf("slow: %+v, want a failure `response took N ms, more than expect_max_ms 20`", slow)
+	if !slow.fail || slow.err != "response took more than expect_max_ms 20" {
+		t.Fatalf("slow: %+v, want the failure `response took more than expect_max_ms 20`", slow)
 	}
-	if n < 60 || slow.rt < 60*time.Millisecond || int64(n) != slow.rt.Round(time.Millisecond).Milliseconds() {
-		t.Errorf("slow: message says %d ms, recorded %v; want at least 60 ms, the same", n, slow.rt)
+	if slow.rt < 60*time.Millisecond {
+		t.Errorf("slow: recorded %v, want the real response time (at least 60 ms)", slow.rt)
 	}
 	if recs[1].fail || recs[1].name != "fast enough" {
 		t.Errorf("fast enough: %+v, want a success", recs[1])
@@ -332,7 +328,7 @@ func TestResponseChecksGo(t *testing.T) {
 		{&Request{URL: "/order", ExpectStatus: []int{409}, ExpectHeader: []HeaderCheck{{Name: "X-Multi", Kind: HeaderContains, Value: "c"}}},
 			"expect_header", `expect_header: X-Multi is "a, b", want it to contain "c"`},
 		{&Request{URL: "/slow", ExpectMaxTime: time.Millisecond},
-			"expect_max_ms", "ms, more than expect_max_ms 1"},
+			"expect_max_ms", "response took more than expect_max_ms 1"},
 	} {
 		resp := u.HTTP.Do(ctx, tc.req)
 		var ce *CheckError
@@ -483,15 +479,14 @@ func TestHeaderValues(t *testing.T) {
 func TestSlowError(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		elapsed, limit time.Duration
-		want           string
+		limit time.Duration
+		want  string
 	}{
-		{812400 * time.Microsecond, 500 * time.Millisecond, "response took 812 ms, more than expect_max_ms 500"},
-		{500300 * time.Microsecond, 500 * time.Millisecond, "response took 500.3 ms, more than expect_max_ms 500"},
-		{3 * time.Millisecond, 2500 * time.Microsecond, "response took 3 ms, more than expect_max_ms 2.5"},
+		{500 * time.Millisecond, "response took more than expect_max_ms 500"},
+		{2500 * time.Microsecond, "response took more than expect_max_ms 2.5"},
 	} {
-		if got := slowError(tc.elapsed, tc.limit).Error(); got != tc.want {
-			t.Errorf("slowError(%v, %v) = %q, want %q", tc.elapsed, tc.limit, got, tc.want)
+		if got := slowError(tc.limit).Error(); got != tc.want {
+			t.Errorf("slowError(%v) = %q, want %q", tc.limit, got, tc.want)
 		}
 	}
 }
