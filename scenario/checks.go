@@ -431,8 +431,19 @@ func (m *jsonMatch) match(v []byte) bool {
 	return ok
 }
 
+// checkState is a user's working memory for checks, kept across its
+// requests so that checks allocate nothing; only users whose requests have
+// checks have one.
+type checkState struct {
+	jm      jsonMatch // the JSON check in progress
+	scratch []byte    // rendered values and header values
+}
+
 // runChecks runs the compiled checks of a request on its response.
 func (c *HTTPClient) runChecks(chk *respChecks, resp *Response) error {
+	if c.cs == nil {
+		c.cs = &checkState{}
+	}
 	if len(chk.json) > 0 {
 		body, err := resp.body()
 		if err != nil {
@@ -447,7 +458,7 @@ func (c *HTTPClient) runChecks(chk *respChecks, resp *Response) error {
 				return err
 			}
 		}
-		c.jm = jsonMatch{} // holds no slice of the response past the request
+		c.cs.jm = jsonMatch{} // holds no slice of the response past the request
 	}
 	for i := range chk.header {
 		if err := c.checkHeader(chk, &chk.header[i], resp.w.header); err != nil {
@@ -465,10 +476,10 @@ func (c *HTTPClient) runChecks(chk *respChecks, resp *Response) error {
 func (c *HTTPClient) checkJSON(chk *respChecks, jc *jsonCheck, root []byte) error {
 	text := jc.text
 	if jc.segs != nil {
-		c.scratch = chk.tpl.appendSegs(c.scratch[:0], jc.segs, c.tv.v, 0)
-		text = c.scratch
+		c.cs.scratch = chk.tpl.appendSegs(c.cs.scratch[:0], jc.segs, c.tv.v, 0)
+		text = c.cs.scratch
 	}
-	return jc.check(root, text, &c.jm)
+	return jc.check(root, text, &c.cs.jm)
 }
 
 // check runs jc on root (from jsonRoot), with text as JSONEqualText's
@@ -557,13 +568,13 @@ func shorten(s string) string {
 
 // checkHeader runs one header check on the response's header.
 func (c *HTTPClient) checkHeader(chk *respChecks, hc *headerCheck, header []byte) error {
-	buf := c.scratch[:0]
+	buf := c.cs.scratch[:0]
 	if hc.segs != nil {
 		buf = chk.tpl.appendSegs(buf, hc.segs, c.tv.v, 0)
 	}
 	wantEnd := len(buf)
 	buf, found := appendHeaderValues(buf, header, hc.lower)
-	c.scratch = buf
+	c.cs.scratch = buf
 	got, want := buf[wantEnd:], hc.value
 	if hc.segs != nil {
 		want = buf[:wantEnd]

@@ -59,7 +59,7 @@ func checkServer(t *testing.T) string {
 func TestResponseChecks(t *testing.T) {
 	t.Parallel()
 	host := checkServer(t)
-	sc, err := Parse("s.yaml", []byte(`vars: {who: u1, other: u2, seven: "7", item: "2"}
+	src := `vars: {who: u1, other: u2, seven: "7", item: "2"}
 users:
   - class: A
     tasks:
@@ -125,10 +125,7 @@ users:
           - request: {path: /order, name: f18, expect_json: {status: ok}}
           - request: {path: /order, name: f19, expect_status: [409], expect_json: {status: ok}, expect_header: {X-Foo: "1"}}
           - request: {path: /order, name: f20, expect_status: [409], expect_header: {X-Foo: "1"}, expect_max_ms: 0.001}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`
 	wantFailures := map[string]string{
 		"f1":  `expect_json: status is "pending", want "ok"`,
 		"f2":  `expect_json: $.status is "pending", want "ok"`,
@@ -151,12 +148,7 @@ users:
 		"f19": `expect_json: status is "pending", want "ok"`, // then expect_json
 		"f20": `expect_header: X-Foo: no such header, want "1"`,
 	}
-	st := newFakeStats()
-	r := NewRunner(nil, st)
-	defer r.Close()
-	c := sc.Classes[0]
-	runTasks(t, classUser(t, r, c, host), c)
-	recs := st.all()
+	recs := runOnce(t, src, host)
 	seen := map[string]int{}
 	for _, rc := range recs {
 		seen[rc.name]++
@@ -237,21 +229,12 @@ expect_max_ms: 0.5
 func TestMaxTimeCheck(t *testing.T) {
 	t.Parallel()
 	host := checkServer(t)
-	sc, err := Parse("s.yaml", []byte(`users:
+	recs := runOnce(t, `users:
   - class: A
     tasks:
       - request: {path: /slow, name: slow, expect_max_ms: 20}
       - request: {path: /slow, name: fast enough, expect_max_ms: 5000}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := newFakeStats()
-	r := NewRunner(nil, st)
-	defer r.Close()
-	c := sc.Classes[0]
-	runTasks(t, classUser(t, r, c, host), c)
-	recs := st.all()
+`, host)
 	if len(recs) != 2 {
 		t.Fatalf("records = %+v, want 2", recs)
 	}
@@ -272,21 +255,12 @@ func TestMaxTimeCheck(t *testing.T) {
 func TestChecksSkipExtraction(t *testing.T) {
 	t.Parallel()
 	host := checkServer(t)
-	sc, err := Parse("s.yaml", []byte(`users:
+	recs := runOnce(t, `users:
   - class: A
     tasks:
       - request: {path: /order, expect_status: [409], expect_json: {id: 8}, extract: {s: {json: status}}}
       - request: {path: "/x/${s}", name: uses s}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := newFakeStats()
-	r := NewRunner(nil, st)
-	defer r.Close()
-	c := sc.Classes[0]
-	runTasks(t, classUser(t, r, c, host), c)
-	recs := st.all()
+`, host)
 	if len(recs) != 2 || recs[0].err != "expect_json: id is 7, want 8" ||
 		!strings.Contains(recs[1].err, `variable "s" is not set`) {
 		t.Errorf("records = %+v; want the check's failure, then s unset", recs)

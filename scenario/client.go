@@ -37,8 +37,7 @@ type HTTPClient struct {
 	resp Response
 	tv   tvals // the values of the templated request in flight
 
-	jm      jsonMatch // checks.go: the JSON check in progress
-	scratch []byte    // checks.go: rendered values and header values
+	cs *checkState // checks.go: made by the first request with checks
 
 	sessions tls.ClientSessionCache // the user's TLS sessions, with TLSConfig.SessionResumption
 

@@ -58,6 +58,22 @@ func classUser(t testing.TB, r *Runner, c *Class, host string) *UserContext {
 	return u
 }
 
+// runOnce parses the scenario src, runs each task of its first class
+// once, in order, as one user against host, and returns what was recorded.
+func runOnce(t *testing.T, src, host string) []rec {
+	t.Helper()
+	sc, err := Parse("s.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newFakeStats()
+	r := NewRunner(nil, st)
+	defer r.Close()
+	c := sc.Classes[0]
+	runTasks(t, classUser(t, r, c, host), c)
+	return st.all()
+}
+
 // runTasks runs every task of c once, in order, as one user.
 func runTasks(t *testing.T, u *UserContext, c *Class) {
 	t.Helper()
@@ -139,21 +155,12 @@ users:
 func TestTemplateUnsetVariable(t *testing.T) {
 	t.Parallel()
 	host, got := captureServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
-	sc, err := Parse("s.yaml", []byte(`users:
+	recs := runOnce(t, `users:
   - class: A
     tasks:
       - request: {method: POST, path: /login, extract: {token: {json: token}}}
       - request: {path: /me, headers: {Authorization: "Bearer ${token}"}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := newFakeStats()
-	r := NewRunner(nil, st)
-	defer r.Close()
-	c := sc.Classes[0]
-	runTasks(t, classUser(t, r, c, host), c)
-	recs := st.all()
+`, host)
 	if len(recs) != 2 || !recs[1].fail || recs[1].name != "/me" {
 		t.Fatalf("records = %+v", recs)
 	}
@@ -171,21 +178,12 @@ func TestTemplateHeaderLineBreak(t *testing.T) {
 	host, got := captureServer(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"v": "a\r\nX-Evil: 1"}`)
 	})
-	sc, err := Parse("s.yaml", []byte(`users:
+	recs := runOnce(t, `users:
   - class: A
     tasks:
       - request: {path: /a, extract: {v: {json: v}}}
       - request: {path: /b, headers: {X-Trace: "${v}"}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := newFakeStats()
-	r := NewRunner(nil, st)
-	defer r.Close()
-	c := sc.Classes[0]
-	runTasks(t, classUser(t, r, c, host), c)
-	recs := st.all()
+`, host)
 	if len(recs) != 2 || !recs[1].fail || !strings.Contains(recs[1].err, "line break") {
 		t.Fatalf("records = %+v", recs)
 	}

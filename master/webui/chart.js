@@ -169,11 +169,12 @@ export class Chart {
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    const xTicks = Math.max(2, Math.floor(w / 110));
-    for (let i = 0; i <= xTicks; i++) {
-      const t = t0 + ((t1 - t0) * i) / xTicks;
-      const x = X(t);
-      ctx.fillText(clock(t), Math.min(Math.max(x, left + 24), left + w - 24), topPad + h + 6);
+    // Time labels at whole multiples of a round step (1 s, 2 s, 5 s, ...),
+    // at most one per 110 px, so no two labels read the same second.
+    const tStep = timeStep((t1 - t0) / Math.max(1, Math.floor(w / 110)));
+    const off = new Date(t0).getTimezoneOffset() * 60000; // steps are round in local time
+    for (let t = Math.ceil((t0 - off) / tStep) * tStep + off; t <= t1; t += tStep) {
+      ctx.fillText(clock(t), Math.min(Math.max(X(t), left + 24), left + w - 24), topPad + h + 6);
     }
     if (!n) {
       ctx.textAlign = 'center';
@@ -255,6 +256,17 @@ export class Chart {
     this.draw(ctx, width, height, true);
     img.toBlob((b) => download(b, `${this.o.file || 'chart'}.png`), 'image/png');
   }
+}
+
+/** TIME_STEPS are the time axis' label steps in milliseconds: round
+ * numbers of seconds, minutes and hours. */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
+  .map((s) => s * 1000);
+
+/** timeStep returns the smallest of TIME_STEPS at least min milliseconds
+ * (whole days past the last). */
+export function timeStep(min) {
+  return TIME_STEPS.find((s) => s >= min) || Math.ceil(min / 86400000) * 86400000;
 }
 
 /** niceScale picks a step of 1, 2 or 5 times a power of ten giving 4-5 ticks. */

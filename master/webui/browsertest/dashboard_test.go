@@ -134,6 +134,12 @@ func TestDashboard(t *testing.T) {
 		chromedp.KeyEvent(kb.ArrowLeft)))
 	wait("the arrow key selected the previous tab", `document.activeElement.id === 't-workers' && !document.querySelector('#p-workers').hidden`, 5*time.Second)
 
+	// The time axis labels whole multiples of a round step, one label per
+	// second at most, so two labels never read the same time.
+	step("the time axis' steps", chromedp.Run(ctx, chromedp.Evaluate(
+		`import('./ui/chart.js').then(m => { window.timeSteps = [300, 1000, 1500, 59000, 7200001].map(m.timeStep).join(); }); 0`, nil)))
+	wait("the time axis' steps are round", `window.timeSteps === '1000,1000,2000,60000,10800000'`, 10*time.Second)
+
 	step("the Charts tab before reloading", selectTab(ctx, "charts"))
 	var before float64
 	step("counting the points", chromedp.Run(ctx, chromedp.Evaluate(points, &before)))
