@@ -85,11 +85,12 @@ type Response struct {
 	rawOK bool // raw holds w
 
 	// The body decoded per its Content-Encoding (decode.go), once asked
-	// for: into db, borrowed for the task.
+	// for: into db, borrowed for the task. decDone sits beside rawOK so
+	// that both take one word (a user holds its Response).
+	decDone bool
 	db      *rbuf
 	dec     []byte
 	decErr  error
-	decDone bool
 }
 
 // OK reports whether the request succeeded.
