@@ -102,6 +102,7 @@ type dashboard struct {
 	quit     chan struct{}
 	done     chan struct{}
 	kick     chan struct{} // a page connected: sample now
+	sampled  chan struct{} // closed once the first sample is taken (snap is set)
 	once     sync.Once
 
 	mu       sync.Mutex
@@ -137,7 +138,7 @@ func newDashboard(m *Master, cfg *WebConfig) *dashboard {
 // sample themselves).
 func makeDashboard(m *Master, cfg *WebConfig) *dashboard {
 	d := &dashboard{m: m, cfg: cfg, interval: cfg.UpdateInterval, quit: make(chan struct{}), done: make(chan struct{}),
-		kick:  make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), sampled: make(chan struct{}),
 		pages: map[*page]struct{}{}, perName: map[int]*series{}, prof: cfg.Profile}
 	if d.interval <= 0 {
 		d.interval = DefaultUIInterval
@@ -296,6 +297,11 @@ func (d *dashboard) encodeUpdate(s *uiSample, running, runsChanged bool) []byte 
 	if s.errors != nil || d.errJSON == nil {
 		d.errSig = s.errSig
 		d.errJSON = appendErrors(d.errJSON[:0], s)
+	}
+	select {
+	case <-d.sampled:
+	default:
+		close(d.sampled) // the first sample (under mu: closed once)
 	}
 	d.snap = d.appendSample(d.snap[:0], s, nameIDs, wids)
 

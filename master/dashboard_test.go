@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -242,6 +243,34 @@ func TestDashboardStream(t *testing.T) {
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
+
+// TestDashboardInitWaitsForSample: a page that connects before the
+// sampler's first sample gets no init without the state (it waits, or
+// leaves if its request ends first); after the first sample its init has
+// the state and the sample's fields.
+func TestDashboardInitWaitsForSample(t *testing.T) {
+	t.Parallel()
+	lm := startLive(t, transportKinds[0], false)
+	d := makeDashboard(lm.m, &WebConfig{})
+	srv := httptest.NewServer(http.HandlerFunc(d.events))
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a page that left before any sample
+	rec := httptest.NewRecorder()
+	d.events(rec, httptest.NewRequestWithContext(ctx, "GET", "/ui/events", nil))
+	if rec.Body.Len() != 0 || len(d.pages) != 0 {
+		t.Fatalf("before the first sample: sent %q, %d pages registered", rec.Body.String(), len(d.pages))
+	}
+
+	d.sample()
+	br, done := openEvents(t, srv.URL)
+	defer done()
+	ev, err := readEvent(br)
+	if err != nil || ev.name != "init" || ev.data["state"] != "ready" {
+		t.Fatalf("first event %q %v: %v", ev.name, ev.data, err)
+	}
+}
 
 // TestDashboardResync: a page that fell uiQueue updates behind is sent an
 // init instead of the updates it missed.

@@ -25,6 +25,14 @@ const uiKeepAlive = 15 * time.Second
 // then the updates (see dashboard.go), with a fresh init whenever the page
 // fell behind.
 func (d *dashboard) events(rw http.ResponseWriter, r *http.Request) {
+	// A page that connects before the sampler's first sample (the master
+	// just started) waits for it, so that its init has the state and rows.
+	select {
+	case <-d.sampled:
+	case <-d.done:
+	case <-r.Context().Done():
+		return
+	}
 	p := &page{ch: make(chan []byte, uiQueue), resync: make(chan struct{}, 1)}
 	d.mu.Lock()
 	if d.stopped || len(d.pages) >= uiMaxPages {
