@@ -535,7 +535,7 @@ func TestDemoShopRefuses(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1000, 0)
 	var mu sync.Mutex
-	shop, err := demotarget.Start("127.0.0.1:0", demotarget.Config{TokenUses: 2, TokenTTL: time.Minute,
+	shop, err := demotarget.Start("127.0.0.1:0", demotarget.Config{TokenUses: 2, TokenTTL: time.Minute, Log: true,
 		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -573,6 +573,15 @@ func TestDemoShopRefuses(t *testing.T) {
 	}
 	if st.Count("POST /cart") != 6 || st.Endpoints["POST /cart"][409] != 2 || st.Orders != 1 || st.Count("other") != 1 {
 		t.Errorf("counts %v, orders %d", st.Endpoints, st.Orders)
+	}
+	// The log holds the requests with shopper1's tokens: authorized, and
+	// refused as expired.
+	var got []string
+	for _, ev := range st.Log["shopper1"] {
+		got = append(got, fmt.Sprintf("%s %d", ev.Endpoint, ev.Status))
+	}
+	if want := "[POST /cart 200 POST /cart 409 POST /cart 401 POST /cart 409 POST /checkout 401 POST /checkout 200 POST /checkout 409]"; fmt.Sprint(got) != want {
+		t.Errorf("shopper1's log %v, want %s", got, want)
 	}
 	if a := st.Accounts["shopper1"]; a.Logins != 3 || a.FailedLogins != 1 || a.Endpoints["POST /cart"] != 3 {
 		t.Errorf("shopper1: %+v", a)

@@ -31,6 +31,7 @@
 package demotarget
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,14 +100,16 @@ type Config struct {
 	// Stock overrides the initial stock of items by id; the others have
 	// DefaultStock, SoldOut none.
 	Stock map[int]int
-	// Log keeps every authorized request per account (Stats.Log), for
-	// tests; off, the shop's memory does not grow with the requests.
+	// Log keeps every request with a token of the account, valid or
+	// expired, per account (Stats.Log), for tests; off, the shop's memory
+	// does not grow with the requests.
 	Log bool
 	// Now is the clock for TokenTTL (default time.Now).
 	Now func() time.Time
 }
 
-// Event is one authorized request, in Stats.Log.
+// Event is one authorized request, or one refused for its expired token
+// (Status 401), in Stats.Log.
 type Event struct {
 	Token    string
 	Endpoint string // "POST /cart", ...
@@ -117,34 +120,34 @@ type Event struct {
 
 // AccountStats counts one account's requests.
 type AccountStats struct {
-	Logins       int            // successful logins
-	FailedLogins int            // logins with a wrong password
-	Endpoints    map[string]int // authorized requests per endpoint, any status
+	Logins       int            `json:"logins"`        // successful logins
+	FailedLogins int            `json:"failed_logins"` // logins with a wrong password
+	Endpoints    map[string]int `json:"endpoints"`     // authorized requests per endpoint, any status
 }
 
 // TokenStats counts one token's requests.
 type TokenStats struct {
-	Account   string
-	Uses      int            // authorized requests
-	Endpoints map[string]int // authorized requests per endpoint, any status
+	Account   string         `json:"account"`
+	Uses      int            `json:"uses"`      // authorized requests
+	Endpoints map[string]int `json:"endpoints"` // authorized requests per endpoint, any status
 }
 
 // Stats is a snapshot of what the shop received.
 type Stats struct {
 	// Endpoints counts every request per endpoint ("GET /items/{id}",
 	// "other" for unknown paths) and status.
-	Endpoints map[string]map[int]int
+	Endpoints map[string]map[int]int `json:"endpoints"`
 	// Anonymous counts the requests without an Authorization header per
 	// endpoint.
-	Anonymous    map[string]int
-	Accounts     map[string]AccountStats
-	Tokens       map[string]TokenStats
-	Unauthorized map[string]int // 401s by error code
-	Details      map[int]int    // GET /items/{id} answered 200, per item
-	Searches     map[string]int // GET /search per q
-	Signups      map[string]int // POST /signup per email, any status
-	Orders       int
-	Log          map[string][]Event `json:"-"` // per account, with Config.Log
+	Anonymous    map[string]int          `json:"anonymous"`
+	Accounts     map[string]AccountStats `json:"accounts"`
+	Tokens       map[string]TokenStats   `json:"tokens"`
+	Unauthorized map[string]int          `json:"unauthorized"` // 401s by error code
+	Details      map[int]int             `json:"details"`      // GET /items/{id} answered 200, per item
+	Searches     map[string]int          `json:"searches"`     // GET /search per q
+	Signups      map[string]int          `json:"signups"`      // POST /signup per email, any status
+	Orders       int                     `json:"orders"`
+	Log          map[string][]Event      `json:"-"` // per account, with Config.Log
 }
 
 // Count returns the requests an endpoint received, any status.
@@ -228,7 +231,8 @@ type request struct {
 	w        http.ResponseWriter
 	endpoint string
 	tok      string
-	t        *token
+	t        *token // the request's valid token
+	expired  *token // or its expired one (logged, not counted)
 	ev       Event
 }
 
@@ -241,12 +245,12 @@ func (s *Shop) reply(q *request, code int, v any) {
 	m[code]++
 	if q.t != nil {
 		q.t.eps[q.endpoint]++
-		a := s.accounts[q.t.account]
-		a.stats.Endpoints[q.endpoint]++
-		if s.cfg.Log {
-			q.ev.Token, q.ev.Endpoint, q.ev.Status = q.tok, q.endpoint, code
-			a.log = append(a.log, q.ev)
-		}
+		s.accounts[q.t.account].stats.Endpoints[q.endpoint]++
+	}
+	if t := cmp.Or(q.t, q.expired); t != nil && s.cfg.Log {
+		q.ev.Token, q.ev.Endpoint, q.ev.Status = q.tok, q.endpoint, code
+		a := s.accounts[t.account]
+		a.log = append(a.log, q.ev)
 	}
 	if code == http.StatusUnauthorized {
 		if e, ok := v.(errBody); ok {
@@ -360,6 +364,7 @@ func (s *Shop) authorize(q *request, h string) bool {
 		return false
 	}
 	if (s.cfg.TokenUses > 0 && t.uses >= s.cfg.TokenUses) || (s.cfg.TokenTTL > 0 && s.now().Sub(t.issued) >= s.cfg.TokenTTL) {
+		q.tok, q.expired = tok, t
 		s.fail(q, http.StatusUnauthorized, "token_expired")
 		return false
 	}
