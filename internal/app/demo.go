@@ -1,18 +1,20 @@
 package app
 
 import (
+	"context"
 	_ "embed"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
+	"syscall"
+
+	"github.com/glocust/glocust/internal/demotarget"
 )
 
 //go:embed demo_scenario.yaml
@@ -29,8 +31,15 @@ func demo(args, env []string, stdout, stderr io.Writer) int {
 	runTime := fs.String("t", "15s", "run time")
 	workers := fs.Int("workers", 2, "glocust workers")
 	html := fs.String("html", "glocust-demo-report.html", "HTML report file")
+	serve := fs.String("serve", "", "only serve the demo shop on this address (e.g. 127.0.0.1:8080) until interrupted, for examples/scenarios")
+	tokenUses := fs.Int("token-uses", 0, "the shop's tokens expire after this many requests (0: never)")
+	tokenTTL := fs.Duration("token-ttl", 0, "the shop's tokens expire after this time (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return 1
+	}
+	cfg := demotarget.Config{TokenUses: *tokenUses, TokenTTL: *tokenTTL}
+	if *serve != "" {
+		return serveDemoTarget(*serve, cfg, stdout, stderr)
 	}
 	dir, err := os.MkdirTemp("", "glocust-demo-")
 	if err != nil {
@@ -43,12 +52,13 @@ func demo(args, env []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "glocust demo:", err)
 		return 1
 	}
-	target, stopTarget, err := startDemoTarget()
+	shop, err := demotarget.Start("127.0.0.1:0", cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "glocust demo: target:", err)
 		return 1
 	}
-	defer stopTarget()
+	defer shop.Close()
+	target := shop.URL
 	port, err := freePort()
 	if err != nil {
 		fmt.Fprintln(stderr, "glocust demo:", err)
@@ -75,8 +85,8 @@ func demo(args, env []string, stdout, stderr io.Writer) int {
 		"--expect-workers", strconv.Itoa(*workers), "--expect-workers-max-wait", "30",
 		"--master-bind-host", "127.0.0.1", "--master-bind-port", strconv.Itoa(port),
 		"--web-host", "127.0.0.1", "--web-port", strconv.Itoa(webPort), "--html", *html,
-		// The demo target answers /missing with 404 on purpose: failures are
-		// part of the show, not an error of the demo.
+		// The demo scenario asks for /missing, which is a 404, on purpose:
+		// failures are part of the show, not an error of the demo.
 		"--exit-code-on-error", "0"}, env, stdout, stderr)
 	wg.Wait() // the master's quit ends the workers
 	fmt.Fprintf(stdout, "glocust demo: report written to %s\n", *html)
@@ -92,31 +102,17 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startDemoTarget serves a tiny shop on 127.0.0.1.
-func startDemoTarget() (string, func(), error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		io.WriteString(w, "<html><body>glocust demo shop</body></html>")
-	})
-	mux.HandleFunc("/items", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"items":[1,2,3]}`)
-	})
-	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	mux.HandleFunc("/cart", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"ok":true}`) })
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(time.Duration(50+rand.IntN(150)) * time.Millisecond)
-		io.WriteString(w, "paid")
-	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// serveDemoTarget serves the demo shop on addr until SIGINT or SIGTERM.
+func serveDemoTarget(addr string, cfg demotarget.Config, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	shop, err := demotarget.Start(addr, cfg)
 	if err != nil {
-		return "", nil, err
+		fmt.Fprintln(stderr, "glocust demo:", err)
+		return 1
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String(), func() { srv.Close() }, nil
+	defer shop.Close()
+	fmt.Fprintf(stdout, "glocust demo: the demo shop serves on %s (counts on %s/_stats); Ctrl-C stops it\n", shop.URL, shop.URL)
+	<-ctx.Done()
+	return 0
 }

@@ -1,0 +1,631 @@
+// Package scenarios holds example YAML scenarios (see README.md). Its tests
+// run each of them for real against the demo shop (internal/demotarget)
+// and compare what the shop received with what the scenario recorded.
+package scenarios
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/glocust/glocust/internal/demotarget"
+	"github.com/glocust/glocust/protocol"
+	"github.com/glocust/glocust/scenario"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestExamplesParse loads every YAML file of this directory, so that an
+// example that no longer parses fails the tests, and checks that each one
+// has a test that runs it.
+func TestExamplesParse(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 5 {
+		t.Fatalf("found %d example scenarios (%v), want 5 at least", len(files), files)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		sc, err := scenario.Load(f)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if len(sc.Classes) == 0 {
+			t.Errorf("%s: no user class", f)
+		}
+		if !ranByTest[f] {
+			t.Errorf("%s: no test runs it (add one to scenarios_test.go and to ranByTest)", f)
+		}
+		if !strings.Contains(string(readme), "("+f+")") {
+			t.Errorf("%s: README.md does not link it", f)
+		}
+	}
+}
+
+// ranByTest lists the examples the tests below run.
+var ranByTest = map[string]bool{
+	"login-token-csv.yaml":   true,
+	"browse-cart.yaml":       true,
+	"accepted-statuses.yaml": true,
+	"search-signup.yaml":     true,
+	"token-refresh.yaml":     true,
+}
+
+// TestUsersCSV checks that users.csv holds accounts of the demo shop.
+func TestUsersCSV(t *testing.T) {
+	b, err := os.ReadFile("users.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := demotarget.DefaultAccounts()
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "username,password" {
+		t.Fatalf("users.csv header %q", lines[0])
+	}
+	for i, l := range lines[1:] {
+		u, p, _ := strings.Cut(l, ",")
+		if accounts[u] == "" || accounts[u] != p {
+			t.Errorf("users.csv:%d: %q is not an account of the demo shop", i+2, l)
+		}
+	}
+}
+
+// entry counts what the scenario recorded for one (method, name).
+type entry struct {
+	requests, failures int
+	errors             map[string]int
+}
+
+// recorder is a scenario.Stats that keeps every entry.
+type recorder struct {
+	mu sync.Mutex
+	m  map[string]*entry // "METHOD name"
+}
+
+type recEntry struct {
+	r   *recorder
+	key string
+}
+
+func (r *recorder) Lookup(method, name string) scenario.EntryRecorder {
+	return recEntry{r, method + " " + name}
+}
+
+func (e recEntry) Record(time.Time, time.Duration, int64) { e.add("") }
+
+func (e recEntry) RecordFailure(_ time.Time, _ time.Duration, _ int64, err string) {
+	if err == "" {
+		err = "(empty)"
+	}
+	e.add(err)
+}
+
+func (e recEntry) add(err string) {
+	e.r.mu.Lock()
+	defer e.r.mu.Unlock()
+	if e.r.m == nil {
+		e.r.m = map[string]*entry{}
+	}
+	en := e.r.m[e.key]
+	if en == nil {
+		en = &entry{errors: map[string]int{}}
+		e.r.m[e.key] = en
+	}
+	en.requests++
+	if err != "" {
+		en.failures++
+		en.errors[err]++
+	}
+}
+
+func (r *recorder) snapshot() map[string]entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]entry, len(r.m))
+	for k, v := range r.m {
+		out[k] = *v
+	}
+	return out
+}
+
+// run is one bounded run of an example.
+type run struct {
+	file  string
+	cfg   demotarget.Config
+	users int
+	// done says when the run has done enough (from counts of any status,
+	// so that a broken example fails the checks, not the wait); until then
+	// it runs, for 30 s at most.
+	done func(demotarget.Stats) bool
+}
+
+// result is what a run recorded and what the shop received.
+type result struct {
+	shop  demotarget.Stats
+	stats map[string]entry
+	exc   []string
+}
+
+// runExample runs the example's first class with rn.users users against a
+// new shop (logging every authorized request) until rn.done holds, stops
+// the users, letting each finish its task, and returns the counts of both
+// sides. The examples' wait times are replaced by 2 ms.
+func runExample(t *testing.T, rn run) result {
+	t.Helper()
+	rn.cfg.Log = true
+	shop, err := demotarget.Start("127.0.0.1:0", rn.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shop.Close()
+	sc, err := scenario.Load(rn.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range sc.Classes {
+		c.WaitTime = scenario.Constant(2 * time.Millisecond)
+	}
+	rec := &recorder{}
+	var mu sync.Mutex
+	var exc []string
+	r := scenario.NewRunner(sc.Classes, rec, scenario.WithHost(shop.URL),
+		scenario.WithExceptionHandler(func(msg, _ string) { mu.Lock(); exc = append(exc, msg); mu.Unlock() }))
+	defer r.Close()
+	r.SetHost(shop.URL)
+	r.Apply([]protocol.ClassCount{{Class: sc.Classes[0].Name, Count: int64(rn.users)}})
+	deadline := time.Now().Add(30 * time.Second)
+	for !rn.done(shop.Stats()) {
+		if time.Now().After(deadline) {
+			r.Close()
+			st := shop.Stats()
+			t.Fatalf("%s: not done after 30 s; the shop's counts: %v; recorded: %v", rn.file, st.Endpoints, rec.snapshot())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.StopAll(ctx, 20*time.Second)
+	if n := r.UserCount(); n != 0 {
+		t.Fatalf("%d users still running after StopAll", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return result{shop: shop.Stats(), stats: rec.snapshot(), exc: exc}
+}
+
+// statuses counts the shop's answers of endpoint whose status is in codes
+// (none: every status).
+func statuses(st demotarget.Stats, endpoint string, codes ...int) int {
+	n := 0
+	for c, k := range st.Endpoints[endpoint] {
+		if len(codes) == 0 || slices.Contains(codes, c) {
+			n += k
+		}
+	}
+	return n
+}
+
+// checkEndpoints compares the recorded stats with the shop's counts per
+// endpoint: names maps each recorded "METHOD name" to the shop's endpoint
+// (several names may share one); for every endpoint the recorded requests
+// must equal the requests the shop received, and the recorded failures
+// failures[endpoint] (0 when absent). Every recorded name and every
+// endpoint the shop saw must be in names, and every name must have been
+// recorded.
+func checkEndpoints(t *testing.T, res result, names map[string]string, failures map[string]int) {
+	t.Helper()
+	if len(res.exc) != 0 {
+		t.Errorf("user exceptions: %q", res.exc)
+	}
+	reqs, fails := map[string]int{}, map[string]int{}
+	for key, e := range res.stats {
+		ep, ok := names[key]
+		if !ok {
+			t.Errorf("recorded %q, which the test does not expect (%d requests)", key, e.requests)
+			continue
+		}
+		reqs[ep] += e.requests
+		fails[ep] += e.failures
+	}
+	for key := range names {
+		if res.stats[key].requests == 0 {
+			t.Errorf("%s: nothing recorded", key)
+		}
+	}
+	eps := map[string]bool{}
+	for _, ep := range names {
+		eps[ep] = true
+	}
+	for ep := range res.shop.Endpoints {
+		if !eps[ep] {
+			t.Errorf("the shop received %v on %s, which the example does not call", res.shop.Endpoints[ep], ep)
+		}
+	}
+	for ep := range eps {
+		if got, want := reqs[ep], statuses(res.shop, ep); got != want {
+			t.Errorf("%s: recorded %d requests, the shop received %d", ep, got, want)
+		}
+		if got, want := fails[ep], failures[ep]; got != want {
+			t.Errorf("%s: recorded %d failures, want %d (the shop's answers: %v)", ep, got, want, res.shop.Endpoints[ep])
+		}
+	}
+	if t.Failed() {
+		t.Logf("recorded: %v", res.stats)
+	}
+}
+
+// sameNames maps "METHOD name" to itself as the shop's endpoint.
+func sameNames(keys ...string) map[string]string {
+	m := map[string]string{}
+	for _, k := range keys {
+		m[k] = k
+	}
+	return m
+}
+
+// checkLogins checks that the users logged in with distinct accounts, each
+// account logins times (0: at least once), and that every authorized
+// request carried a token of its account: the log's tokens are the
+// account's own and no request was refused for its token.
+func checkLogins(t *testing.T, st demotarget.Stats, users, logins int) {
+	t.Helper()
+	if len(st.Accounts) != users {
+		t.Errorf("%d accounts used, want %d (one per user): %v", len(st.Accounts), users, keys(st.Accounts))
+	}
+	for name, a := range st.Accounts {
+		if (logins > 0 && a.Logins != logins) || a.Logins == 0 || a.FailedLogins != 0 {
+			t.Errorf("account %s: %d logins, %d failed, want %d", name, a.Logins, a.FailedLogins, logins)
+		}
+	}
+	if len(st.Unauthorized) != 0 {
+		t.Errorf("the shop refused requests: %v", st.Unauthorized)
+	}
+	for name, log := range st.Log {
+		for _, ev := range log {
+			if owner := st.Tokens[ev.Token].Account; owner != name {
+				t.Errorf("account %s: %s carried a token of %q", name, ev.Endpoint, owner)
+				break
+			}
+		}
+	}
+	if statuses(st, "POST /login", 200) != len(st.Tokens) {
+		t.Errorf("%d logins but %d tokens", statuses(st, "POST /login", 200), len(st.Tokens))
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestLoginTokenCSV runs login-token-csv.yaml: each user logs in once
+// with its own row of users.csv, and every later request carries the
+// token of that login.
+func TestLoginTokenCSV(t *testing.T) {
+	t.Parallel()
+	const users = 6
+	res := runExample(t, run{file: "login-token-csv.yaml", users: users, done: func(st demotarget.Stats) bool {
+		return st.Count("POST /checkout") >= 3*users && st.Count("GET /search") >= 2*users
+	}})
+	st := res.shop
+	checkEndpoints(t, res, sameNames("POST /login", "GET /items", "GET /search", "POST /cart", "POST /checkout"), nil)
+	checkLogins(t, st, users, 1)
+	for _, name := range keys(st.Accounts) {
+		if !strings.HasPrefix(name, "shopper") {
+			t.Errorf("account %q is not from users.csv", name)
+		}
+		// One login, one token: every authorized request used it.
+		var tok string
+		for k, ts := range st.Tokens {
+			if ts.Account == name {
+				tok = k
+			}
+		}
+		authorized := 0
+		for ep, n := range st.Accounts[name].Endpoints {
+			if ep != "POST /login" {
+				authorized += n
+			}
+		}
+		if authorized == 0 || st.Tokens[tok].Uses != authorized {
+			t.Errorf("account %s: token used %d times, %d authorized requests", name, st.Tokens[tok].Uses, authorized)
+		}
+	}
+	// Only the login goes without a token.
+	if a := st.Anonymous; len(a) != 1 || a["POST /login"] != users {
+		t.Errorf("requests without a token: %v, want only the %d logins", a, users)
+	}
+}
+
+// TestBrowseCart runs browse-cart.yaml: per user, the shop sees list,
+// detail of an id of that list, add of that item, checkout of it, in
+// this order, over and over.
+func TestBrowseCart(t *testing.T) {
+	t.Parallel()
+	const users = 5
+	res := runExample(t, run{file: "browse-cart.yaml", users: users, done: func(st demotarget.Stats) bool {
+		return st.Count("POST /checkout") >= 4*users
+	}})
+	st := res.shop
+	checkEndpoints(t, res, sameNames("POST /login", "GET /items", "GET /items/{id}", "POST /cart", "POST /checkout"), nil)
+	checkLogins(t, st, users, 1)
+	order := []string{"GET /items", "GET /items/{id}", "POST /cart", "POST /checkout"}
+	picked := map[int]int{}
+	for name, log := range st.Log {
+		if len(log)%4 != 0 {
+			t.Errorf("account %s: %d requests, not whole tasks of 4", name, len(log))
+			continue
+		}
+		for i := 0; i < len(log); i += 4 {
+			list, detail, cart, checkout := log[i], log[i+1], log[i+2], log[i+3]
+			for j, ev := range log[i : i+4] {
+				if ev.Endpoint != order[j] || ev.Status != 200 {
+					t.Fatalf("account %s: request %d is %s (%d), want %s (200); log %v", name, i+j, ev.Endpoint, ev.Status, order[j], log[i:i+4])
+				}
+			}
+			if !slices.Contains(list.Items, detail.Item) || slices.Contains(demotarget.SoldOut, detail.Item) {
+				t.Errorf("account %s: detail of %d, not in the list %v", name, detail.Item, list.Items)
+			}
+			if cart.Item != detail.Item || !slices.Equal(checkout.Items, []int{cart.Item}) {
+				t.Errorf("account %s: detail %d, cart %d, checkout %v", name, detail.Item, cart.Item, checkout.Items)
+			}
+			picked[detail.Item]++
+		}
+	}
+	if st.Orders != statuses(st, "POST /checkout", 200) {
+		t.Errorf("%d orders, %d checkouts", st.Orders, statuses(st, "POST /checkout", 200))
+	}
+	// pick: random spreads over the list (20 picks at least from 10 ids).
+	if len(picked) < 2 {
+		t.Errorf("picked items %v: always the same", picked)
+	}
+}
+
+// TestAcceptedStatuses runs accepted-statuses.yaml: its 404s and 409s are
+// successes, and its `in_stock: true` check fails exactly for the
+// sold-out items' pages the shop served.
+func TestAcceptedStatuses(t *testing.T) {
+	t.Parallel()
+	const users = 4
+	res := runExample(t, run{file: "accepted-statuses.yaml", users: users, done: func(st demotarget.Stats) bool {
+		soldOut := 0
+		for _, id := range demotarget.SoldOut {
+			soldOut += st.Details[id]
+		}
+		return st.Count("POST /checkout") >= 2*users && soldOut >= 2 &&
+			st.Count("GET /items/{id}") >= 20 && st.Count("POST /cart") >= 8*users
+	}})
+	st := res.shop
+	soldOut := 0
+	for _, id := range demotarget.SoldOut {
+		soldOut += st.Details[id]
+	}
+	checkEndpoints(t, res, map[string]string{
+		"POST /login": "POST /login", "GET /items": "GET /items",
+		"GET /items/{id}": "GET /items/{id}", "GET /items/{id} (missing)": "GET /items/{id}",
+		"POST /cart": "POST /cart", "POST /cart (again)": "POST /cart", "POST /cart (sold out)": "POST /cart",
+		"POST /checkout": "POST /checkout",
+	}, map[string]int{"GET /items/{id}": soldOut})
+	checkLogins(t, st, users, 1)
+
+	// Each name's count is what the shop answered: the 404s are the
+	// missing items, the first add 200 and the second 409, the sold-out
+	// add 409.
+	var add, again, sold int
+	for _, log := range st.Log {
+		for _, ev := range log {
+			switch {
+			case ev.Endpoint != "POST /cart":
+			case ev.Item == 3 && ev.Status == 200:
+				add++
+			case ev.Item == 3 && ev.Status == 409:
+				again++
+			case ev.Item == 7 && ev.Status == 409:
+				sold++
+			default:
+				t.Errorf("unexpected cart answer %+v", ev)
+			}
+		}
+	}
+	for key, want := range map[string]int{
+		"GET /items/{id} (missing)": statuses(st, "GET /items/{id}", 404),
+		"GET /items/{id}":           statuses(st, "GET /items/{id}", 200),
+		"POST /cart":                add, "POST /cart (again)": again, "POST /cart (sold out)": sold,
+	} {
+		if got := res.stats[key].requests; got != want || want == 0 {
+			t.Errorf("%s: recorded %d, the shop answered %d (want equal and > 0)", key, got, want)
+		}
+	}
+	for key, e := range res.stats {
+		if key != "GET /items/{id}" && e.failures != 0 {
+			t.Errorf("%s: %d failures: %v", key, e.failures, e.errors)
+		}
+	}
+	want := "expect_json: in_stock is false, want true"
+	if e := res.stats["GET /items/{id}"]; e.errors[want] != soldOut || len(e.errors) != 1 {
+		t.Errorf("GET /items/{id} errors %v, want %d × %q", e.errors, soldOut, want)
+	}
+}
+
+// TestSearchSignup runs search-signup.yaml: search terms from its choice
+// list, and per sign-up two requests with the same new email, 201 then
+// 409.
+func TestSearchSignup(t *testing.T) {
+	t.Parallel()
+	const users = 5
+	terms := []string{"coffee", "tea", "espresso", "grinder", "teapot"}
+	res := runExample(t, run{file: "search-signup.yaml", users: users, done: func(st demotarget.Stats) bool {
+		// 100 searches: each term has 1 - 0.8^100 chances to be among them.
+		return st.Count("GET /search") >= 100 && len(st.Signups) >= 10
+	}})
+	st := res.shop
+	checkEndpoints(t, res, map[string]string{
+		"GET /search": "GET /search", "POST /signup": "POST /signup", "POST /signup (same email)": "POST /signup",
+	}, nil)
+	if got := keys(st.Searches); !slices.Equal(got, slices.Sorted(slices.Values(terms))) {
+		t.Errorf("searched for %v, want %v", got, terms)
+	}
+	email := regexp.MustCompile(`^visitor-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@example\.test$`)
+	for e, n := range st.Signups {
+		if n != 2 || !email.MatchString(e) {
+			t.Errorf("email %q signed up %d times, want twice (new, then refused)", e, n)
+		}
+	}
+	created, taken := statuses(st, "POST /signup", 201), statuses(st, "POST /signup", 409)
+	if created != len(st.Signups) || taken != created {
+		t.Errorf("%d emails, %d created, %d refused as taken", len(st.Signups), created, taken)
+	}
+	if res.stats["POST /signup"].requests != created || res.stats["POST /signup (same email)"].requests != taken {
+		t.Errorf("recorded %v", res.stats)
+	}
+	if len(st.Tokens) != 0 {
+		t.Errorf("anonymous visitors logged in: %d tokens", len(st.Tokens))
+	}
+}
+
+// TestTokenRefresh runs token-refresh.yaml against a shop whose tokens
+// expire after 5 uses: every task logs in anew, so no token is used more
+// than 4 times and the shop refuses nothing.
+func TestTokenRefresh(t *testing.T) {
+	t.Parallel()
+	const users, uses = 4, 5
+	res := runExample(t, run{file: "token-refresh.yaml", users: users, cfg: demotarget.Config{TokenUses: uses},
+		done: func(st demotarget.Stats) bool { return st.Count("POST /checkout") >= 3*users }})
+	st := res.shop
+	checkEndpoints(t, res, sameNames("POST /login", "GET /items", "GET /items/{id}", "POST /cart", "POST /checkout"), nil)
+	checkLogins(t, st, users, 0)
+	for tok, ts := range st.Tokens {
+		if ts.Uses != 4 {
+			t.Errorf("token of %s used %d times, want 4 (one task)", ts.Account, ts.Uses)
+			_ = tok
+		}
+	}
+	if n := statuses(st, "POST /login", 200); n != statuses(st, "POST /checkout", 200) {
+		t.Errorf("%d logins, %d checkouts: want one of each per task", n, statuses(st, "POST /checkout", 200))
+	}
+}
+
+// TestDemoShopRefuses checks the shop's refusals that the examples rely
+// on, request by request: wrong passwords, missing, unknown and expired
+// tokens (by uses and by time), unknown items, conflicts.
+func TestDemoShopRefuses(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	var mu sync.Mutex
+	shop, err := demotarget.Start("127.0.0.1:0", demotarget.Config{TokenUses: 2, TokenTTL: time.Minute, Log: true,
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shop.Close()
+	c := &client{t: t, base: shop.URL}
+	c.do("POST", "/login", "", `{"username":"shopper1","password":"nope"}`, 401, "invalid_credentials")
+	tok := c.login("shopper1", "secret1")
+	c.do("POST", "/cart", "", `{"item_id":1}`, 401, "missing_token")
+	c.do("POST", "/cart", "bogus", `{"item_id":1}`, 401, "invalid_token")
+	c.do("POST", "/cart", tok, `{"item_id":"1"}`, 200, `"count":1`)
+	c.do("POST", "/cart", tok, `{"item_id":1}`, 409, "already_in_cart")
+	c.do("POST", "/cart", tok, `{"item_id":1}`, 401, "token_expired")
+	tok2 := c.login("shopper1", "secret1")
+	c.do("POST", "/cart", tok2, `{"item_id":7}`, 409, "out_of_stock")
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	c.do("POST", "/checkout", tok2, "", 401, "token_expired")
+	tok3 := c.login("shopper1", "secret1")
+	c.do("POST", "/checkout", tok3, "", 200, `"status":"confirmed"`)
+	c.do("POST", "/checkout", tok3, "", 409, "empty_cart")
+	c.do("GET", "/items/99", "", "", 404, "not_found")
+	c.do("GET", "/items?in_stock=true", "", "", 200, `"count":10`)
+	c.do("GET", "/search?q=TEA", "", "", 200, `"count":2`)
+	c.do("GET", "/search?q=teapot", "", "", 200, `"results":[]`)
+	c.do("POST", "/signup", "", `{"name":"A","email":"a@example.test"}`, 201, `"id":1`)
+	c.do("POST", "/signup", "", `{"name":"A","email":"A@example.test"}`, 409, "email_taken")
+	c.do("POST", "/signup", "", `{"name":"A","email":"a.example.test"}`, 400, "invalid")
+	c.do("GET", "/nowhere", "", "", 404, "not_found")
+	st := shop.Stats()
+	want := map[string]int{"invalid_credentials": 1, "missing_token": 1, "invalid_token": 1, "token_expired": 2}
+	if fmt.Sprint(st.Unauthorized) != fmt.Sprint(want) {
+		t.Errorf("401s %v, want %v", st.Unauthorized, want)
+	}
+	if st.Count("POST /cart") != 6 || st.Endpoints["POST /cart"][409] != 2 || st.Orders != 1 || st.Count("other") != 1 {
+		t.Errorf("counts %v, orders %d", st.Endpoints, st.Orders)
+	}
+	// The log holds the requests with shopper1's tokens: authorized, and
+	// refused as expired.
+	var got []string
+	for _, ev := range st.Log["shopper1"] {
+		got = append(got, fmt.Sprintf("%s %d", ev.Endpoint, ev.Status))
+	}
+	if want := "[POST /cart 200 POST /cart 409 POST /cart 401 POST /cart 409 POST /checkout 401 POST /checkout 200 POST /checkout 409]"; fmt.Sprint(got) != want {
+		t.Errorf("shopper1's log %v, want %s", got, want)
+	}
+	if a := st.Accounts["shopper1"]; a.Logins != 3 || a.FailedLogins != 1 || a.Endpoints["POST /cart"] != 3 {
+		t.Errorf("shopper1: %+v", a)
+	}
+}
+
+// client sends single requests to the shop.
+type client struct {
+	t    *testing.T
+	base string
+}
+
+// do sends a request (a Bearer token unless tok is empty) and checks the
+// status and that the body contains want.
+func (c *client) do(method, path, tok, body string, status int, want string) string {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if resp.StatusCode != status || !strings.Contains(string(b), want) {
+		c.t.Errorf("%s %s: %d %s, want %d with %q", method, path, resp.StatusCode, b, status, want)
+	}
+	return string(b)
+}
+
+func (c *client) login(user, password string) string {
+	c.t.Helper()
+	b := c.do("POST", "/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, user, password), 200, `"token"`)
+	var out struct{ Token string }
+	if err := json.Unmarshal([]byte(b), &out); err != nil || out.Token == "" {
+		c.t.Fatalf("login: %s (%v)", b, err)
+	}
+	return out.Token
+}
