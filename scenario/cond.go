@@ -141,7 +141,7 @@ func (cp *condParser) unexpected(want string) error {
 		return &condError{pos: cp.i, msg: "unexpected end" + want}
 	}
 	if w := cp.word(); w != "" {
-		return &condError{pos: cp.i, msg: fmt.Sprintf("unexpected word %q%s (quote text: \"%s\")", w, want, w)}
+		return &condError{pos: cp.i, msg: fmt.Sprintf("unexpected word %q (quote text: \"%s\"; a variable is ${%s})", w, w, w)}
 	}
 	return &condError{pos: cp.i, msg: fmt.Sprintf("unexpected %q%s", cp.s[cp.i], want)}
 }

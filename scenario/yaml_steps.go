@@ -476,7 +476,7 @@ type refresh struct {
 	retry    bool
 	fn       TaskFunc // the steps, or the class's on_start (set when the tasks are built)
 	class    *Class   // for on_start
-	node     *yaml.Node
+	node     *yaml.Node // steps' value
 	path     string
 }
 
@@ -504,6 +504,7 @@ func (p *parser) refresh(n *yaml.Node, path string, c *Class) error {
 			rf.retry, err = p.boolean(v, path)
 		case "steps":
 			stepsNode = v
+			rf.node = v
 			if rv := resolve(v); rv != nil && rv.Kind == yaml.ScalarNode {
 				var s string
 				if s, err = p.str(v, path); err == nil && s != "on_start" {
