@@ -474,8 +474,8 @@ type refresh struct {
 	every    time.Duration
 	statuses []int // on_status; nil: none
 	retry    bool
-	fn       TaskFunc // the steps, or the class's on_start (set when the tasks are built)
-	class    *Class   // for on_start
+	fn       TaskFunc   // the steps, or the class's on_start (set when the tasks are built)
+	class    *Class     // for on_start
 	node     *yaml.Node // steps' value
 	path     string
 }
