@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -753,4 +754,53 @@ func FuzzCondition(f *testing.F) {
 		c.holds(u)
 		c2.holds(u)
 	})
+}
+
+// TestREADMEStepsExample runs the example of README's section on steps
+// against a target that answers as the example expects.
+func TestREADMEStepsExample(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "### Steps: think, repeat, conditions, failing a step, refreshing a token")
+	_, block, ok2 := strings.Cut(sec, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no YAML example in its section on steps")
+	}
+	host, got := captureServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			w.Write([]byte(`{"token": "tk"}`))
+		case "/cart":
+			w.Write([]byte(`{"count": 2}`))
+		case "/orders":
+			w.WriteHeader(201)
+			w.Write([]byte(`{"id": 7, "state": "confirmed"}`))
+		}
+	})
+	sc, err := Parse("README.md", []byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newFakeStats()
+	r := NewRunner(nil, st)
+	defer r.Close()
+	c := sc.Classes[0]
+	u := classUser(t, r, c, host)
+	if err := c.OnStart(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	runTasks(t, u, c)
+	want := []string{"/login", "/cart", "/cart/items/0", "/cart/items/1", "/orders", "/orders/7/receipt"}
+	if g := uris(got()); !slices.Equal(g, want) {
+		t.Errorf("requests:\n got %q\nwant %q", g, want)
+	}
+	for _, rc := range st.all() {
+		if rc.fail {
+			t.Errorf("%s failed: %s", rc.name, rc.err)
+		}
+	}
 }
