@@ -804,3 +804,41 @@ func TestREADMEStepsExample(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStepsTask states the cost of steps against a loopback fasthttp
+// server: a task of one request, the same request as a step with an if,
+// and a repeat of 2 with an index (two requests per op).
+func BenchmarkStepsTask(b *testing.B) {
+	host := loopbackServer(b)
+	sc, err := Parse("bench.yaml", []byte(`vars: {role: admin}
+users:
+  - class: A
+    tasks:
+      - request: {path: /items}
+      - name: if
+        steps: [{request: {path: /items}, if: '${response.status} != 500 and ${role} == "admin"'}]
+      - name: repeat
+        steps: [{repeat: 2, as: i, steps: [{request: {path: "/items/${i}", name: /items}}]}]
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := sc.Classes[0]
+	for i, name := range []string{"request", "if", "repeat2"} {
+		b.Run(name, func(b *testing.B) {
+			r := NewRunner(nil, newBenchStats())
+			defer r.Close()
+			u := classUser(b, r, c, host)
+			fn := c.Tasks[i].Fn
+			ctx := context.Background()
+			fn(ctx, u)
+			u.HTTP.endTask()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				fn(ctx, u)
+				u.HTTP.endTask()
+			}
+		})
+	}
+}
