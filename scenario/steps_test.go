@@ -842,3 +842,24 @@ users:
 		})
 	}
 }
+
+// BenchmarkConditionHolds states the cost of evaluating a condition: two
+// comparisons, one numeric on ${response.status}, one of text.
+func BenchmarkConditionHolds(b *testing.B) {
+	c, err := parseCond(`${response.status} != 500 and ${role} == "admin"`, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	scope := newVarScope()
+	scope.declare("role", "admin")
+	c.refs(func(ex *texpr) { ex.slot = scope.index[ex.name] })
+	u := &UserContext{HTTP: &HTTPClient{lastStatus: 200}}
+	u.vars.init(scope, Row{}, nil)
+	if !c.holds(u) {
+		b.Fatal("the condition does not hold")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.holds(u)
+	}
+}
