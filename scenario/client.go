@@ -43,8 +43,11 @@ type HTTPClient struct {
 
 	mu      sync.Mutex // guards conns against abort; only abort and conn changes take it
 	aborted bool
-	gen     uint64 // binding generation, see bind
-	conns   []*hconn
+	// lastStatus is the status of the last response, 0 if it got none
+	// (UserContext.LastStatus); owned by the user, beside aborted.
+	lastStatus uint16
+	gen        uint64 // binding generation, see bind
+	conns      []*hconn
 
 	start time.Time // of the request in flight
 }
@@ -223,6 +226,7 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	}
 	if err != nil {
 		resp.Err = err
+		c.lastStatus = 0
 		c.u.entry(req.method(), req.statsName()).RecordFailure(c.u.now(), 0, 0, err.Error())
 		return resp
 	}
@@ -239,6 +243,7 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	c.start = start
 	err = c.roundTrip(ctx, req, p, resp)
 	resp.Elapsed = time.Since(start)
+	c.lastStatus = uint16(resp.w.status)
 	if err != nil && ctx.Err() != nil {
 		resp.Err = ctx.Err() // the user is being stopped: not recorded, as in Locust
 		return resp
@@ -253,6 +258,9 @@ func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
 	}
 	if err == nil && req.tpl != nil && len(req.tpl.extract) > 0 {
 		err = c.u.extractAll(req.tpl.extract, resp)
+	}
+	if err == nil && req.tpl != nil && req.tpl.failIf != nil {
+		err = c.u.failIf(req.tpl.failIf)
 	}
 	now := c.endTime(start, resp.Elapsed)
 	if err != nil {

@@ -126,6 +126,29 @@
 // UserContext.Row, its place with Placement and its task count with
 // Iteration.
 //
+// # Steps
+//
+// A YAML task's steps (yaml_steps.go) run in order: a request, a think
+// (a pause on a real timer, ended at once when the task's context is
+// cancelled; a graceful stop lets the task finish, pauses included, as in
+// Locust), or a repeat of nested steps (a count or a template whose value
+// must be a whole number when it runs, else the task ends with a
+// *StepError reported as a user exception; "as" names a variable holding
+// the 0-based index). Any step may have an if or unless condition
+// (cond.go: a small grammar over templates, numbers and quoted text,
+// compiled once; a condition that needs a variable without a value is
+// false). A request's fail_if runs after its checks and extractions and
+// fails it with a *CheckError whose text is a rendered message, as a
+// failed check does. ${response.status} and UserContext.LastStatus give
+// the status of the user's last response (0 before any, or when the last
+// request got none). A class's refresh re-runs its on_start (or other
+// steps) in its tasks every so often and/or after a response with one of
+// given statuses, then sends that request once more if asked; the first
+// response is recorded as it was. A task that is one request, in a class
+// without refresh, is that request's Do: steps cost nothing to classes
+// that do not use them, and conditions, repeats and their indexes
+// allocate nothing per run.
+//
 // # Concurrency
 //
 // Runner's methods are safe for concurrent use. Each user runs on its own

@@ -482,7 +482,7 @@ func (r *Runner) startUserLocked(cr *classRun) {
 		host = r.defaultHost
 	}
 	r.nextID++
-	u := &user{class: cr, soft: make(chan struct{}), vars: r.vars}
+	u := &user{class: cr, soft: make(chan struct{})}
 	u.ctx, u.cancel = context.WithCancel(r.ctx)
 	u.uc = UserContext{
 		Class: cr.name, ID: r.nextID, Host: host, HTTP: &u.http,
@@ -498,7 +498,7 @@ func (r *Runner) startUserLocked(cr *classRun) {
 	}
 	r.alive++
 	r.wg.Add(1)
-	go r.runUser(u)
+	go r.runUser(u, r.vars)
 }
 
 // userExited is called by a user goroutine as its last action.

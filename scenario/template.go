@@ -17,6 +17,7 @@ import (
 //	         | "row." column               a column of the user's data row
 //	         | "user.id" | "user.iteration"
 //	         | "worker.index" | "worker.count"
+//	         | "response.status"           the status of the user's last response
 //	         | "env." name                 an environment variable, read at load
 //	call     = fn "(" [ arg { "," arg } ] ")"
 //	fn       = "uuid" | "randint" | "choice" | "time" | "time_ms"
@@ -48,6 +49,7 @@ const (
 	exTimeMs                      // time_ms(): Unix milliseconds
 	exLiteral                     // env.NAME, resolved at load
 	exBasicAuth                   // a request's auth: the base64 of its parts (auth.go)
+	exRespStatus                  // response.status: the user's last status (yaml_steps.go)
 )
 
 // texpr is one parsed expression.
@@ -81,7 +83,7 @@ func (e *TemplateError) Error() string { return fmt.Sprintf("template: at byte %
 var builtinFuncs = []string{"uuid", "randint", "choice", "time", "time_ms"}
 
 // namespaces are the dotted names a template can refer to.
-var namespaces = []string{"row", "user", "worker", "env"}
+var namespaces = []string{"row", "user", "worker", "env", "response"}
 
 // hasTemplate reports whether s may hold an expression or an escape: a
 // string without "${" is literal text.
@@ -194,6 +196,11 @@ func parseExpr(body string, env func(string) (string, bool)) (*texpr, error) {
 		default:
 			return nil, &TemplateError{Pos: at, Msg: fmt.Sprintf("unknown name worker.%s (want worker.index or worker.count)", name)}
 		}
+	case "response":
+		if name != "status" {
+			return nil, &TemplateError{Pos: at, Msg: fmt.Sprintf("unknown name response.%s (want response.status)", name)}
+		}
+		ex.kind = exRespStatus
 	case "env":
 		if !isName(name) {
 			return nil, badChar(name, at, isNameByte)

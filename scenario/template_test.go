@@ -107,7 +107,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"${ }", "template: at byte 3: empty expression"},
 		{"${a b}", `template: at byte 3: unexpected ' ' in "a b" (names are letters, digits and _, not starting with a digit)`},
 		{"${1a}", `template: at byte 2: unexpected '1' in "1a" (names are letters, digits and _, not starting with a digit)`},
-		{"${x.y}", `template: at byte 2: unknown namespace "x" (want row, user, worker, env)`},
+		{"${x.y}", `template: at byte 2: unknown namespace "x" (want row, user, worker, env, response)`},
 		{"${user.name}", "template: at byte 7: unknown name user.name (want user.id or user.iteration)"},
 		{"${worker.id}", "template: at byte 9: unknown name worker.id (want worker.index or worker.count)"},
 		{"${row.}", "template: at byte 6: a name is required"},

@@ -61,6 +61,7 @@ type reqTemplate struct {
 	expect   []tseg // expect_body_contains; nil: none
 	display  string // the URL as written, with "${...}": the default stats name
 	extract  []*extraction
+	failIf   []*failCheck // fail_if (yaml_steps.go); runs after extract
 }
 
 // marker returns the text that stands for expression i.

@@ -40,6 +40,7 @@ type UserContext struct {
 	entries map[entryKey]EntryRecorder                // lazily, for names built at run time
 	vars    userVars                                  // variables, data row (vars.go)
 	tnames  map[*reqTemplate]map[string]EntryRecorder // lazily, for templated names
+	steps   *stepState                                // lazily, for YAML steps (yaml_steps.go)
 
 	cpLastRun  time.Time // ConstantPacing state, as Locust's _cp_last_run
 	cpLastWait time.Duration

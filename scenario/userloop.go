@@ -16,20 +16,21 @@ type user struct {
 	timer  *time.Timer   // wait timer, created on the first non-zero wait
 	uc     UserContext
 	http   HTTPClient
-	vars   map[string]string // the runner's var values when the user started
 }
 
 // noTasksWait is the pause of a user whose class has no task left (after
 // update_user_class), so the error is not reported in a busy loop.
 const noTasksWait = time.Second
 
-// runUser is a user's goroutine: on_start, the task loop, on_stop.
-func (r *Runner) runUser(u *user) {
+// runUser is a user's goroutine: on_start, the task loop, on_stop. vars
+// are the runner's var values when the user started (an argument, not a
+// field: the user struct stays in its size class).
+func (r *Runner) runUser(u *user, vars map[string]string) {
 	defer r.userExited(u)
 	defer u.cancel()
 	uc := &u.uc
 	cfg := u.class.cfg.Load()
-	if !r.startVars(u) {
+	if !r.startVars(u, vars) {
 		r.removeSelf(u)
 		return
 	}
@@ -115,7 +116,7 @@ func (r *Runner) loop(u *user) {
 // startVars takes the user's data row and sets its variables. A user
 // that gets no row does not start: the reason is reported as a user
 // exception, as an exception in on_start would be.
-func (r *Runner) startVars(u *user) bool {
+func (r *Runner) startVars(u *user, vars map[string]string) bool {
 	uc := &u.uc
 	var row Row
 	if pool := u.class.pool; pool != nil {
@@ -125,7 +126,7 @@ func (r *Runner) startVars(u *user) bool {
 			return false
 		}
 	}
-	uc.vars.init(u.class.scope, row, u.vars)
+	uc.vars.init(u.class.scope, row, vars)
 	return true
 }
 

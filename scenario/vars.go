@@ -249,6 +249,8 @@ func (u *UserContext) eval(ex *texpr) ([]byte, error) {
 		v.gen = strconv.AppendInt(v.gen, u.now().UnixMilli(), 10)
 	case exBasicAuth:
 		return u.evalBasicAuth(ex)
+	case exRespStatus:
+		v.gen = strconv.AppendInt(v.gen, int64(u.LastStatus()), 10)
 	default:
 		return nil, &TemplateValueError{Expr: ex.src, Msg: "cannot be evaluated"}
 	}

@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,6 +185,7 @@ type parser struct {
 	topVars   []Var               // the top-level vars
 	cls       *classVars          // the class being parsed (yaml_vars.go)
 	bodyFiles map[string][]byte   // the files requests send, read once (yaml_body.go)
+	stp       *classSteps         // the class's steps and refresh (yaml_steps.go)
 }
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
@@ -408,7 +408,7 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 	var tasksNode *yaml.Node
 	var vars []Var
 	p.beginClass()
-	known := []string{"class", "weight", "fixed_count", "host", "http", "vars", "data", "wait_time", "on_start", "on_stop", "tasks"}
+	known := []string{"class", "weight", "fixed_count", "host", "http", "vars", "data", "wait_time", "on_start", "on_stop", "tasks", "refresh"}
 	err := p.fields(n, path, known, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "class":
@@ -439,6 +439,8 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 			c.OnStop, err = p.stepsFn(v, path)
 		case "tasks":
 			tasksNode = v
+		case "refresh":
+			err = p.refresh(v, path, c)
 		}
 		return err
 	})
@@ -517,7 +519,7 @@ func (p *parser) waitTime(n *yaml.Node, path string) (WaitTime, error) {
 func (p *parser) task(n *yaml.Node, path string) (Task, error) {
 	t := Task{Weight: 1}
 	var req *Request
-	var steps []func(ctx context.Context, u *UserContext)
+	var steps []*step
 	var reqNode *yaml.Node
 	err := p.fields(n, path, []string{"name", "weight", "tags", "request", "steps"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
@@ -545,74 +547,26 @@ func (p *parser) task(n *yaml.Node, path string) (Task, error) {
 		if t.Name == "" {
 			t.Name = req.statsName()
 		}
-		t.Fn = func(ctx context.Context, u *UserContext) error {
-			u.HTTP.Do(ctx, req)
-			return nil
-		}
+		t.Fn, err = p.requestTask(req)
 	case steps != nil:
 		if t.Name == "" {
 			return t, p.errf(n, path+".name", "required for a task with steps")
 		}
-		t.Fn = runSteps(steps)
+		t.Fn, err = p.stepsTask(steps)
 	default:
 		return t, p.errf(n, path, "a task needs a request or steps")
 	}
-	return t, nil
-}
-
-func runSteps(steps []func(ctx context.Context, u *UserContext)) TaskFunc {
-	return func(ctx context.Context, u *UserContext) error {
-		for _, s := range steps {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			s(ctx, u)
-		}
-		return nil
-	}
-}
-
-func (p *parser) stepsFn(n *yaml.Node, path string) (TaskFunc, error) {
-	steps, err := p.steps(n, path)
-	if err != nil {
-		return nil, err
-	}
-	return runSteps(steps), nil
-}
-
-func (p *parser) steps(n *yaml.Node, path string) ([]func(ctx context.Context, u *UserContext), error) {
-	items, err := p.seq(n, path)
-	if err != nil {
-		return nil, err
-	}
-	if len(items) == 0 {
-		return nil, p.errf(n, path, "at least one step is required")
-	}
-	out := make([]func(ctx context.Context, u *UserContext), 0, len(items))
-	for i, it := range items {
-		var req *Request
-		err := p.fields(it, fmt.Sprintf("%s[%d]", path, i), []string{"request"}, func(_ string, v *yaml.Node, path string) (err error) {
-			req, err = p.request(v, path)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if req == nil {
-			return nil, p.errf(it, fmt.Sprintf("%s[%d]", path, i), "a step needs a request")
-		}
-		out = append(out, func(ctx context.Context, u *UserContext) { u.HTTP.Do(ctx, req) })
-	}
-	return out, nil
+	return t, err
 }
 
 var requestKeys = []string{"method", "path", "name", "headers", "query", "body", "body_file", "json", "form", "files",
 	"auth", "timeout", "expect_status", "expect_body_contains", "expect_json", "expect_header", "expect_max_ms",
-	"allow_redirects", "connection", "extract"}
+	"allow_redirects", "connection", "extract", "fail_if"}
 
 func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	r := &Request{}
 	var rs requestStrings
+	var failIf []*failCheck
 	bodies := 0
 	err := p.fields(n, path, requestKeys, func(key string, v *yaml.Node, path string) (err error) {
 		rs.field(key, v)
@@ -666,6 +620,8 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 			r.NoRedirects = !b
 		case "connection":
 			r.Close, err = p.connection(v, path)
+		case "fail_if":
+			failIf, err = p.failIf(v, path)
 		}
 		return err
 	})
@@ -685,6 +641,7 @@ func (p *parser) request(n *yaml.Node, path string) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	t = attachFailIf(r, t, failIf)
 	if err := p.finishRequest(n, path, r, &rs); err != nil {
 		return nil, err
 	}

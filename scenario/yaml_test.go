@@ -194,7 +194,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown class key", "users:\n  - class: A\n    wieght: 1\n", `scenario.yaml:3: users[0]: unknown key "wieght"`},
 		{"unknown task key", "users:\n  - class: A\n    tasks:\n      - nmae: x\n", `scenario.yaml:4: users[0].tasks[0]: unknown key "nmae"`},
 		{"unknown step key", "users:\n  - class: A\n    tasks:\n      - name: s\n        steps:\n          - requests: {path: /}\n",
-			`scenario.yaml:6: users[0].tasks[0].steps[0]: unknown key "requests" (want request)`},
+			`scenario.yaml:6: users[0].tasks[0].steps[0]: unknown key "requests" (want request, think, repeat, steps, as, if, unless)`},
 		{"bool type", "latency_correction: 1\nusers: []\n", "scenario.yaml:1: latency_correction: expected true or false"},
 		{"string type", "host: [a]\nusers: []\n", "scenario.yaml:1: host: expected a string"},
 		{"null string", "users:\n  - class:\n", "scenario.yaml:2: users[0].class: expected a string"},
