@@ -35,6 +35,7 @@ type dataPool struct {
 	free  []int  // DataUnique: rows of the share no user holds, oldest released first
 	head  int    // free[head:] is the queue
 	held  []bool // DataUnique: rows a user of this runner holds
+	nheld int    // DataUnique: how many of held are true
 	next  int    // DataCycle: the next position in the share
 }
 
@@ -107,20 +108,33 @@ func (dp *dataPool) lease(rnd *rand.Rand) (Row, error) {
 		dp.head = 0
 	}
 	dp.held[r] = true
+	dp.nheld++
 	return Row{set: dp.set, i: r}, nil
 }
 
-// release takes back a unique row when its user stops.
-func (dp *dataPool) release(row Row) {
+// release takes back a unique row when its user stops, and reports
+// whether another user can now lease it.
+func (dp *dataPool) release(row Row) bool {
 	if dp.set.Mode != DataUnique || row.set != dp.set {
-		return
+		return false
 	}
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
 	dp.held[row.i] = false
+	dp.nheld--
 	if dp.place.inShare(row.i) {
 		dp.free = append(dp.free, row.i)
+		return true
 	}
+	return false
+}
+
+// heldRows is the number of unique rows users hold (stopping users too,
+// until they exit).
+func (dp *dataPool) heldRows() int {
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	return dp.nheld
 }
 
 // noRow explains why no unique row is free.

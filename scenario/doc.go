@@ -119,7 +119,11 @@
 // is never reused, so a replacement has no share. A worker leases rows of
 // its share to its users and takes them back when they stop; a user that
 // finds no free row does not start, and the reason is reported as a user
-// exception. The master needs no data file: each worker reads its own.
+// exception, unless the rows are held by users being stopped (a rebalance
+// that stops one class's users and starts another's on the same data):
+// then it starts as soon as a stopping user gives its row back, as it does
+// in either case when a row comes back while its class is below target.
+// The master needs no data file: each worker reads its own.
 //
 // From Go, a Class has Vars and Data too, and a task reads and sets the
 // user's variables with UserContext.Var and SetVar, its row with

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -124,8 +125,11 @@ type classRun struct {
 	scope *varScope    // the class's variables
 	pool  *dataPool    // base.Data's rows; nil: none
 	want  int          // the last target Apply set
-	cfg   atomic.Pointer[classConfig]
-	users []*user // running users, oldest first
+	// rowWait counts the users that did not start for want of a unique
+	// row since the last Apply: a row released starts one of them again.
+	rowWait int
+	cfg     atomic.Pointer[classConfig]
+	users   []*user // running users, oldest first
 }
 
 // classConfig is the live, swappable part of a class.
@@ -349,7 +353,7 @@ func (r *Runner) Apply(targets []protocol.ClassCount) {
 			continue
 		}
 		n := max(int(t.Count), 0)
-		cr.want = n
+		cr.want, cr.rowWait = n, 0
 		for len(cr.users) < n {
 			r.startUserLocked(cr)
 		}
@@ -377,6 +381,7 @@ func (r *Runner) StopAll(ctx context.Context, stopTimeout time.Duration) {
 			all = append(all, cr.users[i])
 		}
 		cr.users = nil
+		cr.want, cr.rowWait = 0, 0
 	}
 	r.userCount.Store(0)
 	if stopTimeout > 0 {
@@ -510,6 +515,55 @@ func (r *Runner) userExited(u *user) {
 	}
 	r.mu.Unlock()
 	r.wg.Done()
+}
+
+// noRow takes a user that found no free unique row out of its class; the
+// class gets the user back when a row is released (releaseRow). While
+// users being stopped still hold rows (a class's users stopped and
+// another's started on the same data, as a rebalance does), that is the
+// expected wait and nothing is reported; otherwise the reason is reported
+// as a user exception, as an exception in on_start would be.
+func (r *Runner) noRow(u *user, pool *dataPool, err error) {
+	r.mu.Lock()
+	live := 0
+	for _, cr := range r.order {
+		if cr.pool == pool {
+			live += len(cr.users)
+		}
+	}
+	i := slices.Index(u.class.users, u)
+	if i >= 0 {
+		u.class.users = slices.Delete(u.class.users, i, i+1)
+		r.userCount.Add(-1)
+		u.class.rowWait++
+	}
+	// The live users other than u hold at most live-1 rows: more held
+	// rows belong to users on their way out.
+	waiting := pool.heldRows() > live-1
+	r.mu.Unlock()
+	if i >= 0 && !waiting {
+		r.reportException(err.Error(), fmt.Sprintf("user class %s: no data row\n", u.uc.Class))
+	}
+}
+
+// releaseRow gives back a stopping user's unique row and starts a user
+// that found none, if a class sharing the data set is below its target.
+func (r *Runner) releaseRow(pool *dataPool, row Row) {
+	if !pool.release(row) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	for _, cr := range r.order {
+		if cr.pool == pool && cr.rowWait > 0 && len(cr.users) < cr.want {
+			cr.rowWait--
+			r.startUserLocked(cr)
+			return
+		}
+	}
 }
 
 // removeSelf removes a user that stopped on its own (ErrStopUser, failed

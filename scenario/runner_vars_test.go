@@ -193,3 +193,65 @@ func TestRunnerPlacementTopsUp(t *testing.T) {
 		t.Errorf("%d users, want 3", n)
 	}
 }
+
+// TestRunnerRowsWaitForStoppingUsers: when one class's users are stopped
+// and another's started on the same unique data (a rebalance), the new
+// users that find every row still held by stopping users wait for those
+// rows instead of failing: no exception, and they start when the rows
+// come back.
+func TestRunnerRowsWaitForStoppingUsers(t *testing.T) {
+	t.Parallel()
+	d := numbered(t, 2, DataUnique)
+	rr := newRowRecorder()
+	release := make(chan struct{})
+	var inTask sync.WaitGroup
+	inTask.Add(2)
+	holder := &Class{Name: "A", Data: d, Tasks: []Task{{Name: "hold", Fn: func(ctx context.Context, u *UserContext) error {
+		if u.Iteration() == 1 {
+			inTask.Done()
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}}}}
+	var exMu sync.Mutex
+	var exceptions []string
+	r := NewRunner([]*Class{holder, rr.class("B", d, nil)}, nil,
+		WithExceptionHandler(func(msg, _ string) { exMu.Lock(); exceptions = append(exceptions, msg); exMu.Unlock() }))
+	defer r.Close()
+	r.SetStopTimeout(time.Minute) // A's users finish their task when stopped
+	r.Apply(counts("A", 2))
+	inTask.Wait()
+
+	r.Apply(counts("A", 0, "B", 2))
+	waitFor(t, "B's users to find no free row", func() bool { return r.UserCount() == 0 })
+	exMu.Lock()
+	if len(exceptions) != 0 {
+		t.Errorf("exceptions while the rows were held by stopping users: %q", exceptions)
+	}
+	exMu.Unlock()
+
+	close(release)
+	waitFor(t, "B's 2 users holding both rows", func() bool {
+		held, _ := rr.snapshot()
+		return len(held) == 2 && r.UserCount() == 2
+	})
+	held, _ := rr.snapshot()
+	rows := slices.Sorted(func(yield func(int) bool) {
+		for _, v := range held {
+			if !yield(v) {
+				return
+			}
+		}
+	})
+	if !slices.Equal(rows, []int{0, 1}) || rr.shared {
+		t.Errorf("rows held = %v (shared: %v), want 0 and 1 once each", rows, rr.shared)
+	}
+	exMu.Lock()
+	defer exMu.Unlock()
+	if len(exceptions) != 0 {
+		t.Errorf("exceptions: %q", exceptions)
+	}
+}

@@ -35,7 +35,7 @@ func (r *Runner) runUser(u *user, vars map[string]string) {
 		return
 	}
 	if pool := u.class.pool; pool != nil {
-		defer pool.release(uc.vars.row)
+		defer r.releaseRow(pool, uc.vars.row)
 	}
 
 	unbind := u.http.bind(u.ctx)
@@ -122,7 +122,7 @@ func (r *Runner) startVars(u *user, vars map[string]string) bool {
 	if pool := u.class.pool; pool != nil {
 		var err error
 		if row, err = pool.lease(uc.Rand); err != nil {
-			r.reportException(err.Error(), fmt.Sprintf("user class %s: no data row\n", uc.Class))
+			r.noRow(u, pool, err)
 			return false
 		}
 	}
