@@ -288,6 +288,17 @@ func sameNames(keys ...string) map[string]string {
 // account's own and no request was refused for its token.
 func checkLogins(t *testing.T, st demotarget.Stats, users, logins int) {
 	t.Helper()
+	checkAccounts(t, st, users, logins)
+	if len(st.Unauthorized) != 0 {
+		t.Errorf("the shop refused requests: %v", st.Unauthorized)
+	}
+}
+
+// checkAccounts is checkLogins without its check that the shop refused
+// nothing: the log's tokens (of authorized requests and of requests
+// refused as expired) are the account's own.
+func checkAccounts(t *testing.T, st demotarget.Stats, users, logins int) {
+	t.Helper()
 	if len(st.Accounts) != users {
 		t.Errorf("%d accounts used, want %d (one per user): %v", len(st.Accounts), users, keys(st.Accounts))
 	}
@@ -295,9 +306,6 @@ func checkLogins(t *testing.T, st demotarget.Stats, users, logins int) {
 		if (logins > 0 && a.Logins != logins) || a.Logins == 0 || a.FailedLogins != 0 {
 			t.Errorf("account %s: %d logins, %d failed, want %d", name, a.Logins, a.FailedLogins, logins)
 		}
-	}
-	if len(st.Unauthorized) != 0 {
-		t.Errorf("the shop refused requests: %v", st.Unauthorized)
 	}
 	for name, log := range st.Log {
 		for _, ev := range log {
@@ -507,24 +515,78 @@ func TestSearchSignup(t *testing.T) {
 }
 
 // TestTokenRefresh runs token-refresh.yaml against a shop whose tokens
-// expire after 5 uses: every task logs in anew, so no token is used more
-// than 4 times and the shop refuses nothing.
+// expire after 5 uses: each user logs in once in on_start, and every
+// request the shop refuses as token_expired is recorded as a failure, then
+// the user logs in again (refresh: steps: on_start) and sends the same
+// request once more with the new token (retry: true).
 func TestTokenRefresh(t *testing.T) {
 	t.Parallel()
 	const users, uses = 4, 5
 	res := runExample(t, run{file: "token-refresh.yaml", users: users, cfg: demotarget.Config{TokenUses: uses},
-		done: func(st demotarget.Stats) bool { return st.Count("POST /checkout") >= 3*users }})
+		done: func(st demotarget.Stats) bool { return st.Count("POST /checkout") >= 4*users }})
 	st := res.shop
-	checkEndpoints(t, res, sameNames("POST /login", "GET /items", "GET /items/{id}", "POST /cart", "POST /checkout"), nil)
-	checkLogins(t, st, users, 0)
-	for tok, ts := range st.Tokens {
-		if ts.Uses != 4 {
-			t.Errorf("token of %s used %d times, want 4 (one task)", ts.Account, ts.Uses)
-			_ = tok
+	eps := []string{"POST /login", "GET /items", "GET /items/{id}", "POST /cart", "POST /checkout"}
+	// The expected failures are the shop's 401s, endpoint by endpoint
+	// (none on /login).
+	failures := map[string]int{}
+	for _, ep := range eps {
+		failures[ep] = statuses(st, ep, 401)
+	}
+	checkEndpoints(t, res, sameNames(eps...), failures)
+	checkAccounts(t, st, users, 0)
+	t.Logf("the shop's answers: %v", st.Endpoints)
+	// Every 401 is a token that ran out (the run goes on until 16
+	// checkouts, after some 60 authorized requests from 4 users whose
+	// tokens serve 5 each), and some did.
+	if len(st.Unauthorized) != 1 || st.Unauthorized["token_expired"] == 0 {
+		t.Errorf("the shop's 401s by reason: %v, want token_expired only, and some", st.Unauthorized)
+	}
+	for _, name := range keys(st.Log) {
+		log, refused := st.Log[name], 0
+		for i, ev := range log {
+			if ev.Status != 401 {
+				continue
+			}
+			refused++
+			// The retry: the same endpoint, with the new token, accepted.
+			if i+1 == len(log) {
+				t.Errorf("account %s: %s refused (token %.8s) and not followed by its retry", name, ev.Endpoint, ev.Token)
+				continue
+			}
+			if next := log[i+1]; next.Endpoint != ev.Endpoint || next.Token == ev.Token || next.Status != 200 {
+				t.Errorf("account %s: %s refused (token %.8s) and not followed by its retry: next %s, status %d, token %.8s",
+					name, ev.Endpoint, ev.Token, next.Endpoint, next.Status, next.Token)
+			}
+		}
+		// A login in on_start, then one per refused request.
+		if a := st.Accounts[name]; a.Logins != 1+refused {
+			t.Errorf("account %s: %d logins, %d requests refused: want 1 + %d", name, a.Logins, refused, refused)
 		}
 	}
-	if n := statuses(st, "POST /login", 200); n != statuses(st, "POST /checkout", 200) {
-		t.Errorf("%d logins, %d checkouts: want one of each per task", n, statuses(st, "POST /checkout", 200))
+	// A token serves until it runs out: never more than its limit, and
+	// exactly its limit when it was refused (the account's last token may
+	// have served fewer).
+	expired := map[string]bool{}
+	for _, log := range st.Log {
+		for _, ev := range log {
+			if ev.Status == 401 {
+				expired[ev.Token] = true
+			}
+		}
+	}
+	for tok, ts := range st.Tokens {
+		if ts.Uses > uses || (expired[tok] && ts.Uses != uses) {
+			t.Errorf("token %.8s of %s used %d times (refused afterwards: %v), limit %d", tok, ts.Account, ts.Uses, expired[tok], uses)
+		}
+	}
+	// Each task orders once: retries add no second order.
+	orders, checkouts, lists := st.Orders, statuses(st, "POST /checkout", 200), statuses(st, "GET /items", 200)
+	if orders != checkouts || checkouts != lists {
+		t.Errorf("%d orders, %d checkouts, %d lists (answered 200): want one of each per task", orders, checkouts, lists)
+	}
+	// Only the logins go without a token.
+	if a := st.Anonymous; len(a) != 1 || a["POST /login"] != statuses(st, "POST /login", 200) {
+		t.Errorf("requests without a token: %v, want only the %d logins", a, statuses(st, "POST /login", 200))
 	}
 }
 
