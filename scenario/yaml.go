@@ -55,6 +55,7 @@ type Scenario struct {
 type ParseError struct {
 	File string
 	Line int    // 1-based; 0 for an empty scenario
+	Col  int    // 1-based; 0 when unknown (syntax errors). Error leaves it out.
 	Path string // e.g. "users[0].wait_time"
 	Msg  string
 }
@@ -110,7 +111,7 @@ func Parse(name string, data []byte, opts ...ParseOption) (*Scenario, error) {
 	}
 	sc, err := p.scenario(doc.Content[0])
 	if err != nil {
-		return nil, err
+		return nil, p.first(err)
 	}
 	return sc, nil
 }
@@ -186,12 +187,13 @@ type parser struct {
 	cls       *classVars          // the class being parsed (yaml_vars.go)
 	bodyFiles map[string][]byte   // the files requests send, read once (yaml_body.go)
 	stp       *classSteps         // the class's steps and refresh (yaml_steps.go)
+	errs      []error             // every error found, in file order (yaml_errs.go)
 }
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
 	e := &ParseError{File: p.file, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
-		e.Line = n.Line
+		e.Line, e.Col = n.Line, n.Column
 	}
 	return e
 }
@@ -204,30 +206,32 @@ func resolve(n *yaml.Node) *yaml.Node {
 }
 
 // fields walks a mapping node, calling fn for each key (all must be known).
+// An error of a key is recorded (p.note) and the walk goes on with the
+// next key; it returns the first error.
 func (p *parser) fields(n *yaml.Node, path string, known []string, fn func(key string, v *yaml.Node, path string) error) error {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return p.errf(n, path, "expected a mapping")
 	}
+	var first error
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), n.Content[i+1]
-		if k == nil || k.Kind != yaml.ScalarNode {
-			return p.errf(k, path, "keys must be strings")
+		var err error
+		switch {
+		case k == nil || k.Kind != yaml.ScalarNode:
+			err = p.errf(k, path, "keys must be strings")
+		case !slices.Contains(known, k.Value):
+			err = p.errf(k, path, "unknown key %q (want %s)", k.Value, strings.Join(known, ", "))
+		case seen[k.Value]:
+			err = p.errf(k, path, "duplicate key %q", k.Value)
+		default:
+			seen[k.Value] = true
+			err = fn(k.Value, v, join(path, k.Value))
 		}
-		key := k.Value
-		if !slices.Contains(known, key) {
-			return p.errf(k, path, "unknown key %q (want %s)", key, strings.Join(known, ", "))
-		}
-		if seen[key] {
-			return p.errf(k, path, "duplicate key %q", key)
-		}
-		seen[key] = true
-		if err := fn(key, v, join(path, key)); err != nil {
-			return err
-		}
+		first = p.note(first, err)
 	}
-	return nil
+	return first
 }
 
 func join(path, key string) string {
@@ -331,6 +335,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	sc := &Scenario{}
 	var usersNode *yaml.Node
 	var shapeSpec *shapeSpec
+	baseErr := false
 	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "vars", "data", "users", "shape", "thresholds"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
@@ -353,11 +358,13 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		case "thresholds":
 			sc.Thresholds, err = p.thresholds(v, path)
 		}
+		baseErr = baseErr || err != nil && (key == "http" || key == "vars" || key == "data")
 		return err
 	})
-	if err != nil {
+	if baseErr { // the classes build on these: not parsed
 		return nil, err
 	}
+	topErr := err
 	p.baseHTTP = sc.HTTP
 	if usersNode == nil {
 		return nil, p.errf(root, "users", "at least one user class is required")
@@ -370,17 +377,21 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 		return nil, p.errf(usersNode, "users", "at least one user class is required")
 	}
 	names := map[string]bool{}
+	var first error // the classes' errors: each class is parsed
 	for i, it := range items {
 		path := fmt.Sprintf("users[%d]", i)
 		c, err := p.class(it, path)
-		if err != nil {
-			return nil, err
+		if err == nil && names[c.Name] {
+			err = p.errf(it, path+".class", "duplicate class name %q", c.Name)
 		}
-		if names[c.Name] {
-			return nil, p.errf(it, path+".class", "duplicate class name %q", c.Name)
+		if first = p.note(first, err); err != nil {
+			continue
 		}
 		names[c.Name] = true
 		sc.Classes = append(sc.Classes, c)
+	}
+	if first = p.note(topErr, first); first != nil {
+		return nil, first
 	}
 	if shapeSpec != nil {
 		if sc.Shape, sc.ShapeErr, err = p.buildShape(shapeSpec, "shape", sc.Classes); err != nil {
@@ -444,10 +455,11 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 		}
 		return err
 	})
-	if err != nil {
-		return nil, err
+	first := err // the tasks are parsed after errors of the class's keys all the same
+	if first != nil && tasksNode == nil {
+		return nil, first
 	}
-	if c.Name == "" {
+	if c.Name == "" && !p.reported(path+".class") {
 		return nil, p.errf(n, path+".class", "required")
 	}
 	if tasksNode == nil {
@@ -455,16 +467,16 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 	}
 	items, err := p.seq(tasksNode, path+".tasks")
 	if err != nil {
-		return nil, err
+		return nil, p.note(first, err)
 	}
 	for i, it := range items {
 		t, err := p.task(it, fmt.Sprintf("%s.tasks[%d]", path, i))
-		if err != nil {
-			return nil, err
-		}
-		if t.Weight > 0 {
+		if first = p.note(first, err); err == nil && t.Weight > 0 {
 			c.Tasks = append(c.Tasks, t)
 		}
+	}
+	if first != nil {
+		return nil, first
 	}
 	if len(c.Tasks) == 0 {
 		return nil, p.errf(tasksNode, path+".tasks", "at least one task with a weight > 0 is required")

@@ -158,12 +158,15 @@ func (p *parser) stepList(n *yaml.Node, path string, loops []string) ([]*step, e
 		return nil, p.errf(n, path, "repeats nested more than 20 deep")
 	}
 	out := make([]*step, 0, len(items))
+	var first error // the steps' errors: each step is parsed
 	for i, it := range items {
 		s, err := p.stepItem(it, fmt.Sprintf("%s[%d]", path, i), loops)
-		if err != nil {
-			return nil, err
+		if first = p.note(first, err); err == nil {
+			out = append(out, s)
 		}
-		out = append(out, s)
+	}
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
 }

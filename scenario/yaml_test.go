@@ -395,6 +395,10 @@ func FuzzParse(f *testing.F) {
 		"          expect_header: {Content-Type: application/json, X-A: {contains: \"${v}\"}, X-B: {exists: false}}\n          expect_max_ms: 250.5\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := Parse("fuzz.yaml", data)
+		_, allErr := ParseAll("fuzz.yaml", data)
+		if (err == nil) != (allErr == nil) {
+			t.Fatalf("Parse: %v, ParseAll: %v", err, allErr)
+		}
 		if err == nil {
 			if sc == nil || len(sc.Classes) == 0 {
 				t.Fatalf("nil error but no classes")
@@ -408,6 +412,7 @@ func FuzzParse(f *testing.F) {
 		if pe.Line < 1 && pe.Msg != "empty scenario" {
 			t.Fatalf("error %q names no line", err)
 		}
+		checkAllErrors(t, pe, allErr)
 	})
 }
 

@@ -235,6 +235,7 @@ func (p *parser) endClass(c *Class, classVarsList []Var) error {
 		}
 	}
 	s.bindColumns(cv.data)
+	var first error // every unresolved reference is reported
 	for _, r := range cv.refs {
 		switch r.ex.kind {
 		case exVar:
@@ -243,20 +244,24 @@ func (p *parser) endClass(c *Class, classVarsList []Var) error {
 				continue // may be a column of data the master does not read
 			}
 			if !ok {
-				return p.errf(r.node, r.path, "undefined variable %q in ${%s} (not in vars, not extracted by a request of this class%s)",
-					r.ex.name, r.ex.src, p.columnsNote())
+				first = p.note(first, p.errf(r.node, r.path, "undefined variable %q in ${%s} (not in vars, not extracted by a request of this class%s)",
+					r.ex.name, r.ex.src, p.columnsNote()))
+				continue
 			}
 			r.ex.slot = i
 		case exRow:
 			switch {
 			case !cv.named:
-				return p.errf(r.node, r.path, "${%s}: the class has no data (set data: on the class)", r.ex.src)
+				first = p.note(first, p.errf(r.node, r.path, "${%s}: the class has no data (set data: on the class)", r.ex.src))
 			case cv.data != nil:
 				if _, ok := cv.data.colIndex[r.ex.name]; !ok {
-					return p.errf(r.node, r.path, "${%s}: data %s has no column %q (it has %s)", r.ex.src, cv.data.Name, r.ex.name, strings.Join(cv.data.cols, ", "))
+					first = p.note(first, p.errf(r.node, r.path, "${%s}: data %s has no column %q (it has %s)", r.ex.src, cv.data.Name, r.ex.name, strings.Join(cv.data.cols, ", ")))
 				}
 			}
 		}
+	}
+	if first != nil {
+		return first
 	}
 	c.scope = s
 	if !p.forMaster {
