@@ -2,7 +2,8 @@
 // the configuration (internal/config), then runs a worker, a master, or a
 // standalone run (a master with one in-process worker), with the console,
 // CSV, HTML and JSON outputs and the web server; "glocust demo" starts a
-// target, a master and two workers on 127.0.0.1.
+// target, a master and two workers on 127.0.0.1; "glocust check" and
+// "glocust locustfile" check a scenario and write its Python locustfile.
 //
 // The master and worker packages never import each other; this package is
 // where they meet. Goroutines started here (outputs, web server, children
@@ -36,10 +37,19 @@ import (
 
 // Main runs glocust with command-line args (without the program name) and
 // the environment env ("KEY=value"), writing to stdout and stderr, and
-// returns the exit code. "demo" as the first argument runs Demo.
+// returns the exit code. "demo" as the first argument runs the demo,
+// "check" checks a scenario and "locustfile" writes its Python locustfile
+// (internal/scenariotool).
 func Main(args, env []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "demo" {
-		return demo(args[1:], env, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "demo":
+			return demo(args[1:], env, stdout, stderr)
+		case "check":
+			return checkCmd(args[1:], env, stdout, stderr)
+		case "locustfile":
+			return locustfileCmd(args[1:], env, stdout, stderr)
+		}
 	}
 	return run(args, env, stdout, stderr)
 }
