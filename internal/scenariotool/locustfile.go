@@ -184,8 +184,9 @@ func pyPairs(kvs [][2]string) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// pyValue is a Python literal for a YAML value (a json body): mappings
-// as dicts in file order, scalars by their YAML type.
+// pyValue is a Python expression for a YAML value (a json body of a
+// request in a method): mappings as dicts in file order, scalars by their
+// YAML type, strings as pyText.
 func pyValue(n *yaml.Node, depth int) string {
 	n = resolve(n)
 	if n == nil || depth > 100 {
@@ -233,7 +234,7 @@ func pyValue(n *yaml.Node, depth int) string {
 			return pyFloat(f)
 		}
 	}
-	return pyStr(n.Value)
+	return pyText(n.Value)
 }
 
 func pyFloat(f float64) string {
@@ -306,7 +307,9 @@ func uniqueIdent(name string, used map[string]bool) string {
 	id := strings.TrimRight(b.String(), "_")
 	if id == "" || id[0] >= '0' && id[0] <= '9' || id[0] == '_' || !scenario.IsIdentifier(id) || slices.Contains(memberNames, id) || slices.Contains(moduleNames, id) {
 		id = "task_" + strings.TrimLeft(id, "_")
-		id = strings.TrimRight(id, "_")
+		if id == "task_" {
+			id = "task_unnamed"
+		}
 	}
 	base := id
 	for i := 2; used[id]; i++ {
