@@ -20,7 +20,8 @@ import (
 
 // Main runs glocust with command-line args (without the program name) and
 // the process environment, and returns the exit code. "demo" as the first
-// argument runs the self-contained demonstration (glocust demo -h).
+// argument runs the self-contained demonstration (glocust demo -h), "check"
+// checks a scenario and "locustfile" writes its Python locustfile.
 func Main(args []string) int {
 	return app.Main(args, os.Environ(), os.Stdout, os.Stderr)
 }

@@ -6,6 +6,9 @@
 // ConstantThroughput with Locust's semantics), on_start/on_stop and weighted
 // tasks. Classes come from a YAML scenario file (Load, Parse) or from Go code
 // (Register, for binaries built on the Go API); both produce the same Class.
+// A file's errors are *ParseError (file, line, column, key path): Parse
+// returns the first, ParseAll (LoadAll) every one as ParseErrors, the parser
+// going on after an error with the next key, class, task and step.
 //
 // A Runner keeps per-class user counts at the absolute targets the master
 // sends (Apply, from Locust's "spawn" message; the master paces the ramp),

@@ -51,6 +51,17 @@ Examples:
     glocust --worker --master-host locust-master -f scenario.yaml
 
     glocust --master --headless --expect-workers 4 -u 1000 -r 50 -t 10m --csv out/run
+
+Commands:
+
+    glocust check -f scenario.yaml [--var name=value ...]
+                        Check a scenario: every error as file:line:col, or
+                        what each class does.
+    glocust locustfile -f scenario.yaml [-o locustfile.py]
+                        Write the Python locustfile a Locust master needs
+                        to run glocust workers with the scenario.
+    glocust demo        A demonstration: a target, a master and two workers
+                        on 127.0.0.1.
 `)
 	io.WriteString(w, b.String())
 }
