@@ -187,7 +187,7 @@ type parser struct {
 	cls       *classVars          // the class being parsed (yaml_vars.go)
 	bodyFiles map[string][]byte   // the files requests send, read once (yaml_body.go)
 	stp       *classSteps         // the class's steps and refresh (yaml_steps.go)
-	errs      []error             // every error found, in file order (yaml_errs.go)
+	errs      errList             // the errors found (yaml_errs.go)
 }
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {

@@ -3,6 +3,7 @@ package scenario
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -15,7 +16,8 @@ import (
 // (its parent fails too, without a second message). Parse returns the first
 // error, as when parsing stopped there; ParseAll returns them all.
 
-// ParseErrors is every error of a scenario, in file order.
+// ParseErrors is every error of a scenario, in file order (the first
+// 1,000, then one saying how many more there were).
 type ParseErrors []*ParseError
 
 // Error is the errors' messages, one per line.
@@ -61,14 +63,33 @@ func (e *ParseError) Long() string {
 	return b.String()
 }
 
+// errList is the errors a parser found, in the order found.
+type errList struct {
+	list    []error
+	seen    map[error]bool // the errors in list
+	dropped int            // errors past maxErrors
+}
+
+// maxErrors is how many errors ParseAll lists; it says how many more there
+// were.
+const maxErrors = 1000
+
 // note records err (when not nil and not recorded yet) and returns first,
 // or err when first is nil: the first error of a walk that goes on.
 func (p *parser) note(first, err error) error {
 	if err == nil {
 		return first
 	}
-	if !slices.Contains(p.errs, err) {
-		p.errs = append(p.errs, err)
+	if e := &p.errs; !e.seen[err] {
+		if e.seen == nil {
+			e.seen = map[error]bool{}
+		}
+		e.seen[err] = true
+		if len(e.list) < maxErrors {
+			e.list = append(e.list, err)
+		} else {
+			e.dropped++
+		}
 	}
 	if first == nil {
 		return err
@@ -79,8 +100,8 @@ func (p *parser) note(first, err error) error {
 // first returns the first error recorded, the one parsing stopped at before
 // it went on after errors, or err when none was recorded.
 func (p *parser) first(err error) error {
-	if len(p.errs) > 0 {
-		return p.errs[0]
+	if len(p.errs.list) > 0 {
+		return p.errs.list[0]
 	}
 	return err
 }
@@ -98,8 +119,9 @@ func ParseAll(name string, data []byte, opts ...ParseOption) (*Scenario, error) 
 		return sc, nil
 	}
 	var all []error
+	dropped := 0
 	if p != nil {
-		all = p.errs
+		all, dropped = p.errs.list, p.errs.dropped
 	}
 	if !slices.Contains(all, err) {
 		all = append(all, err)
@@ -117,6 +139,10 @@ func ParseAll(name string, data []byte, opts ...ParseOption) (*Scenario, error) 
 	slices.SortStableFunc(out, func(a, b *ParseError) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 	})
+	if dropped > 0 {
+		last := out[len(out)-1]
+		out = append(out, &ParseError{File: name, Line: last.Line, Col: last.Col, Msg: fmt.Sprintf("%d more errors not listed", dropped)})
+	}
 	return nil, out
 }
 
@@ -132,7 +158,7 @@ func LoadAll(path string, opts ...ParseOption) (*Scenario, error) {
 // reported reports whether an error at path (a key's) was recorded: a check
 // of what the key would have set (such as "required") would repeat it.
 func (p *parser) reported(path string) bool {
-	for _, err := range p.errs {
+	for _, err := range p.errs.list {
 		if pe, ok := err.(*ParseError); ok && pe.Path == path {
 			return true
 		}

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -164,5 +165,24 @@ func TestParseAllGood(t *testing.T) {
 	}
 	if !slices.Equal([]string{sc.Classes[0].Name, sc.Classes[1].Name}, []string{"WebUser", "ApiUser"}) {
 		t.Errorf("classes %q, %q", sc.Classes[0].Name, sc.Classes[1].Name)
+	}
+}
+
+// ParseAll lists at most maxErrors errors and says how many more there were.
+func TestParseAllManyErrors(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("users:\n")
+	n := maxErrors + 5
+	for i := range n {
+		fmt.Fprintf(&b, "  - {class: C%d, weight: x, tasks: [{request: {path: /}}]}\n", i)
+	}
+	_, err := ParseAll("s.yaml", []byte(b.String()))
+	var pes ParseErrors
+	if !errors.As(err, &pes) {
+		t.Fatalf("error %v, want ParseErrors", err)
+	}
+	if len(pes) != maxErrors+1 || pes[maxErrors].Msg != "5 more errors not listed" || pes[maxErrors-1].Line != maxErrors+1 {
+		t.Fatalf("%d errors, the last two %q, %q", len(pes), pes[len(pes)-2].Long(), pes[len(pes)-1].Long())
 	}
 }
