@@ -186,3 +186,45 @@ func TestParseAllManyErrors(t *testing.T) {
 		t.Fatalf("%d errors, the last two %q, %q", len(pes), pes[len(pes)-2].Long(), pes[len(pes)-1].Long())
 	}
 }
+
+// Errors inside steps of every kind are each reported: a repeat's body
+// goes on after a bad step, and the next task is parsed.
+func TestParseAllNestedSteps(t *testing.T) {
+	t.Parallel()
+	y := `users:
+  - class: A
+    tasks:
+      - name: one
+        steps:
+          - repeat: 2
+            steps:
+              - think: -1
+              - request: {path: /ok}
+              - request: {path: /x, bogus: 1}
+      - name: two
+        steps:
+          - repeat: "3x"
+            steps: [{request: {path: /}}]
+`
+	_, err := ParseAll("s.yaml", []byte(y))
+	var pes ParseErrors
+	if !errors.As(err, &pes) {
+		t.Fatalf("error %v, want ParseErrors", err)
+	}
+	var got []string
+	for _, pe := range pes {
+		got = append(got, pe.Long())
+	}
+	want := []string{
+		"s.yaml:8:24: users[0].tasks[0].steps[0].steps[0].think: ",
+		"s.yaml:10:37: users[0].tasks[0].steps[0].steps[2].request: unknown key \"bogus\"",
+		"s.yaml:13:21: users[0].tasks[1].steps[0].repeat: ",
+	}
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(got); i++ {
+		ok = strings.HasPrefix(got[i], want[i])
+	}
+	if !ok {
+		t.Errorf("errors\n%s\nwant ones starting with\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -181,3 +181,41 @@ func TestCheckVarsAndFiles(t *testing.T) {
 		})
 	}
 }
+
+// The summary and the locustfile find the requests inside steps of any
+// kind (a repeat's, a conditional one), in file order, and not a refresh's.
+func TestOutlineNestedSteps(t *testing.T) {
+	t.Parallel()
+	f := writeFile(t, t.TempDir(), "s.yaml", `users:
+  - class: Buyer
+    on_start: [{request: {method: POST, path: /login, extract: {token: {json: token}}}}]
+    refresh: {on_status: [401], steps: [{request: {method: POST, path: /relogin}}]}
+    tasks:
+      - name: order
+        steps:
+          - request: {path: /cart, extract: {count: {json: count}}}
+          - think: 0.1
+          - repeat: "${count}"
+            as: i
+            steps:
+              - request: {path: "/cart/items/${i}", name: "/cart/items/[i]"}
+          - request: {method: POST, path: /orders}
+            if: ${response.status} == 200
+`)
+	o, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range o.Classes[0].Tasks[0].Requests {
+		got = append(got, requestString(r))
+	}
+	want := []string{"GET /cart (extracts)", `GET /cart/items/${i} as "/cart/items/[i]"`, "POST /orders"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("requests %q, want %q", got, want)
+	}
+	var out, errw bytes.Buffer
+	if code := Check(&out, &errw, []string{f}, nil); code != 0 || strings.Contains(out.String(), "/relogin") {
+		t.Errorf("exit code %d, summary:\n%s%s", code, out.String(), errw.String())
+	}
+}
