@@ -95,63 +95,8 @@ func TestGeneratedLocustfile(t *testing.T) {
 		t.Errorf("the locustfile does not start with the generated-by line:\n%s", src)
 	}
 
-	// What Locust loads from the file.
-	py := exec.Command(testenv.Python(t), testdata(t, "inspect_locustfile.py"), gen, "page", "region")
-	py.Dir = c.dir
-	py.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.dir}
-	out, err := py.Output()
-	if err != nil {
-		t.Fatalf("inspect_locustfile.py: %v\n%s\nlocustfile:\n%s", err, exitStderr(err), src)
-	}
-	var got inspected
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("inspect_locustfile.py output %q: %v", out, err)
-	}
-
-	// What the scenario has, parsed as a worker parses it.
-	sc, err := scenario.Load(yamlPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	wantWait := map[string][]any{"ShopUser": {"between", 0.05, 0.1}, "AdminUser": {"constant", 0.1}}
-	if len(got.Classes) != len(sc.Classes) {
-		t.Errorf("Locust loads %d classes, the scenario has %d", len(got.Classes), len(sc.Classes))
-	}
-	for _, want := range sc.Classes {
-		g, ok := got.Classes[want.Name]
-		if !ok {
-			t.Errorf("class %s: not in the locustfile (Locust loads %v)", want.Name, got.Classes)
-			continue
-		}
-		host := want.Host
-		if host == "" {
-			host = sc.Host
-		}
-		if g.Weight != want.Weight || g.FixedCount != want.FixedCount || g.Host != host {
-			t.Errorf("class %s: weight %d, fixed_count %d, host %q; the scenario has %d, %d, %q",
-				want.Name, g.Weight, g.FixedCount, g.Host, want.Weight, want.FixedCount, host)
-		}
-		if !reflect.DeepEqual(g.Wait, wantWait[want.Name]) {
-			t.Errorf("class %s: wait_time %v, want %v", want.Name, g.Wait, wantWait[want.Name])
-		}
-		if len(g.Tasks) != len(want.Tasks) {
-			t.Errorf("class %s: %d tasks, the scenario has %d: %v", want.Name, len(g.Tasks), len(want.Tasks), g.Tasks)
-		}
-		for _, wt := range want.Tasks {
-			gt, ok := g.Tasks[wt.Name]
-			tags := slices.Sorted(slices.Values(wt.Tags))
-			if tags == nil {
-				tags = []string{}
-			}
-			if !ok || gt.Weight != wt.Weight || !slices.Equal(gt.Tags, tags) {
-				t.Errorf("class %s: task %q: in the locustfile %v (weight %d, tags %q), want weight %d, tags %q",
-					want.Name, wt.Name, ok, gt.Weight, gt.Tags, wt.Weight, tags)
-			}
-		}
-	}
-	if want := map[string]any{"page": "3", "region": "eu"}; !reflect.DeepEqual(got.Options, want) {
-		t.Errorf("custom arguments: %v, want %v", got.Options, want)
-	}
+	checkLocustfile(t, c.dir, yamlPath, gen, wantWait)
 
 	// A Python Locust run of the file sends the scenario's requests.
 	// It runs until the target got every request, then is stopped.
@@ -205,6 +150,82 @@ func waitTargetKeys(t *testing.T, what string, tg *testenv.Target, want []string
 	}
 }
 
+// checkLocustfile checks what Locust loads from the locustfile gen (Python
+// parses it, and Locust reads the classes, tasks and custom arguments)
+// against the scenario at yamlPath as a glocust master parses it: the
+// same classes with their weight, fixed_count and host, their tasks by
+// name with weights and tags, the vars with their defaults; and each
+// class's wait_time as wantWait has it (nil: not checked).
+func checkLocustfile(t *testing.T, dir, yamlPath, gen string, wantWait map[string][]any) {
+	t.Helper()
+	sc, err := scenario.Load(yamlPath, scenario.ForMaster())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOpts := map[string]any{}
+	for _, c := range sc.Classes {
+		for k, v := range c.Vars {
+			wantOpts[k] = v
+		}
+	}
+	args := []string{testdata(t, "inspect_locustfile.py"), gen}
+	for k := range wantOpts {
+		args = append(args, k)
+	}
+	py := exec.Command(testenv.Python(t), args...)
+	py.Dir = dir
+	py.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	out, err := py.Output()
+	if err != nil {
+		src, _ := os.ReadFile(gen)
+		t.Fatalf("inspect_locustfile.py: %v\n%s\nlocustfile:\n%s", err, exitStderr(err), src)
+	}
+	var got inspected
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("inspect_locustfile.py output %q: %v", out, err)
+	}
+
+	if len(got.Classes) != len(sc.Classes) {
+		t.Errorf("Locust loads %d classes, the scenario has %d", len(got.Classes), len(sc.Classes))
+	}
+	for _, want := range sc.Classes {
+		g, ok := got.Classes[want.Name]
+		if !ok {
+			t.Errorf("class %s: not in the locustfile (Locust loads %v)", want.Name, got.Classes)
+			continue
+		}
+		host := want.Host
+		if host == "" {
+			host = sc.Host
+		}
+		if g.Weight != want.Weight || g.FixedCount != want.FixedCount || g.Host != host {
+			t.Errorf("class %s: weight %d, fixed_count %d, host %q; the scenario has %d, %d, %q",
+				want.Name, g.Weight, g.FixedCount, g.Host, want.Weight, want.FixedCount, host)
+		}
+		if wantWait != nil && !reflect.DeepEqual(g.Wait, wantWait[want.Name]) {
+			t.Errorf("class %s: wait_time %v, want %v", want.Name, g.Wait, wantWait[want.Name])
+		}
+		if len(g.Tasks) != len(want.Tasks) {
+			t.Errorf("class %s: %d tasks, the scenario has %d: %v", want.Name, len(g.Tasks), len(want.Tasks), g.Tasks)
+		}
+		for _, wt := range want.Tasks {
+			gt, ok := g.Tasks[wt.Name]
+			tags := slices.Sorted(slices.Values(wt.Tags))
+			if tags == nil {
+				tags = []string{}
+			}
+			if !ok || gt.Weight != wt.Weight || !slices.Equal(gt.Tags, tags) {
+				t.Errorf("class %s: task %q: in the locustfile %v (weight %d, tags %q), want weight %d, tags %q",
+					want.Name, wt.Name, ok, gt.Weight, gt.Tags, wt.Weight, tags)
+			}
+		}
+	}
+	if !reflect.DeepEqual(got.Options, wantOpts) {
+		t.Errorf("custom arguments: %v, want %v", got.Options, wantOpts)
+	}
+
+}
+
 // checkTargetKeys checks that the target got no request but for the keys
 // of want.
 func checkTargetKeys(t *testing.T, what string, got map[string]int64, want []string) {
@@ -221,4 +242,26 @@ func exitStderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestExampleLocustfiles: the locustfile of every example scenario loads
+// in Locust with the scenario's classes, tasks and vars.
+func TestExampleLocustfiles(t *testing.T) {
+	t.Parallel()
+	glocust := testenv.BuildGlocust(t)
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "scenarios", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example scenarios (%v)", err)
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen := filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".yaml")+"_locustfile.py")
+		p := testenv.Start(t, testenv.Command{Path: glocust, Args: []string{"locustfile", "-f", abs, "-o", gen}, Dir: dir})
+		mustExit(t, p, 30*time.Second, 0)
+		checkLocustfile(t, dir, abs, gen, nil)
+	}
 }

@@ -219,3 +219,27 @@ func TestOutlineNestedSteps(t *testing.T) {
 		t.Errorf("exit code %d, summary:\n%s%s", code, out.String(), errw.String())
 	}
 }
+
+// Every example scenario passes the check, and its locustfile is written.
+func TestExamplesCheck(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "scenarios", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example scenarios (%v)", err)
+	}
+	for _, f := range files {
+		var out, errw bytes.Buffer
+		if code := Check(&out, &errw, []string{f}, nil); code != 0 || !strings.Contains(out.String(), f+": OK") {
+			t.Errorf("%s: exit code %d\n%s%s", f, code, out.String(), errw.String())
+			continue
+		}
+		o, err := Load(f, scenario.ForMaster())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var py bytes.Buffer
+		if err := WriteLocustfile(&py, o); err != nil || !strings.Contains(py.String(), "(HttpUser):") {
+			t.Errorf("%s: locustfile: %v\n%s", f, err, py.String())
+		}
+	}
+}
