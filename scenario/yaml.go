@@ -186,6 +186,8 @@ type parser struct {
 	topVars   []Var               // the top-level vars
 	cls       *classVars          // the class being parsed (yaml_vars.go)
 	bodyFiles map[string][]byte   // the files requests send, read once (yaml_body.go)
+
+	groupTasks int // tasks parsed in task groups (yaml_groups.go)
 }
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
@@ -408,7 +410,7 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 	var tasksNode *yaml.Node
 	var vars []Var
 	p.beginClass()
-	known := []string{"class", "weight", "fixed_count", "host", "http", "vars", "data", "wait_time", "on_start", "on_stop", "tasks"}
+	known := []string{"class", "weight", "fixed_count", "host", "http", "vars", "data", "wait_time", "on_start", "on_stop", "sequential", "tasks"}
 	err := p.fields(n, path, known, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "class":
@@ -437,6 +439,8 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 			c.OnStart, err = p.stepsFn(v, path)
 		case "on_stop":
 			c.OnStop, err = p.stepsFn(v, path)
+		case "sequential":
+			c.Sequential, err = p.boolean(v, path)
 		case "tasks":
 			tasksNode = v
 		}
@@ -456,7 +460,7 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 		return nil, err
 	}
 	for i, it := range items {
-		t, err := p.task(it, fmt.Sprintf("%s.tasks[%d]", path, i))
+		t, err := p.taskItem(it, fmt.Sprintf("%s.tasks[%d]", path, i), 0)
 		if err != nil {
 			return nil, err
 		}
