@@ -8,10 +8,11 @@ import (
 // BenchmarkUserLoop measures one user's task loop (no wait time), b.N
 // tasks per run: "noop" is a task that does nothing (the loop's own cost:
 // picking, running and waiting), "request" the YAML scenario's untemplated
-// single-request task against a loopback server.
+// single-request task against a loopback server. BenchmarkGroupLoop
+// (bench_groups_test.go) is the same inside a task group.
 func BenchmarkUserLoop(b *testing.B) {
 	b.Run("noop", func(b *testing.B) {
-		benchLoop(b, &Class{Name: "B", Tasks: []Task{{Fn: func(context.Context, *UserContext) error { return nil }}}}, "")
+		benchLoop(b, "", func(t Task) *Class { return &Class{Name: "B", Tasks: []Task{t}} })
 	})
 	b.Run("request", func(b *testing.B) {
 		host := loopbackServer(b)
@@ -19,26 +20,30 @@ func BenchmarkUserLoop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchLoop(b, sc.Classes[0], host)
+		req := sc.Classes[0].Tasks[0].Fn
+		benchLoop(b, host, func(t Task) *Class {
+			count := t.Fn
+			return &Class{Name: "B", Tasks: []Task{{Name: "t", Fn: func(ctx context.Context, u *UserContext) error {
+				req(ctx, u)
+				return count(ctx, u)
+			}}}}
+		})
 	})
 }
 
-// benchLoop runs one user of c for b.N tasks: the task stops the user
-// after its b.N-th run.
-func benchLoop(b *testing.B, c *Class, host string) {
-	cp := *c
-	fn := c.Tasks[0].Fn
+// benchLoop runs one user of the class build makes around a counting task
+// until that task ran b.N times: it then stops the user.
+func benchLoop(b *testing.B, host string, build func(Task) *Class) {
 	n := 0
 	done := make(chan struct{})
-	cp.Tasks = []Task{{Name: "t", Fn: func(ctx context.Context, u *UserContext) error {
-		err := fn(ctx, u)
+	c := build(Task{Name: "t", Fn: func(context.Context, *UserContext) error {
 		if n++; n == b.N {
 			close(done)
 			return ErrStopUser
 		}
-		return err
-	}}}
-	r := NewRunner([]*Class{&cp}, newBenchStats(), WithHost(host))
+		return nil
+	}})
+	r := NewRunner([]*Class{c}, newBenchStats(), WithHost(host))
 	defer r.Close()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -719,7 +719,7 @@ func TestGroupParseErrors(t *testing.T) {
 			"s.yaml:5: users[0].tasks[0].tasks[0]: expected a mapping"},
 		{"too deep", deep, "task groups nest deeper than 32 levels"},
 		{"recursive alias", pre + "      - &g {name: g, tasks: [*g]}\n", "task groups nest deeper than 32 levels"},
-		{"alias bomb", bomb, "more than 65536 tasks in task groups"},
+		{"alias bomb", bomb, "more than 16384 tasks in task groups"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -786,4 +786,54 @@ func FuzzTaskGroups(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGroupLoopAllocs checks that the task loop allocates nothing per
+// task, in a class, a sequential class, and groups entered and left over
+// and over (with their own wait time, on_start and on_stop).
+func TestGroupLoopAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	noop := func(context.Context, *UserContext) error { return nil }
+	for _, tc := range []struct {
+		name  string
+		build func(Task) *Class
+	}{
+		{"class", func(tk Task) *Class { return &Class{Name: "B", Tasks: []Task{tk}} }},
+		{"sequential", func(tk Task) *Class {
+			return &Class{Name: "B", Sequential: true, Tasks: []Task{tk, {Name: "n", Fn: noop}}}
+		}},
+		{"groups", func(tk Task) *Class {
+			inner := &TaskGroup{Sequential: true, Iterations: 1, WaitTime: Constant(0), OnStart: noop, OnStop: noop,
+				Tasks: []Task{tk, {Name: "leave", Fn: Interrupt}}}
+			outer := &TaskGroup{Iterations: 2, OnStop: noop, Tasks: []Task{{Name: "inner", Group: inner}}}
+			return &Class{Name: "B", WaitTime: ConstantPacing(0), Tasks: []Task{{Name: "outer", Group: outer}}}
+		}},
+	} {
+		const n = 100000
+		var ran int
+		allocs := testing.AllocsPerRun(1, func() {
+			ran = 0
+			done := make(chan struct{})
+			c := tc.build(Task{Name: "t", Fn: func(context.Context, *UserContext) error {
+				if ran++; ran == n {
+					close(done)
+					return ErrStopUser
+				}
+				return nil
+			}})
+			r := NewRunner([]*Class{c}, newBenchStats())
+			r.Apply(counts("B", 1))
+			<-done
+			r.Close()
+		})
+		if ran != n {
+			t.Fatalf("%s: %d tasks ran, want %d", tc.name, ran, n)
+		}
+		// The runner and the user's start allocate a few dozen times.
+		if perTask := allocs / n; perTask > 0.001 {
+			t.Errorf("%s: %.0f allocations for %d tasks", tc.name, allocs, n)
+		}
+	}
 }

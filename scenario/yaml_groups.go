@@ -21,7 +21,7 @@ var (
 // levels counted, so that nested YAML aliases cannot multiply them past
 // memory (each level of a group made of two aliases of the one below
 // doubles them).
-const maxGroupTasks = 1 << 16
+const maxGroupTasks = 1 << 14
 
 // taskItem parses an item of the tasks of a class (depth 0) or of a task
 // group (depth > 0): a task group if it has a group's key (tasks,
