@@ -23,6 +23,7 @@ import (
 // StopUser and GreenletExit. An error in OnStart is a user exception and
 // the group is not entered: the parent waits, then picks again (OnStop
 // does not run); ErrInterrupt from OnStart leaves at once without OnStop.
+// ErrStopUser from any of the group's functions stops the user.
 type TaskGroup struct {
 	// Tasks are the group's tasks: functions, nested groups, and tasks
 	// returning ErrInterrupt (Interrupt). At least one is required.
@@ -205,12 +206,18 @@ func (r *Runner) runGroup(u *user, g *TaskGroup) groupExit {
 			unbind := u.http.bind(r.ctx)
 			defer unbind()
 		}
-		if err := uc.runFn(ctx, g.stopName, g.OnStop); errors.Is(err, ErrInterrupt) {
-			r.misplacedInterrupt(uc, g.stopName)
-		}
+		err := uc.runFn(ctx, g.stopName, g.OnStop)
 		u.http.endTask()
-		if exit != groupStopped && u.ctx.Err() != nil {
+		switch {
+		case exit == groupStopped:
+		case errors.Is(err, ErrStopUser):
+			r.removeSelf(u)
 			exit = groupStopped
+		case u.ctx.Err() != nil:
+			exit = groupStopped
+		}
+		if errors.Is(err, ErrInterrupt) {
+			r.misplacedInterrupt(uc, g.stopName)
 		}
 	}
 	return exit

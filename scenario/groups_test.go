@@ -394,7 +394,8 @@ func TestInterruptOutsideGroup(t *testing.T) {
 // TestStopInsideGroup stops users inside nested groups: without grace
 // (the task is interrupted), with grace (the task finishes), with a grace
 // that runs out, and by ErrStopUser. Every group's on_stop runs, innermost
-// first, then the class's; goleak (TestMain) checks nothing is left.
+// first, then the class's (ErrStopUser from a group's on_stop stops the
+// user too); goleak (TestMain) checks nothing is left.
 func TestStopInsideGroup(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -408,6 +409,7 @@ func TestStopInsideGroup(t *testing.T) {
 		{"grace", 5 * time.Second, true, false, []string{"task done", "inner.out", "outer.out", "user.out"}},
 		{"grace runs out", 20 * time.Millisecond, false, false, []string{"task cancelled", "inner.out", "outer.out", "user.out"}},
 		{"StopUser", 0, false, true, []string{"task stops the user", "inner.out", "outer.out", "user.out"}},
+		{"StopUser in on_stop", 0, false, true, []string{"task leaves", "inner.out stops the user", "outer.out", "user.out"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -416,6 +418,10 @@ func TestStopInsideGroup(t *testing.T) {
 			var once sync.Once
 			release := make(chan struct{})
 			task := func(ctx context.Context, _ *UserContext) error {
+				if tc.stopUser && tc.want[0] == "task leaves" {
+					ev.add("task leaves")
+					return ErrInterrupt
+				}
 				if tc.stopUser {
 					ev.add("task stops the user")
 					return ErrStopUser
@@ -439,7 +445,11 @@ func TestStopInsideGroup(t *testing.T) {
 					return nil
 				}
 			}
-			inner := &TaskGroup{OnStop: onStop("inner.out"), Tasks: []Task{{Name: "t", Fn: task}}}
+			innerStop := onStop("inner.out")
+			if tc.want[1] == "inner.out stops the user" {
+				innerStop = func(context.Context, *UserContext) error { ev.add("inner.out stops the user"); return ErrStopUser }
+			}
+			inner := &TaskGroup{OnStop: innerStop, Tasks: []Task{{Name: "t", Fn: task}}}
 			outer := &TaskGroup{OnStop: onStop("outer.out"), Tasks: []Task{{Name: "inner", Group: inner}}}
 			c := &Class{Name: "A", OnStop: onStop("user.out"), Tasks: []Task{{Name: "outer", Group: outer}}}
 			r := NewRunner([]*Class{c}, nil)
