@@ -169,7 +169,7 @@ type taskPicker struct {
 	tasks []Task
 	cum   []int // cumulative weights
 	total int
-	seq   bool // in order, a task of weight N N times (next)
+	seq   bool // in order, a task of weight N N times (seqNext)
 }
 
 // newTaskPicker builds the picker of validated tasks, and those of their

@@ -9,9 +9,9 @@ import (
 // exclude non-empty it must carry none of its tags (a task without tags
 // passes an exclude filter). A task group's tags count as tags of every
 // task in it; a group is kept, with its tasks that pass, when one of them
-// passes (Locust's filter_tasks_by_tags). Both nil changes nothing. Like Locust's
-// Environment it filters once: later calls are ignored, and it reports
-// whether this call filtered. A class left without tasks is logged; its
+// passes (Locust's filter_tasks_by_tags). Both nil changes nothing. Like
+// Locust's Environment it filters once: later calls are ignored, and it
+// reports whether this call filtered. A class left without tasks is logged; its
 // users report "No tasks defined" as in Locust.
 func (r *Runner) FilterTags(include, exclude []string) bool {
 	r.mu.Lock()
