@@ -24,10 +24,14 @@ type Task struct {
 	// Weight is the relative frequency of the task; 0 means 1 (Locust's
 	// @task default).
 	Weight int
-	Fn     TaskFunc
+	// Fn is the task's function; a task group has Group instead.
+	Fn TaskFunc
+	// Group makes the task a task group (Locust's TaskSet): see TaskGroup.
+	Group *TaskGroup
 	// Tags are Locust's @tag names: with -T/--tags only tasks carrying one
 	// of the given tags run, with -E/--exclude-tags tasks carrying one of
-	// those do not (see Runner.FilterTags).
+	// those do not (see Runner.FilterTags). A group's tags apply to every
+	// task in it.
 	Tags []string
 }
 
@@ -55,8 +59,10 @@ type Class struct {
 	// OnStart runs once when a user starts, OnStop once when it stops.
 	OnStart TaskFunc
 	OnStop  TaskFunc
-	// Tasks are picked at random in proportion to their weights.
-	Tasks []Task
+	// Tasks are picked at random in proportion to their weights, or run
+	// in their order when Sequential (see TaskGroup.Sequential).
+	Tasks      []Task
+	Sequential bool
 	// Vars are the class's variables and their default values (the YAML
 	// scenario's vars, top level and class). A value given on the command
 	// line (--var name=value) or by the master (a key of the same name in
@@ -94,20 +100,8 @@ func (c *Class) Validate() error {
 	if err := c.HTTP.validate(); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalidClass, c.Name, err)
 	}
-	for i := range c.Tasks {
-		t := &c.Tasks[i]
-		if t.Fn == nil {
-			return fmt.Errorf("%w: %s: task %d (%q) has no function", ErrInvalidClass, c.Name, i, t.Name)
-		}
-		if t.Weight < 0 {
-			return fmt.Errorf("%w: %s: task %d (%q) has a negative weight", ErrInvalidClass, c.Name, i, t.Name)
-		}
-		if t.Weight == 0 {
-			t.Weight = 1
-		}
-		if t.Name == "" {
-			t.Name = fmt.Sprintf("task%d", i)
-		}
+	if err := validateTasks(c.Tasks, c.Name, 0); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidClass, err)
 	}
 	return nil
 }
@@ -170,22 +164,31 @@ func Registered() []*Class {
 	return out
 }
 
-// taskPicker picks tasks in proportion to their weights.
+// taskPicker picks tasks in proportion to their weights, or in order.
 type taskPicker struct {
 	tasks []Task
 	cum   []int // cumulative weights
 	total int
+	seq   bool // in order, a task of weight N N times (seqNext)
 }
 
-func newTaskPicker(tasks []Task) *taskPicker {
-	p := &taskPicker{}
+// newTaskPicker builds the picker of validated tasks, and those of their
+// groups, on copies of the groups.
+func newTaskPicker(tasks []Task, seq bool) *taskPicker {
+	p := &taskPicker{seq: seq}
 	for _, t := range tasks {
 		w := t.Weight
 		if w == 0 {
 			w = 1
 		}
-		if w < 0 || t.Fn == nil {
+		if w < 0 || (t.Fn == nil) == (t.Group == nil) {
 			continue
+		}
+		if g := t.Group; g != nil {
+			cp := *g
+			cp.picker = newTaskPicker(g.Tasks, g.Sequential)
+			cp.startName, cp.stopName = t.Name+".on_start", t.Name+".on_stop"
+			t.Group = &cp
 		}
 		p.total += w
 		p.tasks = append(p.tasks, t)

@@ -156,6 +156,29 @@
 // that do not use them, and conditions, repeats and their indexes
 // allocate nothing per run.
 //
+// # Flows: sequential classes and task groups
+//
+// A class's tasks are picked at random in proportion to their weights, or,
+// with Class.Sequential, run in their order over and over, a task of
+// weight N N times in a row (Locust's SequentialTaskSet with @task(N)). A
+// Task whose Group is set instead of Fn is a task group (TaskGroup,
+// groups.go: Locust's TaskSet, or SequentialTaskSet with Sequential): when
+// picked, the user runs its OnStart and then keeps picking among its tasks,
+// with its WaitTime (else the class's) after each, until a task returns
+// ErrInterrupt (the task function Interrupt, YAML's interrupt: true) or
+// Iterations tasks (rounds, when sequential) ran; then its OnStop runs
+// and the parent picks its next task at once, as after Locust's
+// interrupt(reschedule=True). Groups nest up to MaxGroupDepth levels. A
+// user stopped inside groups runs the OnStop of each, innermost first,
+// then the class's OnStop; the group loop checks the same stop signals as
+// the class's. A group's Tags apply to every task in it (FilterTags keeps a
+// group with its tasks that pass, and drops it when none does);
+// update_user_class's task names are those of the class's own tasks. A
+// task without a group pays one nil check; a sequential class keeps its
+// position on the user's goroutine's stack. In YAML (yaml_groups.go) an
+// item of tasks with a tasks key is a group (name required, as a TaskSet's
+// class name), and {interrupt: true} an interrupt task, only in a group.
+//
 // # Concurrency
 //
 // Runner's methods are safe for concurrent use. Each user runs on its own

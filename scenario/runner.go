@@ -172,7 +172,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 			continue
 		}
 		cp := *c
-		cp.Tasks = slices.Clone(c.Tasks)
+		cp.Tasks = cloneTasks(c.Tasks, 0)
 		if err := cp.Validate(); err != nil {
 			r.log.Error("scenario: skipping user class", "class", c.Name, "err", err)
 			continue
@@ -196,7 +196,7 @@ func NewRunner(classes []*Class, st Stats, opts ...RunnerOption) *Runner {
 		}
 		cr.cfg.Store(&classConfig{
 			weight: cp.Weight, fixedCount: cp.FixedCount, host: cp.Host, wait: cp.WaitTime,
-			onStart: cp.OnStart, onStop: cp.OnStop, tasks: newTaskPicker(cp.Tasks),
+			onStart: cp.OnStart, onStop: cp.OnStop, tasks: newTaskPicker(cp.Tasks, cp.Sequential),
 		})
 		r.classes[cp.Name] = cr
 		r.order = append(r.order, cr)

@@ -7,9 +7,11 @@ import (
 // FilterTags keeps only the tasks that pass Locust's tag filter, in every
 // class: with include non-empty a task must carry one of its tags, with
 // exclude non-empty it must carry none of its tags (a task without tags
-// passes an exclude filter). Both nil changes nothing. Like Locust's
-// Environment it filters once: later calls are ignored, and it reports
-// whether this call filtered. A class left without tasks is logged; its
+// passes an exclude filter). A task group's tags count as tags of every
+// task in it; a group is kept, with its tasks that pass, when one of them
+// passes (Locust's filter_tasks_by_tags). Both nil changes nothing. Like
+// Locust's Environment it filters once: later calls are ignored, and it
+// reports whether this call filtered. A class left without tasks is logged; its
 // users report "No tasks defined" as in Locust.
 func (r *Runner) FilterTags(include, exclude []string) bool {
 	r.mu.Lock()
@@ -22,15 +24,10 @@ func (r *Runner) FilterTags(include, exclude []string) bool {
 		return true
 	}
 	for _, cr := range r.order {
-		var kept []Task
-		for _, t := range cr.base.Tasks {
-			if tagsPass(t.Tags, include, exclude) {
-				kept = append(kept, t)
-			}
-		}
+		kept := filterTasks(cr.base.Tasks, nil, include, exclude)
 		cr.base.Tasks = kept
 		cfg := *cr.cfg.Load()
-		cfg.tasks = newTaskPicker(kept)
+		cfg.tasks = newTaskPicker(kept, cr.base.Sequential)
 		cr.cfg.Store(&cfg)
 		if len(kept) == 0 {
 			r.log.Warn(cr.name + " had no tasks left after filtering, instantiating it will fail!")

@@ -85,7 +85,7 @@ func applyAttr(cfg *classConfig, base *Class, key string, v any) bool {
 				tasks = append(tasks, t)
 			}
 		}
-		cfg.tasks = newTaskPicker(tasks)
+		cfg.tasks = newTaskPicker(tasks, base.Sequential)
 	default:
 		return false
 	}

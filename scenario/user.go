@@ -107,7 +107,9 @@ func (u *UserContext) runFn(ctx context.Context, task string, fn TaskFunc) (err 
 	}()
 	err = fn(ctx, u)
 	switch {
-	case err == nil, errors.Is(err, ErrStopUser):
+	case err == nil, errors.Is(err, ErrStopUser), errors.Is(err, ErrInterrupt):
+		// Control flow; ErrInterrupt outside a task group is reported by
+		// the caller.
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		// The user is being stopped; not an exception.
 	default:

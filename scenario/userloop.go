@@ -43,6 +43,9 @@ func (r *Runner) runUser(u *user, vars map[string]string) {
 	if cfg.onStart != nil {
 		err := uc.runFn(u.ctx, "on_start", cfg.onStart)
 		u.http.endTask()
+		if errors.Is(err, ErrInterrupt) {
+			r.misplacedInterrupt(uc, "on_start")
+		}
 		if err != nil && u.ctx.Err() == nil && !errors.Is(err, ErrStopUser) {
 			runStop = false // Locust: an exception in on_start ends the user without on_stop
 		}
@@ -61,7 +64,9 @@ func (r *Runner) runUser(u *user, vars map[string]string) {
 		// on_stop runs even after an interruption, as Locust runs it on
 		// GreenletExit; only Close cancels it.
 		unbind = u.http.bind(r.ctx)
-		uc.runFn(r.ctx, "on_stop", cfg.onStop)
+		if err := uc.runFn(r.ctx, "on_stop", cfg.onStop); errors.Is(err, ErrInterrupt) {
+			r.misplacedInterrupt(uc, "on_stop")
+		}
 		unbind()
 	}
 	u.http.close()
@@ -73,6 +78,7 @@ func (r *Runner) runUser(u *user, vars map[string]string) {
 // loop runs tasks until the user is stopped.
 func (r *Runner) loop(u *user) {
 	uc := &u.uc
+	pos := 0 // a sequential class's next task
 	for {
 		select {
 		case <-u.soft:
@@ -89,19 +95,39 @@ func (r *Runner) loop(u *user) {
 				fmt.Sprintf("user class %s has no tasks\n", uc.Class))
 			wait = noTasksWait
 		} else {
-			t := cfg.tasks.pick(uc.Rand.IntN(cfg.tasks.total))
+			var n int
+			if cfg.tasks.seq {
+				n = cfg.tasks.seqNext(&pos)
+			} else {
+				n = uc.Rand.IntN(cfg.tasks.total)
+			}
+			t := cfg.tasks.pick(n)
 			if r.correct {
 				uc.beginTask()
 			}
-			uc.vars.iter++
-			err := uc.runFn(u.ctx, t.Name, t.Fn)
-			u.http.endTask()
-			if errors.Is(err, ErrStopUser) {
-				r.removeSelf(u)
-				return
-			}
-			if u.ctx.Err() != nil {
-				return
+			if t.Group != nil {
+				switch r.runGroup(u, t.Group) {
+				case groupStopped:
+					return
+				case groupLeft:
+					continue // Locust's interrupt(reschedule=True): no wait
+				}
+			} else {
+				uc.vars.iter++
+				err := uc.runFn(u.ctx, t.Name, t.Fn)
+				u.http.endTask()
+				if err != nil {
+					if errors.Is(err, ErrStopUser) {
+						r.removeSelf(u)
+						return
+					}
+					if errors.Is(err, ErrInterrupt) {
+						r.misplacedInterrupt(uc, "task "+t.Name)
+					}
+				}
+				if u.ctx.Err() != nil {
+					return
+				}
 			}
 		}
 		if cfg.wait != nil {

@@ -100,7 +100,7 @@ func TestTaskPickerProportions(t *testing.T) {
 				tasks = append(tasks, Task{Name: string(rune('a' + i)), Weight: w, Fn: func(context.Context, *UserContext) error { return nil }})
 				total += max(w, 1)
 			}
-			p := newTaskPicker(tasks)
+			p := newTaskPicker(tasks, false)
 			if got, want := p.total, total; got != want {
 				t.Fatalf("total = %d, want %d", got, want)
 			}

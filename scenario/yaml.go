@@ -188,6 +188,8 @@ type parser struct {
 	bodyFiles map[string][]byte   // the files requests send, read once (yaml_body.go)
 	stp       *classSteps         // the class's steps and refresh (yaml_steps.go)
 	errs      errList             // the errors found (yaml_errs.go)
+
+	groupTasks int // tasks parsed in task groups (yaml_groups.go)
 }
 
 func (p *parser) errf(n *yaml.Node, path, format string, args ...any) error {
@@ -419,7 +421,7 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 	var tasksNode *yaml.Node
 	var vars []Var
 	p.beginClass()
-	known := []string{"class", "weight", "fixed_count", "host", "http", "vars", "data", "wait_time", "on_start", "on_stop", "tasks", "refresh"}
+	known := []string{"class", "weight", "fixed_count", "host", "http", "vars", "data", "wait_time", "on_start", "on_stop", "sequential", "tasks", "refresh"}
 	err := p.fields(n, path, known, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "class":
@@ -448,6 +450,8 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 			c.OnStart, err = p.stepsFn(v, path)
 		case "on_stop":
 			c.OnStop, err = p.stepsFn(v, path)
+		case "sequential":
+			c.Sequential, err = p.boolean(v, path)
 		case "tasks":
 			tasksNode = v
 		case "refresh":
@@ -470,7 +474,7 @@ func (p *parser) class(n *yaml.Node, path string) (*Class, error) {
 		return nil, p.note(first, err)
 	}
 	for i, it := range items {
-		t, err := p.task(it, fmt.Sprintf("%s.tasks[%d]", path, i))
+		t, err := p.taskItem(it, fmt.Sprintf("%s.tasks[%d]", path, i), 0)
 		if first = p.note(first, err); err == nil && t.Weight > 0 {
 			c.Tasks = append(c.Tasks, t)
 		}
