@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net"
 	"reflect"
 	"slices"
@@ -111,6 +110,8 @@ type Runner struct {
 	timerWG sync.WaitGroup // graceful-stop deadline callbacks
 	bg      sync.WaitGroup // background re-resolutions (resolve.go)
 
+	seed *uint64 // WithSeed; nil: each class's own (a YAML scenario's seed)
+
 	genMu   sync.Mutex // guards genWarn
 	genWarn genWarnings
 
@@ -126,6 +127,7 @@ type classRun struct {
 	want  int          // the last target Apply set
 	cfg   atomic.Pointer[classConfig]
 	users []*user // running users, oldest first
+	begun uint64  // users started, for their seeded random sources (seed.go)
 }
 
 // classConfig is the live, swappable part of a class.
@@ -486,7 +488,7 @@ func (r *Runner) startUserLocked(cr *classRun) {
 	u.ctx, u.cancel = context.WithCancel(r.ctx)
 	u.uc = UserContext{
 		Class: cr.name, ID: r.nextID, Host: host, HTTP: &u.http,
-		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		Rand: r.userRand(cr),
 		r:    r, cpLastRun: r.now(),
 	}
 	u.uc.vars.place = r.place
