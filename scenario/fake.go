@@ -366,7 +366,8 @@ var (
 		horizon island ivory jade jasmine kettle lantern lemon linen lotus maple marble meadow mint
 		mirror moss nectar needle ocean olive orbit orchid otter pebble pepper pine planet plum prairie
 		quartz quill rain river robin saffron sage shadow silver sparrow spruce stone summer thistle
-		thunder tide timber tulip valley velvet violet walnut willow winter zephyr`)
+		thunder tide timber tulip valley velvet violet walnut willow winter zephyr brook cactus dawn
+		glade harvest jasper lagoon meteor nimbus pearl raven`)
 	// The names in emails: lower case, letters only.
 	emailFirst = emailParts(firstNames)
 	emailLast  = emailParts(lastNames)

@@ -582,3 +582,49 @@ users:
 		t.Errorf("%v allocations per run, want 0", n)
 	}
 }
+
+// BenchmarkDoTemplateFake is BenchmarkDoTemplate's templated request with
+// a JSON body of two fake generators (name() and email()) besides the
+// variables, against a loopback fasthttp server.
+func BenchmarkDoTemplateFake(b *testing.B) {
+	host := loopbackServer(b)
+	sc, err := Parse("bench.yaml", []byte(`vars: {id: "42", tok: abcdef0123456789}
+users:
+  - class: A
+    tasks:
+      - request: {method: POST, path: "/items/${id}", headers: {Authorization: "Bearer ${tok}"}, json: {who: "${name()}", mail: "${email()}"}}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := sc.Classes[0]
+	r := NewRunner(nil, newBenchStats())
+	defer r.Close()
+	u := classUser(b, r, c, host)
+	fn := c.Tasks[0].Fn
+	ctx := context.Background()
+	fn(ctx, u)
+	u.HTTP.endTask()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		fn(ctx, u)
+		u.HTTP.endTask()
+	}
+}
+
+// TestFakeLists checks the word lists: no duplicates, and names that
+// make email local parts of lower-case letters.
+func TestFakeLists(t *testing.T) {
+	t.Parallel()
+	for name, list := range map[string][]string{"firstNames": firstNames, "lastNames": lastNames, "fakeWords": fakeWords} {
+		if s := slices.Clone(list); len(slices.Compact(slices.Sorted(slices.Values(s)))) != len(list) || len(list) < 50 {
+			t.Errorf("%s: %d names, some twice or fewer than 50", name, len(list))
+		}
+	}
+	for _, p := range slices.Concat(emailFirst, emailLast) {
+		if !regexp.MustCompile(`^[a-z]+$`).MatchString(p) {
+			t.Errorf("email part %q", p)
+		}
+	}
+}
