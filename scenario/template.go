@@ -35,11 +35,12 @@ import (
 // mean.
 //
 // A default ("${token:-anonymous}", "${row.city:-}", "${env.REGION:-eu}")
-// is literal text up to the "}" (trimmed; quote it to keep spaces around
-// it or to hold a comma-free "${"): it is the value when the variable,
-// the row's cell or the environment variable is unset or empty, as the
-// shell's ":-". A plain name or row column with a default needs no
-// declaration. user.* and worker.* always have a value and take none.
+// is literal text up to the "}", trimmed (quote it to keep spaces around
+// it or to write "${" in it), never a template: it is the value when the
+// variable, the row's cell or the environment variable is unset or empty,
+// as the shell's ":-". A plain name or row column with a default needs no
+// declaration. user.*, worker.* and calls always have a value and take
+// none.
 
 // exprKind is what an expression evaluates.
 type exprKind uint8
@@ -172,7 +173,8 @@ func parseExpr(body string, env func(string) (string, bool)) (*texpr, error) {
 		return nil, &TemplateError{Pos: lead, Msg: "empty expression"}
 	}
 	ex := &texpr{src: src}
-	if k := strings.Index(src, ":-"); k >= 0 && strings.HasSuffix(strings.TrimRight(src[:k], " \t"), ")") && !inQuotes(src[:k]) {
+	if k := strings.Index(src, ":-"); k >= 0 && strings.Contains(src[:k], "(") &&
+		strings.HasSuffix(strings.TrimRight(src[:k], " \t"), ")") && !inQuotes(src[:k]) {
 		return nil, &TemplateError{Pos: lead + k, Msg: "a call always has a value: it takes no default"}
 	}
 	if k := strings.Index(src, ":-"); k >= 0 && !strings.ContainsAny(src[:k], `("`) {
