@@ -222,6 +222,10 @@ func FuzzTemplate(f *testing.F) {
 		"${date(2024-01-01, 2024-12-31)}", "${date_time(2024-01-01T00:00:00Z, 2024-01-02)}", "${hex(8)}${alnum(4)}"} {
 		f.Add(s)
 	}
+	r := NewRunner(nil, nil)
+	defer r.Close()
+	u := testUser(f, r, "http://127.0.0.1")
+	u.Rand = rand.New(rand.NewPCG(1, 1))
 	f.Fuzz(func(t *testing.T, s string) {
 		nodes, err := parseTemplate(s, testEnv)
 		if err != nil {
@@ -230,6 +234,17 @@ func FuzzTemplate(f *testing.F) {
 				t.Fatalf("parseTemplate(%q): %v (%T)", s, err, err)
 			}
 			return
+		}
+		// What parses evaluates without panicking (a variable has no
+		// value here: a *TemplateValueError).
+		for _, n := range nodes {
+			if n.ex != nil {
+				u.vars.gen = u.vars.gen[:0]
+				var ve *TemplateValueError
+				if _, err := u.eval(n.ex); err != nil && !errors.As(err, &ve) {
+					t.Fatalf("%q: ${%s}: %v", s, n.ex.src, err)
+				}
+			}
 		}
 		if !hasTemplate(s) && (len(nodes) > 1 || len(nodes) == 1 && nodes[0].lit != s) {
 			t.Fatalf("parseTemplate(%q) changed a string without ${: %s", s, describeNodes(nodes))
