@@ -74,6 +74,7 @@ type Class struct {
 	Data *DataSet
 
 	scope *varScope // a YAML class's variables, as its templates refer to them
+	seed  *uint64   // the YAML scenario's seed; nil: none (seed.go)
 }
 
 // ErrInvalidClass is wrapped by every error Validate returns.

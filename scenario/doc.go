@@ -90,11 +90,26 @@
 // has the grammar): a variable, ${row.column}, ${user.id},
 // ${user.iteration}, ${worker.index}, ${worker.count}, ${env.NAME} (read
 // when the scenario loads) or a built-in call: uuid(),
-// randint(lo, hi), choice(a, b, ...), time(), time_ms(). A name that no
-// vars, extract or data column of the class declares is an error when the
-// scenario loads; one that has no value yet when a request runs (a token
-// not extracted yet) fails that request with a message naming it, and
-// nothing is sent.
+// randint(lo, hi), choice(a, b, ...), wchoice(a, 3, b, 1) (weighted),
+// time(), time_ms(), and fake test data (fake.go): first_name(),
+// last_name(), name(), email(), word(), words(n), sentence(),
+// float(lo, hi, decimals), date(from, to), date_time(from, to), phone(),
+// bool(), hex(n), alnum(n), from the package's own word lists. A
+// variable, row column or environment variable may have a default,
+// ${name:-text}: literal text used when the value is unset or empty. A
+// name that no vars, extract or data column of the class declares (and
+// that has no default) is an error when the scenario loads, as are an
+// unknown function and bad arguments; one that has no value yet when a
+// request runs (a token not extracted yet) fails that request with a
+// message naming it, and nothing is sent.
+//
+// Every random value a user draws (the calls above, its task picks and
+// waits) comes from its own source, UserContext.Rand. A seed (the
+// scenario's top-level seed, or WithSeed: the command line's --seed)
+// makes the source of the n-th user of a class on a worker a function of
+// (seed, class, worker index, n) (seed.go), so that a run can be
+// repeated; without one it is seeded at random. A JSON body's expressions
+// are evaluated in key order, so the same key gets the same draw.
 // Templates are compiled once (tmplreq.go): the request is rendered for
 // its host with markers where values go and cut into segments; per request
 // each expression is evaluated once and the segments are written with the

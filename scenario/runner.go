@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net"
 	"reflect"
 	"slices"
@@ -112,6 +111,8 @@ type Runner struct {
 	timerWG sync.WaitGroup // graceful-stop deadline callbacks
 	bg      sync.WaitGroup // background re-resolutions (resolve.go)
 
+	seed *uint64 // WithSeed; nil: each class's own (a YAML scenario's seed)
+
 	genMu   sync.Mutex // guards genWarn
 	genWarn genWarnings
 
@@ -130,6 +131,7 @@ type classRun struct {
 	rowWait int
 	cfg     atomic.Pointer[classConfig]
 	users   []*user // running users, oldest first
+	begun   uint64  // users started, for their seeded random sources (seed.go)
 }
 
 // classConfig is the live, swappable part of a class.
@@ -491,7 +493,7 @@ func (r *Runner) startUserLocked(cr *classRun) {
 	u.ctx, u.cancel = context.WithCancel(r.ctx)
 	u.uc = UserContext{
 		Class: cr.name, ID: r.nextID, Host: host, HTTP: &u.http,
-		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		Rand: r.userRand(cr),
 		r:    r, cpLastRun: r.now(),
 	}
 	u.uc.vars.place = r.place

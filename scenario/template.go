@@ -12,16 +12,19 @@ import (
 // Grammar (a template is any string; only "${" starts an expression):
 //
 //	template = { literal | "$${" | "${" expr "}" }
-//	expr     = ref | call
+//	expr     = ref [ ":-" default ] | call
 //	ref      = name                        a variable
 //	         | "row." column               a column of the user's data row
 //	         | "user.id" | "user.iteration"
 //	         | "worker.index" | "worker.count"
 //	         | "response.status"           the status of the user's last response
 //	         | "env." name                 an environment variable, read at load
+//	default  = bare | quoted               used when the value is unset or empty
 //	call     = fn "(" [ arg { "," arg } ] ")"
 //	fn       = "uuid" | "randint" | "choice" | "time" | "time_ms"
-//	arg      = bare | '"' { char | '\"' | '\\' } '"'
+//	         | "wchoice" | a fake-data generator (fake.go)
+//	arg      = bare | quoted
+//	quoted   = '"' { char | '\"' | '\\' } '"'
 //	name     = letter-or-_ { letter | digit | _ }
 //	column   = { letter | digit | _ | - }
 //
@@ -29,8 +32,16 @@ import (
 // "$$${x}" a "$" followed by x's value; "$" elsewhere is literal. Spaces
 // around an expression, a call's parentheses and its arguments are
 // ignored. Any other text between "${" and "}" is an error, so that new
-// forms (defaults, filters) can be added without changing what existing
-// scenarios mean.
+// forms (filters) can be added without changing what existing scenarios
+// mean.
+//
+// A default ("${token:-anonymous}", "${row.city:-}", "${env.REGION:-eu}")
+// is literal text up to the "}", trimmed (quote it to keep spaces around
+// it or to write "${" in it), never a template: it is the value when the
+// variable, the row's cell or the environment variable is unset or empty,
+// as the shell's ":-". A plain name or row column with a default needs no
+// declaration. user.*, worker.* and calls always have a value and take
+// none.
 
 // exprKind is what an expression evaluates.
 type exprKind uint8
@@ -62,6 +73,10 @@ type texpr struct {
 	choices []string
 	lit     string  // exLiteral
 	parts   []tnode // exBasicAuth: user, ":", password
+	def     []byte  // a ref's default ("${x:-def}"), valid where hasDef
+	hasDef  bool
+	cum     []uint64 // wchoice: the cumulative weights of choices
+	n       int      // words, hex, alnum: the count; float: the decimals
 }
 
 // tnode is a piece of a parsed template: literal text or an expression.
@@ -80,7 +95,7 @@ type TemplateError struct {
 func (e *TemplateError) Error() string { return fmt.Sprintf("template: at byte %d: %s", e.Pos, e.Msg) }
 
 // builtinFuncs are the functions a template can call.
-var builtinFuncs = []string{"uuid", "randint", "choice", "time", "time_ms"}
+var builtinFuncs = append([]string{"uuid", "randint", "choice", "time", "time_ms"}, fakeFuncs...)
 
 // namespaces are the dotted names a template can refer to.
 var namespaces = []string{"row", "user", "worker", "env", "response"}
@@ -160,6 +175,18 @@ func parseExpr(body string, env func(string) (string, bool)) (*texpr, error) {
 		return nil, &TemplateError{Pos: lead, Msg: "empty expression"}
 	}
 	ex := &texpr{src: src}
+	if k := strings.Index(src, ":-"); k >= 0 && strings.Contains(src[:k], "(") &&
+		strings.HasSuffix(strings.TrimRight(src[:k], " \t"), ")") && !inQuotes(src[:k]) {
+		return nil, &TemplateError{Pos: lead + k, Msg: "a call always has a value: it takes no default"}
+	}
+	if k := strings.Index(src, ":-"); k >= 0 && !strings.ContainsAny(src[:k], `("`) {
+		if err := parseDefault(ex, src[k+2:], lead+k+2); err != nil {
+			return nil, err
+		}
+		if src = strings.TrimRight(src[:k], " \t"); src == "" {
+			return nil, &TemplateError{Pos: lead, Msg: `a name is required before ":-"`}
+		}
+	}
 	if k := strings.IndexByte(src, '('); k >= 0 {
 		return ex, parseCall(ex, src, k, lead)
 	}
@@ -209,6 +236,9 @@ func parseExpr(body string, env func(string) (string, bool)) (*texpr, error) {
 		if env != nil {
 			v, ok = env(name)
 		}
+		if ex.hasDef && v == "" {
+			v, ok = string(ex.def), true
+		}
 		if !ok {
 			return nil, &TemplateError{Pos: at, Msg: fmt.Sprintf("environment variable %s is not set", name)}
 		}
@@ -219,7 +249,46 @@ func parseExpr(body string, env func(string) (string, bool)) (*texpr, error) {
 		}
 		return nil, &TemplateError{Pos: lead, Msg: fmt.Sprintf("unknown namespace %q (want %s)", ns, strings.Join(namespaces, ", "))}
 	}
+	if ex.hasDef && ex.kind != exRow && ex.kind != exLiteral {
+		return nil, &TemplateError{Pos: lead, Msg: fmt.Sprintf("%s always has a value: it takes no default", src)}
+	}
 	return ex, nil
+}
+
+// inQuotes reports whether s ends inside a quoted argument.
+func inQuotes(s string) bool {
+	in := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case in && s[i] == '\\':
+			i++
+		case s[i] == '"':
+			in = !in
+		}
+	}
+	return in
+}
+
+// parseDefault parses the default after ":-" (s, at offset base): bare
+// text, trimmed, or one quoted string.
+func parseDefault(ex *texpr, s string, base int) error {
+	d := strings.TrimSpace(s)
+	base += len(s) - len(strings.TrimLeft(s, " \t"))
+	switch {
+	case strings.HasPrefix(d, `"`):
+		args, err := splitArgs(d, base)
+		if err != nil {
+			return err
+		}
+		if len(args) != 1 {
+			return &TemplateError{Pos: base, Msg: "a quoted default is one string (it ends at its closing quote)"}
+		}
+		d = args[0]
+	case strings.Contains(d, "${"):
+		return &TemplateError{Pos: base + strings.Index(d, "${"), Msg: "a default is literal text: it cannot hold a template"}
+	}
+	ex.def, ex.hasDef = []byte(d), true
+	return nil
 }
 
 // badChar reports the first byte of s that ok refuses, at offset base.
@@ -283,6 +352,9 @@ func parseCall(ex *texpr, src string, k, lead int) error {
 		}
 		ex.choices = args
 	default:
+		if ok, err := parseFakeCall(ex, fn, args, lead); ok {
+			return err
+		}
 		return &TemplateError{Pos: lead, Msg: fmt.Sprintf("unknown function %q (want %s)", fn, strings.Join(builtinFuncs, ", "))}
 	}
 	return nil

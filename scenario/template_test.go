@@ -114,7 +114,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"${row.a b}", `template: at byte 7: unexpected ' ' in "a b" (columns are letters, digits, _ and -)`},
 		{"${env.NOPE}", "template: at byte 6: environment variable NOPE is not set"},
 		{"${uuid(1)}", "template: at byte 2: uuid takes 0 argument(s), got 1"},
-		{"${nope()}", `template: at byte 2: unknown function "nope" (want uuid, randint, choice, time, time_ms)`},
+		{"${nope()}", `template: at byte 2: unknown function "nope" (want uuid, randint, choice, time, time_ms, wchoice, first_name, last_name, name, email, word, words, sentence, float, date, date_time, phone, bool, hex, alnum)`},
 		{"${randint(1)}", "template: at byte 2: randint takes 2 argument(s), got 1"},
 		{"${randint(a, 2)}", `template: at byte 2: randint takes two integers, got "a" and "2"`},
 		{"${randint(3, 2)}", "template: at byte 2: randint: 3 is greater than 2"},
@@ -123,7 +123,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		{`${choice("a)}`, "template: at byte 9: unterminated quoted argument"},
 		{`${choice("a" b)}`, `template: at byte 13: unexpected 'b' after a quoted argument`},
 		{"${uuid(}", `template: at byte 7: uuid(...: missing ")"`},
-		{"${a:-b}", `template: at byte 3: unexpected ':' in "a:-b" (names are letters, digits and _, not starting with a digit)`},
+		{"${a:b}", `template: at byte 3: unexpected ':' in "a:b" (names are letters, digits and _, not starting with a digit)`},
 	}
 	for _, tc := range tests {
 		_, err := parseTemplate(tc.in, testEnv)
@@ -216,9 +216,16 @@ func sameNodes(a, b []tnode) bool {
 // parses to the same nodes (no expression or literal is lost or changed).
 func FuzzTemplate(f *testing.F) {
 	for _, s := range []string{"a${x}b", "$${x}", "$$${x}", "${row.a-b}", "${env.HOME}", "${choice(a, \"b,c\")}",
-		"${randint(1, 2)}", "${uuid()}", "${user.id}", "${", "${a b}", "$$$$", "${choice(\"a\\\"b\")}"} {
+		"${randint(1, 2)}", "${uuid()}", "${user.id}", "${", "${a b}", "$$$$", "${choice(\"a\\\"b\")}",
+		"${a:-x}", "${ a :- \" y \" }", "${row.c:-}", "${env.NOPE:-d}", "${a:-${b}}", "${user.id:-1}",
+		"${wchoice(a, 3, \"b,c\", 1)}", "${wchoice(a, 0)}", "${name()}${email()}", "${words(3)}", "${float(-1.5, 2, 2)}",
+		"${date(2024-01-01, 2024-12-31)}", "${date_time(2024-01-01T00:00:00Z, 2024-01-02)}", "${hex(8)}${alnum(4)}"} {
 		f.Add(s)
 	}
+	r := NewRunner(nil, nil)
+	defer r.Close()
+	u := testUser(f, r, "http://127.0.0.1")
+	u.Rand = rand.New(rand.NewPCG(1, 1))
 	f.Fuzz(func(t *testing.T, s string) {
 		nodes, err := parseTemplate(s, testEnv)
 		if err != nil {
@@ -227,6 +234,17 @@ func FuzzTemplate(f *testing.F) {
 				t.Fatalf("parseTemplate(%q): %v (%T)", s, err, err)
 			}
 			return
+		}
+		// What parses evaluates without panicking (a variable has no
+		// value here: a *TemplateValueError).
+		for _, n := range nodes {
+			if n.ex != nil {
+				u.vars.gen = u.vars.gen[:0]
+				var ve *TemplateValueError
+				if _, err := u.eval(n.ex); err != nil && !errors.As(err, &ve) {
+					t.Fatalf("%q: ${%s}: %v", s, n.ex.src, err)
+				}
+			}
 		}
 		if !hasTemplate(s) && (len(nodes) > 1 || len(nodes) == 1 && nodes[0].lit != s) {
 			t.Fatalf("parseTemplate(%q) changed a string without ${: %s", s, describeNodes(nodes))

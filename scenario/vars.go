@@ -210,21 +210,36 @@ func (u *UserContext) eval(ex *texpr) ([]byte, error) {
 	switch ex.kind {
 	case exVar:
 		if v.scope == nil || ex.slot >= len(v.vals) || !v.vals[ex.slot].set {
-			if s, ok := v.extra[ex.name]; ok {
+			if s, ok := v.extra[ex.name]; ok && (s != "" || !ex.hasDef) {
 				return []byte(s), nil
+			}
+			if ex.hasDef {
+				return ex.def, nil
 			}
 			return nil, v.errUnset(ex)
 		}
-		return v.vals[ex.slot].b, nil
+		if b := v.vals[ex.slot].b; len(b) > 0 || !ex.hasDef {
+			return b, nil
+		}
+		return ex.def, nil
 	case exRow:
 		if v.row.set == nil {
+			if ex.hasDef {
+				return ex.def, nil
+			}
 			return nil, &TemplateValueError{Expr: ex.src, Msg: "the user has no data row"}
 		}
 		c, ok := v.row.set.colIndex[ex.name]
 		if !ok {
+			if ex.hasDef {
+				return ex.def, nil
+			}
 			return nil, &TemplateValueError{Expr: ex.src, Msg: fmt.Sprintf("the data set %s has no column %q", v.row.set.Name, ex.name)}
 		}
-		return v.row.cell(c), nil
+		if b := v.row.cell(c); len(b) > 0 || !ex.hasDef {
+			return b, nil
+		}
+		return ex.def, nil
 	case exUserID:
 		v.gen = strconv.AppendInt(v.gen, u.ID, 10)
 	case exUserIter:
@@ -252,7 +267,9 @@ func (u *UserContext) eval(ex *texpr) ([]byte, error) {
 	case exRespStatus:
 		v.gen = strconv.AppendInt(v.gen, int64(u.LastStatus()), 10)
 	default:
-		return nil, &TemplateValueError{Expr: ex.src, Msg: "cannot be evaluated"}
+		if !u.evalFake(ex) {
+			return nil, &TemplateValueError{Expr: ex.src, Msg: "cannot be evaluated"}
+		}
 	}
 	return v.gen[start:], nil
 }

@@ -49,6 +49,9 @@ type Scenario struct {
 	// the command line (--var) and the master can set. Each class's Vars
 	// holds them with its own over them.
 	Vars []Var
+	// Seed is the file's seed (nil: none): its classes' users draw their
+	// random values from sources made from it (see WithSeed).
+	Seed *uint64
 }
 
 // ParseError is an error at a position of a scenario file.
@@ -338,7 +341,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 	var usersNode *yaml.Node
 	var shapeSpec *shapeSpec
 	baseErr := false
-	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "vars", "data", "users", "shape", "thresholds"}, func(key string, v *yaml.Node, path string) (err error) {
+	err := p.fields(root, "", []string{"host", "latency_correction", "http", "max_request_names", "vars", "data", "users", "shape", "thresholds", "seed"}, func(key string, v *yaml.Node, path string) (err error) {
 		switch key {
 		case "host":
 			sc.Host, err = p.host(v, path)
@@ -359,6 +362,8 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			shapeSpec, err = p.shapeSpec(v, path)
 		case "thresholds":
 			sc.Thresholds, err = p.thresholds(v, path)
+		case "seed":
+			sc.Seed, err = p.seed(v, path)
 		}
 		baseErr = baseErr || err != nil && (key == "http" || key == "vars" || key == "data")
 		return err
@@ -390,6 +395,7 @@ func (p *parser) scenario(root *yaml.Node) (*Scenario, error) {
 			continue
 		}
 		names[c.Name] = true
+		c.seed = sc.Seed
 		sc.Classes = append(sc.Classes, c)
 	}
 	if first = p.note(topErr, first); first != nil {

@@ -153,7 +153,7 @@ func TestParseErrors(t *testing.T) {
 			"scenario.yaml:3: users[0].weight: expected an integer in [0, 1048576], got -1"},
 		{"no users", "host: http://x\n", "scenario.yaml:1: users: at least one user class is required"},
 		{"empty users", "users: []\n", "scenario.yaml:1: users: at least one user class is required"},
-		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, max_request_names, vars, data, users, shape, thresholds)`},
+		{"unknown top key", "hots: x\nusers: []\n", `scenario.yaml:1: unknown key "hots" (want host, latency_correction, http, max_request_names, vars, data, users, shape, thresholds, seed)`},
 		{"zero names", "max_request_names: 0\nusers: []\n", "scenario.yaml:1: max_request_names: expected an integer in [1, 2147483647], got 0"},
 		{"bad wait kind", "users:\n  - class: A\n    wait_time: {betwen: [1, 2]}\n    tasks: [{request: {path: /}}]\n",
 			`scenario.yaml:3: users[0].wait_time: unknown kind "betwen" (want between, constant, constant_pacing, constant_throughput)`},

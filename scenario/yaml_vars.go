@@ -240,6 +240,9 @@ func (p *parser) endClass(c *Class, classVarsList []Var) error {
 		switch r.ex.kind {
 		case exVar:
 			i, ok := s.index[r.ex.name]
+			if !ok && r.ex.hasDef {
+				i, ok = s.slot(r.ex.name), true // never set but by SetVar: the default
+			}
 			if !ok && p.forMaster && cv.named {
 				continue // may be a column of data the master does not read
 			}
@@ -251,6 +254,8 @@ func (p *parser) endClass(c *Class, classVarsList []Var) error {
 			r.ex.slot = i
 		case exRow:
 			switch {
+			case r.ex.hasDef:
+				// No data or no such column: the default.
 			case !cv.named:
 				first = p.note(first, p.errf(r.node, r.path, "${%s}: the class has no data (set data: on the class)", r.ex.src))
 			case cv.data != nil:
@@ -365,8 +370,11 @@ func jsonFields(v any, node *yaml.Node, path string, out *[]*tmplField) any {
 			x[i] = jsonFields(x[i], node, path, out)
 		}
 	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonFields(e, node, path, out)
+		// In key order, as the body is encoded: the expressions are
+		// evaluated in the same order on every load (a seeded run draws
+		// the same values for the same keys).
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			x[k] = jsonFields(x[k], node, path, out)
 		}
 	}
 	return v

@@ -376,15 +376,19 @@ type workerSetup struct {
 func (s workerSetup) newWorker(masterHost string, masterPort int, options ...worker.Option) (*scenario.Runner, *worker.Worker) {
 	reg := stats.NewRegistry(stats.WithLogger(s.log), stats.WithMaxNames(s.opts.MaxRequestNames))
 	var w *worker.Worker
+	ropts := append([]scenario.RunnerOption{
+		scenario.WithHost(s.host),
+		scenario.WithEnvironment(s.env),
+		scenario.WithVars(s.opts.Vars),
+		scenario.WithLogger(s.log),
+		scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
+	}, s.raw.runnerOptions()...)
+	if s.opts.IsSet("seed") {
+		ropts = append(ropts, scenario.WithSeed(s.opts.Seed))
+	}
 	runner := scenario.NewRunner(s.classes,
 		scenario.StatsFunc(func(m, n string) scenario.EntryRecorder { return reg.Entry(m, n) }),
-		append([]scenario.RunnerOption{
-			scenario.WithHost(s.host),
-			scenario.WithEnvironment(s.env),
-			scenario.WithVars(s.opts.Vars),
-			scenario.WithLogger(s.log),
-			scenario.WithExceptionHandler(func(msg, tb string) { w.ReportException(msg, tb) }),
-		}, s.raw.runnerOptions()...)...,
+		ropts...,
 	)
 	w = worker.New(masterHost, masterPort, runner, reg, append([]worker.Option{
 		worker.WithLogger(s.log),

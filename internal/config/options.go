@@ -165,6 +165,7 @@ type Options struct {
 	MaxFrameSize         int64             // --max-frame-size: largest accepted ZeroMQ frame in bytes; 0 = no limit
 	MaxRequestNames      int               // --max-request-names: distinct request names and error texts kept in the stats
 	Vars                 map[string]string // --var NAME=VALUE: values of the scenario's vars
+	Seed                 uint64            // --seed: the users' random seed (when IsSet("seed"))
 	MasterBatchInterval  time.Duration     // --master-batch-interval: the master poller's round; negative = a goroutine pair per connection
 	SummaryJSON          string            // --summary-json: the verdict as JSON
 	ResultsInLog         bool              // --results-in-log: the output files at the end of the log, as a base64 tar.gz

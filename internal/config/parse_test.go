@@ -256,6 +256,7 @@ func TestEveryEnvVar(t *testing.T) {
 		"csv": "out", "html": "r.html", "loglevel": "debug", "logfile": "l.log",
 		"exit-code-on-error": "3", "stop-timeout": "10s", "locust-version": "-1", "max-frame-size": "1MiB", "master-batch-interval": "20ms",
 		"max-request-names": "100", "check-rps": "10", "check-fail-ratio": "0.01", "check-avg-response-time": "200", "summary-json": "v.json", "var": "page_size=7 env=prod",
+		"seed": "42",
 	}
 	needs := map[string][]string{
 		"autoquit":         {"LOCUST_AUTOSTART=true"},
@@ -319,6 +320,8 @@ func TestCommandLineSyntax(t *testing.T) {
 		{[]string{"--locust-version", "-1"}, func(o *Options) bool { return o.SkipVersionCheck() }},
 		{[]string{"--max-frame-size", "0"}, func(o *Options) bool { return o.MaxFrameSize == 0 }},
 		{[]string{"--max-request-names", "1"}, func(o *Options) bool { return o.MaxRequestNames == 1 }},
+		{[]string{"--seed", "0"}, func(o *Options) bool { return o.Seed == 0 && o.IsSet("seed") }},
+		{[]string{"--seed", "9223372036854775807"}, func(o *Options) bool { return o.Seed == 1<<63-1 }},
 		{[]string{"--var", "a=1", "b=", "--var", "c=x y"}, func(o *Options) bool {
 			return reflect.DeepEqual(o.Vars, map[string]string{"a": "1", "b": "", "c": "x y"})
 		}},
@@ -391,6 +394,8 @@ func TestErrors(t *testing.T) {
 		{args: []string{"--max-frame-size", "big"}, msg: "argument --max-frame-size: invalid size", code: 2},
 		{args: []string{"--max-request-names", "0"}, msg: "argument --max-request-names: must be a positive number, not 0", code: 2},
 		{args: []string{"--max-request-names", "many"}, msg: "argument --max-request-names: invalid int value: 'many'", code: 2},
+		{args: []string{"--seed", "-1"}, msg: `argument --seed: must be a non-negative integer, not "-1"`, code: 2},
+		{args: []string{"--seed", "9223372036854775808"}, msg: `argument --seed: must be a non-negative integer, not "9223372036854775808"`, code: 2},
 		{args: []string{"--var", "a"}, msg: `argument --var: "a" is not <name>=<value> with a variable name`, code: 2},
 		{args: []string{"--var", "1a=2"}, msg: `argument --var: "1a=2" is not <name>=<value>`, code: 2},
 		{args: []string{"--locust-version="}, msg: "argument --locust-version: must not be empty", code: 2},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -455,6 +456,16 @@ var options = []*option{
 				}
 				o.Vars[name] = val
 			}
+			return nil
+		}},
+	{names: []string{"--seed"}, env: "GLOCUST_SEED", group: gGlocust, metavar: "<int>",
+		help: "Seed every user's random values (uuid(), randint, choice, wchoice, the fake data, task picks and waits) from this number, the class and the user's number on this worker, so that a run can be repeated; wins over the scenario's seed. Give it to each worker. Default: the scenario's seed, else random.",
+		one: func(o *Options, v string) error {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 63)
+			if err != nil {
+				return fmt.Errorf("must be a non-negative integer, not %q", v)
+			}
+			o.Seed = n
 			return nil
 		}},
 }
