@@ -36,6 +36,10 @@ func (r *Runner) runUser(u *user) {
 	if pool := u.class.pool; pool != nil {
 		defer pool.release(uc.vars.row)
 	}
+	if tr := r.trace; tr != nil {
+		tr.userStart(u)
+		defer tr.userStop(uc)
+	}
 
 	unbind := u.http.bind(u.ctx)
 	runStop := true
@@ -86,6 +90,10 @@ func (r *Runner) loop(u *user) {
 		if cfg.tasks.total == 0 {
 			r.reportException(fmt.Sprintf("No tasks defined on %s", uc.Class),
 				fmt.Sprintf("user class %s has no tasks\n", uc.Class))
+			if r.iterations > 0 {
+				r.removeSelf(u)
+				return
+			}
 			wait = noTasksWait
 		} else {
 			t := cfg.tasks.pick(uc.Rand.IntN(cfg.tasks.total))
@@ -100,6 +108,10 @@ func (r *Runner) loop(u *user) {
 				return
 			}
 			if u.ctx.Err() != nil {
+				return
+			}
+			if r.iterations > 0 && uc.vars.iter >= r.iterations {
+				r.removeSelf(u) // WithIterations (iterations.go)
 				return
 			}
 		}

@@ -36,10 +36,14 @@ import (
 
 // Main runs glocust with command-line args (without the program name) and
 // the environment env ("KEY=value"), writing to stdout and stderr, and
-// returns the exit code. "demo" as the first argument runs Demo.
+// returns the exit code. "demo" as the first argument runs Demo, "debug"
+// the debug run (debug.go).
 func Main(args, env []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "demo" {
 		return demo(args[1:], env, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "debug" {
+		return debugCmd(args[1:], env, stdout, stderr) // debug.go
 	}
 	return run(args, env, stdout, stderr)
 }
