@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,7 +223,11 @@ func debugCmd(args, env []string, stdout, stderr io.Writer) int {
 	for _, v := range f.vars {
 		runArgs = append(runArgs, "--var", v)
 	}
-	runArgs = append(runArgs, f.classes...)
+	for i, c := range f.classes {
+		if !slices.Contains(f.classes[:i], c) {
+			runArgs = append(runArgs, c)
+		}
+	}
 	opts, err := config.Parse(runArgs, env)
 	if err != nil {
 		fmt.Fprintf(stderr, "glocust debug: error: %v\n", err)

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/glocust/glocust/internal/config"
 )
 
 // debugTarget is a shop with a login: POST /login answers a token (or no
@@ -232,4 +235,39 @@ func TestDebugFlags(t *testing.T) {
 	if got := d.counts(); len(got) != 0 {
 		t.Fatalf("the target got %v", got)
 	}
+}
+
+// FuzzDebugFlags: any arguments parse or give an argparse-style usage
+// error (exit code 2) naming what was wrong; nothing panics.
+func FuzzDebugFlags(f *testing.F) {
+	for _, seed := range []string{
+		"-f s.yaml -H http://127.0.0.1:1 -u 2 -i 3",
+		"--users=5 --iterations=-1",
+		"-u -1", "-fs.yaml --wait", "--wait=1", "--var", "--var a=b --var =c",
+		"--body-limit 0 Shopper --class Web", "--itertions 2", "-x", "--", "-", "-H",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		fl, err := parseDebugFlags(args)
+		if err != nil {
+			if errors.Is(err, errDebugHelp) {
+				return
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) || ce.Code != 2 || ce.Msg == "" {
+				t.Fatalf("%q: error %v", args, err)
+			}
+			return
+		}
+		if fl.users < 1 || fl.users > maxDebugUsers || fl.iterations < 1 || fl.bodyLimit < 0 {
+			t.Fatalf("%q: accepted %+v", args, fl)
+		}
+		for _, v := range fl.vars {
+			if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+				t.Fatalf("%q: accepted --var %q", args, v)
+			}
+		}
+	})
 }
