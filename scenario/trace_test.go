@@ -99,17 +99,12 @@ users:
 	if err != nil {
 		t.Fatal(err)
 	}
-	goReq := &Request{URL: "/go", Check: func(r *Response) error {
-		return nil
-	}}
 	goClass := &Class{Name: "G", Tasks: []Task{{Name: "go", Fn: func(ctx context.Context, u *UserContext) error {
 		u.SetVar("step", fmt.Sprint(u.Iteration()))
-		req := *goReq
-		req.Check = func(r *Response) error {
+		u.HTTP.Do(ctx, &Request{URL: "/go", Check: func(r *Response) error {
 			u.SetVar("seen", string(r.Body()))
 			return nil
-		}
-		u.HTTP.Do(ctx, &req)
+		}})
 		return nil
 	}}}}
 	var log traceLog
@@ -172,12 +167,16 @@ func TestTracerFailures(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int64
 	block := make(chan struct{})
+	ctx := context.Background()
+	cctx, cancel := context.WithCancel(ctx) // cancelled by the target once it has /block
+	defer cancel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		switch r.URL.Path {
 		case "/missing":
 			http.NotFound(w, r)
 		case "/block":
+			cancel()
 			<-block
 		default:
 			io.WriteString(w, "ok")
@@ -190,15 +189,12 @@ func TestTracerFailures(t *testing.T) {
 	r := NewRunner(nil, st, WithTracer(log.tracer()))
 	defer r.Close()
 	u := testUser(t, r, srv.URL)
-	ctx := context.Background()
 
 	u.HTTP.Do(ctx, &Request{URL: "http://"}) // no host: nothing sent
 	u.HTTP.Get(ctx, "/missing", "")
 	u.HTTP.Get(ctx, "/a", "")
 	srv.CloseClientConnections() // the next request finds its connection closed and sends again
 	u.HTTP.Get(ctx, "/b", "")
-	cctx, cancel := context.WithCancel(ctx)
-	time.AfterFunc(50*time.Millisecond, cancel)
 	unbind := u.HTTP.bind(cctx)
 	u.HTTP.Get(cctx, "/block", "")
 	unbind()

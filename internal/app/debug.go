@@ -397,7 +397,11 @@ func (p *debugPrinter) request(u *scenario.UserContext, rt *scenario.RequestTrac
 		task = "-"
 	}
 	fmt.Fprintf(&b, "\n>>> %s %s: %s %s\n", who(u), task, rt.Method, rt.Name)
-	fmt.Fprintf(&b, "    %s %s\n", rt.Method, rt.URL)
+	url := rt.URL // the final URL
+	if len(rt.Sent) > 0 {
+		url = rt.Sent[0].URL // what was asked for; the redirects followed are below
+	}
+	fmt.Fprintf(&b, "    %s %s\n", rt.Method, url)
 	if len(rt.Sent) == 0 {
 		b.WriteString("    (nothing sent)\n")
 	}

@@ -52,6 +52,10 @@ func newDebugTarget(t *testing.T) *debugTarget {
 				return
 			}
 			io.WriteString(w, `{"name":"alice"}`)
+		case "/bin":
+			w.Write([]byte{0x89, 'P', 'N', 'G', 0, 1, 2, 3})
+		case "/old":
+			http.Redirect(w, r, "/news", http.StatusFound)
 		case "/news":
 			w.Header().Set("Content-Encoding", "gzip")
 			zw := gzip.NewWriter(w)
@@ -200,6 +204,50 @@ func TestDebugFailedExtraction(t *testing.T) {
 	if strings.Contains(out, "set token") {
 		t.Fatalf("a failed extraction set the token:\n%s", out)
 	}
+}
+
+// TestDebugExceptionsRedirectsBinary: a user that gets no data row is an
+// exception (and does not run); a redirect shows both hops; a binary body
+// is summarised.
+func TestDebugExceptionsRedirectsBinary(t *testing.T) {
+	t.Parallel()
+	d := newDebugTarget(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "acc.csv"), []byte("user\nalice\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(f, []byte(`data: {acc: {file: acc.csv}}
+users:
+  - class: R
+    data: acc
+    tasks:
+      - name: r
+        steps:
+          - request: {path: /old}
+          - request: {path: /bin}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runDebug("-f", f, "-H", d.URL, "-u", "2")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	want := map[string]int{"GET /old": 1, "GET /news": 1, "GET /bin": 1}
+	if got := d.counts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the target got %v, want %v", got, want)
+	}
+	mustContain(t, out,
+		"    var user = \"alice\" (data row acc)\n",
+		"!!! EXCEPTION: data acc (unique): all 1 rows of this worker's share (slot 0 of 1) are held by running users",
+		" (R) r: GET /old\n    GET "+d.URL+"/old\n    > GET /old HTTP/1.1\n", // user 1 or 2: either may get the row
+		"    < HTTP/1.1 302 Found\n",
+		"    < Location: /news\n",
+		"    redirect 302 followed to "+d.URL+"/news\n    > GET /news HTTP/1.1\n",
+		"    < fresh news: glocust debugs\n",
+		"    < [8 bytes of binary data]\n",
+		"glocust debug: 1 user, 2 requests, 0 failed, 1 exception; exit code 1\n",
+	)
 }
 
 // TestDebugFlags: bad flags are argparse's errors naming the flag (exit
