@@ -1,6 +1,7 @@
 // Command glocust is a Locust-compatible load generator: a worker, a master
 // or a standalone runner, with Locust's flags and LOCUST_* variables.
-// "glocust demo" runs a self-contained demonstration.
+// "glocust demo" runs a self-contained demonstration; "glocust debug" runs
+// a scenario's users once and prints every request.
 package main
 
 import (
