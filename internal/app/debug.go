@@ -272,8 +272,12 @@ func debugCmd(args, env []string, stdout, stderr io.Writer) int {
 	if f.wait {
 		waits = "with wait_time"
 	}
-	p.printf("glocust debug: %s of %s, %s each (on_start, %s, on_stop); host %s; %s\n",
-		plural(f.users, "user"), strings.Join(names, ", "), plural(f.iterations, "iteration"),
+	of := "of " + names[0]
+	if len(names) > 1 {
+		of = "of each of " + strings.Join(names, ", ")
+	}
+	p.printf("glocust debug: %s %s, %s each (on_start, %s, on_stop); host %s; %s\n",
+		plural(f.users, "user"), of, plural(f.iterations, "iteration"),
 		plural(f.iterations, "task"), host, waits)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
