@@ -51,6 +51,9 @@ Examples:
     glocust --worker --master-host locust-master -f scenario.yaml
 
     glocust --master --headless --expect-workers 4 -u 1000 -r 50 -t 10m --csv out/run
+
+    glocust debug -f scenario.yaml -H http://127.0.0.1:8080   (one user, every
+    request printed; glocust debug -h)
 `)
 	io.WriteString(w, b.String())
 }
