@@ -135,9 +135,9 @@
 // response's head and its body decoded, the time, the checks made, the
 // failure, the variables the request set) and when SetVar sets a variable
 // outside of a request. "glocust debug" prints them. A runner without a
-// tracer pays one nil check per request and per task: Do, the send and the
-// redirect path test the runner's tracer field and nothing else; the
-// request bytes are copied only when tracing. WithIterations bounds each
+// tracer pays nil checks of the runner's tracer field and nothing else:
+// in Do and the send (per request), a redirect followed, an extract, SetVar
+// and per task; the request bytes are copied only when tracing. WithIterations bounds each
 // user to n tasks (on_start, n tasks without the wait after the last, then
 // on_stop; a user stopping so leaves its class's count) and Runner.Wait
 // waits until no user runs. A Tracer's functions are called concurrently
