@@ -44,7 +44,8 @@ options:
   -u, --users N         users per class, run at the same time (default 1)
   -i, --iterations N    tasks per user: each user runs on_start, N tasks,
                         on_stop (default 1)
-  --var NAME=VALUE      set a scenario variable (repeatable), as for a run
+  --var NAME=VALUE [NAME=VALUE ...]
+                        set scenario variables (repeatable), as for a run
   --body-limit BYTES    bytes shown of each request and response body
                         (default 2048; 0 shows none)
   --wait                keep the classes' wait_time pauses between tasks
@@ -170,6 +171,13 @@ func parseDebugFlags(args []string) (*debugFlags, error) {
 		if err := o.set(f, val); err != nil {
 			return nil, &config.Error{Msg: fmt.Sprintf("argument %s: %v", o.display(), err), Code: 2}
 		}
+		// --var a=1 b=2, as for a run; a class name has no '='.
+		for o.names[0] == "--var" && !hasVal && i+1 < len(args) && !looksLikeFlag(args[i+1]) && strings.Contains(args[i+1], "=") {
+			i++
+			if err := o.set(f, args[i]); err != nil {
+				return nil, &config.Error{Msg: fmt.Sprintf("argument %s: %v", o.display(), err), Code: 2}
+			}
+		}
 	}
 	if len(extras) > 0 {
 		e := &config.Error{Msg: "unrecognized arguments: " + strings.Join(extras, " "), Code: 2}
@@ -221,7 +229,7 @@ func debugCmd(args, env []string, stdout, stderr io.Writer) int {
 		runArgs = append(runArgs, "-H", f.host)
 	}
 	for _, v := range f.vars {
-		runArgs = append(runArgs, "--var", v)
+		runArgs = append(runArgs, "--var="+v) // one value: what follows is not taken for another
 	}
 	for i, c := range f.classes {
 		if !slices.Contains(f.classes[:i], c) {

@@ -325,21 +325,23 @@ func FuzzDebugFlags(f *testing.F) {
 func TestDebugClassChoice(t *testing.T) {
 	t.Parallel()
 	d := newDebugTarget(t)
-	f := writeDebugScenario(t, `users:
+	f := writeDebugScenario(t, `vars: {p: x, q: y}
+users:
   - {class: A, tasks: [{request: {path: /a, expect_status: [404]}}]}
-  - {class: B, tasks: [{request: {path: /b, expect_status: [404]}}]}
+  - {class: B, tasks: [{request: {path: "/${p}", expect_status: [404]}}]}
 `)
 	code, out, errOut := runDebug("-f", f, "-H", d.URL)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	mustContain(t, out, "glocust debug: 1 user of each of A, B, 1 iteration each", "glocust debug: 2 users, 2 requests, 0 failed")
-	code, out, errOut = runDebug("-f", f, "-H", d.URL, "B", "--class", "B", "-i", "2")
+	code, out, errOut = runDebug("-f", f, "-H", d.URL, "B", "--class", "B", "-i", "2", "--var", "p=b", "q=z", "B")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	mustContain(t, out, "glocust debug: 1 user of B, 2 iterations each", "glocust debug: 1 user, 2 requests, 0 failed")
-	if got, want := fmt.Sprint(d.counts()), "map[GET /a:1 GET /b:3]"; got != want {
+	mustContain(t, out, `    var p = "b" (--var or master)`+"\n", `    var q = "z" (--var or master)`+"\n")
+	if got, want := fmt.Sprint(d.counts()), "map[GET /a:1 GET /b:2 GET /x:1]"; got != want {
 		t.Fatalf("the target got %s, want %s", got, want)
 	}
 }
