@@ -216,6 +216,9 @@ func (c *HTTPClient) Post(ctx context.Context, path, name, contentType string, b
 // (connection errors, unexpected status, failed checks) are recorded and
 // described in Response.Err; they are data, not exceptions.
 func (c *HTTPClient) Do(ctx context.Context, req *Request) *Response {
+	if tr := c.u.tracing(); tr != nil && !tr.inDo(c.u) {
+		return tr.do(ctx, c, req) // trace.go: Do traced
+	}
 	resp := c.response()
 	p, err := req.preparedFor(c.u.Host, c.prof)
 	if err == nil {
@@ -473,6 +476,9 @@ func (c *HTTPClient) roundTrip(ctx context.Context, req *Request, p *prepared, r
 		if err != nil {
 			return err
 		}
+		if tr := c.u.tracing(); tr != nil {
+			tr.redirected(c.u, resp)
+		}
 		p = next
 		resp.clear()
 	}
@@ -573,6 +579,9 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, dl *deadlines)
 	var err error
 	if wire := p.wire; wire != nil && len(c.jar.cookies) == 0 {
 		_, err = hc.rw.Write(wire) // the common case: pre-rendered
+		if tr := c.u.tracing(); tr != nil {
+			tr.sent(c.u, p, wire, nil)
+		}
 	} else {
 		// Templates, cookies or a large body: render into the response
 		// buffer, which is free until the response is read. A large body
@@ -588,6 +597,9 @@ func (c *HTTPClient) send(hc *hconn, p *prepared, resp *Response, dl *deadlines)
 		}
 		if _, err = hc.rw.Write(buf); err == nil && tail != nil {
 			_, err = hc.rw.Write(tail)
+		}
+		if tr := c.u.tracing(); tr != nil {
+			tr.sent(c.u, p, buf, tail)
 		}
 	}
 	if err != nil {

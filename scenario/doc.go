@@ -194,6 +194,23 @@
 // item of tasks with a tasks key is a group (name required, as a TaskSet's
 // class name), and {interrupt: true} an interrupt task, only in a group.
 //
+// # Tracing and bounded runs
+//
+// WithTracer gives a runner a Tracer (trace.go): functions called, on the
+// user's goroutine, when a user starts (with its variables' values and
+// where each came from), before each task, after each HTTPClient.Do (a
+// RequestTrace: the bytes sent per hop, redirects included, the final
+// response's head and its body decoded, the time, the checks made, the
+// failure, the variables the request set) and when SetVar sets a variable
+// outside of a request. "glocust debug" prints them. A runner without a
+// tracer pays nil checks of the runner's tracer field and nothing else:
+// in Do and the send (per request), a redirect followed, an extract, SetVar
+// and per task; the request bytes are copied only when tracing. WithIterations bounds each
+// user to n tasks (on_start, n tasks without the wait after the last, then
+// on_stop; a user stopping so leaves its class's count) and Runner.Wait
+// waits until no user runs. A Tracer's functions are called concurrently
+// by the runner's users; what they get is valid during the call only.
+//
 // # Concurrency
 //
 // Runner's methods are safe for concurrent use. Each user runs on its own

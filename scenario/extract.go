@@ -82,8 +82,11 @@ func (u *UserContext) extractAll(exs []*extraction, resp *Response) error {
 		if ex.slot >= 0 && ex.slot < len(v.vals) {
 			v.setBytes(ex.slot, val)
 		} else {
-			u.SetVar(ex.name, string(val))
+			u.setVar(ex.name, string(val))
 		}
+	}
+	if tr := u.tracing(); tr != nil {
+		tr.extracted(u, exs)
 	}
 	return nil
 }

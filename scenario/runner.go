@@ -87,6 +87,9 @@ type Runner struct {
 	correct     bool  // latency correction (openmodel.go)
 	rawStats    Stats // uncorrected copy of every request, when correcting
 
+	iterations int64    // WithIterations: tasks per user, 0: no bound (iterations.go)
+	trace      *tracing // WithTracer; nil: none (trace.go)
+
 	ctx    context.Context // cancelled by Close; parent of every user
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // user goroutines

@@ -105,6 +105,9 @@ func (u *UserContext) runFn(ctx context.Context, task string, fn TaskFunc) (err 
 			err = errPanicked
 		}
 	}()
+	if tr := u.tracing(); tr != nil {
+		tr.task(u, task)
+	}
 	err = fn(ctx, u)
 	switch {
 	case err == nil, errors.Is(err, ErrStopUser), errors.Is(err, ErrInterrupt):

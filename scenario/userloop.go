@@ -37,6 +37,10 @@ func (r *Runner) runUser(u *user, vars map[string]string) {
 	if pool := u.class.pool; pool != nil {
 		defer r.releaseRow(pool, uc.vars.row)
 	}
+	if tr := r.trace; tr != nil {
+		tr.userStart(u, vars)
+		defer tr.userStop(uc)
+	}
 
 	unbind := u.http.bind(u.ctx)
 	runStop := true
@@ -93,6 +97,10 @@ func (r *Runner) loop(u *user) {
 		if cfg.tasks.total == 0 {
 			r.reportException(fmt.Sprintf("No tasks defined on %s", uc.Class),
 				fmt.Sprintf("user class %s has no tasks\n", uc.Class))
+			if r.iterations > 0 {
+				r.removeSelf(u)
+				return
+			}
 			wait = noTasksWait
 		} else {
 			var n int
@@ -128,6 +136,10 @@ func (r *Runner) loop(u *user) {
 				if u.ctx.Err() != nil {
 					return
 				}
+			}
+			if r.iterations > 0 && uc.vars.iter >= r.iterations {
+				r.removeSelf(u) // WithIterations (iterations.go)
+				return
 			}
 		}
 		if cfg.wait != nil {

@@ -154,6 +154,13 @@ func (u *UserContext) Var(name string) (value string, ok bool) {
 // templates of the user's class see it as ${name}, and it lasts until the
 // user stops.
 func (u *UserContext) SetVar(name, value string) {
+	if tr := u.tracing(); tr != nil {
+		tr.setVar(u, name, value)
+	}
+	u.setVar(name, value)
+}
+
+func (u *UserContext) setVar(name, value string) {
 	v := &u.vars
 	if v.scope != nil {
 		if i, ok := v.scope.index[name]; ok {

@@ -1,7 +1,8 @@
 // Command glocust is a Locust-compatible load generator: a worker, a master
 // or a standalone runner, with Locust's flags and LOCUST_* variables.
 // "glocust demo" runs a self-contained demonstration; "glocust check" checks a
-// scenario and "glocust locustfile" writes the Python locustfile of its classes.
+// scenario, "glocust locustfile" writes the Python locustfile of its classes
+// and "glocust debug" runs a scenario's users once and prints every request.
 package main
 
 import (

@@ -39,7 +39,7 @@ import (
 // the environment env ("KEY=value"), writing to stdout and stderr, and
 // returns the exit code. "demo" as the first argument runs the demo,
 // "check" checks a scenario and "locustfile" writes its Python locustfile
-// (internal/scenariotool).
+// (internal/scenariotool), "debug" the debug run (debug.go).
 func Main(args, env []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
@@ -50,6 +50,9 @@ func Main(args, env []string, stdout, stderr io.Writer) int {
 		case "locustfile":
 			return locustfileCmd(args[1:], env, stdout, stderr)
 		}
+	}
+	if len(args) > 0 && args[0] == "debug" {
+		return debugCmd(args[1:], env, stdout, stderr) // debug.go
 	}
 	return run(args, env, stdout, stderr)
 }

@@ -60,6 +60,10 @@ Commands:
     glocust locustfile -f scenario.yaml [-o locustfile.py]
                         Write the Python locustfile a Locust master needs
                         to run glocust workers with the scenario.
+    glocust debug -f scenario.yaml [-H host] [-u N] [-i N]
+                        Run a scenario's users once (one by default) and
+                        print every request, response and variable
+                        (glocust debug -h).
     glocust demo        A demonstration: a target, a master and two workers
                         on 127.0.0.1.
 `)
