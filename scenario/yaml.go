@@ -63,19 +63,7 @@ type ParseError struct {
 	Msg  string
 }
 
-func (e *ParseError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-	}
-	b.WriteString(": ")
-	if e.Path != "" {
-		b.WriteString(e.Path + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+func (e *ParseError) Error() string { return e.text(false) }
 
 // Load reads and parses a scenario file.
 func Load(path string, opts ...ParseOption) (*Scenario, error) {
@@ -544,13 +532,10 @@ func (p *parser) task(n *yaml.Node, path string) (Task, error) {
 	var steps []*step
 	var reqNode *yaml.Node
 	err := p.fields(n, path, []string{"name", "weight", "tags", "request", "steps"}, func(key string, v *yaml.Node, path string) (err error) {
+		if ok, err := p.taskHeader(&t, key, v, path); ok {
+			return err
+		}
 		switch key {
-		case "name":
-			t.Name, err = p.str(v, path)
-		case "tags":
-			t.Tags, err = p.strList(v, path)
-		case "weight":
-			t.Weight, err = p.integer(v, path, 0, 1<<20)
 		case "request":
 			reqNode = v
 			req, err = p.request(v, path)

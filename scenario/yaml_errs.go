@@ -40,22 +40,28 @@ func (e ParseErrors) Unwrap() []error {
 
 // Position is "file:line:col" ("file:line" without a column, "file"
 // without a line), as editors and compilers write it.
-func (e *ParseError) Position() string {
+func (e *ParseError) Position() string { return e.position(true) }
+
+// Long is the error with its column: "file:line:col: path: message".
+func (e *ParseError) Long() string { return e.text(true) }
+
+func (e *ParseError) position(col bool) string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
 		b.WriteString(":" + strconv.Itoa(e.Line))
-		if e.Col > 0 {
+		if col && e.Col > 0 {
 			b.WriteString(":" + strconv.Itoa(e.Col))
 		}
 	}
 	return b.String()
 }
 
-// Long is the error with its column: "file:line:col: path: message".
-func (e *ParseError) Long() string {
+// text is "position: path: message" (Error without the column, Long
+// with it).
+func (e *ParseError) text(col bool) string {
 	var b strings.Builder
-	b.WriteString(e.Position() + ": ")
+	b.WriteString(e.position(col) + ": ")
 	if e.Path != "" {
 		b.WriteString(e.Path + ": ")
 	}

@@ -64,6 +64,22 @@ func (p *parser) taskItem(n *yaml.Node, path string, depth int) (Task, error) {
 	return p.task(n, path)
 }
 
+// taskHeader parses the keys every kind of task has (name, weight, tags)
+// and reports whether key was one of them.
+func (p *parser) taskHeader(t *Task, key string, v *yaml.Node, path string) (ok bool, err error) {
+	switch key {
+	case "name":
+		t.Name, err = p.str(v, path)
+	case "weight":
+		t.Weight, err = p.integer(v, path, 0, 1<<20)
+	case "tags":
+		t.Tags, err = p.strList(v, path)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
 func firstNode(a, b *yaml.Node) *yaml.Node {
 	if a != nil {
 		return a
@@ -77,13 +93,10 @@ func (p *parser) group(n *yaml.Node, path string, depth int) (Task, error) {
 	g := &TaskGroup{}
 	var tasksNode *yaml.Node
 	err := p.fields(n, path, groupKeys, func(key string, v *yaml.Node, path string) (err error) {
+		if ok, err := p.taskHeader(&t, key, v, path); ok {
+			return err
+		}
 		switch key {
-		case "name":
-			t.Name, err = p.str(v, path)
-		case "weight":
-			t.Weight, err = p.integer(v, path, 0, 1<<20)
-		case "tags":
-			t.Tags, err = p.strList(v, path)
 		case "sequential":
 			g.Sequential, err = p.boolean(v, path)
 		case "iterations":
@@ -142,13 +155,10 @@ func (p *parser) group(n *yaml.Node, path string, depth int) (Task, error) {
 func (p *parser) interruptTask(n *yaml.Node, path string, depth int) (Task, error) {
 	t := Task{Name: "interrupt", Weight: 1, Fn: Interrupt}
 	err := p.fields(n, path, interruptKeys, func(key string, v *yaml.Node, path string) (err error) {
+		if ok, err := p.taskHeader(&t, key, v, path); ok {
+			return err
+		}
 		switch key {
-		case "name":
-			t.Name, err = p.str(v, path)
-		case "weight":
-			t.Weight, err = p.integer(v, path, 0, 1<<20)
-		case "tags":
-			t.Tags, err = p.strList(v, path)
 		case "interrupt":
 			var b bool
 			if b, err = p.boolean(v, path); err == nil && !b {
