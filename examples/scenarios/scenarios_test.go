@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -478,28 +479,57 @@ func TestAcceptedStatuses(t *testing.T) {
 	}
 }
 
-// TestSearchSignup runs search-signup.yaml: search terms from its choice
-// list, and per sign-up two requests with the same new email, 201 then
-// 409.
+// TestSearchSignup runs search-signup.yaml: search terms from its
+// weighted list, in about its proportions, and per sign-up two requests
+// with the same new fake email, 201 then 409. The scenario's seed makes
+// the emails repeatable: a second run sends the same ones per user.
 func TestSearchSignup(t *testing.T) {
 	t.Parallel()
 	const users = 5
-	terms := []string{"coffee", "tea", "espresso", "grinder", "teapot"}
-	res := runExample(t, run{file: "search-signup.yaml", users: users, done: func(st demotarget.Stats) bool {
-		// 100 searches: each term has 1 - 0.8^100 chances to be among them.
-		return st.Count("GET /search") >= 100 && len(st.Signups) >= 10
-	}})
+	// The terms and their weights in the example's wchoice.
+	weights := map[string]int{"coffee": 4, "tea": 2, "espresso": 2, "grinder": 1, "teapot": 1}
+	runOnce := func() result {
+		return runExample(t, run{file: "search-signup.yaml", users: users, done: func(st demotarget.Stats) bool {
+			// 200 searches: the least likely terms (1 in 10) have
+			// 1 - 0.9^200 chances to be among them.
+			return st.Count("GET /search") >= 200 && len(st.Signups) >= 10
+		}})
+	}
+	res := runOnce()
 	st := res.shop
 	checkEndpoints(t, res, map[string]string{
 		"GET /search": "GET /search", "POST /signup": "POST /signup", "POST /signup (same email)": "POST /signup",
 	}, nil)
-	if got := keys(st.Searches); !slices.Equal(got, slices.Sorted(slices.Values(terms))) {
-		t.Errorf("searched for %v, want %v", got, terms)
+	if got := keys(st.Searches); !slices.Equal(got, keys(weights)) {
+		t.Errorf("searched for %v, want %v", got, keys(weights))
 	}
-	email := regexp.MustCompile(`^visitor-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@example\.test$`)
+	// Each term's share is within 0.08 of its weight's (over 200 draws
+	// at least, a share's standard deviation is 0.035 at most); coffee,
+	// weighing twice any other, is the most searched.
+	searches := statuses(st, "GET /search")
+	for term, w := range weights {
+		share, want := float64(st.Searches[term])/float64(searches), float64(w)/10
+		if share < want-0.08 || share > want+0.08 {
+			t.Errorf("%s: %d of %d searches (%.3f), want %.1f ± 0.08", term, st.Searches[term], searches, share, want)
+		}
+		if term != "coffee" && st.Searches[term] >= st.Searches["coffee"] {
+			t.Errorf("%s searched %d times, coffee %d: want coffee the most", term, st.Searches[term], st.Searches["coffee"])
+		}
+	}
+	t.Logf("searches: %v", st.Searches)
+	// email(): first.last.<user id>.<6 digits>@example.com, the names in
+	// lower case, letters only.
+	email := regexp.MustCompile(`^[a-z]+\.[a-z]+\.([1-9][0-9]*)\.[0-9]{6}@example\.com$`)
 	for e, n := range st.Signups {
-		if n != 2 || !email.MatchString(e) {
-			t.Errorf("email %q signed up %d times, want twice (new, then refused)", e, n)
+		m := email.FindStringSubmatch(e)
+		if id := 0; m != nil {
+			id, _ = strconv.Atoi(m[1])
+			if id > users {
+				m = nil
+			}
+		}
+		if n != 2 || m == nil {
+			t.Errorf("email %q signed up %d times, want twice (new, then refused) and the form of email() for users 1 to %d", e, n, users)
 		}
 	}
 	created, taken := statuses(st, "POST /signup", 201), statuses(st, "POST /signup", 409)
@@ -511,6 +541,39 @@ func TestSearchSignup(t *testing.T) {
 	}
 	if len(st.Tokens) != 0 {
 		t.Errorf("anonymous visitors logged in: %d tokens", len(st.Tokens))
+	}
+
+	// Seeded: user n draws the same values in the same order in a second
+	// run. How many tasks each user ran differs, so of two runs' emails
+	// of a user, one run's are some of the other's.
+	perUser := func(st demotarget.Stats) map[string][]string {
+		m := map[string][]string{}
+		for e := range st.Signups {
+			if sm := email.FindStringSubmatch(e); sm != nil {
+				m[sm[1]] = append(m[sm[1]], e)
+			}
+		}
+		return m
+	}
+	again := runOnce()
+	a, b, common := perUser(st), perUser(again.shop), 0
+	for u := range users {
+		id := fmt.Sprint(u + 1)
+		small, large := a[id], b[id]
+		if len(small) > len(large) {
+			small, large = large, small
+		}
+		for _, e := range small {
+			if !slices.Contains(large, e) {
+				t.Errorf("user %s: email %s in one run only (of %d and %d emails)", id, e, len(a[id]), len(b[id]))
+				break
+			} else {
+				common++
+			}
+		}
+	}
+	if common < users {
+		t.Errorf("%d emails in both runs, want %d at least", common, users)
 	}
 }
 
