@@ -157,6 +157,9 @@ type run struct {
 	// so that a broken example fails the checks, not the wait); until then
 	// it runs, for 30 s at most.
 	done func(demotarget.Stats) bool
+	// edit, when set, rewrites the example's text before it is parsed
+	// (e.g. to shorten a think); it fails the test if it changes nothing.
+	edit func(string) string
 }
 
 // result is what a run recorded and what the shop received.
@@ -169,7 +172,8 @@ type result struct {
 // runExample runs the example's first class with rn.users users against a
 // new shop (logging every authorized request) until rn.done holds, stops
 // the users, letting each finish its task, and returns the counts of both
-// sides. The examples' wait times are replaced by 2 ms.
+// sides. The examples' wait times are replaced by 2 ms, and their text
+// edited by rn.edit.
 func runExample(t *testing.T, rn run) result {
 	t.Helper()
 	rn.cfg.Log = true
@@ -178,7 +182,18 @@ func runExample(t *testing.T, rn run) result {
 		t.Fatal(err)
 	}
 	defer shop.Close()
-	sc, err := scenario.Load(rn.file)
+	src, err := os.ReadFile(rn.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rn.edit != nil {
+		edited := rn.edit(string(src))
+		if edited == string(src) {
+			t.Fatalf("%s: the test's edit changed nothing", rn.file)
+		}
+		src = []byte(edited)
+	}
+	sc, err := scenario.Parse(rn.file, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,13 +385,18 @@ func TestLoginTokenCSV(t *testing.T) {
 }
 
 // TestBrowseCart runs browse-cart.yaml: per user, the shop sees list,
-// detail of an id of that list, add of that item, checkout of it, in
-// this order, over and over.
+// detail of an id of that list, add of that item (after the think: its
+// 1 to 4 s are made 10 to 20 ms), checkout of it, in this order, over and
+// over. The checkout's fail_if, the total against the page's price, never
+// holds: the user's cart is its own.
 func TestBrowseCart(t *testing.T) {
 	t.Parallel()
 	const users = 5
+	const think = 10 * time.Millisecond
 	res := runExample(t, run{file: "browse-cart.yaml", users: users, done: func(st demotarget.Stats) bool {
 		return st.Count("POST /checkout") >= 4*users
+	}, edit: func(s string) string {
+		return strings.Replace(s, "think: {between: [1, 4]}", "think: {between: [0.01, 0.02]}", 1)
 	}})
 	st := res.shop
 	checkEndpoints(t, res, sameNames("POST /login", "GET /items", "GET /items/{id}", "POST /cart", "POST /checkout"), nil)
@@ -400,6 +420,9 @@ func TestBrowseCart(t *testing.T) {
 			}
 			if cart.Item != detail.Item || !slices.Equal(checkout.Items, []int{cart.Item}) {
 				t.Errorf("account %s: detail %d, cart %d, checkout %v", name, detail.Item, cart.Item, checkout.Items)
+			}
+			if gap := cart.Time.Sub(detail.Time); gap < think {
+				t.Errorf("account %s: the cart %v after the detail, want the think's %v at least", name, gap, think)
 			}
 			picked[detail.Item]++
 		}

@@ -136,8 +136,9 @@ type Event struct {
 	Token    string
 	Endpoint string // "POST /cart", ...
 	Status   int
-	Item     int   // the item of GET /items/{id} and POST /cart (0: none)
-	Items    []int // the ids GET /items listed, or the items POST /checkout ordered
+	Item     int       // the item of GET /items/{id} and POST /cart (0: none)
+	Items    []int     // the ids GET /items listed, or the items POST /checkout ordered
+	Time     time.Time // when the shop answered (Config.Now)
 }
 
 // AccountStats counts one account's requests.
@@ -267,7 +268,7 @@ func (s *Shop) reply(q *request, code int, v any) {
 		s.accounts[q.t.account].stats.Endpoints[q.endpoint]++
 	}
 	if t := cmp.Or(q.t, q.expired); t != nil && s.cfg.Log {
-		q.ev.Token, q.ev.Endpoint, q.ev.Status = q.tok, q.endpoint, code
+		q.ev.Token, q.ev.Endpoint, q.ev.Status, q.ev.Time = q.tok, q.endpoint, code, s.now()
 		a := s.accounts[t.account]
 		a.log = append(a.log, q.ev)
 	}
