@@ -160,6 +160,8 @@ type run struct {
 	// edit, when set, rewrites the example's text before it is parsed
 	// (e.g. to shorten a think); it fails the test if it changes nothing.
 	edit func(string) string
+	// started, when set, is called with the shop's URL once it serves.
+	started func(url string)
 }
 
 // result is what a run recorded and what the shop received.
@@ -182,6 +184,9 @@ func runExample(t *testing.T, rn run) result {
 		t.Fatal(err)
 	}
 	defer shop.Close()
+	if rn.started != nil {
+		rn.started(shop.URL)
+	}
 	src, err := os.ReadFile(rn.file)
 	if err != nil {
 		t.Fatal(err)
@@ -433,6 +438,125 @@ func TestBrowseCart(t *testing.T) {
 	// pick: random spreads over the list (20 picks at least from 10 ids).
 	if len(picked) < 2 {
 		t.Errorf("picked items %v: always the same", picked)
+	}
+}
+
+// TestBrowseCartForeignItem runs browse-cart.yaml with one user while
+// the test, logged in to the same account, adds another item to its cart
+// during the user's think (made 0.2 to 0.3 s), three times: the user's add then finds two
+// items in the cart (its expect_json count: 1 fails) and the checkout
+// orders both, so its total is not the page's price and fail_if fails it
+// with the example's message. The expected failures come from the shop's
+// log of the account (who added what, in which order).
+func TestBrowseCartForeignItem(t *testing.T) {
+	t.Parallel()
+	const injections = 3
+	var (
+		c        *client
+		account  string
+		mine     string // the test's token
+		injected int
+		lastAt   = -1 // the log's length at the last injection
+	)
+	price := func(id int) float64 {
+		for _, it := range demotarget.Catalog {
+			if it.ID == id {
+				return it.Price
+			}
+		}
+		t.Fatalf("no item %d", id)
+		return 0
+	}
+	res := runExample(t, run{file: "browse-cart.yaml", users: 1, started: func(url string) { c = &client{t: t, base: url} }, edit: func(s string) string {
+		return strings.Replace(s, "think: {between: [1, 4]}", "think: {between: [0.2, 0.3]}", 1)
+	}, done: func(st demotarget.Stats) bool {
+		if account == "" {
+			for name, a := range st.Accounts {
+				if a.Logins > 0 {
+					pw, ok := demotarget.DefaultPassword(name)
+					if !ok {
+						t.Fatalf("account %q is no default one", name)
+					}
+					account = name
+					mine = c.login(name, pw)
+				}
+			}
+			return false
+		}
+		log := st.Log[account]
+		if n := len(log); injected < injections && n > lastAt && n > 0 {
+			if last := log[n-1]; last.Endpoint == "GET /items/{id}" && last.Status == 200 && last.Token != mine {
+				other := 1
+				for other == last.Item || slices.Contains(demotarget.SoldOut, other) {
+					other++
+				}
+				c.do("POST", "/cart", mine, fmt.Sprintf(`{"item_id":%d}`, other), 200, `"count":1`)
+				injected++
+				lastAt = n + 1
+			}
+		}
+		// Done when the user checked out after the last injection.
+		return injected == injections && len(log) > lastAt && slices.ContainsFunc(log[lastAt:], func(ev demotarget.Event) bool {
+			return ev.Endpoint == "POST /checkout"
+		})
+	}})
+	st := res.shop
+	if len(res.exc) != 0 {
+		t.Errorf("user exceptions: %q", res.exc)
+	}
+	// The expected failures, from the log: a user's add to a cart that
+	// holds the test's item, a user's checkout whose total is not the
+	// price of the item it opened.
+	var cartFails, checkouts int
+	wantMsgs := map[string]int{}
+	foreign, detail := 0, 0
+	for _, ev := range st.Log[account] {
+		switch {
+		case ev.Token == mine:
+			foreign++
+		case ev.Endpoint == "GET /items/{id}":
+			detail = ev.Item
+		case ev.Endpoint == "POST /cart" && ev.Status == 200 && foreign > 0:
+			cartFails++
+		case ev.Endpoint == "POST /checkout" && ev.Status == 200:
+			checkouts++
+			total := 0.0
+			for _, id := range ev.Items {
+				total += price(id)
+			}
+			total = float64(int(total*100+0.5)) / 100
+			if total != price(detail) {
+				wantMsgs[fmt.Sprintf("total %v, the page said %v", total, price(detail))]++
+			}
+			foreign = 0
+		}
+	}
+	if cartFails != injections || len(wantMsgs) == 0 {
+		t.Errorf("%d adds after the test's, checkouts failing fail_if %v: want %d and some (log %v)", cartFails, wantMsgs, injections, st.Log[account])
+	}
+	cart, checkout := res.stats["POST /cart"], res.stats["POST /checkout"]
+	if cart.failures != cartFails || cart.errors["expect_json: count is 2, want 1"] != cartFails {
+		t.Errorf("POST /cart: %d failures %v, want %d × count 2", cart.failures, cart.errors, cartFails)
+	}
+	gotMsgs := map[string]int{}
+	order := regexp.MustCompile(`^order [1-9][0-9]*: `)
+	for msg, n := range checkout.errors {
+		if !order.MatchString(msg) {
+			t.Errorf("POST /checkout failed with %q", msg)
+		}
+		gotMsgs[order.ReplaceAllString(msg, "")] += n
+	}
+	if fmt.Sprint(gotMsgs) != fmt.Sprint(wantMsgs) {
+		t.Errorf("POST /checkout's fail_if messages %v, want %v", gotMsgs, wantMsgs)
+	}
+	// The stats count the user's requests: the shop's, but the test's.
+	for ep, own := range map[string]int{"POST /login": 1, "POST /cart": injections, "GET /items": 0, "GET /items/{id}": 0, "POST /checkout": 0} {
+		if got, want := res.stats[ep].requests, statuses(st, ep)-own; got != want {
+			t.Errorf("%s: recorded %d, the shop received %d from the user", ep, got, want)
+		}
+	}
+	if checkout.requests != checkouts || st.Orders != checkouts {
+		t.Errorf("%d checkouts recorded, %d answered 200, %d orders", checkout.requests, checkouts, st.Orders)
 	}
 }
 
