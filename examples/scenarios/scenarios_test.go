@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,6 +157,11 @@ type run struct {
 	// so that a broken example fails the checks, not the wait); until then
 	// it runs, for 30 s at most.
 	done func(demotarget.Stats) bool
+	// edit, when set, rewrites the example's text before it is parsed
+	// (e.g. to shorten a think); it fails the test if it changes nothing.
+	edit func(string) string
+	// started, when set, is called with the shop's URL once it serves.
+	started func(url string)
 }
 
 // result is what a run recorded and what the shop received.
@@ -168,7 +174,8 @@ type result struct {
 // runExample runs the example's first class with rn.users users against a
 // new shop (logging every authorized request) until rn.done holds, stops
 // the users, letting each finish its task, and returns the counts of both
-// sides. The examples' wait times are replaced by 2 ms.
+// sides. The examples' wait times are replaced by 2 ms, and their text
+// edited by rn.edit.
 func runExample(t *testing.T, rn run) result {
 	t.Helper()
 	rn.cfg.Log = true
@@ -177,7 +184,21 @@ func runExample(t *testing.T, rn run) result {
 		t.Fatal(err)
 	}
 	defer shop.Close()
-	sc, err := scenario.Load(rn.file)
+	if rn.started != nil {
+		rn.started(shop.URL)
+	}
+	src, err := os.ReadFile(rn.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rn.edit != nil {
+		edited := rn.edit(string(src))
+		if edited == string(src) {
+			t.Fatalf("%s: the test's edit changed nothing", rn.file)
+		}
+		src = []byte(edited)
+	}
+	sc, err := scenario.Parse(rn.file, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,13 +390,18 @@ func TestLoginTokenCSV(t *testing.T) {
 }
 
 // TestBrowseCart runs browse-cart.yaml: per user, the shop sees list,
-// detail of an id of that list, add of that item, checkout of it, in
-// this order, over and over.
+// detail of an id of that list, add of that item (after the think: its
+// 1 to 4 s are made 10 to 20 ms), checkout of it, in this order, over and
+// over. The checkout's fail_if, the total against the page's price, never
+// holds: the user's cart is its own.
 func TestBrowseCart(t *testing.T) {
 	t.Parallel()
 	const users = 5
+	const think = 10 * time.Millisecond
 	res := runExample(t, run{file: "browse-cart.yaml", users: users, done: func(st demotarget.Stats) bool {
 		return st.Count("POST /checkout") >= 4*users
+	}, edit: func(s string) string {
+		return strings.Replace(s, "think: {between: [1, 4]}", "think: {between: [0.01, 0.02]}", 1)
 	}})
 	st := res.shop
 	checkEndpoints(t, res, sameNames("POST /login", "GET /items", "GET /items/{id}", "POST /cart", "POST /checkout"), nil)
@@ -400,6 +426,9 @@ func TestBrowseCart(t *testing.T) {
 			if cart.Item != detail.Item || !slices.Equal(checkout.Items, []int{cart.Item}) {
 				t.Errorf("account %s: detail %d, cart %d, checkout %v", name, detail.Item, cart.Item, checkout.Items)
 			}
+			if gap := cart.Time.Sub(detail.Time); gap < think {
+				t.Errorf("account %s: the cart %v after the detail, want the think's %v at least", name, gap, think)
+			}
 			picked[detail.Item]++
 		}
 	}
@@ -409,6 +438,125 @@ func TestBrowseCart(t *testing.T) {
 	// pick: random spreads over the list (20 picks at least from 10 ids).
 	if len(picked) < 2 {
 		t.Errorf("picked items %v: always the same", picked)
+	}
+}
+
+// TestBrowseCartForeignItem runs browse-cart.yaml with one user while
+// the test, logged in to the same account, adds another item to its cart
+// during the user's think (made 0.2 to 0.3 s), three times: the user's add then finds two
+// items in the cart (its expect_json count: 1 fails) and the checkout
+// orders both, so its total is not the page's price and fail_if fails it
+// with the example's message. The expected failures come from the shop's
+// log of the account (who added what, in which order).
+func TestBrowseCartForeignItem(t *testing.T) {
+	t.Parallel()
+	const injections = 3
+	var (
+		c        *client
+		account  string
+		mine     string // the test's token
+		injected int
+		lastAt   = -1 // the log's length at the last injection
+	)
+	price := func(id int) float64 {
+		for _, it := range demotarget.Catalog {
+			if it.ID == id {
+				return it.Price
+			}
+		}
+		t.Fatalf("no item %d", id)
+		return 0
+	}
+	res := runExample(t, run{file: "browse-cart.yaml", users: 1, started: func(url string) { c = &client{t: t, base: url} }, edit: func(s string) string {
+		return strings.Replace(s, "think: {between: [1, 4]}", "think: {between: [0.2, 0.3]}", 1)
+	}, done: func(st demotarget.Stats) bool {
+		if account == "" {
+			for name, a := range st.Accounts {
+				if a.Logins > 0 {
+					pw, ok := demotarget.DefaultPassword(name)
+					if !ok {
+						t.Fatalf("account %q is no default one", name)
+					}
+					account = name
+					mine = c.login(name, pw)
+				}
+			}
+			return false
+		}
+		log := st.Log[account]
+		if n := len(log); injected < injections && n > lastAt && n > 0 {
+			if last := log[n-1]; last.Endpoint == "GET /items/{id}" && last.Status == 200 && last.Token != mine {
+				other := 1
+				for other == last.Item || slices.Contains(demotarget.SoldOut, other) {
+					other++
+				}
+				c.do("POST", "/cart", mine, fmt.Sprintf(`{"item_id":%d}`, other), 200, `"count":1`)
+				injected++
+				lastAt = n + 1
+			}
+		}
+		// Done when the user checked out after the last injection.
+		return injected == injections && len(log) > lastAt && slices.ContainsFunc(log[lastAt:], func(ev demotarget.Event) bool {
+			return ev.Endpoint == "POST /checkout"
+		})
+	}})
+	st := res.shop
+	if len(res.exc) != 0 {
+		t.Errorf("user exceptions: %q", res.exc)
+	}
+	// The expected failures, from the log: a user's add to a cart that
+	// holds the test's item, a user's checkout whose total is not the
+	// price of the item it opened.
+	var cartFails, checkouts int
+	wantMsgs := map[string]int{}
+	foreign, detail := 0, 0
+	for _, ev := range st.Log[account] {
+		switch {
+		case ev.Token == mine:
+			foreign++
+		case ev.Endpoint == "GET /items/{id}":
+			detail = ev.Item
+		case ev.Endpoint == "POST /cart" && ev.Status == 200 && foreign > 0:
+			cartFails++
+		case ev.Endpoint == "POST /checkout" && ev.Status == 200:
+			checkouts++
+			total := 0.0
+			for _, id := range ev.Items {
+				total += price(id)
+			}
+			total = float64(int(total*100+0.5)) / 100
+			if total != price(detail) {
+				wantMsgs[fmt.Sprintf("total %v, the page said %v", total, price(detail))]++
+			}
+			foreign = 0
+		}
+	}
+	if cartFails != injections || len(wantMsgs) == 0 {
+		t.Errorf("%d adds after the test's, checkouts failing fail_if %v: want %d and some (log %v)", cartFails, wantMsgs, injections, st.Log[account])
+	}
+	cart, checkout := res.stats["POST /cart"], res.stats["POST /checkout"]
+	if cart.failures != cartFails || cart.errors["expect_json: count is 2, want 1"] != cartFails {
+		t.Errorf("POST /cart: %d failures %v, want %d × count 2", cart.failures, cart.errors, cartFails)
+	}
+	gotMsgs := map[string]int{}
+	order := regexp.MustCompile(`^order [1-9][0-9]*: `)
+	for msg, n := range checkout.errors {
+		if !order.MatchString(msg) {
+			t.Errorf("POST /checkout failed with %q", msg)
+		}
+		gotMsgs[order.ReplaceAllString(msg, "")] += n
+	}
+	if fmt.Sprint(gotMsgs) != fmt.Sprint(wantMsgs) {
+		t.Errorf("POST /checkout's fail_if messages %v, want %v", gotMsgs, wantMsgs)
+	}
+	// The stats count the user's requests: the shop's, but the test's.
+	for ep, own := range map[string]int{"POST /login": 1, "POST /cart": injections, "GET /items": 0, "GET /items/{id}": 0, "POST /checkout": 0} {
+		if got, want := res.stats[ep].requests, statuses(st, ep)-own; got != want {
+			t.Errorf("%s: recorded %d, the shop received %d from the user", ep, got, want)
+		}
+	}
+	if checkout.requests != checkouts || st.Orders != checkouts {
+		t.Errorf("%d checkouts recorded, %d answered 200, %d orders", checkout.requests, checkouts, st.Orders)
 	}
 }
 
@@ -478,28 +626,57 @@ func TestAcceptedStatuses(t *testing.T) {
 	}
 }
 
-// TestSearchSignup runs search-signup.yaml: search terms from its choice
-// list, and per sign-up two requests with the same new email, 201 then
-// 409.
+// TestSearchSignup runs search-signup.yaml: search terms from its
+// weighted list, in about its proportions, and per sign-up two requests
+// with the same new fake email, 201 then 409. The scenario's seed makes
+// the emails repeatable: a second run sends the same ones per user.
 func TestSearchSignup(t *testing.T) {
 	t.Parallel()
 	const users = 5
-	terms := []string{"coffee", "tea", "espresso", "grinder", "teapot"}
-	res := runExample(t, run{file: "search-signup.yaml", users: users, done: func(st demotarget.Stats) bool {
-		// 100 searches: each term has 1 - 0.8^100 chances to be among them.
-		return st.Count("GET /search") >= 100 && len(st.Signups) >= 10
-	}})
+	// The terms and their weights in the example's wchoice.
+	weights := map[string]int{"coffee": 4, "tea": 2, "espresso": 2, "grinder": 1, "teapot": 1}
+	runOnce := func() result {
+		return runExample(t, run{file: "search-signup.yaml", users: users, done: func(st demotarget.Stats) bool {
+			// 200 searches: the least likely terms (1 in 10) have
+			// 1 - 0.9^200 chances to be among them.
+			return st.Count("GET /search") >= 200 && len(st.Signups) >= 10
+		}})
+	}
+	res := runOnce()
 	st := res.shop
 	checkEndpoints(t, res, map[string]string{
 		"GET /search": "GET /search", "POST /signup": "POST /signup", "POST /signup (same email)": "POST /signup",
 	}, nil)
-	if got := keys(st.Searches); !slices.Equal(got, slices.Sorted(slices.Values(terms))) {
-		t.Errorf("searched for %v, want %v", got, terms)
+	if got := keys(st.Searches); !slices.Equal(got, keys(weights)) {
+		t.Errorf("searched for %v, want %v", got, keys(weights))
 	}
-	email := regexp.MustCompile(`^visitor-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@example\.test$`)
+	// Each term's share is within 0.08 of its weight's (over 200 draws
+	// at least, a share's standard deviation is 0.035 at most); coffee,
+	// weighing twice any other, is the most searched.
+	searches := statuses(st, "GET /search")
+	for term, w := range weights {
+		share, want := float64(st.Searches[term])/float64(searches), float64(w)/10
+		if share < want-0.08 || share > want+0.08 {
+			t.Errorf("%s: %d of %d searches (%.3f), want %.1f ± 0.08", term, st.Searches[term], searches, share, want)
+		}
+		if term != "coffee" && st.Searches[term] >= st.Searches["coffee"] {
+			t.Errorf("%s searched %d times, coffee %d: want coffee the most", term, st.Searches[term], st.Searches["coffee"])
+		}
+	}
+	t.Logf("searches: %v", st.Searches)
+	// email(): first.last.<user id>.<6 digits>@example.com, the names in
+	// lower case, letters only.
+	email := regexp.MustCompile(`^[a-z]+\.[a-z]+\.([1-9][0-9]*)\.[0-9]{6}@example\.com$`)
 	for e, n := range st.Signups {
-		if n != 2 || !email.MatchString(e) {
-			t.Errorf("email %q signed up %d times, want twice (new, then refused)", e, n)
+		m := email.FindStringSubmatch(e)
+		if id := 0; m != nil {
+			id, _ = strconv.Atoi(m[1])
+			if id > users {
+				m = nil
+			}
+		}
+		if n != 2 || m == nil {
+			t.Errorf("email %q signed up %d times, want twice (new, then refused) and the form of email() for users 1 to %d", e, n, users)
 		}
 	}
 	created, taken := statuses(st, "POST /signup", 201), statuses(st, "POST /signup", 409)
@@ -511,6 +688,39 @@ func TestSearchSignup(t *testing.T) {
 	}
 	if len(st.Tokens) != 0 {
 		t.Errorf("anonymous visitors logged in: %d tokens", len(st.Tokens))
+	}
+
+	// Seeded: user n draws the same values in the same order in a second
+	// run. How many tasks each user ran differs, so of two runs' emails
+	// of a user, one run's are some of the other's.
+	perUser := func(st demotarget.Stats) map[string][]string {
+		m := map[string][]string{}
+		for e := range st.Signups {
+			if sm := email.FindStringSubmatch(e); sm != nil {
+				m[sm[1]] = append(m[sm[1]], e)
+			}
+		}
+		return m
+	}
+	again := runOnce()
+	a, b, common := perUser(st), perUser(again.shop), 0
+	for u := range users {
+		id := fmt.Sprint(u + 1)
+		small, large := a[id], b[id]
+		if len(small) > len(large) {
+			small, large = large, small
+		}
+		for _, e := range small {
+			if !slices.Contains(large, e) {
+				t.Errorf("user %s: email %s in one run only (of %d and %d emails)", id, e, len(a[id]), len(b[id]))
+				break
+			} else {
+				common++
+			}
+		}
+	}
+	if common < users {
+		t.Errorf("%d emails in both runs, want %d at least", common, users)
 	}
 }
 

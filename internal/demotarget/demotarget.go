@@ -27,7 +27,9 @@
 // <token>" must carry a valid one, on every endpoint: 401 invalid_token for
 // a token the shop never gave, token_expired after Config.TokenUses
 // authorized requests or Config.TokenTTL; /cart and /checkout without one
-// are 401 missing_token. Carts are per account.
+// are 401 missing_token. Carts are per account. The accounts are shopper1,
+// shopper2, ... (any number) with the passwords secret1, secret2, ...
+// (DefaultPassword), unless Config.Accounts gives others.
 package demotarget
 
 import (
@@ -78,8 +80,9 @@ var SoldOut = []int{7, 9}
 // DefaultStock is the stock of every other item: plenty.
 const DefaultStock = 1_000_000
 
-// DefaultAccounts returns the shop's default accounts: shopper1 ...
-// shopper1000, whose passwords are secret1 ... secret1000.
+// DefaultAccounts returns the first 1000 of the shop's default accounts:
+// shopper1 ... shopper1000, whose passwords are secret1 ... secret1000.
+// The shop takes every other shopperN too (DefaultPassword).
 func DefaultAccounts() map[string]string {
 	m := make(map[string]string, 1000)
 	for i := 1; i <= 1000; i++ {
@@ -88,9 +91,28 @@ func DefaultAccounts() map[string]string {
 	return m
 }
 
+// DefaultPassword returns the password of a default account: secretN for
+// shopperN, N a whole number from 1 (written without leading zeros or a
+// sign, at most 18 digits), so that a scenario can log in as
+// "shopper${user.id}" with any number of users; ok is false for any other
+// name.
+func DefaultPassword(user string) (password string, ok bool) {
+	n, found := strings.CutPrefix(user, "shopper")
+	if !found || n == "" || len(n) > 18 || n[0] == '0' {
+		return "", false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return "", false
+		}
+	}
+	return "secret" + n, true
+}
+
 // Config configures a Shop. The zero value is the demo's shop.
 type Config struct {
-	// Accounts maps user names to passwords (nil: DefaultAccounts()).
+	// Accounts maps user names to passwords (nil: the default accounts,
+	// every shopperN with its DefaultPassword).
 	Accounts map[string]string
 	// TokenUses is how many authorized requests a token serves before it
 	// expires (0: no limit).
@@ -114,8 +136,9 @@ type Event struct {
 	Token    string
 	Endpoint string // "POST /cart", ...
 	Status   int
-	Item     int   // the item of GET /items/{id} and POST /cart (0: none)
-	Items    []int // the ids GET /items listed, or the items POST /checkout ordered
+	Item     int       // the item of GET /items/{id} and POST /cart (0: none)
+	Items    []int     // the ids GET /items listed, or the items POST /checkout ordered
+	Time     time.Time // when the shop answered (Config.Now)
 }
 
 // AccountStats counts one account's requests.
@@ -208,9 +231,6 @@ func New(cfg Config) *Shop {
 		endpoints: map[string]map[int]int{}, anonymous: map[string]int{}, accounts: map[string]*account{},
 		tokens: map[string]*token{}, unauth: map[string]int{}, details: map[int]int{}, searches: map[string]int{},
 		signups: map[string]int{}, emails: map[string]bool{}, stock: map[int]int{}}
-	if s.passwords == nil {
-		s.passwords = DefaultAccounts()
-	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -248,7 +268,7 @@ func (s *Shop) reply(q *request, code int, v any) {
 		s.accounts[q.t.account].stats.Endpoints[q.endpoint]++
 	}
 	if t := cmp.Or(q.t, q.expired); t != nil && s.cfg.Log {
-		q.ev.Token, q.ev.Endpoint, q.ev.Status = q.tok, q.endpoint, code
+		q.ev.Token, q.ev.Endpoint, q.ev.Status, q.ev.Time = q.tok, q.endpoint, code, s.now()
 		a := s.accounts[t.account]
 		a.log = append(a.log, q.ev)
 	}
@@ -388,6 +408,9 @@ func (s *Shop) login(q *request, body []byte) {
 		return
 	}
 	pw, ok := s.passwords[in.Username]
+	if s.passwords == nil {
+		pw, ok = DefaultPassword(in.Username)
+	}
 	if !ok || pw != in.Password {
 		if ok {
 			s.account(in.Username).stats.FailedLogins++
