@@ -238,3 +238,35 @@ func TestWriteLocustfileFlows(t *testing.T) {
 		t.Errorf("the locustfile has the task of weight 0:\n%s", src)
 	}
 }
+
+// FuzzOutline: for every file that parses, the outline pairs with the
+// parsed scenario (no mismatch error), and the summary and the locustfile
+// are written without a panic.
+func FuzzOutline(f *testing.F) {
+	for _, s := range []string{flowsScenario, badScenario,
+		"users:\n  - {class: A, tasks: [{request: {path: /}}, {weight: 0, request: {path: /x}}]}\n",
+		"users:\n  - class: A\n    tasks:\n      - &g {name: g, tasks: [{interrupt: true}, {request: {path: /}}]}\n      - *g\n",
+		"users:\n  - {class: A, tasks: [{name: s, steps: [{repeat: 2, steps: [{think: 1}, {repeat: '${n:-1}', as: j, steps: [{request: {path: /}}]}]}]}]}\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		sc, err := scenario.ParseAll("f.yaml", []byte(src))
+		if err != nil {
+			return
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil || len(doc.Content) == 0 {
+			t.Fatalf("parsed, but yaml.Unmarshal: %v", err)
+		}
+		o, err := outline("f.yaml", sc, doc.Content[0])
+		if err != nil {
+			t.Fatalf("outline: %v", err)
+		}
+		var b bytes.Buffer
+		writeSummary(&b, o, nil)
+		if err := WriteLocustfile(&b, o); err != nil && !strings.Contains(err.Error(), "the locustfile needs the name") {
+			t.Fatalf("WriteLocustfile: %v", err)
+		}
+	})
+}
