@@ -4,9 +4,12 @@
 // Python Locust master needs for glocust workers, from the scenario, so
 // that the two cannot drift apart).
 //
-// Both read the classes from scenario.ParseAll, which validates them as a
-// worker would, and the requests, which a parsed class keeps only as code,
-// from the file's YAML.
+// Both read the classes, their tasks and task groups from
+// scenario.ParseAll, which validates them as a worker would, and the steps
+// (requests, think, repeat, conditions), which a parsed class keeps only as
+// code, from the file's YAML: each parsed task is paired with its YAML item
+// and the pair checked (outline), so that a scenario the outline would
+// misread is an error, not a wrong summary.
 package scenariotool
 
 import (
