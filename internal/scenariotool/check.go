@@ -98,12 +98,18 @@ func writeSummary(w io.Writer, o *Outline, setVars map[string]string) {
 		b.WriteString("vars:\n")
 		writeVars(&b, "  ", o.Vars, setVars)
 	}
+	if o.Scenario.Seed != nil {
+		fmt.Fprintf(&b, "seed: %d\n", *o.Scenario.Seed)
+	}
 	for _, c := range o.Classes {
 		b.WriteString("\nclass " + c.Name + ":")
 		if c.FixedCount > 0 {
 			fmt.Fprintf(&b, " fixed_count %d", c.FixedCount)
 		} else {
 			fmt.Fprintf(&b, " weight %d", c.Weight)
+		}
+		if c.Sequential {
+			b.WriteString(", sequential")
 		}
 		b.WriteString("\n")
 		host := c.Host
@@ -122,26 +128,118 @@ func writeSummary(w io.Writer, o *Outline, setVars map[string]string) {
 		if c.Data != nil {
 			fmt.Fprintf(&b, "  data: %s, %d rows, mode %s, columns %s\n", c.Data.Name, c.Data.Len(), c.Data.Mode, strings.Join(c.Data.Columns(), ", "))
 		}
-		writeHook(&b, "on_start", c.OnStart, c.Class.OnStart != nil)
-		writeHook(&b, "on_stop", c.OnStop, c.Class.OnStop != nil)
-		total := 0
-		for _, t := range c.Tasks {
-			total += t.Weight
-		}
-		fmt.Fprintf(&b, "  tasks (total weight %d):\n", total)
-		for _, t := range c.Tasks {
-			fmt.Fprintf(&b, "    %s: weight %d, %s%%", strconv.Quote(t.Name), t.Weight, percent(t.Weight, total))
-			if len(t.Tags) > 0 {
-				fmt.Fprintf(&b, ", tags %s", strings.Join(t.Tags, ", "))
+		writeHook(&b, "  ", "on_start", c.OnStart, c.Class.OnStart != nil)
+		writeHook(&b, "  ", "on_stop", c.OnStop, c.Class.OnStop != nil)
+		if rf := c.Refresh; rf != nil {
+			var parts []string
+			if len(rf.OnStatus) > 0 {
+				parts = append(parts, "on_status "+joinInts(rf.OnStatus))
 			}
-			b.WriteString("\n")
-			for _, r := range t.Requests {
-				b.WriteString("      " + requestString(r) + "\n")
+			if rf.Every > 0 {
+				parts = append(parts, "every "+rf.Every.String())
 			}
+			if rf.OnStart {
+				parts = append(parts, "steps on_start")
+			}
+			if rf.Retry {
+				parts = append(parts, "retry")
+			}
+			fmt.Fprintf(&b, "  refresh: %s\n", strings.Join(parts, ", "))
+			writeSteps(&b, "    ", rf.Steps)
 		}
+		writeTasks(&b, "  ", c.Tasks, c.Sequential)
 	}
 	b.WriteString("\n")
 	io.WriteString(w, b.String())
+}
+
+// writeTasks writes a class's or group's tasks, a group's own tasks
+// indented under it.
+func writeTasks(b *strings.Builder, indent string, tasks []Task, sequential bool) {
+	total := 0
+	for _, t := range tasks {
+		total += t.Weight
+	}
+	how := ""
+	if sequential {
+		how = "in order, "
+	}
+	fmt.Fprintf(b, "%stasks (%stotal weight %d):\n", indent, how, total)
+	in := indent + "  "
+	for _, t := range tasks {
+		kind := ""
+		switch {
+		case t.Group != nil:
+			kind = " group"
+		case t.Interrupt:
+			kind = " interrupt"
+		}
+		fmt.Fprintf(b, "%s%s%s: weight %d, %s%%", in, strconv.Quote(t.Name), kind, t.Weight, percent(t.Weight, total))
+		if len(t.Tags) > 0 {
+			fmt.Fprintf(b, ", tags %s", strings.Join(t.Tags, ", "))
+		}
+		if g := t.Group; g != nil {
+			if g.Sequential {
+				b.WriteString(", sequential")
+			}
+			if g.Iterations > 0 {
+				fmt.Fprintf(b, ", iterations %d", g.Iterations)
+			}
+		}
+		if t.Interrupt {
+			b.WriteString(", leaves the group")
+		}
+		b.WriteString("\n")
+		if g := t.Group; g != nil {
+			if g.Wait != nil {
+				fmt.Fprintf(b, "%s  wait_time: %s\n", in, waitString(g.Wait))
+			}
+			writeHook(b, in+"  ", "on_start", g.OnStart, g.TaskGroup.OnStart != nil)
+			writeHook(b, in+"  ", "on_stop", g.OnStop, g.TaskGroup.OnStop != nil)
+			writeTasks(b, in+"  ", g.Tasks, g.Sequential)
+			continue
+		}
+		writeSteps(b, in+"  ", t.Steps)
+	}
+}
+
+// writeSteps writes steps one a line, a repeat's steps indented under it.
+func writeSteps(b *strings.Builder, indent string, steps []Step) {
+	for _, s := range steps {
+		b.WriteString(indent)
+		switch {
+		case s.If != "":
+			b.WriteString("if " + s.If + ": ")
+		case s.Unless != "":
+			b.WriteString("unless " + s.Unless + ": ")
+		}
+		switch {
+		case s.Request != nil:
+			b.WriteString(requestString(*s.Request))
+		case s.Think != nil:
+			if s.Think.Hi > s.Think.Lo {
+				fmt.Fprintf(b, "think between %v and %v", s.Think.Lo, s.Think.Hi)
+			} else {
+				fmt.Fprintf(b, "think %v", s.Think.Lo)
+			}
+		default:
+			b.WriteString("repeat " + s.Repeat + " times")
+			if s.As != "" {
+				b.WriteString(" as " + s.As)
+			}
+			b.WriteString(":")
+		}
+		b.WriteString("\n")
+		writeSteps(b, indent+"  ", s.Steps)
+	}
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
 }
 
 func writeVars(b *strings.Builder, indent string, vars []scenario.Var, setVars map[string]string) {
@@ -154,18 +252,17 @@ func writeVars(b *strings.Builder, indent string, vars []scenario.Var, setVars m
 	}
 }
 
-func writeHook(b *strings.Builder, key string, reqs []Request, set bool) {
+func writeHook(b *strings.Builder, indent, key string, steps []Step, set bool) {
 	if !set {
 		return
 	}
-	fmt.Fprintf(b, "  %s: %d request", key, len(reqs))
-	if len(reqs) != 1 {
+	n := len(flatten(steps, nil))
+	fmt.Fprintf(b, "%s%s: %d request", indent, key, n)
+	if n != 1 {
 		b.WriteString("s")
 	}
 	b.WriteString("\n")
-	for _, r := range reqs {
-		b.WriteString("    " + requestString(r) + "\n")
-	}
+	writeSteps(b, indent+"  ", steps)
 }
 
 func percent(w, total int) string {
@@ -222,6 +319,9 @@ func requestString(r Request) string {
 	}
 	if r.Extras {
 		more = append(more, "extracts")
+	}
+	for _, f := range r.FailIf {
+		more = append(more, "fail_if "+f)
 	}
 	if len(more) > 0 {
 		b.WriteString(" (" + strings.Join(more, ", ") + ")")
