@@ -181,6 +181,13 @@ class Meter:
                 "contended": self.foreign > CONTENDED}
 
 
+def own_stderr(stderr):
+    """A command's own stderr, without the report /usr/bin/time -v appends."""
+    i = stderr.find("\tCommand being timed:")
+    stderr = stderr[:i] if i >= 0 else stderr
+    return re.sub(r"(Command exited with non-zero status|Command terminated by signal) \d+\s*$", "", stderr.strip()).strip()
+
+
 def time_v_cpu(stderr):
     u = re.search(r"User time \(seconds\): ([\d.]+)", stderr)
     s = re.search(r"System time \(seconds\): ([\d.]+)", stderr)
@@ -449,7 +456,7 @@ def run_wrk(ctx, url, *extra, duration=None, users=None):
     rps, n, lat = parse_wrk(p.stdout)
     cpu, rss = time_v_cpu(p.stderr)
     if p.returncode != 0 or rps is None:
-        raise RuntimeError(f"wrk rc={p.returncode}: {p.stdout[-200:]} {p.stderr[-200:]}")
+        raise RuntimeError(f"wrk rc={p.returncode}: {p.stdout[-200:]} {own_stderr(p.stderr)[-200:]}")
     errs = re.search(r"Socket errors: (.*)|Non-2xx or 3xx responses: (\d+)", p.stdout)
     return {"rps": rps, "requests": n, "cpu_s": cpu, "max_rss_kb": rss, "p50": lat.get("50"), "p99": lat.get("99"),
             "cpu_us_per_req": cpu * 1e6 / n, "wrk_errors": errs.group(0) if errs else None}
@@ -470,7 +477,7 @@ def run_glocust(ctx, scenario, host, tag, *classes, duration=None, users=None):
     cpu, rss = time_v_cpu(p.stderr)
     row = agg_row(prefix + "_stats.csv") if os.path.exists(prefix + "_stats.csv") else None
     if p.returncode not in (0, 1) or row is None or int(row["Request Count"]) == 0:
-        raise RuntimeError(f"glocust rc={p.returncode}: {p.stderr[-300:]}")
+        raise RuntimeError(f"glocust rc={p.returncode}: {own_stderr(p.stderr)[-300:]}")
     n = int(row["Request Count"])
     return {"rps": float(row["Requests/s"]), "requests": n, "failures": int(row["Failure Count"]), "cpu_s": cpu,
             "max_rss_kb": rss, "p50": row["50%"], "p99": row["99%"], "cpu_us_per_req": cpu * 1e6 / n,
