@@ -158,19 +158,7 @@ users:
 	c := sc.Classes[0]
 	for i, name := range []string{"untemplated", "templated"} {
 		b.Run(name, func(b *testing.B) {
-			r := NewRunner(nil, newBenchStats())
-			defer r.Close()
-			u := classUser(b, r, c, host)
-			fn := c.Tasks[i].Fn
-			ctx := context.Background()
-			fn(ctx, u)
-			u.HTTP.endTask()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				fn(ctx, u)
-				u.HTTP.endTask()
-			}
+			benchTask(b, c, host, i)
 		})
 	}
 }
@@ -212,19 +200,7 @@ users:
 			if recs := st.all(); len(recs) != 1 || recs[0].fail {
 				b.Fatalf("records = %+v, want one success", recs)
 			}
-			r := NewRunner(nil, newBenchStats())
-			defer r.Close()
-			u := classUser(b, r, c, host)
-			fn := c.Tasks[i].Fn
-			ctx := context.Background()
-			fn(ctx, u)
-			u.HTTP.endTask()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				fn(ctx, u)
-				u.HTTP.endTask()
-			}
+			benchTask(b, c, host, i)
 		})
 	}
 }
@@ -311,5 +287,23 @@ func BenchmarkReadResponseFasthttp(b *testing.B) {
 		if err := resp.Read(br); err != nil || len(resp.Body()) != 2 {
 			b.Fatal(err)
 		}
+	}
+}
+
+// benchTask runs task i of c as one user against host, b.N times after a
+// first run that connects.
+func benchTask(b *testing.B, c *Class, host string, i int) {
+	r := NewRunner(nil, newBenchStats())
+	defer r.Close()
+	u := classUser(b, r, c, host)
+	fn := c.Tasks[i].Fn
+	ctx := context.Background()
+	fn(ctx, u)
+	u.HTTP.endTask()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		fn(ctx, u)
+		u.HTTP.endTask()
 	}
 }

@@ -598,19 +598,7 @@ users:
 		b.Fatal(err)
 	}
 	c := sc.Classes[0]
-	r := NewRunner(nil, newBenchStats())
-	defer r.Close()
-	u := classUser(b, r, c, host)
-	fn := c.Tasks[0].Fn
-	ctx := context.Background()
-	fn(ctx, u)
-	u.HTTP.endTask()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		fn(ctx, u)
-		u.HTTP.endTask()
-	}
+	benchTask(b, c, host, 0)
 }
 
 // TestFakeLists checks the word lists: no duplicates, and names that

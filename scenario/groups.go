@@ -280,6 +280,10 @@ func (r *Runner) groupLoop(u *user, g *TaskGroup) groupExit {
 			if errors.Is(err, ErrInterrupt) {
 				return groupLeft
 			}
+			if r.iterationsDone(uc) {
+				r.removeSelf(u) // WithIterations: the groups' on_stop run as at a stop
+				return groupStopped
+			}
 		}
 		w := g.WaitTime
 		if w == nil {

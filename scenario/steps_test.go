@@ -826,19 +826,7 @@ users:
 	c := sc.Classes[0]
 	for i, name := range []string{"request", "if", "repeat2"} {
 		b.Run(name, func(b *testing.B) {
-			r := NewRunner(nil, newBenchStats())
-			defer r.Close()
-			u := classUser(b, r, c, host)
-			fn := c.Tasks[i].Fn
-			ctx := context.Background()
-			fn(ctx, u)
-			u.HTTP.endTask()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				fn(ctx, u)
-				u.HTTP.endTask()
-			}
+			benchTask(b, c, host, i)
 		})
 	}
 }

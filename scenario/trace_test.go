@@ -237,6 +237,11 @@ func TestRunnerIterations(t *testing.T) {
 	a := &Class{Name: "A", WaitTime: Constant(20 * time.Millisecond), Tasks: task,
 		OnStop: func(context.Context, *UserContext) error { stops.Add(1); return nil }}
 	slow := &Class{Name: "S", WaitTime: Constant(time.Hour), Tasks: task}
+	// A group with no way out: the bound ends it, its on_stop and the
+	// class's run once per user.
+	grouped := &Class{Name: "G", Tasks: []Task{{Name: "g", Group: &TaskGroup{Tasks: task,
+		OnStop: func(context.Context, *UserContext) error { stops.Add(1); return nil }}}},
+		OnStop: func(context.Context, *UserContext) error { stops.Add(1); return nil }}
 	empty := &Class{Name: "E", Tasks: task}
 	var exc atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -252,6 +257,7 @@ func TestRunnerIterations(t *testing.T) {
 		{[]*Class{a}, 3, counts("A", 3), 9, 3, 0},
 		{[]*Class{slow}, 1, counts("S", 2), 2, 0, 0},
 		{[]*Class{empty}, 1, counts("E", 2), 0, 0, 2},
+		{[]*Class{grouped}, 4, counts("G", 2), 8, 4, 0},
 	} {
 		tasks.Store(0)
 		stops.Store(0)

@@ -137,7 +137,7 @@ func (r *Runner) loop(u *user) {
 					return
 				}
 			}
-			if r.iterations > 0 && uc.vars.iter >= r.iterations {
+			if r.iterationsDone(uc) {
 				r.removeSelf(u) // WithIterations (iterations.go)
 				return
 			}
